@@ -13,12 +13,18 @@ app = typer.Typer(
 )
 
 
-def _register_commands() -> None:
-    # Each command module keeps heavy imports (numpy, pandas, pyarrow) inside its functions,
-    # so `lrdoctor --help` and small runs start fast.
-    from lrdoctor.trainer import cli as trainer_cli
+# Each module adds its commands with `register(app)`. They keep heavy imports (numpy, pandas,
+# pyarrow) inside the command functions, so `lrdoctor --help` and small runs start fast.
+COMMAND_MODULES = (
+    "lrdoctor.trainer.cli",
+)
 
-    trainer_cli.register(app)
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
 
 
 _register_commands()

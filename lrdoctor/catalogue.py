@@ -1,0 +1,205 @@
+"""The rule catalogue: one TOML file per rule in `rules/`, loaded and validated as data."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lrdoctor.columns import SIGNALS
+from lrdoctor.errors import CatalogueError
+from lrdoctor.findings import CATEGORIES, SEVERITIES
+
+RULE_KEYS = {
+    "id", "name", "category", "severity", "detector", "requires", "summary", "message",
+    "recommendation", "params", "rationale", "fixtures", "signal", "optional",
+}
+PARAM_KEYS = {"default", "help", "min", "max", "choices"}
+RATIONALE_KEYS = {"what", "why", "example", "limits"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A tunable number of a rule, with its default, meaning and allowed range."""
+
+    name: str
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def coerce(self, value: Any, where: str) -> Any:
+        """Check a user-supplied value against this parameter's type and range."""
+        from lrdoctor.errors import ConfigError
+
+        kind = type(self.default)
+        if kind is bool:
+            if isinstance(value, str) and value.lower() in {"true", "false"}:
+                value = value.lower() == "true"
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            return value
+        if kind in (int, float):
+            if isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{where}: expected a number, got {value!r}")
+            if kind is int:
+                if float(value) != int(value):
+                    raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+                value = int(value)
+            else:
+                value = float(value)
+            if self.min is not None and value < self.min or self.max is not None and value > self.max:
+                raise ConfigError(
+                    f"{where}: {value!r} is out of range [{self.min}, {self.max}]"
+                )
+            return value
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(self.choices)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the catalogue: policy (what, how severe, what to say) over a detector."""
+
+    id: str
+    name: str
+    category: str
+    severity: str
+    detector: str
+    requires: tuple[str, ...]
+    summary: str
+    message: str
+    # One template, or one per cause (e.g. {lr_too_high = ..., numerical = ...}).
+    recommendation: str | dict[str, str]
+    params: dict[str, Param] = field(default_factory=dict)
+    rationale: dict[str, str] = field(default_factory=dict)
+    fixtures: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Signals the detector uses when they are logged (read for column projection).
+    optional: tuple[str, ...] = ()
+    # For generic (custom) rules: the logged metric they watch.
+    signal: str | None = None
+    path: str = ""
+
+    @property
+    def prefix(self) -> str:
+        return self.id.rstrip("0123456789")
+
+    def recommendation_for(self, cause: str | None) -> str:
+        if isinstance(self.recommendation, str):
+            return self.recommendation
+        return self.recommendation.get(cause or "", self.recommendation.get("default", ""))
+
+    @property
+    def templates(self) -> list[str]:
+        recs = self.recommendation
+        return [self.message, *(recs.values() if isinstance(recs, dict) else [recs])]
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: p.default for name, p in self.params.items()}
+
+
+def builtin_rules_dir() -> Path:
+    """The catalogue inside the installed wheel, or the checkout's `rules/` when editable."""
+    packaged = resources.files("lrdoctor") / "_rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+@cache
+def load_builtin() -> tuple[Rule, ...]:
+    return load_dir(builtin_rules_dir())
+
+
+def load_dir(folder: Path) -> tuple[Rule, ...]:
+    if not folder.is_dir():
+        raise CatalogueError(f"{folder}: no such rules folder")
+    rules = [load_file(p) for p in sorted(folder.glob("*.toml"))]
+    if not rules:
+        raise CatalogueError(f"{folder}: holds no rule files (*.toml)")
+    return tuple(sorted(rules, key=lambda r: r.id))
+
+
+def load_file(path: Path) -> Rule:
+    """Parse and validate one rule file; nothing in it is executed or evaluated."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{path}: not a valid rule file ({exc})") from exc
+
+    def fail(problem: str) -> CatalogueError:
+        return CatalogueError(f"{path}: {problem}")
+
+    unknown = set(data) - RULE_KEYS
+    if unknown:
+        raise fail(f"unknown keys {sorted(unknown)}; valid keys: {', '.join(sorted(RULE_KEYS))}")
+    for key in ("id", "name", "category", "severity", "detector", "summary", "message"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise fail(f"{key!r} must be a non-empty string")
+    if data["category"] not in CATEGORIES:
+        raise fail(f"category {data['category']!r} is not one of {', '.join(CATEGORIES)}")
+    if data["severity"] not in SEVERITIES:
+        raise fail(f"severity {data['severity']!r} is not one of {', '.join(SEVERITIES)}")
+    requires = tuple(data.get("requires", ()))
+    optional = tuple(data.get("optional", ()))
+    signal = data.get("signal")
+    for sig in (*requires, *optional):
+        if sig not in SIGNALS:
+            raise fail(f"requires unknown signal {sig!r}; known: {', '.join(SIGNALS)}")
+    params = {}
+    for pname, spec in data.get("params", {}).items():
+        if not isinstance(spec, dict) or "default" not in spec:
+            raise fail(f"parameter {pname!r} needs a table with a default")
+        if set(spec) - PARAM_KEYS:
+            raise fail(f"parameter {pname!r} has unknown keys {sorted(set(spec) - PARAM_KEYS)}")
+        params[pname] = Param(
+            name=pname, default=spec["default"], help=spec.get("help", ""),
+            min=spec.get("min"), max=spec.get("max"), choices=tuple(spec.get("choices", ())),
+        )
+    rationale = data.get("rationale", {})
+    if set(rationale) - RATIONALE_KEYS:
+        raise fail(f"rationale has unknown keys; valid: {', '.join(sorted(RATIONALE_KEYS))}")
+    recommendation = data.get("recommendation", "")
+    if isinstance(recommendation, dict):
+        for template in recommendation.values():
+            _check_template(template, fail)
+    else:
+        _check_template(recommendation, fail)
+    _check_template(data["message"], fail)
+    return Rule(
+        id=data["id"], name=data["name"], category=data["category"],
+        severity=data["severity"], detector=data["detector"], requires=requires,
+        summary=data["summary"], message=data["message"],
+        recommendation=recommendation, params=params, rationale=rationale,
+        fixtures={k: tuple(v) for k, v in data.get("fixtures", {}).items()},
+        optional=optional, signal=signal, path=str(path),
+    )
+
+
+def template_fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
+
+
+def _check_template(template: str, fail) -> None:
+    # Templates name plain slots only: no attribute or index access, so a rule file cannot
+    # reach into Python objects.
+    try:
+        fields = template_fields(template)
+    except ValueError as exc:
+        raise fail(f"malformed template {template!r} ({exc})") from exc
+    bad = [f for f in fields if not f.isidentifier()]
+    if bad:
+        raise fail(f"template slots must be plain names, not {bad}")

@@ -1,0 +1,119 @@
+"""Which logged column holds which signal: the names people log, and the guess from a header."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from lrdoctor.errors import ConfigError
+
+# Canonical signal -> names people log, best first. Matching ignores case and the
+# separators "/", ".", "-" and " " (so `train/loss` also matches `train.loss`).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "step": (
+        "step", "global_step", "train/global_step", "trainer/global_step", "optimizer_step",
+        "iteration", "iter", "it", "num_updates", "update", "updates", "batch", "_step",
+    ),
+    "epoch": ("epoch", "train/epoch", "trainer/epoch", "_epoch", "epochs"),
+    "loss": (
+        "loss", "train_loss", "train/loss", "train_loss_step", "train/loss_step", "loss_step",
+        "training_loss", "train/train_loss", "batch_loss", "train/batch_loss", "trn_loss",
+        "train_loss_epoch", "loss_epoch", "objective", "train/objective",
+    ),
+    "lr": (
+        "lr", "learning_rate", "train/learning_rate", "train/lr", "optimizer/lr", "lr/pg0",
+        "lr_pg0", "learningrate", "learning-rate", "lr0", "trainer/learning_rate",
+    ),
+    "grad_norm": (
+        "grad_norm", "gnorm", "train/grad_norm", "train/gnorm", "gradient_norm", "grad_norm_total",
+        "grad_2.0_norm_total", "grad_2_0_norm_total", "train/gradient_norm", "total_grad_norm",
+        "global_grad_norm", "optimizer/grad_norm", "gradnorm",
+    ),
+    "update_ratio": (
+        "update_ratio", "train/update_ratio", "update_to_weight", "update_weight_ratio",
+        "update/weight", "update_to_weight_ratio", "param_update_ratio", "updates_to_weights",
+    ),
+    "update_norm": ("update_norm", "train/update_norm", "param_update_norm", "delta_norm"),
+    "weight_norm": (
+        "weight_norm", "train/weight_norm", "param_norm", "parameter_norm", "params_norm",
+        "train/param_norm", "wnorm",
+    ),
+    "val_loss": (
+        "val_loss", "eval_loss", "valid_loss", "validation_loss", "eval/loss", "val/loss",
+        "valid/loss", "validation/loss", "val_loss_epoch", "dev_loss", "test_loss",
+    ),
+    "val_accuracy": (
+        "val_accuracy", "val_acc", "eval_accuracy", "eval/accuracy", "val/acc", "val/accuracy",
+        "valid_accuracy", "valid_acc", "val_acc_epoch",
+    ),
+}
+
+# Names that follow a pattern rather than a fixed spelling (Lightning's LearningRateMonitor
+# writes `lr-AdamW` and `lr-AdamW/pg1`; Ultralytics writes `lr/pg0`).
+PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    # Matched against the normalised key, where "-", "." and " " have become "/".
+    "lr": (re.compile(r"^lr/[a-z][a-z0-9_]*$"), re.compile(r"^lr/[a-z][a-z0-9_]*/pg0$")),
+    "grad_norm": (re.compile(r"^grad_[\d/]+_norm_total$"),),
+}
+
+SIGNALS: tuple[str, ...] = tuple(ALIASES)
+# Columns whose presence alone identifies the optimizer (Lightning's `lr-Adam`).
+_OPTIMIZER_FROM_LR = re.compile(r"^lr-([a-z]+)", re.IGNORECASE)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s./\-]+", "/", name.strip().lower())
+
+
+_ALIAS_KEYS = {sig: [_key(a) for a in names] for sig, names in ALIASES.items()}
+
+
+def detect_columns(
+    names: Sequence[str], overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Map canonical signals to column names in `names`; explicit overrides win.
+
+    An override naming a column that is not there is an error, so a typo never passes silently.
+    """
+    overrides = dict(overrides or {})
+    chosen: dict[str, str] = {}
+    for signal, column in overrides.items():
+        if signal not in ALIASES:
+            raise ConfigError(
+                f"unknown signal {signal!r} in the column mapping; valid signals: "
+                + ", ".join(SIGNALS)
+            )
+        if column not in names:
+            raise ConfigError(
+                f"column {column!r} given for {signal} is not in the log; its columns are: "
+                + ", ".join(list(names)[:40])
+            )
+        chosen[signal] = column
+    by_key: dict[str, str] = {}
+    for name in names:
+        by_key.setdefault(_key(name), name)
+    used = set(chosen.values())
+    for signal in SIGNALS:
+        if signal in chosen:
+            continue
+        match = next(
+            (by_key[k] for k in _ALIAS_KEYS[signal] if k in by_key and by_key[k] not in used),
+            None,
+        )
+        if match is None:
+            for pattern in PATTERNS.get(signal, ()):
+                match = next(
+                    (n for n in names if pattern.match(_key(n)) and n not in used), None
+                )
+                if match is not None:
+                    break
+        if match is not None:
+            chosen[signal] = match
+            used.add(match)
+    return chosen
+
+
+def optimizer_from_columns(columns: Mapping[str, str]) -> str | None:
+    """The optimizer named by a Lightning-style `lr-<Optimizer>` column, if any."""
+    m = _OPTIMIZER_FROM_LR.match(columns.get("lr", ""))
+    return m.group(1).lower() if m else None

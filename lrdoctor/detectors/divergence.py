@@ -1,0 +1,100 @@
+"""Non-finite values (NaN/inf) and whether the learning rate or a numerical bug caused them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrdoctor import suggest
+from lrdoctor.detectors import Evidence, detector
+from lrdoctor.detectors.stats import binned, fmt_num
+from lrdoctor.run import Run, Series
+
+WATCHED = ("loss", "grad_norm", "update_ratio")
+
+
+def first_non_finite(run: Run) -> tuple[float, str, float] | None:
+    """(step, signal, value) of the earliest NaN/inf in the watched signals, or None."""
+    hits = []
+    for name in WATCHED:
+        if run.has(name):
+            s = run[name]
+            bad = np.flatnonzero(~np.isfinite(s.value))
+            if len(bad):
+                hits.append((float(s.step[bad[0]]), name, float(s.value[bad[0]])))
+    return min(hits, default=None)
+
+
+def climb(series: Series, window: float) -> tuple[float, float]:
+    """How far the last `window` fraction rose above the typical level before it.
+
+    Returns (ratio of the last window's peak to the earlier median, in units of the earlier
+    spread) for the loss; for positive signals like the gradient norm the caller uses the ratio.
+    """
+    v = series.value[np.isfinite(series.value)]
+    k = max(3, int(len(v) * window))
+    if len(v) < k + 5:
+        return 0.0, 1.0
+    before, last = v[:-k], v[-k:]
+    base = float(np.median(before[len(before) // 2 :]))
+    q75, q25 = np.percentile(before[len(before) // 2 :], [75, 25])
+    scale = max(float(q75 - q25), 1e-12 * max(1.0, abs(base)))
+    peak = float(np.max(last))
+    z = (peak - base) / scale
+    ratio = peak / base if base > 0 else np.inf if peak > base else 1.0
+    return z, ratio
+
+
+@detector("non_finite")
+def non_finite(
+    run: Run, *, window: float = 0.1, loss_z: float = 6.0, norm_factor: float = 3.0,
+    min_prefix: int = 20, backoff: float = 10.0,
+) -> list[Evidence]:
+    """First NaN/inf, with a cause: the LR if loss, grad norm or update ratio climbed first."""
+    first = first_non_finite(run)
+    if first is None:
+        return []
+    step, signal, value = first
+    prefix = run["loss"].until(step).finite() if run.has("loss") else Series(np.empty(0), np.empty(0))
+    climbed: list[str] = []
+    if len(prefix) < min_prefix:
+        cause = "unknown"
+        why = f"only {len(prefix)} finite steps before it, too few to tell the cause"
+    else:
+        z, _ = climb(prefix, window)
+        if z > loss_z:
+            climbed.append(f"loss climbed {z:.0f} spreads above its level")
+        for name in ("grad_norm", "update_ratio"):
+            if run.has(name):
+                _, ratio = climb(run[name].until(step).finite(), window)
+                if ratio > norm_factor:
+                    climbed.append(f"{name.replace('_', ' ')} rose {ratio:.1f}×")
+        if climbed:
+            cause = "lr_too_high"
+            why = "; ".join(climbed) + " in the steps before it"
+        else:
+            cause = "numerical"
+            curve = binned(prefix, bins=20)
+            why = (
+                "the run was healthy up to it (loss "
+                f"{fmt_num(curve.level[0])} → {fmt_num(curve.level[-1])}, no climb in loss"
+                + (" or gradient norm" if run.has("grad_norm") else "") + ")"
+            )
+    lr = suggest.lr_at(run, step)
+    if cause == "lr_too_high":
+        # The LR in force where the climb began, or the peak reached before it.
+        unstable = suggest.peak_lr(run, until=step) or lr
+        advice = suggest.lower(run, unstable, backoff, until=step)
+    else:
+        advice = suggest.NONE
+    return [
+        Evidence(
+            observed=value, step=int(step), cause=cause, suggested_lr=advice.lr,
+            slots={
+                "signal": signal.replace("_", " "),
+                "value": fmt_num(value),
+                "why": why,
+                "lr": suggest.fmt_lr(lr),
+                "advice": advice.text or "no single LR number follows from this run",
+            },
+        )
+    ]

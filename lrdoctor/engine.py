@@ -1,0 +1,145 @@
+"""The engine: read each input once, build its run, apply the planned rules, collect findings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lrdoctor.catalogue import Rule
+from lrdoctor.errors import InputError, LrdoctorError
+from lrdoctor.findings import SEVERITY_RANK, Finding, Report, RuleOutcome, RunReport
+
+PREVIEW_POINTS = 120
+
+
+@dataclass(frozen=True)
+class PlannedRule:
+    """A rule as it will run: with the severity and parameters the configuration settled on."""
+
+    rule: Rule
+    severity: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to read the inputs: column overrides and the optimizer, when the user named them."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    optimizer: str | None = None
+
+
+def plan(
+    rules: Iterable[Rule],
+    severity: Mapping[str, str] | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[PlannedRule]:
+    """Attach the user's severities and parameters (already validated) to the selected rules."""
+    severity, params = severity or {}, params or {}
+    return [
+        PlannedRule(r, severity.get(r.id, r.severity), {**r.defaults(), **params.get(r.id, {})})
+        for r in rules
+    ]
+
+
+def needed_signals(planned: Sequence[PlannedRule]) -> set[str]:
+    """Every signal some planned rule reads: the columns worth loading."""
+    out = {"loss", "lr"}
+    for p in planned:
+        out.update(p.rule.requires, p.rule.optional)
+        if p.rule.signal:
+            out.add(p.rule.signal)
+    return out
+
+
+def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
+    """Apply every planned rule to one normalised run."""
+    from lrdoctor.detectors import run_detector
+    from lrdoctor.render import render_finding
+
+    report = RunReport(
+        source=run.source, columns=dict(run.columns), optimizer=run.optimizer,
+        n_steps=run.n_steps, preview=_preview(run),
+    )
+    for p in planned:
+        rule = p.rule
+        missing = [s for s in (*rule.requires, *([rule.signal] if rule.signal else [])) if not run.has(s)]
+        if missing:
+            report.outcomes.append(
+                RuleOutcome(rule.id, rule.name, "skipped", f"needs {', '.join(missing)}")
+            )
+            continue
+        evidence = run_detector(rule.detector, run, dict(p.params))
+        report.outcomes.append(RuleOutcome(rule.id, rule.name, "fired" if evidence else "passed"))
+        report.findings.extend(render_finding(rule, p.severity, ev, run) for ev in evidence)
+    report.findings.sort(key=lambda f: (-f.rank, f.step if f.step is not None else -1, f.rule))
+    report.suggested_lr = _run_suggestion(report.findings)
+    return report
+
+
+def _run_suggestion(findings: Sequence[Finding]) -> float | None:
+    """The run's LR advice: from its most severe LR-related finding that gives a number."""
+    lr_related = [f for f in findings if f.suggested_lr is not None]
+    return lr_related[0].suggested_lr if lr_related else None
+
+
+def _preview(run) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    import numpy as np
+
+    if not run.has("loss"):
+        return ((), ())
+    s = run["loss"]
+    idx = np.unique(np.linspace(0, len(s) - 1, min(PREVIEW_POINTS, len(s))).astype(int))
+    return tuple(s.step[idx].tolist()), tuple(s.value[idx].tolist())
+
+
+def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> list[RunReport]:
+    """Read one input (which may hold several runs) and check each run; errors become reports."""
+    from lrdoctor.readers import read_path
+    from lrdoctor.run import build_run, wanted_columns
+
+    needed = needed_signals(planned)
+    try:
+        tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
+        reports = []
+        for table in tables:
+            run = build_run(table, options.columns, options.optimizer)
+            if not run.has("loss"):
+                raise InputError(
+                    table.source,
+                    "no loss column found (columns: " + ", ".join(table.names[:20])
+                    + (", ..." if len(table.names) > 20 else "") + ")",
+                    "name it with --loss-col",
+                )
+            reports.append(check_run(run, planned))
+        return reports
+    except LrdoctorError as exc:
+        return [RunReport(source=str(path), error=str(exc))]
+
+
+def check_paths(
+    paths: Sequence[Path], planned: Sequence[PlannedRule], options: Options | None = None,
+    jobs: int | None = None,
+) -> Report:
+    """Check many inputs, in parallel processes when there are several and cores to spare."""
+    options = options or Options()
+    jobs = min(jobs or os.cpu_count() or 1, len(paths))
+    if jobs <= 1 or len(paths) < 4:
+        results = [check_path(p, planned, options) for p in paths]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            chunk = max(1, len(paths) // (jobs * 8))
+            results = list(
+                pool.map(check_path, paths, [planned] * len(paths), [options] * len(paths),
+                         chunksize=chunk)
+            )
+    return Report(runs=[r for group in results for r in group])
+
+
+def worst(findings: Sequence[Finding]) -> Finding | None:
+    return max(findings, key=lambda f: SEVERITY_RANK[f.severity], default=None)

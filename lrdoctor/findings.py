@@ -1,0 +1,122 @@
+"""The records every output format consumes: Finding, RuleOutcome, RunReport and Report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+Status = Literal["pass", "warn", "fail", "error"]
+CATEGORIES = (
+    "lr_too_high",
+    "lr_too_low",
+    "non_finite",
+    "plateau",
+    "loss_spike",
+    "overfitting",
+    "schedule",
+    "data",
+    "other",
+)
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+SEVERITY_RANK = {"info": 1, "warning": 2, "error": 3}
+REPORT_SCHEMA = "lrdoctor.report/1"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a rule found in one run, with its evidence and the advice that follows."""
+
+    rule: str
+    name: str
+    category: str
+    severity: Severity
+    message: str
+    recommendation: str
+    step: int | None = None
+    step_end: int | None = None
+    observed: float | None = None
+    limit: float | None = None
+    cause: str | None = None
+    suggested_lr: float | None = None
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK[self.severity]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """Whether a rule fired, passed or was skipped on a run, and why it was skipped."""
+
+    rule: str
+    name: str
+    status: Literal["fired", "passed", "skipped"]
+    reason: str = ""
+
+
+@dataclass
+class RunReport:
+    """Everything lrdoctor concluded about one run (or why it could not read it)."""
+
+    source: str
+    findings: list[Finding] = field(default_factory=list)
+    outcomes: list[RuleOutcome] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    suggested_lr: float | None = None
+    optimizer: str | None = None
+    n_steps: int = 0
+    error: str | None = None
+    # A downsampled (step, loss) curve for charts; never the full series.
+    preview: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
+
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return "error"
+        worst = max((f.rank for f in self.findings), default=0)
+        return "fail" if worst >= 3 else "warn" if worst == 2 else "pass"
+
+    def fails(self, fail_on: Severity) -> bool:
+        """True when the run could not be read or a finding reaches the fail level."""
+        if self.error is not None:
+            return True
+        return any(f.rank >= SEVERITY_RANK[fail_on] for f in self.findings)
+
+    def to_dict(self) -> dict:
+        out = {
+            "source": self.source,
+            "status": self.status,
+            "suggested_lr": self.suggested_lr,
+            "optimizer": self.optimizer,
+            "steps": self.n_steps,
+            "columns": dict(self.columns),
+            "findings": [f.to_dict() for f in self.findings],
+            "skipped": [
+                {"rule": o.rule, "name": o.name, "reason": o.reason}
+                for o in self.outcomes
+                if o.status == "skipped"
+            ],
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class Report:
+    """The result of one `check`: a report per run."""
+
+    runs: list[RunReport] = field(default_factory=list)
+
+    def exit_code(self, fail_on: Severity = "error") -> int:
+        """0 when nothing reaches the fail level, 1 when a finding does, 2 when an input failed."""
+        if any(r.error is not None for r in self.runs):
+            return 2
+        return 1 if any(r.fails(fail_on) for r in self.runs) else 0
+
+    def to_dict(self) -> dict:
+        return {"schema": REPORT_SCHEMA, "runs": [r.to_dict() for r in self.runs]}

@@ -1,0 +1,106 @@
+"""Reader registry: find the logs under the paths a user named and read each one.
+
+A format plugs in by adding a reader to `READERS` (files, sniffed by content) or
+`DIRECTORY_READERS` (a run that is a folder). Order matters: the first reader that claims an
+input reads it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from lrdoctor.errors import InputError
+from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
+from lrdoctor.readers.tabular import CsvReader, ParquetReader
+
+READERS: list[Reader] = [ParquetReader(), CsvReader()]
+DIRECTORY_READERS: list[DirectoryReader] = []
+# File endings worth opening when a folder is walked; everything else is ignored there.
+LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+SNIFF_BYTES = 8192
+
+__all__ = [
+    "DIRECTORY_READERS", "READERS", "LOG_SUFFIXES", "Reader", "Select", "Table",
+    "discover", "read_path", "supported_formats",
+]
+
+
+def supported_formats() -> str:
+    return ", ".join(r.description for r in [*READERS, *DIRECTORY_READERS])
+
+
+def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand globs and folders into the inputs to check, in a stable order.
+
+    A folder that a directory reader claims is one input; any other folder contributes every
+    log file below it. Missing paths are errors, named in the message.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        text = os.fspath(raw)
+        matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
+        if not matches:
+            raise InputError(text, "no file matches this pattern")
+        for match in matches:
+            found.extend(_expand(Path(match)))
+    return list(dict.fromkeys(found))
+
+
+def _expand(path: Path) -> list[Path]:
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists()
+    except OSError as exc:  # e.g. a symlink loop
+        raise InputError(path, f"cannot be accessed ({exc.strerror or exc})") from exc
+    if not exists:
+        if path.is_symlink():
+            raise InputError(path, "is a broken symbolic link or a link loop")
+        raise InputError(path, "no such file or directory", "check the path")
+    if not is_dir:
+        return [path]
+    if any(r.claims_dir(path) for r in DIRECTORY_READERS):
+        return [path]
+    out: list[Path] = []
+    for root, dirs, files in os.walk(path, followlinks=False):
+        root_path = Path(root)
+        claimed = [d for d in dirs if any(r.claims_dir(root_path / d) for r in DIRECTORY_READERS)]
+        out.extend(root_path / d for d in claimed)
+        dirs[:] = sorted(d for d in dirs if d not in claimed and not d.startswith("."))
+        out.extend(
+            root_path / f for f in sorted(files) if f.lower().endswith(LOG_SUFFIXES)
+        )
+    if not out:
+        raise InputError(
+            path, "the folder holds no training logs",
+            f"lrdoctor reads: {supported_formats()}",
+        )
+    return sorted(out)
+
+
+def read_path(path: Path, select: Select = select_all) -> list[Table]:
+    """Read one input with the first reader that recognises it."""
+    if path.is_dir():
+        for reader in DIRECTORY_READERS:
+            if reader.claims_dir(path):
+                return reader.read(path, select)
+        raise InputError(path, "is a folder that no reader recognises")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except PermissionError as exc:
+        raise InputError(path, "permission denied", "make the file readable") from exc
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if not head.strip():
+        raise InputError(path, "the file is empty", "is the training job writing to it yet?")
+    for reader in READERS:
+        if reader.sniff(path, head):
+            return reader.read(path, select)
+    raise InputError(
+        path,
+        "is not a training log lrdoctor can read",
+        f"supported: {supported_formats()}; name the columns with --loss-col/--lr-col",
+    )

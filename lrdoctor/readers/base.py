@@ -1,0 +1,123 @@
+"""The reader interface: a file (or a framework's run folder) in, raw tables of numbers out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+# Given every column name a log offers, returns the ones worth loading (column projection).
+Select = Callable[[Sequence[str]], Collection[str]]
+
+
+def select_all(names: Sequence[str]) -> Collection[str]:
+    return names
+
+
+@dataclass
+class Table:
+    """The numeric columns of one run as read, before any normalisation.
+
+    `values[name]` is float64 with NaN where the log said NaN *and* where the cell was empty;
+    `empty[name]` tells the two apart (True = nothing logged there), so a sparse validation
+    column is never mistaken for a divergence.
+    """
+
+    source: str
+    names: list[str]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    empty: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class Reader(Protocol):
+    """A log format. `sniff` looks at the path and the first bytes; `read` returns its runs."""
+
+    name: str
+    description: str
+
+    def sniff(self, path: Path, head: bytes) -> bool: ...
+
+    def read(self, path: Path, select: Select) -> list[Table]: ...
+
+
+class DirectoryReader(Reader, Protocol):
+    """A format whose run is a folder (a HF output dir, a TensorBoard run, an MLflow store)."""
+
+    def claims_dir(self, path: Path) -> bool: ...
+
+
+def table_from_arrow(source: str, table: pa.Table, notes: list[str] | None = None) -> Table:
+    """Convert the columns of an Arrow table to float64, noting cells that are not numbers."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = Table(source=source, names=list(table.column_names), notes=list(notes or []))
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if name in out.values:
+            out.notes.append(f"column {name!r} appears more than once; used the first")
+            continue
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = kind.value_type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            numbers = column.cast(pa.float64())
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            numbers, unparsed = _parse_numbers(column)
+            if unparsed == len(column) - column.null_count and unparsed:
+                out.notes.append(f"column {name!r} holds no numbers; ignored")
+                continue
+            if unparsed:
+                out.notes.append(
+                    f"{unparsed} value{'s' if unparsed != 1 else ''} of {name!r} "
+                    "could not be parsed as numbers and were skipped"
+                )
+        elif pa.types.is_null(kind):
+            numbers = pa.chunked_array([pa.nulls(len(column), pa.float64())])
+        else:
+            # Nested, binary or temporal columns carry no metric values.
+            continue
+        numbers = numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers
+        out.empty[name] = np.asarray(numbers.is_null().to_numpy(zero_copy_only=False), bool)
+        out.values[name] = np.asarray(
+            pc.fill_null(numbers, float("nan")).to_numpy(zero_copy_only=False), np.float64
+        )
+    return out
+
+
+# Spellings of non-finite numbers that loggers write (Python, JavaScript, R, Java).
+_NONFINITE = {
+    "nan": "nan", "-nan": "nan", "+nan": "nan", "inf": "inf", "+inf": "inf", "-inf": "-inf",
+    "infinity": "inf", "+infinity": "inf", "-infinity": "-inf",
+}
+
+
+def _parse_numbers(column: pa.ChunkedArray) -> tuple[pa.Array, int]:
+    """Strings to float64; returns the numbers (null where unparseable) and how many failed."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(column.combine_chunks()))
+    for spelling, canonical in _NONFINITE.items():
+        text = pc.replace_substring_regex(text, f"^{re.escape(spelling)}$", canonical)
+    try:
+        return pc.cast(text, pa.float64()), 0
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    import pandas as pd  # only on this repair path: a column with non-numeric cells
+
+    raw = text.to_pandas()
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64, copy=True)
+    blank = raw.isna().to_numpy() | (raw.str.len() == 0).to_numpy()
+    failed = ~blank & np.isnan(numbers) & (raw != "nan").to_numpy()
+    return pa.array(numbers, mask=blank | failed), int(failed.sum())

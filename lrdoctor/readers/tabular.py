@@ -1,0 +1,167 @@
+"""CSV (plain or gzip) and Parquet logs, read with pyarrow and only the columns needed."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+from lrdoctor.errors import InputError
+from lrdoctor.readers.base import Select, Table, table_from_arrow
+
+PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
+# Cells that mean "nothing logged here". NaN spellings are deliberately absent: a logged NaN is
+# a divergence, not a gap.
+NULL_CELLS = ["", "NA", "N/A", "n/a", "null", "NULL", "None", "none", "#N/A", "-"]
+# A header longer than this is not a training log; stop before it exhausts memory.
+MAX_HEADER_BYTES = 4 * 1024 * 1024
+
+
+class ParquetReader:
+    name = "parquet"
+    description = "Apache Parquet (any writer: pandas, polars, pyarrow, W&B run.history())"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return head.startswith(PARQUET_MAGIC)
+
+    def read(self, path: Path, select: Select) -> list[Table]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            handle = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            if _has_no_footer(path):
+                raise InputError(
+                    path,
+                    "the Parquet file has no footer",
+                    "its writer has not closed it yet (a live run?) or the copy was cut short; "
+                    "check it again once the writer has closed it",
+                ) from exc
+            raise InputError(path, f"not a readable Parquet file ({exc})") from exc
+        names = [f.name for f in handle.schema_arrow]
+        wanted = [n for n in names if n in set(select(names))]
+        try:
+            table = handle.read(columns=wanted)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(path, f"the Parquet data is damaged ({exc})") from exc
+        out = table_from_arrow(str(path), table)
+        out.names = names
+        meta = handle.schema_arrow.metadata or {}
+        out.meta = {
+            k.decode(errors="replace"): v.decode(errors="replace")
+            for k, v in meta.items()
+            if not k.startswith(b"ARROW:") and k != b"pandas" and len(v) < 65536
+        }
+        return [out]
+
+
+def _has_no_footer(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, io.SEEK_END)
+        if fh.tell() < 8:
+            return True
+        fh.seek(-4, io.SEEK_END)
+        return fh.read(4) != PARQUET_MAGIC
+
+
+class CsvReader:
+    name = "csv"
+    description = "CSV or TSV with a header row, optionally gzip-compressed"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if head.startswith(GZIP_MAGIC):
+            return True
+        if b"\x00" in head:
+            return False
+        text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+        first = text.splitlines()[0] if text.strip() else ""
+        return bool(first) and not first.lstrip().startswith(("{", "["))
+
+    def read(self, path: Path, select: Select) -> list[Table]:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        compressed = _starts_with(path, GZIP_MAGIC)
+        header_line = _first_line(path, compressed)
+        delimiter = _delimiter(header_line)
+        names = next(csv.reader([header_line], delimiter=delimiter), [])
+        names = [n.strip() for n in names]
+        if not any(names):
+            raise InputError(path, "the file has no header row", "a log needs column names")
+        wanted = set(select(names))
+        skipped_rows = 0
+
+        def skip_row(row) -> str:
+            nonlocal skipped_rows
+            skipped_rows += 1
+            return "skip"
+
+        unique = _unique(names)
+        include = [u for u, n in zip(unique, names, strict=True) if n in wanted]
+        try:
+            source = pa.input_stream(str(path), compression="gzip" if compressed else None)
+            table = pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(column_names=unique, skip_rows=1,
+                                               block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                  invalid_row_handler=skip_row,
+                                                  newlines_in_values=False),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=include, null_values=NULL_CELLS,
+                    strings_can_be_null=True, quoted_strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
+            raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
+        notes = []
+        if skipped_rows:
+            notes.append(
+                f"{skipped_rows} row{'s' if skipped_rows != 1 else ''} with the wrong number "
+                "of fields could not be parsed and were skipped (a partial last line from a "
+                "job still writing?)"
+            )
+        table = table.rename_columns([names[unique.index(c)] for c in table.column_names])
+        out = table_from_arrow(str(path), table, notes)
+        out.names = names
+        return [out]
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(len(magic)) == magic
+
+
+def _first_line(path: Path, compressed: bool) -> str:
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.readline(MAX_HEADER_BYTES)
+    except (OSError, EOFError) as exc:
+        raise InputError(path, f"could not read the file ({exc})") from exc
+    if len(raw) >= MAX_HEADER_BYTES and not raw.endswith(b"\n"):
+        raise InputError(path, "the first line is over 4 MiB long", "this is not a training log")
+    return raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Distinct internal names for a header that repeats a column (pyarrow needs them unique)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}\x00{seen[name]}")
+    return out
+
+
+def _first_sentence(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

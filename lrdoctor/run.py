@@ -1,0 +1,172 @@
+"""The normalised run model every detector reads: one sorted, de-duplicated series per signal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lrdoctor.columns import SIGNALS, detect_columns, optimizer_from_columns
+from lrdoctor.readers.base import Table
+
+# Optimizer names as users and loggers spell them -> the families the rules distinguish.
+OPTIMIZER_FAMILIES = {
+    "sgd": "sgd", "momentum": "sgd", "nesterov": "sgd", "sgdm": "sgd", "lars": "sgd",
+    "adam": "adam", "adamw": "adam", "nadam": "adam", "radam": "adam", "adamax": "adam",
+    "lamb": "adam", "adafactor": "adam", "lion": "adam", "fusedadam": "adam", "adam8bit": "adam",
+    "rmsprop": "adaptive", "adagrad": "adaptive", "adadelta": "adadelta",
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One signal: strictly increasing steps and the value logged at each."""
+
+    step: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def finite(self) -> Series:
+        keep = np.isfinite(self.value)
+        return self if keep.all() else Series(self.step[keep], self.value[keep])
+
+    def until(self, step: float) -> Series:
+        """The part logged before `step` (exclusive)."""
+        end = int(np.searchsorted(self.step, step, side="left"))
+        return Series(self.step[:end], self.value[:end])
+
+    def at(self, steps: np.ndarray) -> np.ndarray:
+        """Values at the given steps, carrying the last logged value forward (NaN before)."""
+        idx = np.searchsorted(self.step, steps, side="right") - 1
+        out = np.full(len(steps), np.nan)
+        ok = idx >= 0
+        out[ok] = self.value[idx[ok]]
+        return out
+
+
+@dataclass
+class Run:
+    """A training run: its signals by canonical name, where they came from, what was repaired."""
+
+    source: str
+    signals: dict[str, Series]
+    columns: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    optimizer: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.signals and len(self.signals[n]) > 0 for n in names)
+
+    def __getitem__(self, name: str) -> Series:
+        return self.signals[name]
+
+    @property
+    def missing(self) -> list[str]:
+        return [s for s in SIGNALS if not self.has(s)]
+
+    @property
+    def optimizer_family(self) -> str | None:
+        return OPTIMIZER_FAMILIES.get((self.optimizer or "").lower().replace("-", ""))
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.signals["loss"]) if self.has("loss") else 0
+
+
+def wanted_columns(
+    names: Iterable[str], overrides: Mapping[str, str] | None = None, needed: Iterable[str] = ()
+) -> set[str]:
+    """The columns worth loading: those that hold a signal (all of them unless `needed` says)."""
+    chosen = detect_columns(list(names), overrides)
+    keep = set(needed) | {"step", "epoch"} if needed else set(chosen)
+    return {col for sig, col in chosen.items() if sig in keep}
+
+
+def build_run(
+    table: Table,
+    overrides: Mapping[str, str] | None = None,
+    optimizer: str | None = None,
+) -> Run:
+    """Normalise a raw table: pick columns, sort by step, keep the last write of a repeated step."""
+    columns = detect_columns([n for n in table.names if n in table.values], overrides)
+    notes = list(table.notes)
+    n_rows = len(next(iter(table.values.values()))) if table.values else 0
+    if "step" in columns:
+        raw_step = table.values[columns["step"]]
+        bad = ~np.isfinite(raw_step) | table.empty[columns["step"]]
+        step = np.where(bad, np.nan, raw_step)
+    else:
+        step = np.arange(n_rows, dtype=np.float64)
+        notes.append("no step column: the row order was used as the step")
+
+    signals: dict[str, Series] = {}
+    for signal, column in columns.items():
+        if signal == "step":
+            continue
+        present = ~table.empty[column] & ~np.isnan(step)
+        series, repeated, unsorted = _sorted_last_write(step[present], table.values[column][present])
+        if len(series):
+            signals[signal] = series
+        if signal == "loss":
+            if repeated:
+                notes.append(
+                    f"{repeated} step{'s' if repeated != 1 else ''} of the loss were logged "
+                    "more than once (a resumed run?); the last write of each was kept"
+                )
+            if unsorted:
+                notes.append("rows were not in step order; they were sorted by step")
+
+    if "update_ratio" not in signals and "update_norm" in signals and "weight_norm" in signals:
+        upd, w = signals["update_norm"], signals["weight_norm"]
+        common, iu, iw = np.intersect1d(upd.step, w.step, assume_unique=True, return_indices=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            signals["update_ratio"] = Series(common, upd.value[iu] / w.value[iw])
+        columns["update_ratio"] = f"{columns['update_norm']} / {columns['weight_norm']}"
+
+    optimizer = optimizer or table.meta.get("optimizer") or optimizer_from_columns(columns)
+    return Run(
+        source=table.source,
+        signals=signals,
+        columns={k: v for k, v in columns.items() if k in signals or k == "step"},
+        notes=notes,
+        optimizer=optimizer,
+        meta=dict(table.meta),
+    )
+
+
+def _sorted_last_write(step: np.ndarray, value: np.ndarray) -> tuple[Series, int, bool]:
+    """Sort by step; where a step repeats keep the row written last. Returns the count dropped."""
+    unsorted = bool(len(step) > 1 and np.any(np.diff(step) < 0))
+    order = np.argsort(step, kind="stable")
+    s = step[order]
+    last = np.ones(len(s), bool)
+    last[:-1] = s[1:] != s[:-1]
+    keep = order[last]
+    repeated = len(s) - int(last.sum())
+    return Series(step[keep], value[keep]), repeated, unsorted
+
+
+def run_from_frame(frame, source: str = "<dataframe>", **kwargs) -> Run:
+    """Build a run from a pandas DataFrame (the Python API's entry point).
+
+    pandas cannot tell a missing cell from a NaN, so NaN counts as missing in every column but
+    the loss, where it is what the training loop computed.
+    """
+    import pandas as pd
+
+    values, empty = {}, {}
+    for name in frame.columns:
+        numbers = pd.to_numeric(frame[name], errors="coerce")
+        if numbers.isna().all() and not frame[name].isna().all():
+            continue  # a text column (run names, timestamps as strings)
+        values[str(name)] = numbers.to_numpy(np.float64, copy=True)
+        empty[str(name)] = frame[name].isna().to_numpy()
+    table = Table(source=source, names=list(values), values=values, empty=empty)
+    loss_col = detect_columns(list(values), kwargs.get("overrides")).get("loss")
+    if loss_col is not None:
+        empty[loss_col] = np.zeros(len(frame), bool)
+    return build_run(table, **kwargs)
