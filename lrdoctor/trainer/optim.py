@@ -117,7 +117,9 @@ class Adam(Optimizer):
         return -lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
-_CLASSES = dict(zip(OPTIMIZERS, (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam)))
+_CLASSES = dict(
+    zip(OPTIMIZERS, (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam), strict=True)
+)
 
 
 def make_optimizer(name: str, n: int, weight_decay: float = 0.0, **hyper) -> Optimizer:
