@@ -46,7 +46,8 @@ def test_xy_plot_has_axes_labels_and_marks():
     assert "└" + "─" * 40 in lines[8]
     assert "1.0e-04" in lines[9] and "(log x)" in lines[9]
     assert "│ suggested = 0.01" in out and "far = 1.0e+05 (outside the plotted range)" in out
-    assert all(ch == "│" for ch in (ln[ln.index("┤") + 1 :][21] for ln in lines[:8]))
+    cols = {ln.index("│") for ln in lines[:8] if "│" in ln}
+    assert len(cols) == 1 and sum("│" in ln for ln in lines[:8]) >= 6
 
 
 def test_xy_plot_without_finite_points_says_so():
