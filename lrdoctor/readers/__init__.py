@@ -14,10 +14,14 @@ from pathlib import Path
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
+from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
+from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
 
-READERS: list[Reader] = [ParquetReader(), CsvReader()]
-DIRECTORY_READERS: list[DirectoryReader] = []
+READERS: list[Reader] = [
+    ParquetReader(), TrainerStateReader(), JsonLinesReader(), JsonReader(), CsvReader(),
+]
+DIRECTORY_READERS: list[DirectoryReader] = [HfOutputDirReader()]
 # File endings worth opening when a folder is walked; everything else is ignored there.
 LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
 SNIFF_BYTES = 8192
