@@ -72,7 +72,9 @@ def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
                 RuleOutcome(rule.id, rule.name, "skipped", f"needs {', '.join(missing)}")
             )
             continue
-        evidence = run_detector(rule.detector, run, dict(p.params))
+        # Generic detectors learn the column to watch from the rule's `signal`.
+        params = {**p.params, "signal": rule.signal} if rule.signal else dict(p.params)
+        evidence = run_detector(rule.detector, run, params)
         report.outcomes.append(RuleOutcome(rule.id, rule.name, "fired" if evidence else "passed"))
         report.findings.extend(render_finding(rule, p.severity, ev, run) for ev in evidence)
     report.findings.sort(key=lambda f: (-f.rank, f.step if f.step is not None else -1, f.rule))
@@ -106,7 +108,7 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
         tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
         reports = []
         for table in tables:
-            run = build_run(table, options.columns, options.optimizer)
+            run = build_run(table, options.columns, options.optimizer, extra=needed)
             if not run.has("loss"):
                 raise InputError(
                     table.source,

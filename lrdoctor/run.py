@@ -81,18 +81,25 @@ def wanted_columns(
     names: Iterable[str], overrides: Mapping[str, str] | None = None, needed: Iterable[str] = ()
 ) -> set[str]:
     """The columns worth loading: those that hold a signal (all of them unless `needed` says)."""
-    chosen = detect_columns(list(names), overrides)
+    names = list(names)
+    chosen = detect_columns(names, overrides)
     keep = set(needed) | {"step", "epoch"} if needed else set(chosen)
-    return {col for sig, col in chosen.items() if sig in keep}
+    # A custom rule may watch any logged column by its own name.
+    return {col for sig, col in chosen.items() if sig in keep} | (set(needed) & set(names))
 
 
 def build_run(
     table: Table,
     overrides: Mapping[str, str] | None = None,
     optimizer: str | None = None,
+    extra: Iterable[str] = (),
 ) -> Run:
-    """Normalise a raw table: pick columns, sort by step, keep the last write of a repeated step."""
+    """Normalise a raw table: pick columns, sort by step, keep the last write of a repeated step.
+
+    `extra` names further columns (watched by custom rules) kept as signals of the same name.
+    """
     columns = detect_columns([n for n in table.names if n in table.values], overrides)
+    columns.update({n: n for n in extra if n in table.values and n not in columns})
     notes = list(table.notes)
     n_rows = len(next(iter(table.values.values()))) if table.values else 0
     if "step" in columns:
