@@ -1,0 +1,58 @@
+"""Output formats: each a function of the Report (and the catalogue), picked from `FORMATS`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lrdoctor.catalogue import Rule
+from lrdoctor.findings import SEVERITY_RANK, Finding, Report, RunReport
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a format may need besides the report: rule titles, the fail level, the terminal."""
+
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+    fail_on: str = "error"
+    color: bool = False
+    width: int = 120
+    # GitHub's $GITHUB_STEP_SUMMARY file, to which the github format appends a Markdown table.
+    step_summary: Path | None = None
+
+
+Render = Callable[[Report, Context], str]
+
+
+def worst_per_rule(run: RunReport) -> list[Finding]:
+    """The most severe finding of each rule in a run, most severe first (then by step)."""
+    best: dict[str, Finding] = {}
+    for f in run.findings:  # findings arrive sorted worst first, so the first seen wins
+        if f.rule not in best or f.rank > best[f.rule].rank:
+            best[f.rule] = f
+    return sorted(best.values(), key=lambda f: (-SEVERITY_RANK[f.severity], f.rule))
+
+
+def step_range(f: Finding) -> str:
+    if f.step is None:
+        return ""
+    if f.step_end is None or f.step_end == f.step:
+        return f"step {f.step:,}"
+    return f"steps {f.step:,}–{f.step_end:,}"
+
+
+def _formats() -> dict[str, Render]:
+    from lrdoctor.formats import github, junit, markdown, text
+    from lrdoctor.formats import json as json_format
+
+    return {
+        "text": text.render,
+        "json": json_format.render,
+        "github": github.render,
+        "junit": junit.render,
+        "markdown": markdown.render,
+    }
+
+
+FORMATS: dict[str, Render] = _formats()

@@ -1,0 +1,45 @@
+"""GitHub Actions workflow commands (`::error title=...::...`) and a step-summary table."""
+
+from __future__ import annotations
+
+from lrdoctor.findings import Report
+
+LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(level: str, title: str, message: str) -> str:
+    return f"::{level} title={escape_property(title)}::{escape_data(message)}"
+
+
+def lines(report: Report) -> list[str]:
+    """One annotation per run and rule (its worst finding), unreadable inputs first."""
+    from lrdoctor.formats import worst_per_rule
+
+    items = []
+    for run in report.runs:
+        if run.error is not None:
+            items.append((4, command("error", "lrdoctor input error", run.error)))
+            continue
+        for f in worst_per_rule(run):
+            text = f"{run.source}: {f.message} → {f.recommendation}"
+            items.append((f.rank, command(LEVEL[f.severity], f"{f.rule} {f.name}", text)))
+    items.sort(key=lambda item: -item[0])  # stable: keeps the run order within a severity
+    return [line for _, line in items]
+
+
+def render(report: Report, ctx) -> str:
+    if ctx.step_summary is not None:
+        from lrdoctor.formats.markdown import render as markdown
+
+        with open(ctx.step_summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown(report, ctx) + "\n")
+    out = lines(report)
+    return "\n".join(out) + "\n" if out else ""

@@ -1,0 +1,106 @@
+"""Human output (rich): a verdict per run, its findings with evidence and advice, a loss chart."""
+
+from __future__ import annotations
+
+from lrdoctor.findings import Report, RunReport
+
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+VERDICT = {
+    "pass": ("✓ PASS", "bold green"), "warn": ("! WARN", "bold yellow"),
+    "fail": ("✗ FAIL", "bold red"), "error": ("✗ ERROR", "bold red"),
+}
+# With more runs than this, passing runs are only listed in the summary table.
+DETAIL_ALL_UP_TO = 5
+
+
+def render(report: Report, ctx) -> str:
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=ctx.width, force_terminal=ctx.color, no_color=not ctx.color,
+        color_system="standard" if ctx.color else None, highlight=False, emoji=False,
+    )
+    many = len(report.runs) > DETAIL_ALL_UP_TO
+    for run in report.runs:
+        if not many or run.status != "pass":
+            _run(console, run, ctx)
+    if len(report.runs) > 1:
+        _summary(console, report)
+    counts = {s: sum(r.status == s for r in report.runs) for s in VERDICT}
+    console.print(
+        f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} checked: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    )
+    return buffer.getvalue()
+
+
+def _run(console, run: RunReport, ctx) -> None:
+    from rich.markup import escape
+
+    from lrdoctor.charts import sparkline
+    from lrdoctor.detectors.stats import fmt_lr
+    from lrdoctor.formats import step_range
+
+    label, style = VERDICT[run.status]
+    facts = [f"{run.n_steps:,} steps"] if run.error is None else []
+    if run.optimizer:
+        facts.append(f"optimizer {run.optimizer}")
+    if run.suggested_lr is not None:
+        facts.append(f"suggested LR {fmt_lr(run.suggested_lr)}")
+    tail = f"  ({', '.join(facts)})" if facts else ""
+    console.print(f"[{style}]{label}[/]  [bold]{escape(run.source)}[/]{escape(tail)}")
+    if run.error is not None:
+        console.print(f"  [red]{escape(run.error)}[/]")
+        console.print()
+        return
+    if run.columns:
+        used = ", ".join(f"{sig}={col}" for sig, col in run.columns.items())
+        console.print(f"  [dim]columns: {escape(used)}[/]")
+    steps, losses = run.preview
+    if steps:
+        marks = [f.step for f in run.findings if f.step is not None]
+        positive = all(v > 0 for v in losses if v == v and abs(v) != float("inf"))
+        chart, marker = sparkline(steps, losses, width=min(60, ctx.width - 10), marks=marks,
+                                  log=positive)
+        console.print(f"  [dim]loss[/] {chart}  [dim]{steps[0]:,.0f}–{steps[-1]:,.0f}[/]")
+        if marker:
+            console.print(f"       [red]{marker}[/]")
+    for f in run.findings:
+        title = escape(f"{f.rule} {f.name}")
+        where = f"  {step_range(f)}" if f.step is not None else ""
+        console.print(f"  [{STYLE[f.severity]}]{f.severity:<7}[/] [bold]{title}[/]{where}")
+        _indented(console, escape(f.message))
+        if f.recommendation:
+            _indented(console, f"[green]→ {escape(f.recommendation)}[/]")
+        _indented(console, f"[dim]→ lrdoctor rule {f.rule}[/]")
+    skipped = [o for o in run.outcomes if o.status == "skipped"]
+    if skipped:
+        _indented(console, "[dim]skipped: " + escape(
+            "; ".join(f"{o.rule} {o.name} ({o.reason})" for o in skipped)) + "[/]", 2)
+    console.print()
+
+
+def _indented(console, markup: str, left: int = 10) -> None:
+    """Print wrapped text that keeps its indent on every line (readable in wide CI logs)."""
+    from rich.padding import Padding
+
+    console.print(Padding(markup, (0, 0, 0, left)))
+
+
+def _summary(console, report: Report) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
+    for name in ("run", "verdict", "steps", "worst finding"):
+        table.add_column(name, justify="right" if name == "steps" else "left")
+    for run in report.runs:
+        label, style = VERDICT[run.status]
+        worst = run.findings[0] if run.findings else None
+        what = run.error or (f"{worst.rule} {worst.name}: {worst.message}" if worst else "")
+        table.add_row(escape(run.source), f"[{style}]{label}[/]",
+                      f"{run.n_steps:,}" if run.error is None else "", escape(what))
+    console.print(table)
