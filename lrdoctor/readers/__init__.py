@@ -14,14 +14,19 @@ from pathlib import Path
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
+from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
 from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
+from lrdoctor.readers.wandb import WandbExportReader
 
 READERS: list[Reader] = [
-    ParquetReader(), TrainerStateReader(), JsonLinesReader(), JsonReader(), CsvReader(),
+    ParquetReader(), TrainerStateReader(), JsonLinesReader(), JsonReader(),
+    WandbExportReader(), FrameworkCsvReader(), CsvReader(),
 ]
-DIRECTORY_READERS: list[DirectoryReader] = [HfOutputDirReader()]
+DIRECTORY_READERS: list[DirectoryReader] = [
+    HfOutputDirReader(), LightningVersionReader(), DvcLiveReader(),
+]
 # File endings worth opening when a folder is walked; everything else is ignored there.
 LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
 SNIFF_BYTES = 8192
