@@ -19,12 +19,18 @@ def _format_of(path: Path) -> str:
     raise ValueError(f"cannot tell the format of {path}; use one of {', '.join(FORMATS)}")
 
 
+def _fits_float32(data: np.ndarray) -> bool:
+    """True when casting to float32 keeps every finite value finite."""
+    finite = data[np.isfinite(data)]
+    return not finite.size or np.abs(finite).max() < np.finfo(np.float32).max
+
+
 def _cells(values: np.ndarray, float32: bool) -> list[str]:
     mask = np.ma.getmaskarray(values)
     data = np.ma.getdata(values)
     if data.dtype.kind in "iub":
         text = [str(v) for v in data.tolist()]
-    elif float32:
+    elif float32 and _fits_float32(data):
         text = [str(v) for v in data.astype(np.float32)]  # shortest repr that round-trips
     else:
         text = [repr(v) for v in data.tolist()]
@@ -35,7 +41,8 @@ def write_log(log: dict, path: str | Path, *, float32: bool = False, meta: dict 
     """Write `log` (column -> array; masked entries = missing) to `path`.
 
     Missing values become empty CSV cells / Parquet nulls; NaN stays NaN. With `float32`,
-    float columns except `lr` are stored as float32 (the lr progression stays exact).
+    float columns except `lr` are stored as float32 (the lr progression stays exact), unless
+    a finite value would overflow float32 (a diverging loss must not turn into inf).
     Parquet files carry `meta` (default: `log.meta`) in their schema metadata.
     """
     path = Path(path)
@@ -47,7 +54,7 @@ def write_log(log: dict, path: str | Path, *, float32: bool = False, meta: dict 
         arrays = {}
         for name, col in log.items():
             data = np.ma.getdata(col)
-            if float32 and data.dtype.kind == "f" and name != "lr":
+            if float32 and data.dtype.kind == "f" and name != "lr" and _fits_float32(data):
                 data = data.astype(np.float32)
             mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None
             arrays[name] = pa.array(data, mask=mask)

@@ -159,7 +159,7 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     standardise = c.fault == "zero_std"
     perm = None
     ema, smooth_n, best_smooth = 0.0, 0, np.inf
-    snapshot = None
+    snapshot, restarted = None, False
     first_bad = None
     t, row = 0, 0
 
@@ -175,11 +175,11 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
             if t == c.restart_from and snapshot is None:
                 snapshot = (model.params.copy(), copy.deepcopy(opt), copy.deepcopy(plateau),
                             ema, smooth_n)
-            elif t == c.restart_at and snapshot is not None and first_bad is None:
+            elif t == c.restart_at and not restarted and first_bad is None:
                 # Simulated crash: reload the checkpoint, with a new data order as after restart.
                 params, opt, plateau, ema, smooth_n = snapshot
                 model.params[:] = params
-                snapshot = ()  # restart only once
+                restarted = True
                 t = c.restart_from
                 data_rng = np.random.Generator(np.random.PCG64([c.seed, 3]))
                 perm = None
