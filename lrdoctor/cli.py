@@ -17,6 +17,7 @@ app = typer.Typer(
 # pyarrow) inside the command functions, so `lrdoctor --help` and small runs start fast.
 COMMAND_MODULES = (
     "lrdoctor.trainer.cli",
+    "lrdoctor.commands.sweep",
 )
 
 

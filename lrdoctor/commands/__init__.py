@@ -1,0 +1,34 @@
+"""CLI commands; each module adds its commands to the typer app with `register(app)`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+
+import typer
+
+from lrdoctor.errors import LrdoctorError
+
+
+def report_error(message: str) -> None:
+    """One red line on stderr (plain when stderr is not a terminal or NO_COLOR is set)."""
+    import os
+
+    red = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    line = f"lrdoctor: error: {message}"
+    typer.echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True)
+
+
+def boundary(fn: Callable) -> Callable:
+    """Turn a project error into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LrdoctorError as exc:
+            report_error(str(exc))
+            raise typer.Exit(2) from None
+
+    return wrapper

@@ -1,0 +1,171 @@
+"""The `lr-find` (LR range test) and `compare` (LR sweep) commands.
+
+Exit codes: 0 when the analysis ran, whether or not it could name an LR (a null suggestion
+comes with notes saying why); 2 when an input cannot be read or is not what the command needs.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    return typer.Exit(2)
+
+
+def _overrides(loss_col: str | None, lr_col: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("loss", loss_col), ("lr", lr_col)) if v}
+
+
+def _read_runs(path: Path, overrides: dict[str, str]) -> list:
+    from lrdoctor.readers import read_path
+    from lrdoctor.run import build_run
+
+    return [build_run(table, overrides) for table in read_path(path)]
+
+
+def _dump(data: dict) -> str:
+    return json.dumps(data, indent=2, allow_nan=False)
+
+
+def lr_find_command(
+    run: Path = typer.Argument(..., help="Log of an LR range test (the LR grows every step)."),
+    method: str = typer.Option("median", help="Which candidate to suggest: median (of steepest, "
+                               "valley, min_div10, smith), steepest, valley, min_div10, smith "
+                               "or max_stable."),
+    beta: float = typer.Option(0.98, min=0.0, max=0.999, help="EMA smoothing of the loss."),
+    trim: float = typer.Option(0.1, min=0.0, max=0.5, help="Fraction of noisy first steps "
+                               "to ignore."),
+    diverge_factor: float = typer.Option(4.0, min=1.01, help="The test blew up once the "
+                                         "smoothed loss exceeds this multiple of its best."),
+    output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
+    loss_col: str | None = typer.Option(None, help="Column holding the loss."),
+    lr_col: str | None = typer.Option(None, help="Column holding the LR."),
+    width: int = typer.Option(64, min=20, help="Plot width in characters."),
+) -> None:
+    """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
+    from lrdoctor.errors import LrdoctorError
+    from lrdoctor.lrfind import analyse_run
+
+    try:
+        runs = _read_runs(run, _overrides(loss_col, lr_col))
+        if len(runs) != 1:
+            raise LrdoctorError(f"{run}: holds {len(runs)} runs; lr-find reads one range test")
+        result = analyse_run(runs[0], method=method, beta=beta, trim_start=trim,
+                             diverge_factor=diverge_factor)
+    except LrdoctorError as exc:
+        raise _fail(exc) from None
+    if output_format is Format.json:
+        typer.echo(_dump(result.to_dict()))
+        return
+    typer.echo(_lrfind_text(result, width))
+
+
+def _lrfind_text(result, width: int) -> str:
+    from lrdoctor.charts import xy_plot
+    from lrdoctor.detectors.stats import fmt_lr
+
+    lines = [f"LR range test: {result.source}"]
+    marks = {"suggested": result.suggested_lr} if result.suggested_lr else {}
+    lines.append(xy_plot(result.lr, result.smoothed, width=width, height=12, logx=True,
+                         marks=marks))
+    lines.append("")
+    lines.append("candidates:")
+    for name, value in result.candidates.items():
+        lines.append(f"  {name:<11} {fmt_lr(value)}")
+    if result.suggested_lr is None:
+        lines.append("suggested LR: none")
+    else:
+        spread = (f", candidates span {result.spread_decades:.1f} decades"
+                  if result.spread_decades is not None else "")
+        lines.append(f"suggested LR: {fmt_lr(result.suggested_lr)} ({result.method}, raw "
+                     f"{fmt_lr(result.raw_lr)}); confidence {result.confidence}{spread}")
+    lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(lines)
+
+
+def compare_command(
+    runs: list[Path] = typer.Argument(..., help="Logs of runs that differ in LR (files, "
+                                      "folders or globs)."),
+    lr: list[float] | None = typer.Option(None, "--lr", help="The LR of each run, in the "
+                                          "order listed (repeat the option); overrides the "
+                                          "lr column and the file name."),
+    output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
+    loss_col: str | None = typer.Option(None, help="Column holding the loss."),
+    lr_col: str | None = typer.Option(None, help="Column holding the LR."),
+    width: int = typer.Option(64, min=20, help="Plot width in characters."),
+) -> None:
+    """Compare the runs of an LR sweep: best LR, edge of stability, a suggested LR."""
+    from lrdoctor import catalogue, engine
+    from lrdoctor.compare import compare_runs, summarise
+    from lrdoctor.errors import InputError, LrdoctorError
+    from lrdoctor.readers import discover
+
+    overrides = _overrides(loss_col, lr_col)
+    try:
+        paths = discover(runs)
+        loaded = [r for p in paths for r in _read_runs(p, overrides)]
+        if lr and len(lr) != len(loaded):
+            raise LrdoctorError(f"--lr was given {len(lr)} times for {len(loaded)} runs; "
+                                "give one LR per run, in order")
+        planned = engine.plan(catalogue.load_builtin())
+        summaries = []
+        for k, run in enumerate(loaded):
+            if not run.has("loss"):
+                raise InputError(run.source, "no loss column found", "name it with --loss-col")
+            summary = summarise(run, engine.check_run(run, planned), lr[k] if lr else None)
+            if summary.lr is None:
+                raise InputError(run.source, "cannot tell this run's LR: no lr column and "
+                                 "none in the file name (e.g. lr=0.01)", "pass --lr per run")
+            summaries.append(summary)
+        result = compare_runs(summaries)
+    except LrdoctorError as exc:
+        raise _fail(exc) from None
+    if output_format is Format.json:
+        typer.echo(_dump(result.to_dict()))
+        return
+    typer.echo(_compare_text(result, width))
+
+
+def _compare_text(result, width: int) -> str:
+    from lrdoctor.charts import xy_plot
+    from lrdoctor.detectors.stats import fmt_lr, fmt_num
+
+    def loss(x: float | None) -> str:
+        return "-" if x is None else "diverged" if x == float("inf") else fmt_num(x)
+
+    head = f"{'lr':>9}  {'final':>9}  {'best':>9}  {'final val':>9}  {'best val':>9}  status"
+    lines = [head]
+    for r in result.runs:
+        lines.append(f"{fmt_lr(r.lr):>9}  {loss(r.final_loss):>9}  {loss(r.best_loss):>9}  "
+                     f"{loss(r.final_val_loss):>9}  {loss(r.best_val_loss):>9}  "
+                     f"{r.status:<6} {r.source}")
+    lines.append("")
+    marks = {k: v for k, v in (("best", result.best_lr), ("suggested", result.suggested_lr),
+                               ("stable edge", result.stable_edge_lr)) if v is not None}
+    label = "final val loss" if result.metric == "final_val_loss" else "final loss"
+    lines.append(f"{label} vs LR (diverged runs are not drawn):")
+    lines.append(xy_plot([r.lr for r in result.runs], [result.score(r) for r in result.runs],
+                         width=width, height=10, logx=True, marks=marks))
+    lines.append("")
+    lines.append(f"best LR:            {fmt_lr(result.best_lr)} (lowest {label})")
+    lines.append(f"largest stable LR:  {fmt_lr(result.stable_edge_lr)}")
+    lines.append(f"suggested LR:       {fmt_lr(result.suggested_lr)}")
+    lines.extend(f"note: {n}" for n in result.notes)
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `lr-find` and `compare` to the lrdoctor CLI."""
+    app.command("lr-find")(lr_find_command)
+    app.command("compare")(compare_command)

@@ -1,0 +1,279 @@
+"""LR range-test analysis: from (lr, loss) per step to candidate LRs, a suggestion and notes.
+
+Pure functions, arrays in and a result out. Two smoothers, each where it fits:
+- a bias-corrected EMA (causal, like fastai's recorder) decides where the test blew up and is
+  what the plot shows;
+- a centred robust local line fit (Theil-Sen over a window in log LR) gives the slopes, the
+  minimum and the valley, because the EMA lags by about 1/(1-beta) steps (a decade of LR in a
+  short test) and a single finite difference is fooled by one bad batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lrdoctor.detectors.stats import fmt_lr, human_lr
+from lrdoctor.errors import InputError
+
+SCHEMA = "lrdoctor.lrfind/1"
+MIN_POINTS = 20
+# Candidates that estimate a training LR (max_stable is an upper bound, not a training LR).
+TRAINING_CANDIDATES = ("steepest", "valley", "min_div10", "smith")
+METHODS = ("median", "steepest", "valley", "min_div10", "max_stable", "smith")
+DEFAULT_METHOD = "median"
+# A descent smaller than this many batch-noise sigmas is no descent at all.
+FLAT_NOISE_UNITS = 2.0
+SMITH_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class LrFindResult:
+    """What a range test says: candidate LRs, the chosen one, how much they agree, caveats."""
+
+    source: str
+    suggested_lr: float | None  # rounded to 1, 2, 3 or 5 x 10^k
+    raw_lr: float | None  # the chosen candidate before rounding
+    method: str
+    candidates: dict[str, float | None]
+    confidence: str  # "high" | "medium" | "low"
+    spread_decades: float | None
+    notes: list[str] = field(default_factory=list)
+    # curves for plotting: every analysed step (after the trimmed start, before the cut)
+    lr: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    smoothed: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    fitted: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "source": self.source,
+            "suggested_lr": self.suggested_lr,
+            "raw_lr": self.raw_lr,
+            "method": self.method,
+            "candidates": dict(self.candidates),
+            "confidence": self.confidence,
+            "spread_decades": self.spread_decades,
+            "notes": list(self.notes),
+        }
+
+
+def ema_smooth(loss: np.ndarray, beta: float = 0.98) -> np.ndarray:
+    """Bias-corrected EMA (started at 0, divided by 1 - beta^t) so the start does not dip."""
+    out = np.empty(len(loss))
+    avg = 0.0
+    for t, v in enumerate(loss, start=1):
+        avg = beta * avg + (1 - beta) * v
+        out[t - 1] = avg / (1 - beta**t)
+    return out
+
+
+def robust_local_fit(x: np.ndarray, y: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """Theil-Sen line over a centred window of 2*half+1 points: (fitted level, slope) per point.
+
+    The median of pairwise slopes ignores up to ~29 % bad points per window, so one spike
+    cannot make the steepest descent.
+    """
+    n = len(x)
+    level, slope = np.empty(n), np.empty(n)
+    for i in range(n):
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        xs, ys = x[lo:hi], y[lo:hi]
+        dx = xs[None, :] - xs[:, None]
+        dy = ys[None, :] - ys[:, None]
+        ok = dx > 0
+        s = float(np.median(dy[ok] / dx[ok])) if ok.any() else 0.0
+        slope[i] = s
+        level[i] = float(np.median(ys - s * (xs - x[i])))
+    return level, slope
+
+
+def _compress(x: np.ndarray, y: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-count bins (median x, median y) so long tests cost the same as short ones."""
+    if len(x) <= most:
+        return x, y
+    edges = np.linspace(0, len(x), most + 1).astype(int)
+    xs = np.array([np.median(x[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    ys = np.array([np.median(y[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    return xs, ys
+
+
+def longest_descent(y: np.ndarray) -> tuple[int, int]:
+    """(start, end) of the longest decreasing subsequence: fastai's 'valley' stretch.
+
+    A subsequence, not a contiguous run, so small bumps of a noisy curve do not cut it.
+    """
+    n = len(y)
+    length = np.ones(n, dtype=int)
+    first = np.arange(n)
+    for i in range(1, n):
+        higher = np.nonzero(y[:i] > y[i])[0]
+        if len(higher):
+            j = higher[np.argmax(length[higher])]
+            length[i] = length[j] + 1
+            first[i] = first[j]
+    end = int(np.argmax(length))
+    return int(first[end]), end
+
+
+def _noise(loss: np.ndarray) -> float:
+    """Batch-to-batch noise (robust sigma of first differences / sqrt 2): trend-free."""
+    d = np.diff(loss)
+    if len(d) < 2:
+        return 0.0
+    mad = float(np.median(np.abs(d - np.median(d))))
+    return 1.4826 * mad / math.sqrt(2)
+
+
+def _check_range_test(source: str, lr: np.ndarray) -> None:
+    ok = np.isfinite(lr) & (lr > 0)
+    if not ok.all():
+        raise InputError(source, "the lr column has non-positive or non-finite values",
+                         "a range test logs a positive, increasing LR at every step")
+    steps = np.diff(lr)
+    falls = steps < -1e-9 * lr[1:]
+    rises = steps > 1e-12 * lr[1:]
+    if falls.any() or rises.mean() < 0.5 or lr[-1] < 10 * lr[0]:
+        where = int(np.argmax(falls)) + 1 if falls.any() else None
+        detail = (f"the LR falls at row {where}" if where is not None
+                  else f"the LR spans {fmt_lr(lr[0])} to {fmt_lr(lr[-1])} and rises at only "
+                  f"{rises.mean():.0%} of steps")
+        raise InputError(source, f"not an LR range test: {detail}",
+                         "lr-find reads a log whose LR grows every step over a decade or more; "
+                         "use `lrdoctor check` for training runs, `lrdoctor compare` for sweeps")
+
+
+def analyse(
+    lr: np.ndarray,
+    loss: np.ndarray,
+    *,
+    source: str = "<range test>",
+    beta: float = 0.98,
+    trim_start: float = 0.1,
+    diverge_factor: float = 4.0,
+    method: str = DEFAULT_METHOD,
+) -> LrFindResult:
+    """Analyse one range test (lr and loss per step, lr increasing)."""
+    lr = np.asarray(lr, dtype=float)
+    loss = np.asarray(loss, dtype=float)
+    if method not in METHODS:
+        raise InputError(source, f"unknown method {method!r}", f"choose from {', '.join(METHODS)}")
+    if len(lr) < MIN_POINTS:
+        raise InputError(source, f"only {len(lr)} steps; a range test needs {MIN_POINTS} or more",
+                         "log the loss at every step of the test")
+    _check_range_test(source, lr)
+    notes: list[str] = []
+
+    bad = ~np.isfinite(loss)
+    n_finite = int(np.argmax(bad)) if bad.any() else len(loss)
+    blew_up = n_finite < len(loss)
+    smoothed = ema_smooth(loss[:n_finite], beta)
+
+    # Where the test blew up: the smoothed loss passes `diverge_factor` x its best so far, or,
+    # when losses can be <= 0 (ratios mean nothing), the best plus that many start-to-best ranges.
+    start = max(1, int(round(trim_start * n_finite)))
+    if n_finite - start < MIN_POINTS // 2:
+        raise InputError(source, f"the loss is finite for only {n_finite} steps",
+                         "start the range at a lower LR or log more steps")
+    best = np.minimum.accumulate(smoothed)
+    if (loss[:n_finite] > 0).all():
+        limit = diverge_factor * best
+    else:
+        limit = best + diverge_factor * np.maximum(smoothed[start] - best, 1e-12)
+    over = np.nonzero((smoothed > limit) & (np.arange(n_finite) >= start))[0]
+    cut = int(over[0]) if len(over) else n_finite
+    diverged = blew_up or len(over) > 0
+    stop = max(cut, start + MIN_POINTS // 2)
+
+    x_all = np.log10(lr[start:stop])
+    y_all = loss[start:stop]
+    x, y = _compress(x_all, y_all, 400)
+    half = max(3, int(round(0.05 * len(x))))
+    fitted, slope = robust_local_fit(x, y, half)
+
+    noise = _noise(y_all)
+    level0 = float(fitted[0])
+    i_min = int(np.argmin(fitted))
+    drop = level0 - float(fitted[i_min])
+    flat = drop < FLAT_NOISE_UNITS * noise or drop <= 0
+
+    # max_stable: the last LR before the fitted loss climbs back over its starting level
+    after = np.nonzero(fitted[i_min:] > level0)[0]
+    i_stable = i_min + int(after[0]) - 1 if len(after) else len(x) - 1
+    rise = float(fitted[-1] - fitted[i_min])
+    turned_up = diverged or rise >= max(0.25 * drop, 3 * noise)
+    max_stable = float(10 ** x[i_stable])
+
+    candidates: dict[str, float | None] = dict.fromkeys(METHODS[1:])
+    candidates["max_stable"] = max_stable
+    candidates["smith"] = max_stable / SMITH_FACTOR
+    if flat:
+        if diverged:
+            notes.append("the loss never fell before the test blew up: the range starts too "
+                         "high; start it at lower LRs")
+        else:
+            notes.append("flat curve: the loss did not fall by more than the batch noise "
+                         f"(drop {drop:.3g}, noise {noise:.3g}); model already trained or "
+                         "range too low")
+        candidates["smith"] = None
+    else:
+        i_steep = int(np.argmin(slope[: i_min + 1]))
+        candidates["steepest"] = float(10 ** x[i_steep])
+        a, b = longest_descent(fitted)
+        # fastai's valley: the point halfway along the longest descent (in log LR)
+        candidates["valley"] = float(10 ** x[a + (b - a) // 2])
+        candidates["min_div10"] = float(10 ** x[i_min]) / 10
+    if not turned_up:
+        notes.append("the loss never turned up: extend the range to higher LRs "
+                     f"(max_stable {fmt_lr(max_stable)} is only a lower bound)")
+    elif not diverged:
+        notes.append("the loss rose but the test did not blow up; max_stable is an estimate")
+
+    training = [v for k, v in candidates.items() if k in TRAINING_CANDIDATES and v is not None]
+    spread = float(np.log10(max(training) / min(training))) if len(training) > 1 else None
+    if flat:
+        chosen, confidence = None, "low"
+    else:
+        if method == "median":
+            chosen = float(10 ** np.median(np.log10(training)))
+        else:
+            chosen = candidates[method]
+        confidence = ("high" if spread is not None and spread < 0.5
+                      else "medium" if spread is not None and spread < 1.0 else "low")
+        if not turned_up and confidence != "low":
+            confidence = "medium"
+    if chosen is not None and chosen > max_stable:
+        notes.append(f"{method} ({fmt_lr(chosen)}) is above max_stable; capped there")
+        chosen = max_stable
+
+    return LrFindResult(
+        source=source, suggested_lr=human_lr(chosen), raw_lr=chosen,
+        method=method if chosen is not None else "none", candidates=candidates,
+        confidence=confidence, spread_decades=spread, notes=notes,
+        lr=10**x, smoothed=np.interp(x, np.log10(lr[:n_finite]), smoothed), fitted=fitted,
+    )
+
+
+def analyse_run(run, **options) -> LrFindResult:
+    """Analyse a normalised run (`lrdoctor.run.Run`) holding a range test."""
+    if not run.has("loss") or not run.has("lr"):
+        missing = " and ".join(s for s in ("loss", "lr") if not run.has(s))
+        raise InputError(run.source, f"no {missing} column found",
+                         "a range test logs the lr and the loss of every step; "
+                         "name them with --lr-col/--loss-col")
+    loss = run["loss"]
+    lr_series = run["lr"].finite()
+    if len(lr_series) < 2:
+        raise InputError(run.source, "the lr column has fewer than two values")
+    # LR at every loss step, interpolated in log space (some loggers write the LR less often)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_lr = np.log10(lr_series.value)
+    if not np.isfinite(log_lr).all():
+        raise InputError(run.source, "the lr column has non-positive values",
+                         "a range test logs a positive, increasing LR at every step")
+    _check_range_test(run.source, lr_series.value)
+    inside = (loss.step >= lr_series.step[0]) & (loss.step <= lr_series.step[-1])
+    lr = 10 ** np.interp(loss.step[inside], lr_series.step, log_lr)
+    return analyse(lr, loss.value[inside], source=run.source, **options)
