@@ -17,6 +17,8 @@ app = typer.Typer(
 # pyarrow) inside the command functions, so `lrdoctor --help` and small runs start fast.
 COMMAND_MODULES = (
     "lrdoctor.trainer.cli",
+    "lrdoctor.commands.check",
+    "lrdoctor.commands.rules",
     "lrdoctor.commands.sweep",
 )
 
@@ -32,4 +34,13 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    """Entry point: a project error from any command is one line on stderr and exit 2."""
+    from lrdoctor.errors import LrdoctorError
+
+    try:
+        app()
+    except LrdoctorError as exc:
+        from lrdoctor.commands import report_error
+
+        report_error(str(exc))
+        raise SystemExit(2) from None

@@ -226,3 +226,58 @@ def color_wanted(choice: str, is_tty: bool, env: Mapping[str, str] | None = None
     if env.get("FORCE_COLOR"):
         return True
     return is_tty
+
+
+def build_catalogue(rules_dirs: Sequence[Path] = ()) -> tuple[Rule, ...]:
+    """The built-in rules plus the user's rule folders, each bound to an existing detector."""
+    from lrdoctor.catalogue import load_builtin, load_dir
+    from lrdoctor.errors import CatalogueError
+
+    rules = list(load_builtin())
+    for folder in rules_dirs:
+        for rule in load_dir(Path(folder)):
+            clash = next((r for r in rules if r.id == rule.id or r.name == rule.name), None)
+            if clash is not None:
+                raise CatalogueError(
+                    f"{rule.path}: rule {rule.id} {rule.name} clashes with {clash.id} "
+                    f"{clash.name} ({clash.path}); give it another id and name"
+                )
+            check_detector(rule)
+            rules.append(rule)
+    return tuple(sorted(rules, key=lambda r: r.id))
+
+
+def check_detector(rule: Rule) -> None:
+    """A rule must name a registered detector whose parameters match the rule's."""
+    import inspect
+
+    from lrdoctor.detectors import REGISTRY
+    from lrdoctor.detectors.generic import CHOICES
+    from lrdoctor.errors import CatalogueError
+
+    fn = REGISTRY.get(rule.detector)
+    if fn is None:
+        raise CatalogueError(
+            f"{rule.path}: unknown detector {rule.detector!r}; "
+            f"detectors: {', '.join(sorted(REGISTRY))}"
+        )
+    accepted = [n for n in list(inspect.signature(fn).parameters)[1:] if n != "signal"]
+    takes_signal = "signal" in inspect.signature(fn).parameters
+    if takes_signal and not rule.signal:
+        raise CatalogueError(
+            f"{rule.path}: detector {rule.detector!r} needs `signal = \"<column name>\"`"
+        )
+    for name, param in rule.params.items():
+        if name not in accepted:
+            raise CatalogueError(
+                f"{rule.path}: detector {rule.detector!r} has no parameter {name!r}; "
+                f"its parameters: {', '.join(accepted)}"
+            )
+        allowed = CHOICES.get(rule.detector, {}).get(name)
+        if allowed and not param.choices:
+            # The detector's choices bind `--set` and config overrides too.
+            param = rule.params[name] = replace(param, choices=allowed)
+        try:
+            param.coerce(param.default, f"{rule.path}: params.{name}.default")
+        except ConfigError as exc:
+            raise CatalogueError(str(exc)) from None

@@ -1,0 +1,198 @@
+"""`lrdoctor check PATH...`: configuration + selection -> engine -> the chosen output format."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from lrdoctor.commands import boundary, report_error
+
+FORMAT_NAMES = ("text", "json", "github", "junit", "markdown")
+# Above this many inputs (and on a terminal) a progress bar shows on stderr.
+PROGRESS_FROM = 20
+CI_WIDTH = 120
+
+
+@boundary
+def check_command(
+    paths: list[str] = typer.Argument(..., help="Log files, folders or glob patterns."),
+    format: str = typer.Option("text", "--format", "-f", help="text, json, github, junit "
+                               "or markdown."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
+    fail_on: str | None = typer.Option(None, "--fail-on", help="error, warning or info: the "
+                                       "lowest severity that fails the check (default error)."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even with findings."),
+    select: list[str] | None = typer.Option(None, "--select", help="Rules to run: ids, "
+                                            "prefixes, names, categories or ALL."),
+    extend_select: list[str] | None = typer.Option(None, "--extend-select",
+                                                   help="Rules to add to the selection."),
+    ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to leave out."),
+    set_: list[str] | None = typer.Option(None, "--set", help="RULE.param=value (or "
+                                          "RULE.severity=warning)."),
+    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
+    rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
+                                                 "files."),
+    step_col: str | None = typer.Option(None, "--step-col"),
+    loss_col: str | None = typer.Option(None, "--loss-col"),
+    lr_col: str | None = typer.Option(None, "--lr-col"),
+    grad_norm_col: str | None = typer.Option(None, "--grad-norm-col"),
+    update_ratio_col: str | None = typer.Option(None, "--update-ratio-col"),
+    val_loss_col: str | None = typer.Option(None, "--val-loss-col"),
+    epoch_col: str | None = typer.Option(None, "--epoch-col"),
+    optimizer: str | None = typer.Option(None, "--optimizer", help="sgd, momentum, nesterov, "
+                                         "adagrad, adadelta, rmsprop, adam, adamw, ..."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel processes."),
+    color: str = typer.Option("auto", "--color", help="auto, always or never."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
+) -> None:
+    """Check training logs and report learning-rate problems."""
+    from lrdoctor.config import (
+        build_catalogue,
+        check_columns,
+        check_optimizer,
+        check_severity,
+        load_settings,
+        merge_rule_settings,
+        parse_set,
+        resolve_rules,
+        split_list,
+    )
+    from lrdoctor.engine import Options, plan
+    from lrdoctor.errors import ConfigError
+    from lrdoctor.formats import FORMATS, Context
+    from lrdoctor.readers import discover
+    from lrdoctor.selection import select_rules
+
+    if format not in FORMATS:
+        raise ConfigError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+    if color not in ("auto", "always", "never"):
+        raise ConfigError(f"--color {color!r}: use auto, always or never")
+    settings = load_settings(config)
+    catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
+    chosen = select_rules(
+        catalogue,
+        select=split_list(select) or settings.select,
+        extend_select=(*settings.extend_select, *(split_list(extend_select) or ())),
+        ignore=(*settings.ignore, *(split_list(ignore) or ())),
+    )
+    if not chosen:
+        raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
+    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
+    cli_sev, cli_params = resolve_rules(parse_set(set_ or []), catalogue, "--set")
+    planned = plan(chosen, {**file_sev, **cli_sev}, merge_rule_settings(file_params, cli_params))
+
+    cli_columns = {
+        sig: col for sig, col in (
+            ("step", step_col), ("loss", loss_col), ("lr", lr_col),
+            ("grad_norm", grad_norm_col), ("update_ratio", update_ratio_col),
+            ("val_loss", val_loss_col), ("epoch", epoch_col),
+        ) if col
+    }
+    columns = check_columns({**settings.columns, **cli_columns}, "columns")
+    opt = check_optimizer(optimizer, "--optimizer") if optimizer else settings.optimizer
+    level = check_severity(fail_on, "--fail-on") if fail_on else settings.fail_on
+
+    inputs = discover(paths)
+    options = Options(columns=columns, optimizer=opt)
+    report = _run_all(inputs, planned, options, jobs, show=not quiet and sys.stderr.isatty())
+
+    to_terminal = output is None and sys.stdout.isatty()
+    ctx = Context(
+        rules={r.id: r for r in catalogue}, fail_on=level,
+        color=format == "text" and _color(color, to_terminal, output),
+        width=_width(to_terminal),
+        step_summary=_step_summary() if format == "github" else None,
+    )
+    shown = report
+    if quiet and format == "text":
+        from lrdoctor.findings import Report
+
+        shown = Report(runs=[r for r in report.runs if r.fails(level)])
+    text = FORMATS[format](shown, ctx) if shown.runs or format != "text" else ""
+    if output is not None:
+        write_atomic(output, text)
+    elif text:
+        typer.echo(text, nl=False)
+
+    code = report.exit_code(level)
+    idle = [r.source for r in report.runs
+            if r.error is None and r.outcomes and all(o.status == "skipped" for o in r.outcomes)]
+    for source in idle:
+        report_error(f"{source}: no selected rule could run (the log lacks the columns they need)")
+    for r in report.runs:
+        if r.error is not None and format not in ("text",):
+            report_error(r.error)  # machine formats go to files; say it on stderr too
+    if code == 2 or idle:
+        raise typer.Exit(2)
+    raise typer.Exit(0 if exit_zero else code)
+
+
+def _run_all(inputs, planned, options, jobs, show: bool):
+    """Run the engine, in chunks under a progress bar when there are many inputs."""
+    from lrdoctor.engine import check_paths
+    from lrdoctor.findings import Report
+
+    if not show or len(inputs) <= PROGRESS_FROM:
+        return check_paths(inputs, planned, options, jobs=jobs)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    chunk = max(PROGRESS_FROM, 4 * (jobs or os.cpu_count() or 1))
+    runs = []
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("checking", total=len(inputs))
+        for start in range(0, len(inputs), chunk):
+            part = inputs[start:start + chunk]
+            runs.extend(check_paths(part, planned, options, jobs=jobs).runs)
+            progress.advance(task, len(part))
+    return Report(runs=runs)
+
+
+def _color(choice: str, to_terminal: bool, output: Path | None) -> bool:
+    from lrdoctor.config import color_wanted
+
+    if output is not None and choice == "auto":
+        return False  # a file never gets colour unless asked for
+    return color_wanted(choice, to_terminal)
+
+
+def _width(to_terminal: bool) -> int:
+    import shutil
+
+    if to_terminal:
+        return shutil.get_terminal_size().columns
+    # CI logs are wide: do not wrap at rich's default of 80 columns.
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) >= 40 else CI_WIDTH
+
+
+def _step_summary() -> Path | None:
+    value = os.environ.get("GITHUB_STEP_SUMMARY")
+    return Path(value) if value else None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, then rename over the target."""
+    import tempfile
+
+    from lrdoctor.errors import ConfigError
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ConfigError(f"--output {path}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"--output {path}: cannot write there ({exc.strerror or exc})") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check_command)
