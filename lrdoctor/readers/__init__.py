@@ -18,14 +18,15 @@ from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, Light
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
 from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
+from lrdoctor.readers.tensorboard import EventDirReader, EventFileReader
 from lrdoctor.readers.wandb import WandbExportReader
 
 READERS: list[Reader] = [
-    ParquetReader(), TrainerStateReader(), JsonLinesReader(), JsonReader(),
+    ParquetReader(), EventFileReader(), TrainerStateReader(), JsonLinesReader(), JsonReader(),
     WandbExportReader(), FrameworkCsvReader(), CsvReader(),
 ]
 DIRECTORY_READERS: list[DirectoryReader] = [
-    HfOutputDirReader(), LightningVersionReader(), DvcLiveReader(),
+    HfOutputDirReader(), LightningVersionReader(), DvcLiveReader(), EventDirReader(),
 ]
 # File endings worth opening when a folder is walked; everything else is ignored there.
 LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")

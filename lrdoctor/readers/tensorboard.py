@@ -1,0 +1,274 @@
+"""TensorBoard event files, read without the tensorboard package: TFRecord framing, CRC32C
+checks and just enough protobuf decoding for scalar summaries (simple_value and TF2 tensors)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from lrdoctor.errors import InputError
+from lrdoctor.readers.base import Select, Table
+from lrdoctor.readers.records import table_from_series
+
+MARKER = "tfevents"
+_MASK_DELTA = 0xA282EAD8
+_FLOAT_DTYPES = {1: "<f4", 2: "<f8", 19: "<f2", 3: "<i4", 9: "<i8"}  # DT_FLOAT, DOUBLE, HALF...
+
+
+def _crc_table():
+    import numpy as np
+
+    table = np.zeros(256, np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table[i] = c
+    return table
+
+
+_TABLE = None
+
+
+def masked_crc32c(rows):
+    """Masked CRC32C of each row of a 2-D uint8 array (all rows the same length).
+
+    Vectorised across rows: records of one length are checked together, one byte per step.
+    """
+    import numpy as np
+
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _crc_table()
+    crc = np.full(rows.shape[0], 0xFFFFFFFF, np.uint32)
+    for j in range(rows.shape[1]):
+        crc = _TABLE[(crc ^ rows[:, j]) & 0xFF] ^ (crc >> np.uint32(8))
+    crc ^= np.uint32(0xFFFFFFFF)
+    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    out = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        out |= (b & 0x7F) << shift
+        if b < 0x80:
+            return out, i
+        shift += 7
+
+
+def fields(buf: bytes):
+    """Yield (field number, wire type, value) of a protobuf message; bytes for length fields."""
+    i, n = 0, len(buf)
+    while i < n:
+        key, i = _varint(buf, i)
+        num, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            value, i = buf[i:i + size], i + size
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+        yield num, wire, value
+
+
+def _tensor_scalar(buf: bytes) -> float | None:
+    """The value of a rank-0 (or one-element) numeric TensorProto, else None."""
+    import numpy as np
+
+    dtype, content, vals = 0, b"", []
+    for num, wire, value in fields(buf):
+        if num == 1:
+            dtype = value
+        elif num == 4:
+            content = value
+        elif num == 5:  # float_val, packed or not
+            vals += struct.unpack(f"<{len(value) // 4}f", value) if wire == 2 else \
+                struct.unpack("<f", value)
+        elif num == 6:  # double_val
+            vals += struct.unpack(f"<{len(value) // 8}d", value) if wire == 2 else \
+                struct.unpack("<d", value)
+    if content and dtype in _FLOAT_DTYPES:
+        arr = np.frombuffer(content, _FLOAT_DTYPES[dtype])
+        return float(arr[0]) if arr.size == 1 else None
+    return float(vals[0]) if len(vals) == 1 else None
+
+
+def _plugin(meta: bytes) -> str:
+    for num, _, value in fields(meta):
+        if num == 1:
+            for n2, _, v2 in fields(value):
+                if n2 == 1:
+                    return v2.decode("utf-8", "replace")
+    return ""
+
+
+def _scalars(event: bytes, scalar_tags: set[str]):
+    """Yield (step, tag, value) for each scalar in an Event; remembers TF2 scalar tags."""
+    step, summary = 0, None
+    for num, _, value in fields(event):
+        if num == 2:
+            step = value - (1 << 64) if value >= 1 << 63 else value
+        elif num == 5:
+            summary = value
+    if summary is None:
+        return
+    for num, _, value in fields(summary):
+        if num != 1:
+            continue
+        tag, simple, tensor, plugin = "", None, None, None
+        for n2, _, v2 in fields(value):
+            if n2 == 1:
+                tag = v2.decode("utf-8", "replace")
+            elif n2 == 2:
+                simple = struct.unpack("<f", v2)[0]
+            elif n2 == 8:
+                tensor = v2
+            elif n2 == 9:
+                plugin = _plugin(v2)
+        if plugin == "scalars":
+            scalar_tags.add(tag)  # TF2 writes the metadata with the first value only
+        if simple is not None:
+            yield step, tag, simple
+        elif tensor is not None and (tag in scalar_tags or plugin is None):
+            number = _tensor_scalar(tensor)
+            if number is not None:
+                yield step, tag, number
+
+
+def read_events(path: Path, notes: list[str], scalar_tags: set[str] | None = None):
+    """Every scalar point of one event file, in file order, as (step, tag, value)."""
+    import numpy as np
+
+    data = path.read_bytes()
+    scalar_tags = set() if scalar_tags is None else scalar_tags
+    headers, spans = [], []
+    i, n = 0, len(data)
+    while i < n:
+        if n - i < 12:
+            notes.append(f"{path.name}: the last record is cut short (a live writer?); ignored")
+            break
+        length = struct.unpack_from("<Q", data, i)[0]
+        headers.append((i, length))
+        if i + 12 + length + 4 > n:
+            notes.append(f"{path.name}: the last record is cut short (a live writer?); ignored")
+            headers.pop()
+            break
+        spans.append((i + 12, i + 12 + length))
+        i += 12 + length + 4
+    if not headers:
+        return []
+    raw = np.frombuffer(data, np.uint8)
+    starts = np.array([h[0] for h in headers])
+    head_rows = raw[starts[:, None] + np.arange(8)]
+    stored = np.array([struct.unpack_from("<I", data, s + 8)[0] for s in starts], np.uint32)
+    bad_len = np.flatnonzero(masked_crc32c(head_rows) != stored)
+    if bad_len.size:
+        notes.append(f"{path.name}: a record length fails its checksum; read stopped there")
+        spans = spans[: int(bad_len[0])]
+    points, checked = [], []
+    for start, end in spans:
+        try:
+            found = list(_scalars(data[start:end], scalar_tags))
+        except (ValueError, IndexError, struct.error):
+            found = []
+        if found:
+            checked.append((start, end, found))
+    ok = _data_crc_ok(data, raw, checked)
+    if not ok.all():
+        notes.append(f"{path.name}: {int((~ok).sum())} record(s) failed their checksum; skipped")
+    for good, (_, _, found) in zip(ok, checked, strict=True):
+        if good:
+            points.extend(found)
+    return points
+
+
+def _data_crc_ok(data: bytes, raw, records):
+    """Checksum only the records that carry scalars (images and graphs are skipped unread)."""
+    import numpy as np
+
+    ok = np.ones(len(records), bool)
+    lengths = np.array([e - s for s, e, _ in records])
+    for length in np.unique(lengths):
+        idx = np.flatnonzero(lengths == length)
+        starts = np.array([records[k][0] for k in idx])
+        rows = raw[starts[:, None] + np.arange(length)]
+        stored = np.array(
+            [struct.unpack_from("<I", data, records[k][1])[0] for k in idx], np.uint32
+        )
+        ok[idx] = masked_crc32c(rows) == stored
+    return ok
+
+
+def _event_files(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if MARKER in p.name and p.is_file())
+    except OSError:
+        return []
+
+
+def _to_table(source: str, files_by_prefix: dict[str, list[Path]], select: Select) -> Table:
+    notes: list[str] = []
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for prefix, files in files_by_prefix.items():
+        scalar_tags: set[str] = set()
+        for f in files:
+            for step, tag, value in read_events(f, notes, scalar_tags):
+                s = series.setdefault(_rename(prefix, tag), ([], []))
+                s[0].append(step)
+                s[1].append(value)
+    if not series:
+        raise InputError(source, "the TensorBoard events hold no scalars",
+                         "log them with add_scalar / tf.summary.scalar")
+    return table_from_series(source, series, select, notes, {"framework": "tensorboard"})
+
+
+def _rename(prefix: str, tag: str) -> str:
+    """Keras writes `epoch_loss` under train/ and validation/: make them `loss` / `val_loss`."""
+    if prefix == "validation":
+        return "val_" + tag.removeprefix("epoch_")
+    if prefix == "train":
+        return tag.removeprefix("epoch_")
+    return tag
+
+
+class EventFileReader:
+    name = "tensorboard-file"
+    description = "TensorBoard event file (events.out.tfevents.*)"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        if MARKER in path.name:
+            return True
+        # A renamed event file: the first record's length checksum proves the framing.
+        if len(head) < 12:
+            return False
+        import numpy as np
+
+        crc = masked_crc32c(np.frombuffer(head[:8], np.uint8)[None, :])[0]
+        return int(crc) == struct.unpack_from("<I", head, 8)[0]
+
+    def read(self, path: Path, select: Select) -> list[Table]:
+        return [_to_table(str(path), {"": [path]}, select)]
+
+
+class EventDirReader:
+    name = "tensorboard"
+    description = "TensorBoard run folder (event files; Keras train/ and validation/)"
+
+    def claims_dir(self, path: Path) -> bool:
+        return bool(_event_files(path)) or bool(_event_files(path / "train"))
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return False
+
+    def read(self, path: Path, select: Select) -> list[Table]:
+        groups = {"": _event_files(path), "train": _event_files(path / "train"),
+                  "validation": _event_files(path / "validation")}
+        groups = {k: v for k, v in groups.items() if v}
+        return [_to_table(str(path), groups, select)]
