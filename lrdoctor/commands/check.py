@@ -115,7 +115,7 @@ def check_command(
     if output is not None:
         write_atomic(output, text)
     elif text:
-        typer.echo(text, nl=False)
+        typer.echo(text, nl=False, color=ctx.color)  # click strips ANSI codes otherwise
 
     code = report.exit_code(level)
     idle = [r.source for r in report.runs

@@ -62,7 +62,10 @@ def rules_command(
         table.add_column(name, no_wrap=name != "summary")
     for r in rules:
         table.add_row(r.id, r.name, r.category, r.severity, escape(r.summary))
-    Console(highlight=False).print(table)
+    import sys
+
+    # Not a terminal (CI, a pipe): print wide rather than wrapping at 80 columns.
+    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
 
 
 @boundary

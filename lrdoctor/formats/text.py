@@ -29,7 +29,7 @@ def render(report: Report, ctx) -> str:
             _run(console, run, ctx)
     if len(report.runs) > 1:
         _summary(console, report)
-    counts = {s: sum(r.status == s for r in report.runs) for s in VERDICT}
+    counts = {s: sum(r.status == s for r in report.runs) for s in ("error", "fail", "warn", "pass")}
     console.print(
         f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} checked: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n)

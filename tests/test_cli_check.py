@@ -1,0 +1,166 @@
+"""`lrdoctor check`: options, exit codes, errors as one line, atomic --output."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from lrdoctor.cli import app
+from tests.logs import frame, healthy, nan_run, write_csv
+
+runner = CliRunner()
+
+
+def run(*args, **kwargs):
+    return runner.invoke(app, [str(a) for a in args], **kwargs)
+
+
+def test_healthy_run_passes(tmp_path):
+    result = run("check", healthy(tmp_path / "ok.csv"))
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output and "columns: step=step, loss=loss, lr=lr" in result.output
+
+
+def test_nan_run_fails_with_evidence_and_pointer(tmp_path):
+    result = run("check", nan_run(tmp_path / "bad.csv"))
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "NF001 non-finite-loss" in result.output
+    assert "step 300" in result.output and "→ lrdoctor rule NF001" in result.output
+    assert "\x1b[" not in result.output  # not a terminal: no colour
+
+
+def test_exit_zero_and_fail_on(tmp_path):
+    bad = nan_run(tmp_path / "bad.csv")
+    assert run("check", bad, "--exit-zero").exit_code == 0
+    assert run("check", bad, "--set", "NF001.severity=warning").exit_code == 0
+    assert run("check", bad, "--set", "NF001.severity=warning", "--fail-on", "warning"
+               ).exit_code == 1
+
+
+def test_ignore_and_select(tmp_path):
+    bad = nan_run(tmp_path / "bad.csv")
+    assert run("check", bad, "--ignore", "NF", "--extend-select", "NF001").exit_code == 1
+    result = run("check", bad, "--select", "NF001", "--ignore", "NF001")
+    assert result.exit_code == 2 and "no rule to run" in result.output
+    result = run("check", bad, "--select", "ZZ")
+    assert result.exit_code == 2 and "unknown rule selector 'ZZ'" in result.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--set", "NF001.nope=1"], "no parameter 'nope'; valid: window"),
+    (["--set", "XX001.window=1"], "unknown rule 'XX001'"),
+    (["--set", "NF001.window=9"], "out of range"),
+    (["--set", "garbage"], "expected RULE.param=value"),
+    (["--fail-on", "fatal"], "'fatal' is not one of error, warning, info"),
+    (["--optimizer", "sgdd"], "unknown optimizer 'sgdd'"),
+    (["--format", "xml"], "use one of text, json"),
+    (["--loss-col", "nope"], "column 'nope' given for loss is not in the log"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, needle):
+    result = run("check", healthy(tmp_path / "ok.csv"), *args)
+    assert result.exit_code == 2
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_input_exits_2_with_one_line(tmp_path):
+    result = run("check", tmp_path / "nope.csv")
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln]
+    assert lines == [f"lrdoctor: error: {tmp_path / 'nope.csv'}: no such file or directory; "
+                     "check the path"]
+
+
+def test_unreadable_input_among_good_ones_exits_2(tmp_path):
+    healthy(tmp_path / "ok.csv")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    result = run("check", tmp_path)
+    assert result.exit_code == 2
+    assert "ERROR" in result.output and "PASS" in result.output
+
+
+def test_column_overrides_and_optimizer(tmp_path):
+    df = frame().rename(columns={"loss": "objective_value", "lr": "eta"})
+    path = write_csv(tmp_path / "renamed.csv", df)
+    result = run("check", path, "--loss-col", "objective_value", "--lr-col", "eta",
+                 "--optimizer", "adam", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)["runs"][0]
+    assert data["columns"]["loss"] == "objective_value" and data["columns"]["lr"] == "eta"
+    assert data["optimizer"] == "adam"
+
+
+def test_json_output_written_atomically(tmp_path, monkeypatch):
+    out = tmp_path / "report.json"
+    out.write_text("old")
+    replaced = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (replaced.append((a, b)), real(a, b)))
+    result = run("check", nan_run(tmp_path / "bad.csv"), "--format", "json", "--output", out)
+    assert result.exit_code == 1 and result.output == ""
+    assert json.loads(out.read_text())["runs"][0]["findings"][0]["rule"] == "NF001"
+    (src, dst), = replaced
+    assert os.path.dirname(src) == str(tmp_path) and dst == out
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_output_to_missing_folder_is_a_usage_error(tmp_path):
+    result = run("check", healthy(tmp_path / "ok.csv"), "-o", tmp_path / "no" / "r.json")
+    assert result.exit_code == 2 and "cannot write there" in result.output
+
+
+def test_color_always_and_never(tmp_path):
+    bad = nan_run(tmp_path / "bad.csv")
+    assert "\x1b[" in run("check", bad, "--color", "always").output
+    assert "\x1b[" not in run("check", bad, "--color", "never").output
+    forced = run("check", bad, env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    assert "\x1b[" in forced.output
+    assert "\x1b[" not in run("check", bad, "--format", "json", "--color", "always").output
+
+
+def test_quiet_prints_only_failing_runs(tmp_path):
+    healthy(tmp_path / "ok.csv")
+    assert run("check", tmp_path / "ok.csv", "--quiet").output == ""
+    nan_run(tmp_path / "bad.csv")
+    result = run("check", tmp_path, "-q")
+    assert "bad.csv" in result.output and "ok.csv" not in result.output.split("Summary")[0]
+
+
+def test_many_runs_get_a_summary_table_and_jobs(tmp_path):
+    for i in range(8):
+        (nan_run if i == 3 else healthy)(tmp_path / f"r{i}.csv")
+    result = run("check", tmp_path / "*.csv", "--jobs", "2")
+    assert result.exit_code == 1
+    assert "Summary" in result.output and "8 runs checked: 1 fail, 7 pass" in result.output
+    assert result.output.count("columns:") == 1  # passing runs only in the table
+
+
+def test_run_where_no_rule_can_run_exits_2(tmp_path):
+    path = write_csv(tmp_path / "v.csv", frame(val_accuracy=0.5))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "X.toml").write_text(CUSTOM_NEEDS_MISSING)
+    result = run("check", path, "--rules", rules, "--select", "CU900")
+    assert result.exit_code == 2 and "no selected rule could run" in result.output
+
+
+CUSTOM_NEEDS_MISSING = """
+id = "CU900"
+name = "needs-a-missing-column"
+category = "other"
+severity = "error"
+detector = "non_finite_signal"
+signal = "not_logged"
+summary = "x"
+message = "{signal} became {value} at step {step}"
+recommendation = "fix it"
+"""
+
+
+def test_help_and_typer_usage_error_exit_codes():
+    assert run("check", "--help").exit_code == 0
+    assert run("check").exit_code == 2
+    assert run("check", "x.csv", "--jobs", "0").exit_code == 2
