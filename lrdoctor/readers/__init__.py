@@ -17,19 +17,22 @@ from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select
 from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
 from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
+from lrdoctor.readers.mlflow import MlflowSqliteReader, MlflowStoreReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
 from lrdoctor.readers.tensorboard import EventDirReader, EventFileReader
 from lrdoctor.readers.wandb import WandbExportReader
 
 READERS: list[Reader] = [
-    ParquetReader(), EventFileReader(), TrainerStateReader(), JsonLinesReader(), JsonReader(),
-    WandbExportReader(), FrameworkCsvReader(), CsvReader(),
+    ParquetReader(), MlflowSqliteReader(), EventFileReader(), TrainerStateReader(),
+    JsonLinesReader(), JsonReader(), WandbExportReader(), FrameworkCsvReader(), CsvReader(),
 ]
 DIRECTORY_READERS: list[DirectoryReader] = [
     HfOutputDirReader(), LightningVersionReader(), DvcLiveReader(), EventDirReader(),
+    MlflowStoreReader(),
 ]
 # File endings worth opening when a folder is walked; everything else is ignored there.
-LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson")
+LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson",
+                "mlflow.db")
 SNIFF_BYTES = 8192
 
 __all__ = [

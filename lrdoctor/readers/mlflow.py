@@ -1,0 +1,175 @@
+"""MLflow tracking data, read without mlflow: the `mlruns/` file store and the SQLite backend."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lrdoctor.errors import InputError
+from lrdoctor.readers.base import Select, Table
+from lrdoctor.readers.records import table_from_series
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# MLflow clamps ±inf to ±float max before storing; map them back.
+_CLAMP = 1.7976931348623157e308
+# Params that name the optimizer or the learning rate, copied into the run's metadata.
+_PARAMS = {"optimizer": "optimizer", "optim": "optimizer", "optimizer_name": "optimizer",
+           "lr": "lr", "learning_rate": "lr"}
+
+
+def _meta_yaml(path: Path) -> dict[str, str]:
+    """Top-level `key: value` pairs of a meta.yaml (enough for name and status, no PyYAML)."""
+    out = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = re.match(r"^([A-Za-z_]+):\s*(.*?)\s*$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip("'\"")
+    return out
+
+
+def _is_run(path: Path) -> bool:
+    return (path / "metrics").is_dir() and (path / "meta.yaml").is_file()
+
+
+def _is_experiment(path: Path) -> bool:
+    return (path / "meta.yaml").is_file() and any(_is_run(p) for p in _dirs(path))
+
+
+def _dirs(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _read_run(run_dir: Path, select: Select, source: str) -> Table:
+    metrics = run_dir / "metrics"
+    series, notes = {}, []
+    for f in sorted(p for p in metrics.rglob("*") if p.is_file()):
+        key = f.relative_to(metrics).as_posix()
+        steps, values = [], []
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) < 2:
+                continue
+            try:
+                values.append(float(parts[1]))
+                steps.append(int(parts[2]) if len(parts) > 2 else 0)
+            except ValueError:
+                values = values[: len(steps)]
+                continue
+        series[key] = (steps, values)
+    meta = {"framework": "mlflow", "run_id": run_dir.name}
+    info = _meta_yaml(run_dir / "meta.yaml")
+    for key in ("run_name", "status"):
+        if info.get(key):
+            meta[key] = info[key]
+    params = run_dir / "params"
+    for name, target in _PARAMS.items():
+        if (params / name).is_file():
+            meta.setdefault(target, (params / name).read_text(errors="replace").strip())
+    return table_from_series(source, series, select, notes, meta)
+
+
+class MlflowStoreReader:
+    name = "mlflow"
+    description = "MLflow file store (mlruns/, an experiment or a run folder)"
+
+    def claims_dir(self, path: Path) -> bool:
+        return _is_run(path) or _is_experiment(path) or any(
+            _is_experiment(p) for p in _dirs(path)
+        )
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return False
+
+    def read(self, path: Path, select: Select) -> list[Table]:
+        if _is_run(path):
+            return [_read_run(path, select, str(path))]
+        experiments = [path] if _is_experiment(path) else [
+            p for p in _dirs(path) if _is_experiment(p)
+        ]
+        runs = [r for e in experiments for r in _dirs(e) if _is_run(r)]
+        tables = []
+        for r in runs:
+            name = _meta_yaml(r / "meta.yaml").get("run_name") or r.name
+            tables.append(_read_run(r, select, f"{path}::{name}"))
+        _unique_sources(tables)
+        if not tables:
+            raise InputError(path, "the MLflow store holds no runs")
+        return tables
+
+
+def _unique_sources(tables: list[Table]) -> None:
+    seen: dict[str, int] = {}
+    for t in tables:
+        seen[t.source] = seen.get(t.source, 0) + 1
+    for t in tables:
+        if seen[t.source] > 1:
+            t.source += f" ({t.meta['run_id'][:8]})"
+
+
+class MlflowSqliteReader:
+    name = "mlflow-sqlite"
+    description = "MLflow SQLite backend (mlflow.db)"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return head.startswith(SQLITE_MAGIC) and b"metrics" in head + _tail_names(path)
+
+    def read(self, path: Path, select: Select) -> list[Table]:
+        import sqlite3
+
+        import numpy as np
+
+        uri = f"file:{path.resolve()}?mode=ro"
+        try:
+            con = sqlite3.connect(uri, uri=True)
+            runs = con.execute("SELECT run_uuid, name, status FROM runs").fetchall()
+            rows = con.execute(
+                "SELECT run_uuid, key, step, value, is_nan FROM metrics "
+                "ORDER BY run_uuid, key, timestamp, step"
+            ).fetchall()
+            params = con.execute(
+                "SELECT run_uuid, key, value FROM params"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise InputError(path, f"not an MLflow database ({exc})") from exc
+        finally:
+            if "con" in locals():
+                con.close()  # read-only, but release the file handle either way
+        by_run: dict[str, dict[str, tuple[list, list]]] = {}
+        for run_uuid, key, step, value, is_nan in rows:
+            s = by_run.setdefault(run_uuid, {}).setdefault(key, ([], []))
+            s[0].append(step)
+            s[1].append(float("nan") if is_nan else value)
+        tables = []
+        for run_uuid, name, status in runs:
+            if run_uuid not in by_run:
+                continue
+            series = {}
+            for key, (steps, values) in by_run[run_uuid].items():
+                v = np.asarray(values, np.float64)
+                v[v >= _CLAMP] = np.inf
+                v[v <= -_CLAMP] = -np.inf
+                series[key] = (steps, v)
+            meta = {"framework": "mlflow", "run_id": run_uuid, "run_name": name or run_uuid,
+                    "status": status or ""}
+            for p_run, key, value in params:
+                if p_run == run_uuid and key in _PARAMS:
+                    meta.setdefault(_PARAMS[key], value)
+            tables.append(table_from_series(f"{path}::{name or run_uuid}", series, select,
+                                            meta=meta))
+        _unique_sources(tables)
+        if not tables:
+            raise InputError(path, "the MLflow database holds no logged metrics")
+        return tables
+
+
+def _tail_names(path: Path) -> bytes:
+    """The schema lives in the first pages; read a little more than the sniffed head."""
+    with open(path, "rb") as fh:
+        return fh.read(1 << 16)
