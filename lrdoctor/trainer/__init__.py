@@ -7,7 +7,18 @@ from lrdoctor.trainer.optim import OPTIMIZERS, make_optimizer
 from lrdoctor.trainer.schedules import SCHEDULES, ReduceLROnPlateau, lr_schedule, range_test_lrs
 
 __all__ = [
-    "DATASETS", "OPTIMIZERS", "SCHEDULES", "Dataset", "ReduceLROnPlateau", "RunLog",
-    "TrainConfig", "lr_schedule", "make_dataset", "make_optimizer", "range_test_lrs",
-    "read_log", "train", "write_log",
+    "DATASETS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Dataset",
+    "ReduceLROnPlateau",
+    "RunLog",
+    "TrainConfig",
+    "lr_schedule",
+    "make_dataset",
+    "make_optimizer",
+    "range_test_lrs",
+    "read_log",
+    "train",
+    "write_log",
 ]

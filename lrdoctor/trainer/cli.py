@@ -16,8 +16,9 @@ def train_command(
     dataset: str = typer.Option("spirals", help="blobs, spirals or regression."),
     n_samples: int = typer.Option(2000, help="Dataset size (train + validation)."),
     label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced at random."),
-    optimizer: str = typer.Option("sgd", help="sgd, momentum, nesterov, adagrad, adadelta, "
-                                  "rmsprop or adam."),
+    optimizer: str = typer.Option(
+        "sgd", help="sgd, momentum, nesterov, adagrad, adadelta, rmsprop or adam."
+    ),
     lr: float | None = typer.Option(None, help="Peak LR (default 0.1; adadelta 1.0)."),
     steps: int = typer.Option(2000, help="Optimizer steps."),
     batch_size: int = typer.Option(64),
@@ -27,8 +28,9 @@ def train_command(
     momentum: float = typer.Option(0.9),
     weight_decay: float = typer.Option(0.0),
     clip_norm: float | None = typer.Option(None, help="Clip the global gradient norm."),
-    schedule: str = typer.Option("constant", help="constant, step, exponential, linear, "
-                                 "inverse_sqrt, cosine or plateau."),
+    schedule: str = typer.Option(
+        "constant", help="constant, step, exponential, linear, inverse_sqrt, cosine or plateau."
+    ),
     warmup_steps: int = typer.Option(0),
     milestones: str | None = typer.Option(None, help="Step decay milestones, e.g. 500,1000."),
     gamma: float = typer.Option(0.1, help="Decay factor (step, exponential)."),
@@ -63,8 +65,10 @@ def train_command(
     elapsed = time.perf_counter() - start
     write_log(log, out)
     n = len(log["step"])
-    typer.echo(f"{n} steps in {elapsed:.2f} s ({n / elapsed:,.0f} steps/s), "
-               f"final loss {log['loss'][-1]:.4g} -> {out}")
+    typer.echo(
+        f"{n} steps in {elapsed:.2f} s ({n / elapsed:,.0f} steps/s), "
+        f"final loss {log['loss'][-1]:.4g} -> {out}"
+    )
 
 
 def fixtures_command(

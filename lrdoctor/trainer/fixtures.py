@@ -18,24 +18,61 @@ from lrdoctor.trainer.sweep import sweep_base
 
 FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
 MANIFEST = FIXTURES_DIR / "manifest.toml"
-LABELS = ("healthy", "too_high", "too_low", "slightly_high", "slightly_low", "plateau", "spike",
-          "numerical_nan", "diverge_nan", "overfit", "schedule", "range_test", "resumed")
-CATEGORIES = ("lr_too_high", "lr_too_low", "non_finite", "plateau", "loss_spike", "overfitting",
-              "schedule", "data")
+LABELS = (
+    "healthy",
+    "too_high",
+    "too_low",
+    "slightly_high",
+    "slightly_low",
+    "plateau",
+    "spike",
+    "numerical_nan",
+    "diverge_nan",
+    "overfit",
+    "schedule",
+    "range_test",
+    "resumed",
+)
+CATEGORIES = (
+    "lr_too_high",
+    "lr_too_low",
+    "non_finite",
+    "plateau",
+    "loss_spike",
+    "overfitting",
+    "schedule",
+    "data",
+)
 
 
 def load_manifest(path: str | Path = MANIFEST) -> dict:
     """Read the manifest and check every entry's keys and vocabulary."""
     with open(path, "rb") as f:
         manifest = tomllib.load(f)
-    allowed = {"name", "file", "description", "label", "expect", "forbid", "cause", "fix",
-               "from_sweep", "config", "rename", "drop", "keep"}
+    allowed = {
+        "name",
+        "file",
+        "description",
+        "label",
+        "expect",
+        "forbid",
+        "cause",
+        "fix",
+        "from_sweep",
+        "config",
+        "rename",
+        "drop",
+        "keep",
+    }
     names = set()
     for fx in manifest["fixture"]:
         if unknown := set(fx) - allowed:
             raise ValueError(f"{fx.get('name')}: unknown keys {sorted(unknown)}")
-        bad = {fx["label"]} - set(LABELS) | set(fx.get("expect", [])) - set(CATEGORIES) \
+        bad = (
+            {fx["label"]} - set(LABELS)
+            | set(fx.get("expect", [])) - set(CATEGORIES)
             | set(fx.get("forbid", [])) - set(CATEGORIES) - {"*"}
+        )
         if bad or fx["name"] in names:
             raise ValueError(f"{fx['name']}: bad labels/categories {sorted(bad)} or duplicate")
         names.add(fx["name"])
@@ -88,8 +125,11 @@ def config_differs_from_sweep(fx: dict) -> set[str]:
     """Fields (other than lr) where a from_sweep fixture departs from its sweep base."""
     cfg = fixture_config(fx)
     base = sweep_base(cfg.dataset, cfg.optimizer)
-    return {f.name for f in fields(cfg) if f.name != "lr"
-            and not np.array_equal(getattr(cfg, f.name), getattr(base, f.name))}
+    return {
+        f.name
+        for f in fields(cfg)
+        if f.name != "lr" and not np.array_equal(getattr(cfg, f.name), getattr(base, f.name))
+    }
 
 
 def main(argv=None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 from pathlib import Path
@@ -91,14 +92,14 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
                 data = np.ma.MaskedArray(np.where(mask, np.nan, data).astype(float), mask=mask)
             out[name] = data
         return out
-    import pandas as pd
-
-    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    opener = gzip.open if _format_of(path) == ".csv.gz" else open
+    with opener(path, "rt", newline="") as f:
+        header, *rows = list(csv.reader(f))
     out = {}
-    for name in df.columns:
-        raw = df[name].to_numpy()
-        if df[name].isna().any():
-            out[name] = np.ma.MaskedArray(raw.astype(float), mask=df[name].isna().to_numpy())
-        else:
-            out[name] = raw
+    for name, cells in zip(header, zip(*rows, strict=True), strict=True):
+        mask = np.array([c == "" for c in cells])
+        filled = ["nan" if m else c for c, m in zip(cells, mask, strict=True)]
+        is_int = not mask.any() and all(c.lstrip("-").isdigit() for c in filled)
+        data = np.array(filled, dtype=np.int64 if is_int else np.float64)
+        out[name] = np.ma.MaskedArray(data, mask=mask) if mask.any() else data
     return out

@@ -10,14 +10,19 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from lrdoctor.trainer import faults
-from lrdoctor.trainer.data import make_dataset
-from lrdoctor.trainer.model import MLP, accuracy, mse, softmax_cross_entropy
-from lrdoctor.trainer.optim import DEFAULT_LR, make_optimizer
-from lrdoctor.trainer.schedules import ReduceLROnPlateau, lr_schedule, range_test_lrs
+from lrdoctor.trainer.data import DATASETS, make_dataset
+from lrdoctor.trainer.model import ACTIVATIONS, MLP, accuracy, mse, softmax_cross_entropy
+from lrdoctor.trainer.optim import DEFAULT_LR, OPTIMIZERS, make_optimizer
+from lrdoctor.trainer.schedules import SCHEDULES, ReduceLROnPlateau, lr_schedule, range_test_lrs
 
 # Hyper-parameters each optimizer accepts, by TrainConfig field name.
-_HYPER = {"momentum": ("momentum",), "nesterov": ("momentum",), "adam": ("beta1", "beta2"),
-          "adadelta": ("rho",), "rmsprop": ("alpha",)}
+_HYPER = {
+    "momentum": ("momentum",),
+    "nesterov": ("momentum",),
+    "adam": ("beta1", "beta2"),
+    "adadelta": ("rho",),
+    "rmsprop": ("alpha",),
+}
 
 
 @dataclass
@@ -87,8 +92,15 @@ class TrainConfig:
         self.spike_at = tuple(self.spike_at)
         if self.lr is None:
             self.lr = DEFAULT_LR.get(self.optimizer, 0.1)
-        if self.fault is not None and self.fault not in faults.FAULTS:
-            raise ValueError(f"unknown fault {self.fault!r}; choose from {faults.FAULTS}")
+        for name, value, allowed in (
+            ("dataset", self.dataset, DATASETS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+            ("activation", self.activation, ACTIVATIONS),
+            ("fault", self.fault, (None, *faults.FAULTS)),
+        ):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose from {allowed}")
         if (self.restart_from is None) != (self.restart_at is None):
             raise ValueError("restart_from and restart_at go together")
 
@@ -121,9 +133,15 @@ def _smoothed(ema: float, loss: float, n: int, beta: float = 0.98) -> tuple[floa
 def train(config: TrainConfig, progress: Callable[[int], None] | None = None) -> RunLog:
     """Train an MLP as `config` says and return the per-step log."""
     c = config
-    data = make_dataset(c.dataset, c.n_samples, seed=c.seed if c.data_seed is None else c.data_seed,
-                        val_fraction=c.val_fraction, noise=c.noise, n_classes=c.n_classes,
-                        label_noise=c.label_noise)
+    data = make_dataset(
+        c.dataset,
+        c.n_samples,
+        seed=c.seed if c.data_seed is None else c.data_seed,
+        val_fraction=c.val_fraction,
+        noise=c.noise,
+        n_classes=c.n_classes,
+        label_noise=c.label_noise,
+    )
     classify = data.n_classes > 0
     rng = np.random.Generator(np.random.PCG64(c.seed))
     sizes = [data.n_features] + [c.width] * c.depth + [data.n_outputs]
@@ -135,15 +153,30 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     if c.range_test:
         lrs = range_test_lrs(c.range_start, c.range_end, c.steps)
     else:
-        lrs = lr_schedule(c.schedule, c.lr, c.steps, warmup_steps=c.warmup_steps,
-                          milestones=c.milestones, gamma=c.gamma, end_factor=c.end_factor,
-                          min_lr=c.min_lr, decay_steps=c.decay_steps)
-    plateau = ReduceLROnPlateau(c.plateau_factor, c.plateau_patience, c.plateau_threshold,
-                                c.plateau_cooldown, c.min_lr) if c.schedule == "plateau" else None
+        lrs = lr_schedule(
+            c.schedule,
+            c.lr,
+            c.steps,
+            warmup_steps=c.warmup_steps,
+            milestones=c.milestones,
+            gamma=c.gamma,
+            end_factor=c.end_factor,
+            min_lr=c.min_lr,
+            decay_steps=c.decay_steps,
+        )
+    plateau = (
+        ReduceLROnPlateau(
+            c.plateau_factor, c.plateau_patience, c.plateau_threshold, c.plateau_cooldown, c.min_lr
+        )
+        if c.schedule == "plateau"
+        else None
+    )
 
     n_rows = c.steps + (c.restart_at - c.restart_from if c.restart_at is not None else 0)
-    cols = {k: np.zeros(n_rows) for k in ("lr", "loss", "grad_norm", "weight_norm",
-                                          "update_norm", "update_ratio")}
+    cols = {
+        k: np.zeros(n_rows)
+        for k in ("lr", "loss", "grad_norm", "weight_norm", "update_norm", "update_ratio")
+    }
     steps_col, epoch_col = np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64)
     val_loss, val_acc = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
     evaluated = np.zeros(n_rows, bool)
@@ -173,8 +206,13 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     with np.errstate(all="ignore"):
         while t < c.steps:
             if t == c.restart_from and snapshot is None:
-                snapshot = (model.params.copy(), copy.deepcopy(opt), copy.deepcopy(plateau),
-                            ema, smooth_n)
+                snapshot = (
+                    model.params.copy(),
+                    copy.deepcopy(opt),
+                    copy.deepcopy(plateau),
+                    ema,
+                    smooth_n,
+                )
             elif t == c.restart_at and not restarted and first_bad is None:
                 # Simulated crash: reload the checkpoint, with a new data order as after restart.
                 params, opt, plateau, ema, smooth_n = snapshot
@@ -215,8 +253,9 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
             d = opt.update(g, p, lr)
             wnorm, unorm = np.sqrt(p @ p), np.sqrt(d @ d)
             if layer_ratio is not None:
-                layer_ratio[row] = np.sqrt(np.add.reduceat(d * d, model.offsets)
-                                           / np.add.reduceat(p * p, model.offsets))
+                layer_ratio[row] = np.sqrt(
+                    np.add.reduceat(d * d, model.offsets) / np.add.reduceat(p * p, model.offsets)
+                )
             p += d
 
             steps_col[row], epoch_col[row] = t, t // per_epoch
@@ -231,8 +270,12 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
 
             smooth_n += 1
             ema, smooth = _smoothed(ema, loss, smooth_n)
-            if plateau and c.plateau_metric == "train_loss" and c.eval_every \
-                    and t % c.eval_every == 0:
+            if (
+                plateau
+                and c.plateau_metric == "train_loss"
+                and c.eval_every
+                and t % c.eval_every == 0
+            ):
                 plateau.step(smooth, lr)
             if c.range_test:
                 best_smooth = min(best_smooth, smooth)
@@ -241,6 +284,9 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
             elif first_bad is None and not np.isfinite(loss):
                 first_bad = row
             if first_bad is not None and row - first_bad >= c.nan_patience:
+                if c.eval_every:  # a final evaluation, as loops do when they abort
+                    val_loss[row - 1], val_acc[row - 1] = evaluate()
+                    evaluated[row - 1] = True
                 break
 
     log = {"step": steps_col[:row], "epoch": epoch_col[:row]}
@@ -252,8 +298,13 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     if layer_ratio is not None:
         for i in range(layer_ratio.shape[1]):
             log[f"update_ratio/layer{i}"] = layer_ratio[:row, i]
-    meta = {"generator": "lrdoctor.trainer", "dataset": c.dataset, "optimizer": c.optimizer,
-            "seed": str(c.seed), "schedule": "range_test" if c.range_test else c.schedule,
-            "grad_norm": "post_clip" if c.log_clipped_grad_norm else "pre_clip",
-            "config": json.dumps(asdict(c), sort_keys=True)}
+    meta = {
+        "generator": "lrdoctor.trainer",
+        "dataset": c.dataset,
+        "optimizer": c.optimizer,
+        "seed": str(c.seed),
+        "schedule": "range_test" if c.range_test else c.schedule,
+        "grad_norm": "post_clip" if c.log_clipped_grad_norm else "pre_clip",
+        "config": json.dumps(asdict(c), sort_keys=True),
+    }
     return RunLog(log, meta)

@@ -27,13 +27,24 @@ _DATASET_BASES = {
     "regression": {"depth": 3, "width": 32, "activation": "tanh", "batch_size": 128, "seed": 2},
 }
 SWEEP_PAIRS = (
-    [("spirals", o) for o in ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop",
-                              "adam")]
+    [
+        ("spirals", o)
+        for o in ("sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam")
+    ]
     + [("blobs", o) for o in ("sgd", "momentum", "adam")]
     + [("regression", o) for o in ("sgd", "rmsprop", "adam")]
 )
-COLUMNS = ("dataset", "optimizer", "lr", "final_loss", "best_loss", "final_val_loss", "diverged",
-           "best_lr", "label")
+COLUMNS = (
+    "dataset",
+    "optimizer",
+    "lr",
+    "final_loss",
+    "best_loss",
+    "final_val_loss",
+    "diverged",
+    "best_lr",
+    "label",
+)
 
 
 def sweep_base(dataset: str, optimizer: str) -> TrainConfig:
@@ -51,9 +62,12 @@ def summarise(log: dict) -> dict:
     diverged = not np.isfinite(loss).all()
     tail = loss[-max(len(loss) // 10, 1) :]
     val = log["val_loss"].compressed() if "val_loss" in log else np.array([np.nan])
-    return {"final_loss": np.inf if diverged else float(np.median(tail)),
-            "best_loss": float(np.nanmin(np.where(np.isfinite(loss), loss, np.nan))),
-            "final_val_loss": float(val[-1]) if len(val) else np.nan, "diverged": diverged}
+    return {
+        "final_loss": np.inf if diverged else float(np.median(tail)),
+        "best_loss": float(np.nanmin(np.where(np.isfinite(loss), loss, np.nan))),
+        "final_val_loss": float(val[-1]) if len(val) else np.nan,
+        "diverged": diverged,
+    }
 
 
 def label_sweep(lrs, final_losses, diverged) -> tuple[list[str], float]:
@@ -63,8 +77,11 @@ def label_sweep(lrs, final_losses, diverged) -> tuple[list[str], float]:
     best_lr, best_loss = lrs[best], final[best]
     labels = []
     for lr, loss, div in zip(lrs, final, diverged, strict=True):
-        ok = (not div and loss <= HEALTHY_FACTOR * best_loss + HEALTHY_SLACK
-              and abs(np.log10(lr / best_lr)) <= HEALTHY_DECADES + 1e-9)
+        ok = (
+            not div
+            and loss <= HEALTHY_FACTOR * best_loss + HEALTHY_SLACK
+            and abs(np.log10(lr / best_lr)) <= HEALTHY_DECADES + 1e-9
+        )
         labels.append("healthy" if ok else "too_high" if div or lr > best_lr else "too_low")
     return labels, best_lr
 
@@ -82,8 +99,9 @@ def run_sweep(pairs=SWEEP_PAIRS, out_dir: str | Path | None = None) -> list[dict
             if out_dir is not None:
                 write_log(log, Path(out_dir) / f"{dataset}_{optimizer}_lr{lr:g}.parquet")
             cells.append({"dataset": dataset, "optimizer": optimizer, "lr": lr, **summarise(log)})
-        labels, best_lr = label_sweep(lrs, [c["final_loss"] for c in cells],
-                                      [c["diverged"] for c in cells])
+        labels, best_lr = label_sweep(
+            lrs, [c["final_loss"] for c in cells], [c["diverged"] for c in cells]
+        )
         for cell, label in zip(cells, labels, strict=True):
             rows.append({**cell, "best_lr": best_lr, "label": label})
     return rows
