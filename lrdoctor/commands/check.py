@@ -64,7 +64,6 @@ def check_command(
     from lrdoctor.errors import ConfigError
     from lrdoctor.formats import FORMATS, Context
     from lrdoctor.readers import discover
-    from lrdoctor.selection import select_rules
 
     if format not in FORMATS:
         raise ConfigError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
@@ -72,12 +71,8 @@ def check_command(
         raise ConfigError(f"--color {color!r}: use auto, always or never")
     settings = load_settings(config)
     catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
-    chosen = select_rules(
-        catalogue,
-        select=split_list(select) or settings.select,
-        extend_select=(*settings.extend_select, *(split_list(extend_select) or ())),
-        ignore=(*settings.ignore, *(split_list(ignore) or ())),
-    )
+    chosen = _selection(catalogue, settings, split_list(select), split_list(extend_select),
+                        split_list(ignore))
     if not chosen:
         raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
     file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
@@ -128,6 +123,19 @@ def check_command(
     if code == 2 or idle:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero else code)
+
+
+def _selection(catalogue, settings, select, extend_select, ignore):
+    """The file's selection, then the command line's on top (a CLI --select replaces it)."""
+    from lrdoctor.selection import select_rules
+
+    if select is not None:
+        return select_rules(catalogue, select, ignore or (), extend_select or ())
+    chosen = select_rules(catalogue, settings.select, settings.ignore, settings.extend_select)
+    # Within the command line the more specific selector wins, as in select_rules.
+    added = select_rules(catalogue, [], ignore or (), extend_select or ())
+    dropped = {r.id for r in select_rules(catalogue, list(ignore or ()))} - {r.id for r in added}
+    return [r for r in catalogue if (r in chosen or r in added) and r.id not in dropped]
 
 
 def _run_all(inputs, planned, options, jobs, show: bool):

@@ -1,0 +1,97 @@
+"""Configuration files: discovery, validation, and CLI over file over rule defaults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from lrdoctor.cli import app
+from lrdoctor.config import color_wanted, find_config, load_settings
+from lrdoctor.errors import ConfigError
+from tests.logs import nan_run
+
+runner = CliRunner()
+
+
+def test_found_upwards_and_pyproject_needs_its_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.lrdoctor]\nfail-on = "warning"\n')
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    (tmp_path / "a" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert find_config(deep) == tmp_path / "pyproject.toml"
+    assert load_settings(start=deep).fail_on == "warning"
+    (deep / "lrdoctor.toml").write_text('fail-on = "info"\n')
+    assert load_settings(start=deep).fail_on == "info"
+
+
+def test_lrdoctor_toml_accepts_tool_table_too(tmp_path):
+    (tmp_path / "lrdoctor.toml").write_text('[tool.lrdoctor]\nignore = ["NF"]\n')
+    assert load_settings(tmp_path / "lrdoctor.toml").ignore == ("NF",)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('selekt = ["NF"]', "unknown key 'selekt'; valid keys: select"),
+    ('select = "NF"\nfail-on = 3', "fail-on: 3 is not one of"),
+    ('ignore = [1]', "ignore: expected a list of strings"),
+    ('[columns]\nlos = "x"', "unknown signal 'los'"),
+    ('optimizer = "adamm"', "unknown optimizer 'adamm'"),
+    ('rules-dirs = ["../elsewhere"]', "leads outside"),
+    ("rules = 3", "expected tables like"),
+    ("select = [", "not a valid TOML file"),
+])
+def test_invalid_config_names_the_key(tmp_path, text, needle):
+    (tmp_path / "lrdoctor.toml").write_text(text)
+    with pytest.raises(ConfigError, match="") as err:
+        load_settings(tmp_path / "lrdoctor.toml")
+    assert needle in str(err.value)
+
+
+def test_bad_rule_table_exits_2_listing_valid(tmp_path):
+    cfg = tmp_path / "lrdoctor.toml"
+    cfg.write_text("[rules.NF001]\nwindoww = 0.2\n")
+    result = runner.invoke(app, ["check", str(nan_run(tmp_path / "b.csv")), "--config", str(cfg)])
+    assert result.exit_code == 2 and "valid: window" in result.output
+
+
+def _window(tmp_path, *args):
+    result = runner.invoke(app, ["check", str(nan_run(tmp_path / "b.csv")), "--format", "json",
+                                 *args])
+    return result
+
+
+def test_precedence_cli_over_file_over_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = nan_run(tmp_path / "b.csv")
+    args = ["check", str(bad), "--format", "json"]
+    # catalogue default: NF001 is an error -> exit 1
+    assert runner.invoke(app, args).exit_code == 1
+    # file lowers it to a warning -> passes at the default fail level
+    (tmp_path / "lrdoctor.toml").write_text('[rules.NF001]\nseverity = "warning"\n')
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert json.loads(result.output)["runs"][0]["findings"][0]["severity"] == "warning"
+    # the file's fail-on catches it again; the command line overrides both
+    (tmp_path / "lrdoctor.toml").write_text(
+        'fail-on = "warning"\n[rules.NF001]\nseverity = "warning"\n')
+    assert runner.invoke(app, args).exit_code == 1
+    assert runner.invoke(app, [*args, "--fail-on", "error"]).exit_code == 0
+    assert runner.invoke(app, [*args, "--set", "NF001.severity=error", "--fail-on", "error"]
+                         ).exit_code == 1
+
+
+def test_file_select_replaced_by_cli(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lrdoctor.toml").write_text('ignore = ["NF001"]\n')
+    bad = nan_run(tmp_path / "b.csv")
+    assert "NF001" not in runner.invoke(app, ["check", str(bad), "-f", "json"]).output
+    result = runner.invoke(app, ["check", str(bad), "-f", "json", "--extend-select", "NF001"])
+    assert result.exit_code == 1
+
+
+def test_colour_choice():
+    assert color_wanted("auto", True, {}) is True
+    assert color_wanted("auto", True, {"NO_COLOR": "1"}) is False
+    assert color_wanted("auto", False, {"FORCE_COLOR": "1"}) is True
+    assert color_wanted("never", True, {"FORCE_COLOR": "1"}) is False
