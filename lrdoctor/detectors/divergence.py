@@ -24,30 +24,32 @@ def first_non_finite(run: Run) -> tuple[float, str, float] | None:
     return min(hits, default=None)
 
 
-def climb(series: Series, window: float) -> tuple[float, float]:
-    """How far the last `window` fraction rose above the typical level before it.
+def climb(series: Series, window: float, most: int = 50) -> tuple[float, float]:
+    """How far the last stretch before a NaN sits above the level before it.
 
-    Returns (ratio of the last window's peak to the earlier median, in units of the earlier
-    spread) for the loss; for positive signals like the gradient norm the caller uses the ratio.
+    The stretch is the last `window` share of the steps (at most `most`, at least 3); its
+    *median* is compared with the median of the half before it, so one heavy-tailed batch
+    cannot fake a climb. Returns (rise in inter-quartile spreads, ratio for positive signals).
     """
     v = series.value[np.isfinite(series.value)]
-    k = max(3, int(len(v) * window))
-    if len(v) < k + 5:
+    k = min(most, max(3, int(len(v) * window)))
+    if len(v) < k + 3:
         return 0.0, 1.0
     before, last = v[:-k], v[-k:]
-    base = float(np.median(before[len(before) // 2 :]))
-    q75, q25 = np.percentile(before[len(before) // 2 :], [75, 25])
+    ref = before[len(before) // 2 :]
+    base = float(np.median(ref))
+    q75, q25 = np.percentile(ref, [75, 25])
     scale = max(float(q75 - q25), 1e-12 * max(1.0, abs(base)))
-    peak = float(np.max(last))
-    z = (peak - base) / scale
-    ratio = peak / base if base > 0 else np.inf if peak > base else 1.0
+    level = float(np.median(last))
+    z = (level - base) / scale
+    ratio = level / base if base > 0 else np.inf if level > base else 1.0
     return z, ratio
 
 
 @detector("non_finite")
 def non_finite(
-    run: Run, *, window: float = 0.1, loss_z: float = 6.0, norm_factor: float = 3.0,
-    min_prefix: int = 20, backoff: float = 10.0,
+    run: Run, *, window: float = 0.1, loss_z: float = 3.0, norm_factor: float = 2.0,
+    min_prefix: int = 8, backoff: float = 10.0,
 ) -> list[Evidence]:
     """First NaN/inf, with a cause: the LR if loss, grad norm or update ratio climbed first."""
     first = first_non_finite(run)

@@ -114,3 +114,49 @@ def fmt_num(x: float | None) -> str:
     if x is None or not np.isfinite(x):
         return "n/a" if x is None else "nan" if np.isnan(x) else "inf" if x > 0 else "-inf"
     return f"{x:.3g}"
+
+
+def median_se(curve: Curve, n: int) -> float:
+    """Standard error of one bin's median (≈1.25 σ/√size for a normal sample)."""
+    size = max(1, n // max(1, len(curve)))
+    return 1.2533 * curve.noise / math.sqrt(size)
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> float:
+    """Median of pairwise slopes: a trend that a few outlying points cannot drag."""
+    if len(x) < 2:
+        return 0.0
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else 0.0
+
+
+def kendall_tau(y: np.ndarray) -> float:
+    """Rank correlation of a sequence with time: +1 always rising, -1 always falling."""
+    if len(y) < 3:
+        return 0.0
+    i, j = np.triu_indices(len(y), k=1)
+    return float(np.mean(np.sign(y[j] - y[i])))
+
+
+def local_reference(values: np.ndarray, size: int, span: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A robust running level and spread at every point, in O(n).
+
+    The series is cut into bins of `size`; each bin's median and spread are replaced by the
+    median over `span` neighbouring bins, so an excursion shorter than a couple of bins does
+    not move the reference that it is measured against.
+    """
+    n = len(values)
+    nb = max(1, n // size)
+    body = values[: nb * size].reshape(nb, size)
+    q25, q50, q75 = np.percentile(body, [25, 50, 75], axis=1)
+    spread = (q75 - q25) * IQR_TO_SIGMA
+    half = span // 2
+    pad_level = np.pad(q50, half, mode="edge")
+    pad_spread = np.pad(spread, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view
+    level = np.median(windows(pad_level, span), axis=1)
+    scale = np.median(windows(pad_spread, span), axis=1)
+    idx = np.minimum(np.arange(n) // size, nb - 1)
+    return level[idx], scale[idx]

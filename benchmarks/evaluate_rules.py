@@ -1,0 +1,127 @@
+"""Measure the rules: fixture expectations, and precision/recall of the LR rules on LR sweeps.
+
+    python benchmarks/evaluate_rules.py            # fixtures + sweeps (regenerated, ~1 min)
+    python benchmarks/evaluate_rules.py --sweep-dir DIR   # reuse sweep logs written earlier
+
+Sweep labels come from the measured U curve (lrdoctor/trainer/sweep.py): a run labelled
+too_high should draw an lr_too_high or non_finite finding, too_low an lr_too_low finding,
+and a healthy run no warning or error at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import tempfile
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEM = {"too_high": {"lr_too_high", "non_finite"}, "too_low": {"lr_too_low"}}
+
+
+def categories(run_report, at_least=("warning", "error")) -> set[str]:
+    return {f.category for f in run_report.findings if f.severity in at_least}
+
+
+def evaluate_fixtures() -> int:
+    import lrdoctor
+
+    manifest = tomllib.loads((ROOT / "fixtures" / "manifest.toml").read_text())
+    failures = 0
+    for fx in manifest["fixture"]:
+        path = ROOT / "fixtures" / fx["file"]
+        if fx.get("label") == "range_test" or not path.exists():
+            continue
+        rr = lrdoctor.check(path).runs[0]
+        got = categories(rr)
+        allowed_any = {f.category for f in rr.findings}
+        missing = [c for c in fx.get("expect", []) if c not in allowed_any]
+        forbid = fx.get("forbid", [])
+        bad = sorted(got) if "*" in forbid else sorted(got & set(forbid))
+        cause_ok = True
+        if fx.get("cause"):
+            causes = {f.cause for f in rr.findings if f.category == "non_finite"}
+            cause_ok = fx["cause"] in causes
+        ok = not missing and not bad and cause_ok
+        failures += not ok
+        rules = ",".join(f"{f.rule}:{f.severity[0]}" for f in rr.findings)
+        print(f"{'ok ' if ok else 'BAD'} {fx['name']:34s} {fx['label']:14s} "
+              f"missing={missing or '-'} unwanted={bad or '-'} cause_ok={cause_ok} [{rules}]")
+    print(f"fixtures: {failures} not as expected")
+    return failures
+
+
+def evaluate_sweeps(sweep_dir: Path) -> None:
+    import lrdoctor
+
+    rows = list(csv.DictReader(open(sweep_dir / "index.csv")))
+    per_rule: Counter = Counter()
+    healthy_alarm: Counter = Counter()
+    outcome = Counter()
+    errors = []
+    for row in rows:
+        rr = lrdoctor.check(sweep_dir / row["file"]).runs[0]
+        label = row["label"]
+        got = categories(rr)
+        for f in rr.findings:
+            if f.severity != "info":
+                per_rule[(f.rule, label)] += 1
+        if label == "healthy":
+            outcome[("healthy", "alarm" if got else "quiet")] += 1
+            for f in rr.findings:
+                if f.severity != "info":
+                    healthy_alarm[f.rule] += 1
+        else:
+            hit = bool(got & PROBLEM[label])
+            wrong = bool(got & PROBLEM["too_low" if label == "too_high" else "too_high"])
+            outcome[(label, "hit" if hit else "miss")] += 1
+            outcome[(label, "wrong-direction")] += wrong
+            if rr.suggested_lr and float(row["best_lr"]) > 0:
+                errors.append(abs(math.log10(rr.suggested_lr / float(row["best_lr"]))))
+        print(f"{row['dataset']:10s} {row['optimizer']:9s} lr={float(row['lr']):<7g} "
+              f"{label:9s} status={rr.status:5s} cats={sorted(got)} "
+              f"suggested={rr.suggested_lr} best={row['best_lr']}")
+    print("\noutcomes:", dict(sorted(outcome.items())))
+    print("findings per (rule, label):", dict(sorted(per_rule.items())))
+    print("false alarms on healthy runs per rule:", dict(healthy_alarm))
+    for label in ("too_high", "too_low"):
+        n = outcome[(label, "hit")] + outcome[(label, "miss")]
+        if n:
+            print(f"recall {label}: {outcome[(label, 'hit')]}/{n} = {outcome[(label, 'hit')] / n:.0%}")
+    healthy = outcome[("healthy", "alarm")] + outcome[("healthy", "quiet")]
+    if healthy:
+        print(f"false-alarm rate on healthy: {outcome[('healthy', 'alarm')]}/{healthy}")
+    if errors:
+        errors.sort()
+        within = sum(e <= math.log10(3) for e in errors) / len(errors)
+        print(f"suggested_lr vs sweep best: {len(errors)} runs, within 3x: {within:.0%}, "
+              f"median |log10 ratio| = {errors[len(errors) // 2]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep-dir", type=Path)
+    parser.add_argument("--no-sweeps", action="store_true")
+    parser.add_argument("--no-fixtures", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if not args.no_fixtures:
+        evaluate_fixtures()
+    if args.no_sweeps:
+        return
+    if args.sweep_dir:
+        evaluate_sweeps(args.sweep_dir)
+    else:
+        from lrdoctor.trainer.sweep import generate_sweep_runs
+
+        with tempfile.TemporaryDirectory() as tmp:
+            generate_sweep_runs(tmp)
+            evaluate_sweeps(Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Loss spikes that recover, plateaus, overfitting and schedule mistakes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrdoctor import suggest
+from lrdoctor.detectors import Evidence, detector
+from lrdoctor.detectors.shape import finite_prefix, shape_of
+from lrdoctor.detectors.stats import fmt_lr, fmt_num, local_reference, theil_sen
+from lrdoctor.run import Run
+
+
+def _events(mask: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True, merging runs closer than `gap`."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap)
+    starts = np.r_[idx[0], idx[breaks + 1]]
+    ends = np.r_[idx[breaks], idx[-1]]
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+@detector("loss_spikes")
+def loss_spikes(
+    run: Run, *, z: float = 8.0, min_height: float = 0.3, recover: int = 100,
+    min_steps: int = 100, min_duration: int = 3, warn_count: int = 3,
+) -> list[Evidence]:
+    """Short excursions of the loss far above its running level that come back down."""
+    loss = finite_prefix(run)
+    sh = shape_of(run)
+    n = len(loss)
+    if n < min_steps or sh is None or sh.drop <= 0:
+        return []
+    size = max(5, n // 100)
+    level, scale = local_reference(loss.value, size)
+    scale = np.maximum(scale, 1e-9 * max(1.0, abs(sh.start)))
+    height = loss.value - level
+    spiky = (height > z * scale) & (height > min_height * sh.drop)
+    events = []
+    for a, b in _events(spiky, gap=2):
+        if int(spiky[a : b + 1].sum()) < min_duration:
+            continue  # one hard batch is noise; a spike disturbs the following steps too
+        after = loss.value[b + 1 : b + 1 + recover]
+        back = np.flatnonzero(after <= level[min(b + 1, n - 1)] + 2 * scale[min(b + 1, n - 1)])
+        if len(back):
+            events.append((a, b, int(a + np.argmax(loss.value[a : b + 1])), b + 1 + int(back[0])))
+    if not events:
+        return []
+    peaks = [height[p] / sh.drop for _, _, p, _ in events]
+    worst = int(np.argmax(peaks))
+    a, b, peak, back = events[worst]
+    lead = _grad_norm_lead(run, loss.step, a)
+    steps = [int(loss.step[p]) for _, _, p, _ in events]
+    return [
+        Evidence(
+            observed=float(peaks[worst]), limit=min_height, step=int(loss.step[a]),
+            step_end=int(loss.step[min(back, n - 1)]),
+            # A spike or two that recovered is worth knowing, not failing a run over.
+            severity=None if len(events) >= warn_count else "info",
+            slots={
+                "count": len(events),
+                "steps": ", ".join(map(str, steps[:8])) + (" ..." if len(steps) > 8 else ""),
+                "peak": fmt_num(float(loss.value[peak])),
+                "peak_step": int(loss.step[peak]),
+                "recovered_in": int(loss.step[min(back, n - 1)] - loss.step[a]),
+                "lead": lead,
+                "lr": fmt_lr(suggest.lr_at(run, float(loss.step[a]))),
+            },
+        )
+    ]
+
+
+def _grad_norm_lead(run: Run, steps: np.ndarray, first: int, window: int = 20) -> str:
+    """Whether the gradient norm jumped before the loss did (it often does in LLM runs)."""
+    if not run.has("grad_norm"):
+        return "the gradient norm was not logged"
+    g = run["grad_norm"].finite()
+    if len(g) < 50:
+        return "too little gradient-norm history to compare"
+    spike_step = steps[first]
+    level, scale = local_reference(g.value, max(5, len(g) // 100))
+    jumped = g.value > level + 6 * np.maximum(scale, 1e-12)
+    before = jumped & (g.step < spike_step) & (g.step >= spike_step - window)
+    if before.any():
+        lead = int(spike_step - g.step[np.flatnonzero(before)[0]])
+        return f"the gradient norm jumped {lead} steps before the loss"
+    return "the gradient norm did not move first"
+
+
+@detector("plateau")
+def plateau(
+    run: Run, *, patience: float = 0.3, min_improvement: float = 0.02, min_z: float = 2.0,
+    decayed: float = 0.1,
+) -> list[Evidence]:
+    """No progress over the last `patience` share of the run after earlier progress."""
+    sh = shape_of(run)
+    if sh is None or sh.drop <= 5 * sh.se or len(sh.loss) < len(run["loss"]):
+        return []
+    c = sh.curve
+    k = max(3, int(round(len(c) * patience)))
+    if len(c) < k + 2:
+        return []
+    window_steps, window_levels = c.step[-k:], c.level[-k:]
+    improvement = -theil_sen(window_steps, window_levels) * float(window_steps[-1] - window_steps[0])
+    threshold = max(min_z * sh.late_se, min_improvement * sh.drop)
+    if improvement > threshold:
+        return []
+    # The stall began at the first bin already within the threshold of the final level.
+    final = float(np.median(window_levels))
+    onset = int(np.flatnonzero(c.level <= final + threshold)[0])
+    stall_from = int(c.start[onset])
+    total = float(sh.loss.step[-1] - sh.loss.step[0]) or 1.0
+    idle = float(sh.loss.step[-1] - stall_from) / total
+    lr = suggest.lr_at(run, float(sh.loss.step[-1]))
+    peak = suggest.peak_lr(run)
+    small = lr is not None and peak is not None and lr < decayed * peak
+    return [
+        Evidence(
+            observed=max(improvement, 0.0) / sh.drop, limit=min_improvement, step=stall_from,
+            step_end=int(sh.loss.step[-1]), severity="info" if small else None,
+            slots={
+                "idle": f"{idle:.0%}", "level": fmt_num(final), "lr": fmt_lr(lr),
+                "decayed_lr": fmt_lr(suggest.human_lr(lr / 10) if lr else None),
+                "state": "the LR is already small (converged: stop early here)" if small
+                else "the LR is still at its peak",
+            },
+        )
+    ]
+
+
+@detector("overfitting")
+def overfitting(
+    run: Run, *, min_rise: float = 0.1, min_points: int = 6, min_z: float = 3.0
+) -> list[Evidence]:
+    """Validation loss rising from its best while the training loss keeps falling."""
+    val = run["val_loss"].finite()
+    if len(val) < min_points:
+        return []
+    padded = np.pad(val.value, 1, mode="edge")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, 3), axis=1)
+    best = int(np.argmin(smooth))
+    if best >= len(smooth) - 2:
+        return []
+    end = float(np.median(smooth[-3:]))
+    fall = float(smooth[0] - smooth[best])
+    rise = end - float(smooth[best])
+    jitter = float(np.median(np.abs(np.diff(val.value)))) * 1.4826
+    if rise <= max(min_rise * fall, min_z * jitter) or rise <= 0:
+        return []
+    train = finite_prefix(run)
+    at_best = train.until(val.step[best] + 1).value
+    later = train.value[len(at_best):]
+    if len(at_best) < 10 or len(later) < 10:
+        return []
+    if np.median(later[-max(10, len(later) // 4):]) >= np.median(at_best[-max(10, len(at_best) // 10):]):
+        return []  # training loss did not keep falling: not the overfitting pattern
+    return [
+        Evidence(
+            observed=rise / fall if fall > 0 else None, limit=min_rise,
+            step=int(val.step[best]), step_end=int(val.step[-1]),
+            slots={"best_val": fmt_num(float(smooth[best])), "end_val": fmt_num(end),
+                   "best_step": int(val.step[best])},
+        )
+    ]
+
+
+def _warmup_end(run: Run) -> float | None:
+    """The step where a rising LR first reaches its peak, when the run starts with a warm-up."""
+    lr = run["lr"].finite()
+    if len(lr) < 10 or lr.value[0] >= 0.5 * lr.value.max():
+        return None
+    reach = int(np.flatnonzero(lr.value >= 0.99 * lr.value.max())[0])
+    return float(lr.step[reach])
+
+
+@detector("warmup_instability")
+def warmup_instability(run: Run, *, window: float = 0.15, min_z: float = 4.0) -> list[Evidence]:
+    """The loss turns upward within a short window after a warm-up reaches its peak LR."""
+    end = _warmup_end(run)
+    sh = shape_of(run)
+    if end is None or sh is None:
+        return []
+    c = sh.curve
+    span = float(c.step[-1] - c.step[0]) or 1.0
+    best_step = float(c.step[sh.best_at])
+    rise = sh.end - sh.best
+    if abs(best_step - end) > window * span or rise <= min_z * sh.se or rise < 0.25 * sh.drop:
+        return []
+    peak = suggest.peak_lr(run)
+    return [
+        Evidence(
+            observed=rise / sh.drop if sh.drop > 0 else None, limit=0.25, step=int(end),
+            step_end=int(c.end[-1]), suggested_lr=suggest.human_lr(peak / 3) if peak else None,
+            slots={"warmup_end": int(end), "peak_lr": fmt_lr(peak),
+                   "lower_peak": fmt_lr(suggest.human_lr(peak / 3) if peak else None),
+                   "best": fmt_num(sh.best), "end": fmt_num(sh.end)},
+        )
+    ]
+
+
+@detector("decay_too_early")
+def decay_too_early(
+    run: Run, *, near_zero: float = 0.05, min_z: float = 3.0, min_left: float = 0.2
+) -> list[Evidence]:
+    """The LR reached ~0 while the loss was still falling fast, and the loss stopped with it."""
+    lr = run["lr"].finite()
+    sh = shape_of(run)
+    if sh is None or len(lr) < 10:
+        return []
+    peak_at = int(np.argmax(lr.value))
+    peak = float(lr.value[peak_at])
+    low = np.flatnonzero(lr.value[peak_at:] <= near_zero * peak)
+    if not len(low) or peak <= 0:
+        return []
+    cut = float(lr.step[peak_at + low[0]])
+    first, last = float(sh.loss.step[0]), float(sh.loss.step[-1])
+    if (last - cut) < min_left * (last - first):
+        return []  # decaying to ~0 at the very end is the plan of most schedules
+    c = sh.curve
+    before = (c.step < cut) & (c.step >= cut - 0.2 * (last - first))
+    after = c.step > cut
+    if before.sum() < 2 or after.sum() < 3:
+        return []
+    fall_before = -theil_sen(c.step[before], c.level[before]) * 0.2 * (last - first)
+    fall_after = -theil_sen(c.step[after], c.level[after]) * float(c.step[after][-1] - cut)
+    if fall_before <= min_z * sh.late_se or fall_after > min_z * sh.late_se:
+        return []
+    return [
+        Evidence(
+            observed=float(near_zero), limit=near_zero, step=int(cut), step_end=int(last),
+            slots={"cut": int(cut), "peak_lr": fmt_lr(peak), "share": f"{(last - cut) / (last - first):.0%}",
+                   "level": fmt_num(sh.end), "steps": int(last)},
+        )
+    ]

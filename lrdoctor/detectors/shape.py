@@ -1,0 +1,119 @@
+"""The shape of a loss curve in robust, shift- and scale-free numbers, shared by the LR rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.detectors.stats import Curve, binned, head_level, median_se, theil_sen
+from lrdoctor.run import Run, Series
+
+BINS = 20
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Where the loss started, its best and final levels, and how fast it fell at the end."""
+
+    loss: Series  # the finite loss before any divergence
+    curve: Curve
+    se: float  # standard error of one bin's median
+    start: float
+    best: float
+    best_at: int  # bin index of the best level
+    end: float
+    late_drop: float  # fall of the loss over the last quarter (trend, not noise)
+    late_se: float  # standard error of a difference between two smoothed levels
+    mid: float  # smoothed level halfway through the run
+
+    @property
+    def drop(self) -> float:
+        """How far the loss fell from its start to its best."""
+        return self.start - self.best
+
+    @property
+    def total(self) -> float:
+        """Net progress from start to end."""
+        return self.start - self.end
+
+    @property
+    def second_half_fall(self) -> float:
+        return self.mid - self.end
+
+    @property
+    def second_half_share(self) -> float:
+        """Share of the net progress made in the second half (≈0.5 for a straight line)."""
+        return self.second_half_fall / self.total if self.total > 0 else 0.0
+
+    @property
+    def late_rate(self) -> float:
+        """The last quarter's fall as a share of the average fall per quarter (1 = linear)."""
+        return 4.0 * self.late_drop / self.total if self.total > 0 else 0.0
+
+
+def finite_prefix(run: Run) -> Series:
+    """The loss up to (excluding) its first non-finite value."""
+    s = run["loss"]
+    bad = np.flatnonzero(~np.isfinite(s.value))
+    return s if not len(bad) else Series(s.step[: bad[0]], s.value[: bad[0]])
+
+
+def shape_of(run: Run, bins: int = BINS) -> Shape | None:
+    return _shape(id(run), run, bins)
+
+
+_CACHE: dict[tuple[int, int], tuple[Run, Shape | None]] = {}
+
+
+def _shape(key: int, run: Run, bins: int) -> Shape | None:
+    # Several rules look at the same run's shape: compute it once per run.
+    hit = _CACHE.get((key, bins))
+    if hit is not None and hit[0] is run:
+        return hit[1]
+    result = _compute(run, bins)
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[(key, bins)] = (run, result)
+    return result
+
+
+def _compute(run: Run, bins: int) -> Shape | None:
+    loss = finite_prefix(run)
+    n = len(loss)
+    if n < 2 * bins:
+        bins = max(4, n // 5)
+    if n < 20:
+        return None
+    curve = binned(loss, bins)
+    se = median_se(curve, n)
+    k = max(3, len(curve) // 4)
+    slope = theil_sen(curve.step[-k:], curve.level[-k:])
+    # The late slope, as the fall it would make over a quarter of the run.
+    quarter = float(curve.step[-1] - curve.step[0]) / 4.0
+    late_se = se * np.sqrt(2.0)  # difference of two roughly independent window levels
+    best_at = int(np.argmin(curve.level))
+    return Shape(
+        loss=loss, curve=curve, se=se, start=head_level(loss.value),
+        best=float(curve.level[best_at]), best_at=best_at, end=float(np.median(curve.level[-max(2, len(curve) // 5):])),
+        late_drop=-slope * quarter, late_se=late_se,
+        mid=float(np.median(curve.level[len(curve) // 2 - 1 : len(curve) // 2 + 1])),
+    )
+
+
+def blowup(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | None:
+    """Evidence that the parameters or the loss exploded (an LR far too high), or None."""
+    if run.has("weight_norm"):
+        w = run["weight_norm"].value
+        w = w[np.isfinite(w) & (w > 0)]
+        if len(w) > 5 and w.max() / w[0] > 100.0:
+            return f"the weight norm grew {w.max() / w[0]:.0e}× (from {w[0]:.3g})"
+    loss = finite_prefix(run).value
+    if len(loss) > 10:
+        start = head_level(loss)
+        if start > 0:
+            above = loss > factor * start
+            runs = np.convolve(above.astype(int), np.ones(min_steps, int), "valid")
+            if runs.size and runs.max() >= min_steps:
+                return f"the loss exploded to {loss.max():.3g} ({loss.max() / start:.0f}× its start)"
+    return None
