@@ -1,0 +1,6 @@
+"""Helpers that make a training loop write an lrdoctor-ready log (framework-agnostic core)."""
+
+from lrdoctor.capture.norms import step_stats
+from lrdoctor.capture.writer import LogWriter
+
+__all__ = ["LogWriter", "step_stats"]
