@@ -23,9 +23,11 @@ MIN_POINTS = 20
 # Candidates that estimate a training LR (max_stable is an upper bound, not a training LR).
 TRAINING_CANDIDATES = ("steepest", "valley", "min_div10", "smith")
 METHODS = ("median", "steepest", "valley", "min_div10", "max_stable", "smith")
-DEFAULT_METHOD = "median"
-# A descent smaller than this many batch-noise sigmas is no descent at all.
-FLAT_NOISE_UNITS = 2.0
+# Chosen by measurement against the trainer sweeps (docs/lr-numbers.md).
+DEFAULT_METHOD = "min_div10"
+# A descent smaller than this many sigmas of a window's fitted level is no descent at all
+# (the minimum over many windows of a flat curve sits ~2.5 sigmas low by chance).
+FLAT_NOISE_UNITS = 4.0
 SMITH_FACTOR = 3.0
 
 
@@ -154,6 +156,7 @@ def analyse(
     trim_start: float = 0.1,
     diverge_factor: float = 4.0,
     method: str = DEFAULT_METHOD,
+    window: float = 0.05,
 ) -> LrFindResult:
     """Analyse one range test (lr and loss per step, lr increasing)."""
     lr = np.asarray(lr, dtype=float)
@@ -190,20 +193,24 @@ def analyse(
     x_all = np.log10(lr[start:stop])
     y_all = loss[start:stop]
     x, y = _compress(x_all, y_all, 400)
-    half = max(3, int(round(0.05 * len(x))))
+    half = max(3, int(round(window * len(x))))
     fitted, slope = robust_local_fit(x, y, half)
 
+    # The start level is the median of the first window (an edge fit is one-sided and noisy);
+    # a descent counts when it beats the noise of a window's level (batch noise / sqrt(points)).
     noise = _noise(y_all)
-    level0 = float(fitted[0])
+    per_window = (2 * half + 1) * len(y_all) / len(y)
+    level_noise = 1.25 * noise / math.sqrt(per_window)
+    level0 = float(np.median(y[: 2 * half + 1]))
     i_min = int(np.argmin(fitted))
     drop = level0 - float(fitted[i_min])
-    flat = drop < FLAT_NOISE_UNITS * noise or drop <= 0
+    flat = drop <= max(FLAT_NOISE_UNITS * level_noise, 0.0)
 
     # max_stable: the last LR before the fitted loss climbs back over its starting level
     after = np.nonzero(fitted[i_min:] > level0)[0]
     i_stable = i_min + int(after[0]) - 1 if len(after) else len(x) - 1
     rise = float(fitted[-1] - fitted[i_min])
-    turned_up = diverged or rise >= max(0.25 * drop, 3 * noise)
+    turned_up = diverged or rise >= max(0.25 * drop, FLAT_NOISE_UNITS * level_noise)
     max_stable = float(10 ** x[i_stable])
 
     candidates: dict[str, float | None] = dict.fromkeys(METHODS[1:])
@@ -214,14 +221,19 @@ def analyse(
             notes.append("the loss never fell before the test blew up: the range starts too "
                          "high; start it at lower LRs")
         else:
-            notes.append("flat curve: the loss did not fall by more than the batch noise "
-                         f"(drop {drop:.3g}, noise {noise:.3g}); model already trained or "
-                         "range too low")
+            notes.append("flat curve: the loss did not fall by more than its noise "
+                         f"(drop {drop:.3g}, noise {level_noise:.3g}); model already trained "
+                         "or range too low")
         candidates["smith"] = None
     else:
-        i_steep = int(np.argmin(slope[: i_min + 1]))
+        # Search the main descent only: from where the fitted loss last sat near its start
+        # level to the minimum, so noise wiggles on the flat start cannot win.
+        near_start = np.nonzero(fitted[: i_min + 1] >= level0 - 0.1 * drop)[0]
+        d0 = int(near_start[-1]) if len(near_start) else 0
+        i_steep = d0 + int(np.argmin(slope[d0 : i_min + 1]))
         candidates["steepest"] = float(10 ** x[i_steep])
-        a, b = longest_descent(fitted)
+        a, b = longest_descent(fitted[d0 : i_min + 1])
+        a, b = a + d0, b + d0
         # fastai's valley: the point halfway along the longest descent (in log LR)
         candidates["valley"] = float(10 ** x[a + (b - a) // 2])
         candidates["min_div10"] = float(10 ** x[i_min]) / 10

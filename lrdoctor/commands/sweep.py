@@ -40,9 +40,9 @@ def _dump(data: dict) -> str:
 
 def lr_find_command(
     run: Path = typer.Argument(..., help="Log of an LR range test (the LR grows every step)."),
-    method: str = typer.Option("median", help="Which candidate to suggest: median (of steepest, "
-                               "valley, min_div10, smith), steepest, valley, min_div10, smith "
-                               "or max_stable."),
+    method: str = typer.Option("min_div10", help="Which candidate to suggest: min_div10 (the "
+                               "measured best), median (of steepest, valley, min_div10, smith), "
+                               "steepest, valley, smith or max_stable."),
     beta: float = typer.Option(0.98, min=0.0, max=0.999, help="EMA smoothing of the loss."),
     trim: float = typer.Option(0.1, min=0.0, max=0.5, help="Fraction of noisy first steps "
                                "to ignore."),
