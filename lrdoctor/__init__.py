@@ -4,4 +4,13 @@ from lrdoctor.api import check
 from lrdoctor.findings import Finding, Report, RunReport
 
 __version__ = "0.1.0"
-__all__ = ["Finding", "Report", "RunReport", "__version__", "check"]
+__all__ = ["Finding", "Monitor", "Report", "RunReport", "__version__", "check"]
+
+
+def __getattr__(name: str):
+    """`lrdoctor.Monitor` is imported on first use, so `import lrdoctor` stays light."""
+    if name == "Monitor":
+        from lrdoctor.monitor import Monitor
+
+        return Monitor
+    raise AttributeError(f"module 'lrdoctor' has no attribute {name!r}")

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "lrdoctor.commands.check",
     "lrdoctor.commands.rules",
     "lrdoctor.commands.sweep",
+    "lrdoctor.commands.watch",
 )
 
 

@@ -1,0 +1,243 @@
+"""`lrdoctor watch PATH`: follow a log a job is writing, report each new finding once."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from lrdoctor.commands import boundary
+
+
+@boundary
+def watch_command(
+    path: Path = typer.Argument(..., help="The log file or run folder a job is writing."),
+    interval: float = typer.Option(2.0, "--interval", min=0.01, help="Seconds between polls."),
+    idle: float = typer.Option(300.0, "--idle", min=0.0, help="Stop (exit 0) when the log "
+                               "has not changed for this many seconds; also how long to wait "
+                               "for a missing log."),
+    exit_on: str | None = typer.Option(None, "--exit-on", help="error or warning: exit 1 at "
+                                       "the first finding of this severity or worse."),
+    select: list[str] | None = typer.Option(None, "--select", help="Rules to run."),
+    ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to leave out."),
+    set_: list[str] | None = typer.Option(None, "--set", help="RULE.param=value (or "
+                                          "RULE.severity=warning)."),
+    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
+    rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
+                                                 "files."),
+    loss_col: str | None = typer.Option(None, "--loss-col"),
+    lr_col: str | None = typer.Option(None, "--lr-col"),
+    step_col: str | None = typer.Option(None, "--step-col"),
+    optimizer: str | None = typer.Option(None, "--optimizer"),
+    color: str = typer.Option("auto", "--color", help="auto, always or never."),
+) -> None:
+    """Follow a training log as it grows and report each new finding once."""
+    from lrdoctor.commands.check import _selection
+    from lrdoctor.config import (
+        build_catalogue,
+        check_columns,
+        check_optimizer,
+        check_severity,
+        load_settings,
+        merge_rule_settings,
+        parse_set,
+        resolve_rules,
+        split_list,
+    )
+    from lrdoctor.engine import Options, plan
+    from lrdoctor.errors import ConfigError
+
+    if exit_on is not None and check_severity(exit_on, "--exit-on") == "info":
+        raise ConfigError("--exit-on 'info': use error or warning")
+    if color not in ("auto", "always", "never"):
+        raise ConfigError(f"--color {color!r}: use auto, always or never")
+    settings = load_settings(config)
+    catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
+    chosen = _selection(catalogue, settings, split_list(select), [], split_list(ignore))
+    if not chosen:
+        raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
+    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
+    cli_sev, cli_params = resolve_rules(parse_set(set_ or []), catalogue, "--set")
+    planned = plan(chosen, {**file_sev, **cli_sev}, merge_rule_settings(file_params, cli_params))
+    cli_columns = {s: c for s, c in (("loss", loss_col), ("lr", lr_col), ("step", step_col)) if c}
+    columns = check_columns({**settings.columns, **cli_columns}, "columns")
+    opt = check_optimizer(optimizer, "--optimizer") if optimizer else settings.optimizer
+
+    watcher = Watcher(path, planned, Options(columns=columns, optimizer=opt), exit_on)
+    code = watcher.follow(interval, idle, status=sys.stderr.isatty())
+    _final(watcher, catalogue, color)
+    raise typer.Exit(2 if code == 0 and watcher.read_error and not watcher.reports else code)
+
+
+class Watcher:
+    """Re-reads the log whenever its size or mtime changes and keeps what was already said."""
+
+    def __init__(self, path: Path, planned, options, exit_on: str | None):
+        self.path, self.planned, self.options, self.exit_on = path, planned, options, exit_on
+        self.reports: list = []  # the latest RunReport of each run in the log
+        self.runs: list = []
+        self.seen: set[tuple[str, str, str | None]] = set()
+        self.read_error: str | None = None
+
+    def follow(self, interval: float, idle: float, status: bool = False) -> int:
+        """Poll until idle (0), a finding at the --exit-on level (1) or a missing log (2)."""
+        from lrdoctor.commands import report_error
+
+        last_sig, last_change = None, time.monotonic()
+        try:
+            while True:
+                sig = signature(self.path)
+                now = time.monotonic()
+                if sig is None and last_sig is None:
+                    if now - last_change >= idle:
+                        report_error(f"{self.path}: no such file or directory after waiting "
+                                     f"{idle:g} s; check the path")
+                        return 2
+                elif sig != last_sig:
+                    if last_sig is not None and sig is not None and sig[0] < last_sig[0]:
+                        typer.echo(f"{self.path}: the log shrank (truncated or rotated); "
+                                   "reading it again from the start", err=True)
+                    last_sig, last_change = sig, now
+                    if sig is not None and self._evaluate():
+                        return 1
+                elif now - last_change >= idle:
+                    return 0
+                if status:
+                    self._status()
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            if status:
+                sys.stderr.write("\r\x1b[2K")
+
+    def _evaluate(self) -> bool:
+        """Read the log again; print the new findings; True when one reaches --exit-on."""
+        from lrdoctor.errors import LrdoctorError
+        from lrdoctor.findings import SEVERITY_RANK
+
+        try:
+            pairs = evaluate(self.path, self.planned, self.options)
+        except LrdoctorError as exc:
+            # Often a write caught half-way (a JSON file being rewritten): try at the next change.
+            self.read_error = str(exc)
+            return False
+        self.read_error = None
+        self.runs, self.reports = [p[0] for p in pairs], [p[1] for p in pairs]
+        stop = False
+        for report in self.reports:
+            for f in sorted(report.findings, key=lambda f: (f.step is None, f.step or 0)):
+                key = (report.source, f.rule, f.cause)
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                typer.echo(format_finding(f, report.source if len(self.reports) > 1 else None))
+                if self.exit_on and f.rank >= SEVERITY_RANK[self.exit_on]:
+                    stop = True
+        return stop
+
+    def _status(self) -> None:
+        import shutil
+
+        if not self.runs:
+            line = f"waiting for {self.path} ..."
+        else:
+            line = status_line(self.runs[-1], self.reports[-1])
+        width = shutil.get_terminal_size().columns - 1
+        sys.stderr.write("\r\x1b[2K" + line[:width])
+        sys.stderr.flush()
+
+
+def evaluate(path: Path, planned, options) -> list[tuple]:
+    """(run, report) for each run in the log: the same reading and rules as `check`."""
+    from lrdoctor.engine import check_run, needed_signals
+    from lrdoctor.errors import InputError
+    from lrdoctor.readers import read_path
+    from lrdoctor.run import build_run, wanted_columns
+
+    needed = needed_signals(planned)
+    tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
+    out = []
+    for table in tables:
+        run = build_run(table, options.columns, options.optimizer, extra=needed)
+        if not run.has("loss"):
+            raise InputError(table.source, "no loss column found yet", "name it with --loss-col")
+        out.append((run, check_run(run, planned)))
+    return out
+
+
+def signature(path: Path) -> tuple[int, int, int] | None:
+    """(total size, newest mtime, file count) of a file or folder; None when it is missing."""
+    import os
+
+    try:
+        if not path.is_dir():
+            st = path.stat()
+            return (st.st_size, st.st_mtime_ns, 1)
+        size = newest = count = 0
+        for root, _dirs, files in os.walk(path):
+            for name in files:
+                try:
+                    st = os.stat(os.path.join(root, name))
+                except OSError:
+                    continue  # removed while walking
+                size, newest, count = size + st.st_size, max(newest, st.st_mtime_ns), count + 1
+        return (size, newest, count)
+    except OSError:
+        return None
+
+
+def format_finding(f, source: str | None = None) -> str:
+    """A finding as `check` prints it: severity, rule, where; the evidence; the advice."""
+    from lrdoctor.formats import step_range
+
+    where = f"  {step_range(f)}" if f.step is not None else ""
+    head = f"{f.severity:<7} {f.rule} {f.name}{where}" + (f"  [{source}]" if source else "")
+    lines = [head, f"        {f.message}"]
+    if f.recommendation:
+        lines.append(f"        → {f.recommendation}")
+    return "\n".join(lines)
+
+
+def status_line(run, report) -> str:
+    """step, smoothed loss (EMA of the last values), LR and the verdict so far."""
+    import numpy as np
+
+    from lrdoctor.detectors.stats import fmt_lr, fmt_num
+
+    parts = []
+    if run.has("loss"):
+        loss = run["loss"].finite()
+        parts.append(f"step {run['loss'].step[-1]:,.0f}")
+        if len(loss):
+            tail = loss.value[-50:]
+            weights = 0.9 ** np.arange(len(tail))[::-1]
+            parts.append(f"loss {fmt_num(float(np.sum(weights * tail) / weights.sum()))}")
+    if run.has("lr"):
+        parts.append(f"lr {fmt_lr(float(run['lr'].value[-1]))}")
+    parts.append(f"verdict {report.status.upper()}")
+    return "  ".join(parts)
+
+
+def _final(watcher: Watcher, catalogue, color: str) -> None:
+    """The final report, as `check` prints it."""
+    from lrdoctor.commands import report_error
+    from lrdoctor.config import color_wanted
+    from lrdoctor.findings import Report
+    from lrdoctor.formats import FORMATS, Context
+
+    if watcher.read_error and not watcher.reports:
+        report_error(watcher.read_error)
+        return
+    if not watcher.reports:
+        return
+    to_terminal = sys.stdout.isatty()
+    ctx = Context(rules={r.id: r for r in catalogue}, color=color_wanted(color, to_terminal))
+    typer.echo("")
+    typer.echo(FORMATS["text"](Report(runs=watcher.reports), ctx), nl=False, color=ctx.color)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("watch")(watch_command)

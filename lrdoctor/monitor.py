@@ -1,0 +1,208 @@
+"""In-loop monitoring: feed values step by step, get each new finding once, optionally raise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lrdoctor.findings import SEVERITY_RANK, Finding, RunReport
+
+# The standard signals, in the order a log written by the monitor lists them.
+SIGNAL_NAMES = ("loss", "lr", "grad_norm", "update_ratio", "val_loss")
+# Adaptive re-evaluation: after n rows, evaluate again once n // ADAPTIVE more have arrived.
+ADAPTIVE = 50
+# No scheduled evaluation before this many rows: the shape rules need about this many points
+# (DA001's default), and "too few points so far" is no news in a run that has just started.
+WARMUP = 50
+
+
+class TrainingHealthError(RuntimeError):
+    """Raised by `Monitor.update` when a new finding reaches the `raise_on` severity."""
+
+    def __init__(self, findings: Sequence[Finding]):
+        self.findings = list(findings)
+        worst = self.findings[0]
+        where = f" at step {worst.step}" if worst.step is not None else ""
+        super().__init__(f"{worst.rule} {worst.name}{where}: {worst.message}")
+
+
+class _Column:
+    """A growing float64 buffer with an `empty` mask; capacity doubles so appends are O(1)."""
+
+    def __init__(self, capacity: int):
+        self.values = np.full(capacity, np.nan)
+        self.empty = np.ones(capacity, bool)  # rows before the signal first appeared: empty
+
+    def grow(self, capacity: int) -> None:
+        values, empty = np.full(capacity, np.nan), np.ones(capacity, bool)
+        values[: len(self.values)], empty[: len(self.empty)] = self.values, self.empty
+        self.values, self.empty = values, empty
+
+
+class Monitor:
+    """Watch a training run from inside its loop with the same rules as `lrdoctor check`.
+
+    >>> monitor = Monitor(raise_on="error")                       # doctest: +SKIP
+    >>> for step, batch in enumerate(loader):                     # doctest: +SKIP
+    ...     new = monitor.update(step=step, loss=loss, lr=lr)     # new findings only
+
+    `rules`: selectors (ids, prefixes, names, categories, as `--select`) or Rule objects;
+    None runs the whole built-in catalogue. `severity` / `params` override per rule, as in
+    `lrdoctor.check`. The detectors re-run on the whole run so far every `check_every` rows
+    (default: adaptively, every max(1, n // 50) rows), not before `warmup` rows, and at once
+    when a non-finite value arrives; see docs/monitoring.md for the cost.
+    """
+
+    def __init__(
+        self,
+        rules: Iterable[Any] | None = None,
+        severity: Mapping[str, str] | None = None,
+        raise_on: str | None = None,
+        log_path: str | Path | None = None,
+        check_every: int | None = None,
+        *,
+        warmup: int = WARMUP,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        optimizer: str | None = None,
+        source: str = "<monitor>",
+    ):
+        from lrdoctor.engine import needed_signals, plan
+        from lrdoctor.errors import ConfigError
+
+        if raise_on is not None and raise_on not in SEVERITY_RANK:
+            raise ConfigError(f"raise_on={raise_on!r}: use error, warning or info")
+        if check_every is not None and check_every < 1:
+            raise ConfigError(f"check_every={check_every!r}: must be at least 1")
+        self.planned = plan(_rules(rules), severity, params)
+        self._needed = needed_signals(self.planned)
+        self.raise_on, self.check_every, self.warmup = raise_on, check_every, warmup
+        self.optimizer, self.source = optimizer, source
+        self.log_path = Path(log_path) if log_path is not None else None
+        self._writer = None
+        self._n = 0
+        self._step = np.full(64, np.nan)
+        self._cols: dict[str, _Column] = {}
+        self._checked_at = 0
+        self._seen: dict[tuple[str, str | None], Finding] = {}
+        self.last_report: RunReport | None = None
+
+    # -- feeding ---------------------------------------------------------------------------
+    def update(self, step: int | float | None = None, **values: float | None) -> list[Finding]:
+        """Append one row (None / omitted = not logged this step); return the new findings."""
+        if step is None:
+            step = self._step[self._n - 1] + 1 if self._n else 0
+        if self._n == len(self._step):
+            self._resize(2 * len(self._step))
+        i = self._n
+        self._step[i] = float(step)
+        non_finite = False
+        for name, value in values.items():
+            if value is None:
+                continue
+            col = self._cols.get(name)
+            if col is None:
+                col = self._cols[name] = _Column(len(self._step))
+            v = float(value)
+            col.values[i], col.empty[i] = v, False
+            non_finite |= not np.isfinite(v)
+        self._n += 1
+        if self.log_path is not None:
+            self._log(step, values)
+        n = self._n
+        every = self.check_every or max(1, n // ADAPTIVE)
+        if not non_finite and (n < self.warmup or n - self._checked_at < every):
+            return []
+        return self._evaluate()
+
+    def _resize(self, capacity: int) -> None:
+        step = np.full(capacity, np.nan)
+        step[: len(self._step)] = self._step
+        self._step = step
+        for col in self._cols.values():
+            col.grow(capacity)
+
+    def _log(self, step, values: Mapping[str, float | None]) -> None:
+        if self._writer is None:
+            from lrdoctor.capture import LogWriter
+
+            extra = [k for k in values if k not in SIGNAL_NAMES]
+            self._writer = LogWriter(self.log_path, columns=["step", *SIGNAL_NAMES, *extra])
+        self._writer.write(step=step, **values)
+
+    # -- evaluating ------------------------------------------------------------------------
+    def run(self):
+        """The run so far, normalised exactly as `check` would normalise the same log."""
+        from lrdoctor.readers.base import Table
+        from lrdoctor.run import build_run
+
+        n = self._n
+        values = {"step": self._step[:n].copy()}
+        empty = {"step": np.zeros(n, bool)}
+        for name, col in self._cols.items():
+            values[name], empty[name] = col.values[:n].copy(), col.empty[:n].copy()
+        table = Table(source=self.source, names=list(values), values=values, empty=empty)
+        return build_run(table, optimizer=self.optimizer, extra=self._needed)
+
+    def report(self) -> RunReport:
+        """A full evaluation of everything fed so far (what `check` says about the log)."""
+        from lrdoctor.engine import check_run
+
+        self._checked_at = self._n
+        self.last_report = check_run(self.run(), self.planned)
+        return self.last_report
+
+    def _evaluate(self) -> list[Finding]:
+        report = self.report()
+        new = []
+        for f in report.findings:
+            key = (f.rule, f.cause)
+            if key not in self._seen:
+                self._seen[key] = f
+                new.append(f)
+        if self.raise_on is not None:
+            level = SEVERITY_RANK[self.raise_on]
+            bad = [f for f in new if f.rank >= level]
+            if bad:
+                raise TrainingHealthError(bad)
+        return new
+
+    def check(self) -> list[Finding]:
+        """Evaluate now (e.g. at the end of training) and return any findings not yet reported."""
+        return self._evaluate()
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding reported so far, each once, in the order they were first reported."""
+        return list(self._seen.values())
+
+    @property
+    def n_rows(self) -> int:
+        return self._n
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _rules(rules: Iterable[Any] | None):
+    from lrdoctor.catalogue import Rule, load_builtin
+    from lrdoctor.selection import select_rules
+
+    catalogue = load_builtin()
+    if rules is None:
+        return list(catalogue)
+    rules = list(rules)
+    objects = [r for r in rules if isinstance(r, Rule)]
+    names = [r for r in rules if not isinstance(r, Rule)]
+    chosen = select_rules(catalogue, names) if names else []
+    return [*objects, *[r for r in chosen if r not in objects]]
