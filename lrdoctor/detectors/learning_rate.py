@@ -38,13 +38,13 @@ def lr_too_high(
         share = rise / sh.drop if sh.drop > 0 else np.inf
         what = (
             f"the loss rose from its best {fmt_num(sh.best)} (step {first_bad}) back to "
-            f"{fmt_num(sh.end)}, {share:.0%} of its earlier fall"
+            f"{fmt_num(sh.end)}, {share:.0%} of its earlier fall (limit {rise_fraction:.0%})"
             if np.isfinite(share) else
             f"the loss never fell and rose to {fmt_num(sh.end)} from {fmt_num(sh.start)}"
         )
         observed, limit = float(min(share, 1e6)), rise_fraction
     else:
-        what, observed, limit = exploded, None, None
+        what, observed, limit = f"{exploded} (limit {blowup_factor:g}×)", None, None
         first_bad = int(sh.loss.step[0])
     if rose and exploded:
         what += f"; {exploded}"
@@ -95,7 +95,7 @@ def _ratio_window(run: Run, skip: float = 0.1) -> np.ndarray:
 
 
 @detector("update_ratio_high")
-def update_ratio_high(run: Run, *, limit: float = 0.03, backoff: float = 10.0) -> list[Evidence]:
+def update_ratio_high(run: Run, *, limit: float = 0.1, backoff: float = 10.0) -> list[Evidence]:
     """The median update/weight ratio sits far above the ~1e-3 that healthy training shows."""
     v = _ratio_window(run)
     if len(v) < 10:
@@ -116,7 +116,7 @@ def update_ratio_high(run: Run, *, limit: float = 0.03, backoff: float = 10.0) -
 
 @detector("update_ratio_low")
 def update_ratio_low(
-    run: Run, *, limit: float = 1e-4, min_z: float = 3.0, boost: float = 10.0
+    run: Run, *, limit: float = 1e-4, min_z: float = 2.0, boost: float = 10.0
 ) -> list[Evidence]:
     """A tiny update/weight ratio while the loss is still falling: the LR holds learning back."""
     v = _ratio_window(run)

@@ -115,5 +115,6 @@ def blowup(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | None:
             above = loss > factor * start
             runs = np.convolve(above.astype(int), np.ones(min_steps, int), "valid")
             if runs.size and runs.max() >= min_steps:
-                return f"the loss exploded to {loss.max():.3g} ({loss.max() / start:.0f}× its start)"
+                peak = float(loss.max())
+                return f"the loss exploded to {peak:.3g} ({peak / start:.0f}× its start)"
     return None

@@ -1,0 +1,67 @@
+"""Every fixture against the expectations its manifest entry states (the specification)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import lrdoctor
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = [
+    f for f in tomllib.loads((ROOT / "fixtures/manifest.toml").read_text())["fixture"]
+    if f["label"] != "range_test"
+]
+# Measured misses, kept visible instead of tuned away (see docs/rules.md).
+KNOWN_MISSES = {
+    "regression_rmsprop_too_high": "oscillates around a worse level without a sustained rise",
+    "blobs_sgd_too_low": "converging curve; its update ratio 1.3e-4 sits just above the limit",
+    "regression_sgd_too_low_stuck": "slow descent that already looks converged; no ratio logged",
+    "plateau_constant": "the loss still creeps down under heavy noise; not a flat plateau",
+    "weight_decay_tanh": "still descending at the end; flagged as too low although the sweep says healthy",
+}
+
+
+def _loud(report) -> set[str]:
+    return {f.category for f in report.findings if f.severity in ("warning", "error")}
+
+
+@pytest.mark.parametrize(
+    "fx",
+    [pytest.param(f, marks=pytest.mark.xfail(reason=KNOWN_MISSES[f["name"]], strict=True))
+     if f["name"] in KNOWN_MISSES else f for f in FIXTURES],
+    ids=lambda f: f["name"],
+)
+def test_fixture_meets_its_expectations(fx) -> None:
+    report = lrdoctor.check(ROOT / "fixtures" / fx["file"]).runs[0]
+    assert report.error is None
+    reported = {f.category for f in report.findings}
+    for category in fx.get("expect", []):
+        assert category in reported, f"{category} not reported; got {sorted(reported)}"
+    forbid = set(fx.get("forbid", []))
+    unwanted = _loud(report) if "*" in forbid else _loud(report) & forbid
+    assert not unwanted, f"unexpected warnings/errors: {sorted(unwanted)}"
+    if fx.get("cause"):
+        causes = {f.cause for f in report.findings if f.category == "non_finite"}
+        assert fx["cause"] in causes
+    if fx.get("fix") == "lower" and "lr_too_high" in fx.get("expect", []):
+        assert report.suggested_lr is not None and report.suggested_lr < _peak_lr(fx, report)
+    if fx.get("fix") == "raise" and "lr_too_low" in fx.get("expect", []):
+        assert report.suggested_lr is not None and report.suggested_lr > _peak_lr(fx, report)
+
+
+def _peak_lr(fx, report) -> float:
+    from lrdoctor.readers import read_path
+    from lrdoctor.run import build_run
+
+    run = build_run(read_path(ROOT / "fixtures" / fx["file"])[0])
+    return float(run["lr"].value.max())
+
+
+def test_healthy_runs_pass() -> None:
+    healthy = [f for f in FIXTURES if f["label"] == "healthy" and f["name"] not in KNOWN_MISSES]
+    statuses = {f["name"]: lrdoctor.check(ROOT / "fixtures" / f["file"]).runs[0].status
+                for f in healthy}
+    assert set(statuses.values()) == {"pass"}, statuses
