@@ -110,16 +110,30 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
         for table in tables:
             run = build_run(table, options.columns, options.optimizer, extra=needed)
             if not run.has("loss"):
-                raise InputError(
-                    table.source,
-                    "no loss column found (columns: " + ", ".join(table.names[:20])
-                    + (", ..." if len(table.names) > 20 else "") + ")",
-                    "name it with --loss-col",
-                )
+                raise _no_loss(table, options.columns)
             reports.append(check_run(run, planned))
         return reports
     except LrdoctorError as exc:
         return [RunReport(source=str(path), error=str(exc))]
+
+
+def _no_loss(table, overrides: Mapping[str, str]) -> InputError:
+    """Say why a table gave no loss: no rows yet, a loss column without numbers, or no column."""
+    from lrdoctor.columns import detect_columns
+
+    column = detect_columns(table.names, overrides).get("loss")
+    if column is not None and not any(len(v) for v in table.values.values()):
+        return InputError(table.source, "has column names but no rows",
+                          "is the training job writing to it yet?")
+    if column is not None:
+        return InputError(table.source, f"the loss column {column!r} holds no numbers",
+                          "check what the logger writes there, or pick another with --loss-col")
+    return InputError(
+        table.source,
+        "no loss column found (columns: " + ", ".join(table.names[:20])
+        + (", ..." if len(table.names) > 20 else "") + ")",
+        "name it with --loss-col",
+    )
 
 
 def check_paths(
