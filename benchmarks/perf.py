@@ -1,0 +1,242 @@
+"""Performance benchmark: lrdoctor against a baseline measured in the same run.
+
+    python benchmarks/perf.py            # full sizes (10M-row logs, 1,000 files), a few minutes
+    python benchmarks/perf.py --quick    # 1M rows, 200 files: about a minute or two
+
+Every measurement is a fresh subprocess; its wall time comes from a monotonic clock and its peak
+memory from the kernel (`os.wait4` rusage, the figure `/usr/bin/time -v` prints). Each figure
+is the median of several repetitions. Inputs are generated into a temporary folder and deleted.
+Targets are fixed here, not tuned to the result: a MISS is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PY = sys.executable
+LRDOCTOR = [PY, "-m", "lrdoctor"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_mb: float
+
+
+@dataclass
+class Row:
+    case: str
+    what: str  # the quantity compared, e.g. "time" or "peak RSS"
+    ours: float
+    base: float
+    unit: str
+    ratio: float
+    target: str
+    ok: bool
+
+
+def measure(cmd: list[str], ok_codes=(0, 1)) -> Sample:
+    """Run `cmd` once in a fresh process; wall time and the kernel's peak RSS of that process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode not in ok_codes:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.strip()[-500:]}")
+    return Sample(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+
+
+def median(cmd: list[str], reps: int, **kw) -> Sample:
+    runs = [measure(cmd, **kw) for _ in range(reps)]
+    return Sample(statistics.median(r.seconds for r in runs),
+                  statistics.median(r.peak_mb for r in runs))
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+def log_columns(rows: int, seed: int = 0) -> dict:
+    """A plausible log: noisy decaying loss, cosine LR, val_loss every 100 steps, null between."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    step = np.arange(rows, dtype=np.int64)
+    t = step / max(rows - 1, 1)
+    loss = 2.0 * np.exp(-5 * t) + 0.2 + 0.05 * rng.standard_normal(rows)
+    lr = 1e-3 * 0.5 * (1 + np.cos(np.pi * t))
+    val_every = 100
+    val = pa.array(loss + 0.05, mask=(step % val_every) != 0)
+    return {
+        "step": pa.array(step), "loss": pa.array(loss), "lr": pa.array(lr),
+        "grad_norm": pa.array(np.abs(1 + 0.1 * rng.standard_normal(rows))),
+        "update_ratio": pa.array(lr * 1e0 + 1e-4), "val_loss": val,
+    }
+
+
+def write_parquet(path: Path, rows: int, seed: int = 0) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(log_columns(rows, seed)), path)
+    return path
+
+
+def write_csv(path: Path, rows: int, seed: int = 0) -> Path:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(pa.table(log_columns(rows, seed)), path,
+                    pacsv.WriteOptions(quoting_style="none"))
+    return path
+
+
+# -- cases --------------------------------------------------------------------------------------
+
+def _pair(case: str, ours: Sample, base: Sample, time_limit: float, mem_limit: float | None
+          ) -> list[Row]:
+    rows = [Row(case, "time", ours.seconds, base.seconds, "s", ours.seconds / base.seconds,
+                f"<= {time_limit}x", ours.seconds / base.seconds <= time_limit)]
+    if mem_limit is not None:
+        r = ours.peak_mb / base.peak_mb
+        rows.append(Row(case, "peak RSS", ours.peak_mb, base.peak_mb, "MB", r,
+                        f"<= {mem_limit}x", r <= mem_limit))
+    return rows
+
+
+def case_large(tmp: Path, rows: int, reps: int, kind: str) -> list[Row]:
+    """Cases 1 and 2: a big log, lrdoctor check vs pandas reading the same file."""
+    path = tmp / f"large.{kind}"
+    (write_parquet if kind == "parquet" else write_csv)(path, rows)
+    reader = "read_parquet" if kind == "parquet" else "read_csv"
+    base = median([PY, "-c", f"import pandas as pd; pd.{reader}({str(path)!r})"], reps)
+    ours = median([*LRDOCTOR, "check", str(path), "--format", "json"], reps)
+    return _pair(f"{rows:,}-row {kind}", ours, base, 1.5, 2.0)
+
+
+def case_small(tmp: Path, reps: int) -> list[Row]:
+    """Case 3: a 1,000-row log, against the start-up floor of importing numpy and pyarrow."""
+    path = write_parquet(tmp / "small.parquet", 1000)
+    base = median([PY, "-c", "import numpy, pyarrow.parquet"], reps)
+    ours = median([*LRDOCTOR, "check", str(path)], reps)
+    return _pair("1,000-row parquet (start-up)", ours, base, 1.5, None)
+
+
+def case_many(tmp: Path, files: int, serial: int, reps: int) -> list[Row]:
+    """Case 4: many small runs in one call; vs one process per file, and 1 worker vs all cores."""
+    folder = tmp / "many"
+    folder.mkdir()
+    paths = [write_csv(folder / f"run{i:04d}.csv", 300, seed=i) for i in range(files)]
+    cores = os.cpu_count() or 1
+    one = median([*LRDOCTOR, "check", str(folder), "--format", "json", "--jobs", "1"], reps)
+    alln = median([*LRDOCTOR, "check", str(folder), "--format", "json", "--jobs", str(cores)],
+                  reps)
+    # One process per file, timed on `serial` files and scaled to all of them.
+    start = time.perf_counter()
+    for p in paths[:serial]:
+        measure([*LRDOCTOR, "check", str(p), "--format", "json"])
+    per_file = (time.perf_counter() - start) / serial * files
+    speedup = one.seconds / alln.seconds
+    return [
+        Row(f"{files} files, --jobs {cores} vs per-file processes "
+            f"(extrapolated from {serial})", "time", alln.seconds, per_file, "s",
+            alln.seconds / per_file, "report", True),
+        Row(f"{files} files, --jobs {cores} vs --jobs 1", "speed-up", alln.seconds, one.seconds,
+            "s", speedup, f">= 1.7x on {cores} cores", speedup >= 1.7),
+    ]
+
+
+TRAIN_SNIPPET = """
+import time
+from lrdoctor.trainer import TrainConfig, train
+c = TrainConfig() if {steps} is None else TrainConfig(steps={steps})
+t = time.perf_counter(); log = train(c); dt = time.perf_counter() - t
+print(len(log["step"]), dt)
+"""
+
+
+def case_trainer(reps: int, steps: int | None) -> list[Row]:
+    """Case 5: the reference trainer's speed on the default MLP, import time excluded."""
+    rates = []
+    for _ in range(reps):
+        out = subprocess.run([PY, "-c", TRAIN_SNIPPET.format(steps=steps)], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+        rates.append(int(out[0]) / float(out[1]))
+    rate = statistics.median(rates)
+    return [Row("trainer, TrainConfig() defaults", "steps/s", rate, 2000.0, "steps/s",
+                rate / 2000.0, ">= 2000 steps/s", rate >= 2000)]
+
+
+# -- report -------------------------------------------------------------------------------------
+
+def environment() -> str:
+    import numpy
+    import pandas
+    import pyarrow
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+            f"numpy {numpy.__version__}, pandas {pandas.__version__}, "
+            f"pyarrow {pyarrow.__version__}; {time.strftime('%Y-%m-%d')}")
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| case | measure | lrdoctor | baseline | ratio | target | result |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r.case} | {r.what} | {r.ours:,.2f} {r.unit} | {r.base:,.2f} {r.unit} | "
+            f"{r.ratio:.2f}x | {r.target} | {'PASS' if r.ok else 'MISS'} |"
+        )
+    return "\n".join(lines)
+
+
+def run(rows: int, files: int, serial: int, reps: int, trainer_steps: int | None) -> list[Row]:
+    out: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="lrdoctor-perf-") as tmp:
+        tmp = Path(tmp)
+        for kind in ("parquet", "csv"):
+            out += case_large(tmp, rows, reps, kind)
+            (tmp / f"large.{kind}").unlink()  # keep the disk footprint to one big file
+        out += case_small(tmp, reps)
+        out += case_many(tmp, files, serial, reps)
+    out += case_trainer(reps, trainer_steps)
+    return out
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1M rows and 200 files")
+    ap.add_argument("--rows", type=int, help="rows of the large logs (default 10M, quick 1M)")
+    ap.add_argument("--files", type=int, help="files in the many-files case (1000, quick 200)")
+    ap.add_argument("--serial", type=int, help="files checked one process each (50, quick 20)")
+    ap.add_argument("--reps", type=int, help="repetitions per measurement (5, quick 3)")
+    ap.add_argument("--trainer-steps", type=int, help="override TrainConfig().steps (tests)")
+    a = ap.parse_args(argv)
+    rows = a.rows or (1_000_000 if a.quick else 10_000_000)
+    files = a.files or (200 if a.quick else 1000)
+    serial = min(a.serial or (20 if a.quick else 50), files)
+    reps = a.reps or (3 if a.quick else 5)
+    print(environment())
+    print(f"sizes: {rows:,} rows, {files} files, {serial} per-file processes, "
+          f"median of {reps}\n", flush=True)
+    result = run(rows, files, serial, reps, a.trainer_steps)
+    print(table(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The performance benchmark runs end to end on tiny inputs (no timing is asserted here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "perf.py"
+
+
+def _perf():
+    spec = importlib.util.spec_from_file_location("perf", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["perf"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_log_has_sparse_val_loss_as_nulls(tmp_path):
+    perf = _perf()
+    table = pq.read_table(perf.write_parquet(tmp_path / "log.parquet", 1000))
+    assert table.column_names == ["step", "loss", "lr", "grad_norm", "update_ratio", "val_loss"]
+    assert table.num_rows == 1000
+    assert table.column("val_loss").null_count == 990  # logged every 100 steps only
+
+
+def test_benchmark_runs_every_case_on_tiny_inputs(capsys):
+    perf = _perf()
+    rows = perf.main(["--rows", "3000", "--files", "4", "--serial", "1", "--reps", "1",
+                      "--trainer-steps", "20"])
+    cases = " ".join(r.case for r in rows)
+    for part in ("3,000-row parquet", "3,000-row csv", "1,000-row parquet", "4 files",
+                 "--jobs 1", "trainer"):
+        assert part in cases
+    assert all(r.ours > 0 and r.base > 0 and r.ratio > 0 for r in rows)
+    out = capsys.readouterr().out
+    assert out.count("| PASS |") + out.count("| MISS |") == len(rows)
+
+
+def test_a_failing_command_is_an_error_not_a_measurement():
+    perf = _perf()
+    try:
+        perf.measure([perf.PY, "-c", "raise SystemExit(2)"])
+    except RuntimeError as exc:
+        assert "exited 2" in str(exc)
+    else:
+        raise AssertionError("exit code 2 was measured as if it succeeded")
