@@ -22,6 +22,9 @@ SCHEMA = "lrdoctor.lrfind/1"
 MIN_POINTS = 20
 # Candidates that estimate a training LR (max_stable is an upper bound, not a training LR).
 TRAINING_CANDIDATES = ("steepest", "valley", "min_div10", "smith")
+# The confidence is their agreement: the spread of the three read off the descent (smith sits
+# by construction near the blow-up, a separate school, and would make every spread wide).
+DESCENT_CANDIDATES = ("steepest", "valley", "min_div10")
 METHODS = ("median", "steepest", "valley", "min_div10", "max_stable", "smith")
 # Chosen by measurement against the trainer sweeps (docs/lr-numbers.md).
 DEFAULT_METHOD = "min_div10"
@@ -211,6 +214,8 @@ def analyse(
     i_stable = i_min + int(after[0]) - 1 if len(after) else len(x) - 1
     rise = float(fitted[-1] - fitted[i_min])
     turned_up = diverged or rise >= max(0.25 * drop, FLAT_NOISE_UNITS * level_noise)
+    if not turned_up:
+        i_stable = len(x) - 1  # every LR tried was stable
     max_stable = float(10 ** x[i_stable])
 
     candidates: dict[str, float | None] = dict.fromkeys(METHODS[1:])
@@ -244,7 +249,8 @@ def analyse(
         notes.append("the loss rose but the test did not blow up; max_stable is an estimate")
 
     training = [v for k, v in candidates.items() if k in TRAINING_CANDIDATES and v is not None]
-    spread = float(np.log10(max(training) / min(training))) if len(training) > 1 else None
+    descent = [v for k, v in candidates.items() if k in DESCENT_CANDIDATES and v is not None]
+    spread = float(np.log10(max(descent) / min(descent))) if len(descent) > 1 else None
     if flat:
         chosen, confidence = None, "low"
     else:

@@ -1,0 +1,200 @@
+"""lr-find: synthetic range tests whose answer is known, the guards, and the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from lrdoctor.cli import app
+from lrdoctor.errors import InputError
+from lrdoctor.lrfind import METHODS, SCHEMA, analyse, ema_smooth, longest_descent
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+runner = CliRunner()
+
+
+def range_test(x0=-3.0, width=0.3, n=400, lo=-6.0, hi=1.0, blowup_at=0.0, noise=0.02, seed=0,
+               shift=0.0):
+    """Loss = 2.3 - 2*sigmoid((log lr - x0)/width) + a blow-up past 10**blowup_at, with noise."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(lo, hi, n)
+    loss = 2.3 - 2.0 / (1 + np.exp(-(x - x0) / width))
+    loss += 0.5 * np.exp((x - blowup_at) / 0.25)
+    loss += rng.normal(0, noise, n)
+    return 10**x, loss + shift
+
+
+def decades(a: float, b: float) -> float:
+    return abs(math.log10(a / b))
+
+
+def test_ema_is_bias_corrected_so_a_constant_stays_constant():
+    assert np.allclose(ema_smooth(np.full(50, 3.0)), 3.0)
+
+
+def test_longest_descent_skips_small_bumps():
+    y = np.array([5, 4, 4.5, 3, 2, 2.2, 1, 3, 4])
+    assert longest_descent(y) == (0, 6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(-4.5, -1.5), st.integers(0, 10_000))
+def test_steepest_is_the_inflection_of_a_sigmoid_descent(x0, seed):
+    lr, loss = range_test(x0=x0, seed=seed)
+    r = analyse(lr, loss)
+    assert decades(r.candidates["steepest"], 10**x0) < 0.3
+    # valley: on the way down, between the descent and the minimum
+    assert 10 ** (x0 - 1) < r.candidates["valley"] <= 10 * r.candidates["min_div10"]
+    # the blow-up passes the start level (2.3) at log lr = 0.25 ln 4 = 0.35
+    assert r.suggested_lr is not None and decades(r.candidates["max_stable"], 10**0.35) < 0.1
+
+
+def test_min_div10_is_a_tenth_of_the_lr_at_the_minimum():
+    lr, loss = range_test(x0=-3, blowup_at=-1.0, noise=0.005)
+    r = analyse(lr, loss)
+    x = np.log10(lr)
+    truth = 2.3 - 2.0 / (1 + np.exp(-(x + 3) / 0.3)) + 0.5 * np.exp((x + 1) / 0.25)
+    assert decades(r.candidates["min_div10"], lr[np.argmin(truth)] / 10) < 0.15
+    assert r.method == "min_div10" and r.suggested_lr == pytest.approx(r.raw_lr, rel=0.5)
+    assert r.candidates["smith"] == pytest.approx(r.candidates["max_stable"] / 3)
+
+
+def test_early_spikes_do_not_make_the_steepest_descent():
+    lr, loss = range_test(x0=-2.5, seed=3)
+    clean = analyse(lr, loss).candidates["steepest"]
+    spiky = loss.copy()
+    spiky[[60, 61, 90, 120]] += 6.0  # bad batches early in the test, on the flat start
+    r = analyse(lr, spiky)
+    assert decades(r.candidates["steepest"], 10**-2.5) < 0.3
+    assert decades(r.candidates["steepest"], clean) < 0.3
+
+
+def test_flat_curve_gives_no_suggestion_and_says_why():
+    rng = np.random.default_rng(1)
+    lr = np.geomspace(1e-6, 1e-2, 300)
+    r = analyse(lr, 0.3 + rng.normal(0, 0.05, 300))
+    assert r.suggested_lr is None and r.method == "none"
+    assert any("flat curve" in n for n in r.notes)
+
+
+def test_short_range_says_extend_and_max_stable_is_the_last_lr():
+    lr, loss = range_test(x0=-3, hi=-2.5, blowup_at=5)
+    r = analyse(lr, loss)
+    assert any("extend the range to higher LRs" in n for n in r.notes)
+    assert decades(r.candidates["max_stable"], lr[-1]) < 0.05
+    assert r.confidence != "high"
+
+
+def test_negative_losses_are_handled_like_shifted_positive_ones():
+    lr, loss = range_test(x0=-3, blowup_at=-0.5, seed=2)
+    pos = analyse(lr, loss)
+    neg = analyse(lr, loss, method="steepest")
+    shifted = analyse(lr, loss - 10.0, method="steepest")
+    assert shifted.suggested_lr == neg.suggested_lr
+    assert decades(shifted.candidates["min_div10"], pos.candidates["min_div10"]) < 0.2
+
+
+def test_the_test_is_cut_at_the_first_non_finite_loss():
+    lr, loss = range_test(x0=-3, blowup_at=-0.5)
+    loss[-40:] = np.nan
+    r = analyse(lr, loss)
+    assert r.lr.max() < lr[-40] and r.suggested_lr is not None
+
+
+@pytest.mark.parametrize("lr", [
+    np.full(100, 1e-3),  # constant: a training run, not a range test
+    np.geomspace(1e-1, 1e-6, 100),  # falling
+    np.concatenate([np.geomspace(1e-6, 1e-2, 50), np.geomspace(1e-2, 1e-6, 50)]),
+    np.linspace(1e-3, 1.5e-3, 100),  # rising, but not even a decade
+])
+def test_an_lr_that_does_not_increase_is_not_a_range_test(lr):
+    with pytest.raises(InputError, match="not an LR range test"):
+        analyse(lr, np.ones(len(lr)))
+
+
+def test_too_few_points_and_unknown_method_are_input_errors():
+    with pytest.raises(InputError, match="needs 20"):
+        analyse(np.geomspace(1e-5, 1, 10), np.ones(10))
+    lr, loss = range_test()
+    with pytest.raises(InputError, match="unknown method"):
+        analyse(lr, loss, method="magic")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_suggests_a_human_number_no_higher_than_max_stable(method):
+    lr, loss = range_test(x0=-2, blowup_at=-0.5)
+    r = analyse(lr, loss, method=method)
+    mant = r.suggested_lr / 10 ** math.floor(math.log10(r.suggested_lr) + 1e-12)
+    assert round(mant, 6) in (1, 2, 3, 5)
+    assert r.raw_lr <= r.candidates["max_stable"] * (1 + 1e-9)
+
+
+def write_csv(path: Path, lr, loss) -> Path:
+    lines = ["step,lr,loss"] + [f"{i},{float(a)!r},{float(b)!r}"
+                         for i, (a, b) in enumerate(zip(lr, loss, strict=True))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_cli_json_contract(tmp_path):
+    lr, loss = range_test(x0=-3, blowup_at=-0.5)
+    result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)),
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"schema", "source", "suggested_lr", "method", "candidates", "confidence",
+            "notes"} <= set(data)
+    assert data["schema"] == SCHEMA and data["method"] == "min_div10"
+    assert set(data["candidates"]) == {"steepest", "valley", "min_div10", "max_stable", "smith"}
+    assert data["confidence"] in ("high", "medium", "low")
+
+
+def test_cli_text_shows_plot_candidates_and_choice(tmp_path):
+    lr, loss = range_test(x0=-3, blowup_at=-0.5)
+    result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)),
+                                 "--method", "steepest"])
+    assert result.exit_code == 0
+    assert "suggested LR: 0.001 (steepest" in result.stdout
+    assert "│ suggested = 0.001" in result.stdout and "(log x)" in result.stdout
+    for name in ("steepest", "valley", "min_div10", "max_stable", "smith"):
+        assert f"  {name}" in result.stdout
+
+
+def test_cli_flat_curve_exits_0_with_null(tmp_path):
+    lr = np.geomspace(1e-6, 1e-2, 200)
+    loss = 0.3 + np.random.default_rng(0).normal(0, 0.05, 200)
+    result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "f.csv", lr, loss)),
+                                 "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["suggested_lr"] is None
+
+
+def test_cli_not_a_range_test_exits_2_with_one_line(tmp_path):
+    path = write_csv(tmp_path / "train.csv", np.full(200, 0.01), np.linspace(2, 1, 200))
+    result = runner.invoke(app, ["lr-find", str(path)])
+    assert result.exit_code == 2
+    assert "not an LR range test" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_cli_missing_file_exits_2():
+    result = runner.invoke(app, ["lr-find", "does-not-exist.csv"])
+    assert result.exit_code == 2 and "does-not-exist.csv" in result.stderr
+
+
+def test_trainer_fixtures():
+    short = runner.invoke(app, ["lr-find", str(FIXTURES / "range_test_too_short.parquet"),
+                                "--format", "json"])
+    assert short.exit_code == 0
+    assert any("extend the range" in n for n in json.loads(short.stdout)["notes"])
+    spirals = runner.invoke(app, ["lr-find", str(FIXTURES / "range_test_spirals_sgd.parquet"),
+                                  "--format", "json"])
+    data = json.loads(spirals.stdout)
+    assert data["suggested_lr"] is not None and 1e-4 < data["suggested_lr"] < 1.0
