@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 import typer
 
 from lrdoctor.commands import boundary
+
+# Text logs written line by line, whose last line may be caught half-written.
+LINE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".txt")
 
 
 @boundary
@@ -158,14 +162,41 @@ def evaluate(path: Path, planned, options) -> list[tuple]:
     from lrdoctor.run import build_run, wanted_columns
 
     needed = needed_signals(planned)
-    tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
+    with _complete_lines(path) as readable:
+        tables = read_path(readable, lambda names: wanted_columns(names, options.columns, needed))
     out = []
     for table in tables:
+        if readable != path:  # name the log, not the temporary copy
+            table.source = table.source.replace(str(readable), str(path))
         run = build_run(table, options.columns, options.optimizer, extra=needed)
         if not run.has("loss"):
             raise InputError(table.source, "no loss column found yet", "name it with --loss-col")
         out.append((run, check_run(run, planned)))
     return out
+
+
+@contextlib.contextmanager
+def _complete_lines(path: Path):
+    """The log without a half-written last line: a number cut short could read as another value.
+
+    Only line-oriented text logs are trimmed (via a copy, as the writer still holds the file);
+    anything else is read as it is.
+    """
+    import tempfile
+
+    if path.is_dir() or not path.name.lower().endswith(LINE_SUFFIXES):
+        yield path
+        return
+    with open(path, "rb") as fh:
+        data = fh.read()
+    cut = data.rfind(b"\n") + 1
+    if cut == len(data) or cut == 0:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="lrdoctor-watch-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_bytes(data[:cut])
+        yield copy
 
 
 def signature(path: Path) -> tuple[int, int, int] | None:

@@ -1,0 +1,142 @@
+"""`lrdoctor.Monitor`: same findings as `check`, each reported once, raise_on, the live log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lrdoctor
+from lrdoctor.catalogue import load_builtin
+from lrdoctor.engine import Options, check_path, plan
+from lrdoctor.errors import ConfigError
+from lrdoctor.monitor import Monitor, TrainingHealthError
+from lrdoctor.readers import read_path
+from lrdoctor.run import build_run
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def rows(path: Path):
+    """The fixture as (step, values) rows, the way a training loop would have produced them."""
+    run = build_run(read_path(path, lambda names: set(names))[0])
+    steps = np.unique(np.concatenate([s.step for s in run.signals.values()]))
+    for step in steps:
+        values = {}
+        for name, s in run.signals.items():
+            i = int(np.searchsorted(s.step, step))
+            values[name] = float(s.value[i]) if i < len(s) and s.step[i] == step else None
+        yield float(step), values
+
+
+def kinds(findings):
+    return sorted((f.rule, f.severity) for f in findings)
+
+
+def feed(path: Path, **kwargs) -> Monitor:
+    optimizer = build_run(read_path(path, lambda names: set(names))[0]).optimizer
+    monitor = Monitor(optimizer=optimizer, **kwargs)
+    for step, values in rows(path):
+        monitor.update(step=step, **values)
+    return monitor
+
+
+@pytest.mark.parametrize("name", [
+    "spirals_sgd_diverge_nan.parquet", "blobs_momentum_diverge_nan.csv",
+    "regression_sgd_diverge_nan.parquet", "overfit_blobs.parquet", "blobs_sgd_healthy.csv",
+])
+def test_final_evaluation_equals_check(name):
+    path = FIXTURES / name
+    monitor = feed(path, check_every=10**9)
+    reference = check_path(path, plan(load_builtin()), Options())[0]
+    assert reference.error is None
+    assert kinds(monitor.report().findings) == kinds(reference.findings)
+
+
+def test_stepwise_findings_are_reported_once_and_nan_comes_at_once():
+    monitor = Monitor()
+    new_by_step = {}
+    for step, values in rows(FIXTURES / "blobs_momentum_diverge_nan.csv"):
+        new_by_step[step] = monitor.update(step=step, **values)
+    reported = [(f.rule, f.cause) for new in new_by_step.values() for f in new]
+    assert len(reported) == len(set(reported)) and reported == [
+        (f.rule, f.cause) for f in monitor.findings]
+    first_nan = next(s for s, new in new_by_step.items() if any(f.rule == "NF001" for f in new))
+    assert first_nan == 214  # the row where the loss first became non-finite, not later
+    # the diverging LR was flagged before the NaN
+    early = [f for s, new in new_by_step.items() if s < 214 for f in new]
+    assert any(f.category == "lr_too_high" and f.rank >= 2 for f in early)
+
+
+def test_raise_on_error_raises_with_the_findings():
+    monitor = Monitor(raise_on="error", check_every=10**9)
+    for step in range(60):
+        monitor.update(step=step, loss=1.0 / (step + 1), lr=0.1)
+    with pytest.raises(TrainingHealthError) as caught:
+        monitor.update(step=60, loss=float("nan"), lr=0.1)
+    assert any(f.rule == "NF001" for f in caught.value.findings)
+    assert all(f.severity == "error" for f in caught.value.findings)
+    assert "NF001" in str(caught.value)
+
+
+def test_raise_on_warning_ignores_info_and_rejects_bad_levels():
+    with pytest.raises(ConfigError):
+        Monitor(raise_on="fatal")
+    with pytest.raises(ConfigError):
+        Monitor(check_every=0)
+    monitor = Monitor(rules=["NF001"], raise_on="warning", severity={"NF001": "info"})
+    monitor.update(step=0, loss=float("inf"))  # info only: no exception
+    assert [f.rule for f in monitor.findings] == ["NF001"]
+
+
+def test_rules_selection_limits_the_catalogue():
+    monitor = Monitor(rules=["NF001"])
+    assert [p.rule.id for p in monitor.planned] == ["NF001"]
+
+
+def test_log_path_writes_a_log_check_reads_the_same(tmp_path):
+    log = tmp_path / "live.csv"
+    with Monitor(log_path=log, check_every=10**9) as monitor:
+        for step in range(120):
+            loss = float("nan") if step >= 100 else 2.0 * 0.98**step
+            monitor.update(step=step, loss=loss, lr=0.05, val_loss=loss if step % 10 == 0 else None)
+        live = monitor.report()
+    again = check_path(log, monitor.planned, Options())[0]
+    assert again.error is None and again.n_steps == live.n_steps == 120
+    assert kinds(again.findings) == kinds(live.findings)
+    assert "NF001" in {f.rule for f in live.findings}
+
+
+def test_lazy_export_keeps_import_light():
+    assert lrdoctor.Monitor is Monitor
+    with pytest.raises(AttributeError):
+        lrdoctor.NoSuchThing  # noqa: B018
+
+
+def test_adaptive_schedule_evaluates_logarithmically_often(monkeypatch):
+    monitor = Monitor(rules=["NF001"])
+    calls = []
+    original = monitor.report
+    monkeypatch.setattr(monitor, "report", lambda: calls.append(monitor.n_rows) or original())
+    for step in range(5000):
+        monitor.update(step=step, loss=1.0)
+    # ~50 * ln(5000 / 50) evaluations, not one per step
+    assert 100 < len(calls) < 400
+    assert calls[0] == 50
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.floats(0.01, 10.0)), min_size=1, max_size=200))
+def test_buffers_keep_the_last_write_of_each_step(entries):
+    monitor = Monitor(rules=["NF001"], check_every=10**9)
+    for step, loss in entries:
+        monitor.update(step=step, loss=loss)
+    expected = {}
+    for step, loss in entries:
+        expected[step] = loss
+    series = monitor.run()["loss"]
+    assert series.step.tolist() == sorted(expected)
+    assert series.value.tolist() == [expected[s] for s in sorted(expected)]

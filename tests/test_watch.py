@@ -1,0 +1,141 @@
+"""`lrdoctor watch`: follows a growing log, reports each finding once, idle and exit codes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lrdoctor.catalogue import load_builtin
+from lrdoctor.cli import app
+from lrdoctor.commands.watch import Watcher
+from lrdoctor.engine import Options, check_path, plan
+from tests.logs import frame, write_csv
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+runner = CliRunner()
+
+
+def watch(*args):
+    return runner.invoke(app, ["watch", *[str(a) for a in args]])
+
+
+def kinds(findings):
+    return sorted((f.rule, f.severity) for f in findings)
+
+
+@pytest.mark.parametrize("name", [
+    "blobs_momentum_diverge_nan.csv", "spirals_sgd_diverge_nan.parquet", "overfit_blobs.parquet",
+    "spirals_momentum_healthy.csv.gz",
+])
+def test_finished_watch_equals_check(name):
+    path = FIXTURES / name
+    planned = plan(load_builtin())
+    watcher = Watcher(path, planned, Options(), exit_on=None)
+    assert watcher.follow(interval=0.01, idle=0.05) == 0
+    reference = check_path(path, planned, Options())[0]
+    assert kinds(watcher.reports[0].findings) == kinds(reference.findings)
+    assert {k[1] for k in watcher.seen} == {f.rule for f in reference.findings}
+
+
+def test_cli_prints_findings_with_evidence_then_the_final_report():
+    result = watch(FIXTURES / "blobs_momentum_diverge_nan.csv", "--interval", "0.01",
+                   "--idle", "0.05")
+    assert result.exit_code == 0, result.output
+    live, final = result.output.split("✗ FAIL")
+    assert live.count("NF001 non-finite-loss") == 1 and "→ lower the LR" in live
+    assert "1 run checked: 1 fail" in final
+
+
+def test_exit_on_error_exits_1_on_a_diverging_file():
+    result = watch(FIXTURES / "spirals_sgd_diverge_nan.parquet", "--interval", "0.01",
+                   "--idle", "5", "--exit-on", "error")
+    assert result.exit_code == 1
+    assert "NF001" in result.output
+
+
+def test_exit_on_warning_is_quiet_on_a_healthy_file_until_idle(tmp_path):
+    path = write_csv(tmp_path / "ok.csv", frame())
+    start = time.monotonic()
+    result = watch(path, "--interval", "0.02", "--idle", "0.2", "--exit-on", "warning")
+    assert result.exit_code == 0, result.output
+    assert 0.2 <= time.monotonic() - start < 5
+    assert "PASS" in result.output
+
+
+def test_missing_file_waits_then_exits_2(tmp_path):
+    result = watch(tmp_path / "never.csv", "--interval", "0.02", "--idle", "0.1")
+    assert result.exit_code == 2
+    assert "never.csv: no such file or directory after waiting" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_exit_on_is_a_config_error(tmp_path):
+    assert watch(tmp_path / "x.csv", "--exit-on", "info").exit_code == 2
+    assert watch(tmp_path / "x.csv", "--exit-on", "fatal").exit_code == 2
+
+
+def _grow(path: Path, text: str, pieces: int, pause: float) -> None:
+    """Append the log in chunks that split lines, as a buffered writer would."""
+    size = len(text) // pieces + 1
+    for i in range(0, len(text), size):
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text[i:i + size])
+        time.sleep(pause)
+
+
+def test_follows_a_file_growing_in_the_background(tmp_path):
+    source = write_csv(tmp_path / "full.csv", frame(n=400, nan_at=300)).read_text()
+    path = tmp_path / "live.csv"
+    writer = threading.Thread(target=_grow, args=(path, source, 12, 0.05))
+    writer.start()
+    try:
+        result = watch(path, "--interval", "0.01", "--idle", "0.5")
+    finally:
+        writer.join()
+    assert result.exit_code == 0, result.output
+    assert result.output.count("NF001 non-finite-loss") == 2  # once live, once in the report
+    assert "400 steps" in result.output
+
+
+def test_truncated_log_is_read_again_from_the_start(tmp_path):
+    path = write_csv(tmp_path / "log.csv", frame(n=400, nan_at=300))
+    planned = plan(load_builtin())
+    watcher = Watcher(path, planned, Options(), exit_on=None)
+    watcher.follow(interval=0.01, idle=0.03)
+    assert any(k[1] == "NF001" for k in watcher.seen)
+    write_csv(path, frame(n=120))  # rotated: a new, shorter, healthy run
+    watcher.follow(interval=0.01, idle=0.03)
+    assert watcher.reports[0].n_steps == 120
+    assert not any(f.rule == "NF001" for f in watcher.reports[0].findings)
+
+
+def test_half_written_last_line_is_left_for_the_next_poll(tmp_path):
+    text = write_csv(tmp_path / "full.csv", frame(n=200)).read_text()
+    path = tmp_path / "live.csv"
+    # "0.01" cut to "0.0" would read as an LR of zero: the partial line must not be read
+    cut = text.rindex(",0.01\n") + len(",0.0")
+    path.write_text(text[:cut])
+    watcher = Watcher(path, plan(load_builtin()), Options(), exit_on=None)
+    watcher.follow(interval=0.01, idle=0.03)
+    assert watcher.reports[0].n_steps == 199
+    assert watcher.reports[0].source == str(path)
+    assert watcher.runs[0]["lr"].value.min() == 0.01
+
+
+def test_trainer_state_rewritten_half_way_is_retried(tmp_path):
+    sample = Path(__file__).parent / "readers" / "samples" / "trainer_state.json"
+    text = sample.read_text()
+    path = tmp_path / "trainer_state.json"
+    path.write_text(text[: len(text) // 2])  # caught while the trainer rewrites it
+    watcher = Watcher(path, plan(load_builtin()), Options(), exit_on=None)
+    watcher.follow(interval=0.01, idle=0.03)
+    assert not watcher.reports and watcher.read_error
+    path.write_text(text)
+    watcher.follow(interval=0.01, idle=0.03)
+    assert watcher.reports and watcher.read_error is None
+    reference = check_path(sample, plan(load_builtin()), Options())[0]
+    assert kinds(watcher.reports[0].findings) == kinds(reference.findings)
