@@ -18,6 +18,8 @@ UNSTABLE_CATEGORIES = frozenset({"non_finite", "loss_spike", "lr_too_high"})
 # Neighbouring LRs further apart than this (decades) leave the bottom of the U unresolved.
 COARSE_DECADES = 1.0
 MIN_RUNS = 3
+# A neighbour whose final loss is within this fraction of the best counts as nearly as good.
+CLOSE = 0.05
 
 _LR_IN_NAME = re.compile(r"(?<![a-z])lr[=_-]?(\d*\.?\d+(?:e[-+]?\d+)?)", re.IGNORECASE)
 
@@ -128,15 +130,6 @@ def summarise(run, report=None, lr: float | None = None) -> RunSummary:
     )
 
 
-def _vertex(x: list[float], y: list[float]) -> float:
-    """x of the minimum of the parabola through three points (x in log10 LR)."""
-    (x0, x1, x2), (y0, y1, y2) = x, y
-    den = (x0 - x1) * (x0 - x2) * (x1 - x2)
-    a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den
-    b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / den
-    return x1 if a <= 0 else -b / (2 * a)
-
-
 def compare_runs(runs: list[RunSummary]) -> CompareResult:
     """Find the bottom of the U curve and the edge of stability of a sweep."""
     runs = sorted(runs, key=lambda r: r.lr if r.lr is not None else math.inf)
@@ -185,14 +178,13 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
             a, b = sorted((best, lrs[j]))
             notes.append(f"the grid is coarse around the best LR: refine between {fmt_lr(a)} "
                          f"and {fmt_lr(b)}")
-    if 0 < i < len(lrs) - 1 and all(math.isfinite(scores[j]) for j in (i - 1, i + 1)):
-        # The bottom of the parabola through the best and its neighbours (in log LR), kept
-        # within half a grid step of the best: when the better neighbour is nearly as good it
-        # lands near the geometric mean of the two.
-        x = [math.log10(lrs[j]) for j in (i - 1, i, i + 1)]
-        v = _vertex(x, scores[i - 1 : i + 2])
-        v = min(max(v, (x[0] + x[1]) / 2), (x[1] + x[2]) / 2)
-        suggestion = 10**v
+    if 0 < i < len(lrs) - 1:
+        # When the better neighbour is nearly as good, the bottom of the U lies between the
+        # two: take their geometric mean. (A parabola through the three points did worse in
+        # docs/lr-numbers.md: U curves are lopsided, steep on the high-LR side.)
+        j = min((i - 1, i + 1), key=lambda k: scores[k])
+        if scores[j] - scores[i] <= CLOSE * max(abs(scores[i]), 1e-12):
+            suggestion = math.sqrt(lrs[i] * lrs[j])
     if edge is not None and suggestion > edge:
         notes.append(f"the suggestion is capped at the largest stable LR ({fmt_lr(edge)})")
         suggestion = edge

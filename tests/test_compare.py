@@ -41,12 +41,14 @@ def test_best_and_suggestion_at_the_bottom_of_a_symmetric_u():
     assert r.notes == []
 
 
-def test_suggestion_moves_toward_a_nearly_as_good_neighbour():
-    runs = u_curve([1e-4, 1e-3, 1e-2, 1e-1], best=10**-2.4)
+def test_suggestion_moves_to_the_geometric_mean_with_a_nearly_as_good_neighbour():
+    runs = [summary(1e-4, 0.9), summary(1e-3, 0.3), summary(1e-2, 0.31), summary(1e-1, 0.8)]
     r = compare_runs(runs)
-    assert r.best_lr == 1e-2
-    assert math.isclose(r.raw_suggested_lr, 10**-2.4, rel_tol=1e-6)
-    assert r.suggested_lr == 5e-3
+    assert r.best_lr == 1e-3
+    assert math.isclose(r.raw_suggested_lr, math.sqrt(1e-5), rel_tol=1e-9)
+    assert r.suggested_lr == 3e-3
+    runs[2] = summary(1e-2, 0.5)  # not close: stay on the best
+    assert compare_runs(runs).suggested_lr == 1e-3
 
 
 @given(st.floats(-3.4, -1.6), st.lists(st.sampled_from([1e-4, 1e-3, 1e-2, 0.1, 1.0]),
