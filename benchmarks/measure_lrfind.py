@@ -77,7 +77,7 @@ def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
 
 def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
     planned = engine.plan(catalogue.load_builtin())
-    best_pairs, suggested_pairs = [], []
+    best_pairs, suggested_pairs, capped = [], [], 0
     by_pair: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         by_pair.setdefault((r["dataset"], r["optimizer"]), []).append(r)
@@ -92,7 +92,9 @@ def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
             result = compare_runs([summarise(run, rep) for run, rep in
                                    zip(runs, report.runs, strict=True)])
             best_pairs.append((result.best_lr, truth))
+            capped += any("capped" in n for n in result.notes)
             suggested_pairs.append((result.suggested_lr, truth))
+    print(f"(the suggestion was capped at the stable edge in {capped} of {len(best_pairs)})")
     return [("best_lr", *score(best_pairs)), ("suggested_lr", *score(suggested_pairs))]
 
 
