@@ -53,7 +53,7 @@ def test_steepest_is_the_inflection_of_a_sigmoid_descent(x0, seed):
     # valley: on the way down, between the descent and the minimum
     assert 10 ** (x0 - 1) < r.candidates["valley"] <= 10 * r.candidates["min_div10"]
     # the blow-up passes the start level (2.3) at log lr = 0.25 ln 4 = 0.35
-    assert r.suggested_lr is not None and decades(r.candidates["max_stable"], 10**0.35) < 0.1
+    assert r.suggested_lr is not None and decades(r.candidates["max_stable"], 10**0.35) < 0.15
 
 
 def test_min_div10_is_a_tenth_of_the_lr_at_the_minimum():
