@@ -57,6 +57,8 @@ def needed_signals(planned: Sequence[PlannedRule]) -> set[str]:
 
 def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
     """Apply every planned rule to one normalised run."""
+    import numpy as np
+
     from lrdoctor.detectors import run_detector
     from lrdoctor.render import render_finding
 
@@ -74,7 +76,10 @@ def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
             continue
         # Generic detectors learn the column to watch from the rule's `signal`.
         params = {**p.params, "signal": rule.signal} if rule.signal else dict(p.params)
-        evidence = run_detector(rule.detector, run, params)
+        # Logged values may be huge, tiny or non-finite: the detectors' arithmetic may overflow
+        # to inf or give NaN, which they treat as "no evidence"; numpy need not warn about it.
+        with np.errstate(all="ignore"):
+            evidence = run_detector(rule.detector, run, params)
         report.outcomes.append(RuleOutcome(rule.id, rule.name, "fired" if evidence else "passed"))
         report.findings.extend(render_finding(rule, p.severity, ev, run) for ev in evidence)
     report.findings.sort(key=lambda f: (-f.rank, f.step if f.step is not None else -1, f.rule))

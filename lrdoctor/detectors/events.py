@@ -169,7 +169,8 @@ def overfitting(
 def _warmup_end(run: Run) -> float | None:
     """The step where a rising LR first reaches its peak, when the run starts with a warm-up."""
     lr = run["lr"].finite()
-    if len(lr) < 10 or lr.value[0] >= 0.5 * lr.value.max():
+    # A non-positive peak is not a learning rate (a sign flip or a junk column): no warm-up.
+    if len(lr) < 10 or lr.value.max() <= 0 or lr.value[0] >= 0.5 * lr.value.max():
         return None
     reach = int(np.flatnonzero(lr.value >= 0.99 * lr.value.max())[0])
     return float(lr.step[reach])

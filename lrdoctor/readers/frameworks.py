@@ -19,6 +19,7 @@ from lrdoctor.readers.tabular import (
     _first_line,
     _starts_with,
     _unique,
+    split_header,
 )
 
 _ULTRA_LOSS = re.compile(r"^(train|val)/\w+_loss$")
@@ -26,7 +27,7 @@ _ULTRA_LOSS = re.compile(r"^(train|val)/\w+_loss$")
 
 def csv_header(path: Path) -> list[str]:
     line = _first_line(path, _starts_with(path, GZIP_MAGIC))
-    return [n.strip() for n in next(csv.reader([line], delimiter=_delimiter(line)), [])]
+    return [n.strip() for n in split_header(line, _delimiter(line))]
 
 
 def is_ultralytics(names: list[str]) -> bool:

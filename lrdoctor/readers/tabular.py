@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
+import re
+import sys
 from pathlib import Path
 
 from lrdoctor.errors import InputError
@@ -87,7 +90,7 @@ class CsvReader:
         compressed = _starts_with(path, GZIP_MAGIC)
         header_line = _first_line(path, compressed)
         delimiter = _delimiter(header_line)
-        names = next(csv.reader([header_line], delimiter=delimiter), [])
+        names = split_header(header_line, delimiter)
         names = [n.strip() for n in names]
         if not any(names):
             raise InputError(path, "the file has no header row", "a log needs column names")
@@ -103,18 +106,19 @@ class CsvReader:
         include = [u for u, n in zip(unique, names, strict=True) if n in wanted]
         try:
             source = pa.input_stream(str(path), compression="gzip" if compressed else None)
-            table = pacsv.read_csv(
-                source,
-                read_options=pacsv.ReadOptions(column_names=unique, skip_rows=1,
-                                               block_size=1 << 24),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                                  invalid_row_handler=skip_row,
-                                                  newlines_in_values=False),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=include, null_values=NULL_CELLS,
-                    strings_can_be_null=True, quoted_strings_can_be_null=True,
-                ),
-            )
+            with _no_unraisable_report():
+                table = pacsv.read_csv(
+                    source,
+                    read_options=pacsv.ReadOptions(column_names=unique, skip_rows=1,
+                                                   block_size=1 << 24),
+                    parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                      invalid_row_handler=skip_row,
+                                                      newlines_in_values=False),
+                    convert_options=pacsv.ConvertOptions(
+                        include_columns=include, null_values=NULL_CELLS,
+                        strings_can_be_null=True, quoted_strings_can_be_null=True,
+                    ),
+                )
         except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
             raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
         notes = []
@@ -128,6 +132,20 @@ class CsvReader:
         out = table_from_arrow(str(path), table, notes)
         out.names = names
         return [out]
+
+
+@contextlib.contextmanager
+def _no_unraisable_report():
+    """Keep pyarrow's traceback off stderr when it cannot decode a bad row for the handler.
+
+    The row then fails the read with ArrowInvalid, which becomes the user's one-line error.
+    """
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        yield
+    finally:
+        sys.unraisablehook = hook
 
 
 def _starts_with(path: Path, magic: bytes) -> bool:
@@ -144,7 +162,17 @@ def _first_line(path: Path, compressed: bool) -> str:
         raise InputError(path, f"could not read the file ({exc})") from exc
     if len(raw) >= MAX_HEADER_BYTES and not raw.endswith(b"\n"):
         raise InputError(path, "the first line is over 4 MiB long", "this is not a training log")
-    return raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+    text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    # pyarrow also ends a row at a bare CR (old Mac line ends): so does the header.
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+
+
+def split_header(line: str, delimiter: str) -> list[str]:
+    """The header's fields; none when it is not CSV at all (csv refuses e.g. a 128 KiB field)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def _delimiter(header: str) -> str:

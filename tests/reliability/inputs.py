@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -36,7 +37,13 @@ def write(path: Path, content: str | bytes) -> Path:
 
 def invoke(*args: object):
     """Run the CLI and check the invariants every outcome shares: no traceback, known exit."""
-    result = runner.invoke(app, [str(a) for a in args])
+    unraisable: list = []  # what a C extension would print to stderr as "Exception ignored"
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        result = runner.invoke(app, [str(a) for a in args])
+    finally:
+        sys.unraisablehook = hook
+    assert not unraisable, [u.exc_value for u in unraisable]
     text = result.stdout + result.stderr
     assert "Traceback" not in text, text
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(

@@ -198,6 +198,11 @@ CASES: dict[str, Case] = {
     "empty loss cells": Case(file("run.csv", rows_with([""] * 100)), error="run.csv"),
     "text steps": Case(file("run.csv", csv_text([(f"s{i}", f"{v:.5f}", 0.01)
                                                  for i, v in enumerate(losses())]))),
+    "undecodable short row": Case(file("run.csv", b"step,loss,lr\n1,2,3\n\x8b\xff,5\n2,3,4\n"),
+                                  error="could not parse"),
+    "old mac line ends": Case(file("run.csv", csv_text(healthy_rows(), newline="\r"))),
+    "huge header field": Case(file("run.csv", "step,loss," + "x" * 200_000 + "\n1,2,3\n"),
+                              error="run.csv"),
     "folder with no logs": Case(empty_dir, error="no training logs"),
     "missing path": Case(lambda tmp: tmp / "nope.csv", error="no such file"),
     "glob matching nothing": Case(lambda tmp: tmp / "*.nothing", error="no file matches"),

@@ -1,0 +1,146 @@
+"""Fuzzing: arbitrary bytes, weird CSV and wild float series never crash, warn or wobble."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lrdoctor
+from lrdoctor.catalogue import load_builtin
+from lrdoctor.detectors import REGISTRY
+from lrdoctor.engine import check_run, plan
+from lrdoctor.errors import LrdoctorError
+from lrdoctor.readers import read_path
+from lrdoctor.run import run_from_frame
+from tests.reliability.inputs import invoke
+
+# Each example writes a fresh file into a shared tmp folder.
+tmp_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+SUFFIXES = st.sampled_from([".csv", ".parquet", ".json", ".jsonl", ".csv.gz", ".tsv", ".log"])
+HEADS = st.sampled_from([b"", b"PAR1", b"\x1f\x8b", b"step,loss\n", b"{", b"[", b"\xef\xbb\xbf"])
+
+
+@tmp_ok
+@given(head=HEADS, body=st.binary(max_size=2000), suffix=SUFFIXES)
+def test_read_path_only_raises_project_errors(tmp_path, head, body, suffix):
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes(head + body)
+    try:
+        tables = read_path(path)
+    except LrdoctorError:
+        return
+    for table in tables:
+        assert all(v.dtype == np.float64 for v in table.values.values())
+
+
+@tmp_ok
+@given(head=HEADS, body=st.binary(max_size=1000), suffix=SUFFIXES)
+def test_check_on_arbitrary_bytes(tmp_path, head, body, suffix):
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes(head + body)
+    before = path.read_bytes()
+    result = invoke("check", path, "--format", "json")
+    if result.exit_code == 2:
+        assert result.stderr.startswith("lrdoctor: error: ")
+    assert path.read_bytes() == before
+
+
+CELL = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["", "nan", "NaN", "inf", "-inf", "Infinity", "1e308", "-1e308", "1e-308",
+                     "5e-324", "0", "-0", "NA", "null", " 1.5 ", "1,5", "\"2\"", "abc"]),
+)
+NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=",\"\r\n"),
+               min_size=0, max_size=12)
+
+
+@tmp_ok
+@given(
+    names=st.lists(st.one_of(NAME, st.sampled_from(["step", "loss", "lr", "val_loss",
+                                                    "grad_norm", "epoch"])),
+                   min_size=1, max_size=6),
+    rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=40),
+)
+def test_check_on_weird_csv(tmp_path, names, rows):
+    lines = [",".join(names)] + [",".join(r) for r in rows]
+    path = tmp_path / "weird.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = invoke("check", path, "--format", "json")
+    if result.exit_code != 2:
+        json.loads(result.stdout)
+
+
+VALUE = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from([np.nan, np.inf, -np.inf, 1e308, -1e308, 1e-308, 5e-324, 0.0]),
+)
+
+
+@st.composite
+def series(draw):
+    """A loss curve of any length: random, constant, or a clean curve with wild cells spliced in."""
+    n = draw(st.sampled_from([0, 1, 2, 3, 5, 20, 200, 1500]))
+    kind = draw(st.sampled_from(["random", "constant", "curve"]))
+    if kind == "constant":
+        return [draw(VALUE)] * n
+    if kind == "curve" or n > 50:
+        base = np.exp(-np.arange(n) / max(n / 5, 1)) * draw(st.sampled_from([1e-300, 1, 1e300]))
+        for _ in range(draw(st.integers(0, 5))):
+            if n:
+                base[draw(st.integers(0, n - 1))] = draw(VALUE)
+        return base.tolist()
+    return draw(st.lists(VALUE, min_size=n, max_size=n))
+
+
+@st.composite
+def frames(draw):
+    loss = draw(series())
+    n = len(loss)
+    data = {"step": np.arange(n), "loss": loss}
+    if draw(st.booleans()):
+        data["lr"] = [draw(VALUE)] * n if draw(st.booleans()) else np.geomspace(1e-6, 10, n)
+    for extra in ("grad_norm", "update_ratio", "val_loss"):
+        if draw(st.booleans()):
+            with np.errstate(all="ignore"):
+                scale = draw(st.sampled_from([0.0, 1e-3, 1.0, 1e300]))
+                data[extra] = np.abs(np.asarray(loss, float)) * scale
+    return pd.DataFrame(data)
+
+
+def _report(df):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return lrdoctor.check(df)
+
+
+@given(df=frames())
+def test_api_check_on_wild_series(df):
+    first = _report(df)
+    again = _report(df.copy())
+    assert first.to_dict() == again.to_dict()
+    assert first.exit_code("error") in (0, 1, 2)
+    json.dumps(first.to_dict(), allow_nan=False)  # the JSON contract holds real numbers only
+
+
+ALL_RULES = plan(load_builtin())
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@settings(max_examples=10)
+@given(df=frames())
+def test_every_detector_on_wild_series(name, df):
+    rules = [p for p in ALL_RULES if p.rule.detector == name]
+    if not rules:
+        pytest.skip(f"no built-in rule uses detector {name}")
+    run = run_from_frame(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = check_run(run, rules).to_dict()
+        assert check_run(run, rules).to_dict() == first
