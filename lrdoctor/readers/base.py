@@ -56,9 +56,7 @@ class DirectoryReader(Reader, Protocol):
 
 def table_from_arrow(source: str, table: pa.Table, notes: list[str] | None = None) -> Table:
     """Convert the columns of an Arrow table to float64, noting cells that are not numbers."""
-    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     out = Table(source=source, names=list(table.column_names), notes=list(notes or []))
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -69,7 +67,9 @@ def table_from_arrow(source: str, table: pa.Table, notes: list[str] | None = Non
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type)
             kind = kind.value_type
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            numbers = column  # converted by numpy below: `cast` would load pyarrow.compute
+        elif pa.types.is_boolean(kind):
             numbers = column.cast(pa.float64())
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             numbers, unparsed = _parse_numbers(column)
@@ -87,11 +87,30 @@ def table_from_arrow(source: str, table: pa.Table, notes: list[str] | None = Non
             # Nested, binary or temporal columns carry no metric values.
             continue
         numbers = numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers
-        out.empty[name] = np.asarray(numbers.is_null().to_numpy(zero_copy_only=False), bool)
-        out.values[name] = np.asarray(
-            pc.fill_null(numbers, float("nan")).to_numpy(zero_copy_only=False), np.float64
-        )
+        out.values[name], out.empty[name] = _float64_numpy(numbers)
     return out
+
+
+def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Values as float64 (NaN where null) and the null mask, straight from the Arrow buffers.
+
+    pyarrow's own `to_numpy` and `fill_null(float)` import pandas (~0.2 s of start-up) even for
+    plain float columns; reading the buffers with numpy does not.
+    """
+    import numpy as np
+
+    n, offset = len(numbers), numbers.offset
+    validity, data = numbers.buffers()[:2]
+    if not n or data is None:
+        return np.full(n, np.nan), np.ones(n, bool)
+    dtype = np.dtype(numbers.type.to_pandas_dtype())  # a numpy dtype for fixed-width numbers
+    values = np.frombuffer(data, dtype, count=offset + n)[offset:].astype(np.float64)
+    if not numbers.null_count or validity is None:
+        return values, np.zeros(n, bool)
+    bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
+    empty = bits[offset:] == 0
+    values[empty] = np.nan
+    return values, empty
 
 
 # Spellings of non-finite numbers that loggers write (Python, JavaScript, R, Java).
