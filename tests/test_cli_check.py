@@ -164,3 +164,74 @@ def test_help_and_typer_usage_error_exit_codes():
     assert run("check", "--help").exit_code == 0
     assert run("check").exit_code == 2
     assert run("check", "x.csv", "--jobs", "0").exit_code == 2
+
+
+def test_every_column_option_maps_its_signal(tmp_path):
+    names = {"step": "it_", "loss": "obj", "lr": "eta", "grad_norm": "g", "update_ratio": "u",
+             "val_loss": "vl", "epoch": "ep"}
+    df = frame(grad_norm=1.0, update_ratio=1e-3, val_loss=0.5, epoch=0.0)
+    path = write_csv(tmp_path / "odd.csv", df.rename(columns=names))
+    flags = [f"--{sig.replace('_', '-')}-col" for sig in names]
+    args = [a for flag, col in zip(flags, names.values(), strict=True) for a in (flag, col)]
+    result = run("check", path, "-f", "json", *args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["runs"][0]["columns"] == names
+
+
+def test_github_format_appends_the_step_summary(tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    result = run("check", nan_run(tmp_path / "bad.csv"), "--format", "github",
+                 env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 1 and result.output.startswith("::error title=NF001 ")
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and "| run | verdict |" in text and "bad.csv" in text
+
+
+def test_text_goes_to_a_file_without_colour(tmp_path):
+    out = tmp_path / "report.txt"
+    result = run("check", nan_run(tmp_path / "bad.csv"), "-o", out, env={"FORCE_COLOR": ""})
+    assert result.exit_code == 1 and result.output == ""
+    assert "NF001 non-finite-loss" in out.read_text() and "\x1b[" not in out.read_text()
+
+
+def test_rules_lists_the_catalogue_as_table_and_json():
+    from lrdoctor.catalogue import load_builtin
+
+    ids = [r.id for r in load_builtin()]
+    table = run("rules")
+    assert table.exit_code == 0 and all(i in table.output for i in ids)
+    assert "non-finite-loss" in table.output and "severity" in table.output
+    data = json.loads(run("rules", "--format", "json").output)
+    assert [r["id"] for r in data] == ids
+    nf = next(r for r in data if r["id"] == "NF001")
+    assert nf["severity"] == "error" and "window" in nf["params"] and "loss" in nf["requires"]
+    bad = run("rules", "--format", "yaml")
+    assert bad.exit_code == 2 and "use text or json" in bad.output
+
+
+def test_rule_explains_sections_params_columns_and_fixtures():
+    result = run("rule", "NF001")
+    assert result.exit_code == 0
+    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Known problems",
+                    "## Parameters", "## Columns", "## Fixtures"):
+        assert heading in result.output
+    assert "- window = " in result.output and "--set NF001.window=VALUE" in result.output
+    assert "requires: loss" in result.output
+    assert run("rule", "non-finite-loss").output == result.output  # by name too
+
+
+def test_unknown_rule_exits_2_listing_the_ids():
+    result = run("rule", "XX999")
+    assert result.exit_code == 2
+    assert result.output.startswith("lrdoctor: error: unknown rule 'XX999'; rules: ")
+    assert "NF001" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_rule_shows_a_custom_rule_from_rules_dir(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "X.toml").write_text(CUSTOM_NEEDS_MISSING)
+    result = run("rule", "CU900", "--rules", rules)
+    assert result.exit_code == 0 and "watches: not_logged" in result.output
+    assert "CU900" in run("rules", "--rules", rules).output

@@ -55,12 +55,6 @@ def test_bad_rule_table_exits_2_listing_valid(tmp_path):
     assert result.exit_code == 2 and "valid: window" in result.output
 
 
-def _window(tmp_path, *args):
-    result = runner.invoke(app, ["check", str(nan_run(tmp_path / "b.csv")), "--format", "json",
-                                 *args])
-    return result
-
-
 def test_precedence_cli_over_file_over_defaults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     bad = nan_run(tmp_path / "b.csv")
@@ -95,3 +89,49 @@ def test_colour_choice():
     assert color_wanted("auto", True, {"NO_COLOR": "1"}) is False
     assert color_wanted("auto", False, {"FORCE_COLOR": "1"}) is True
     assert color_wanted("never", True, {"FORCE_COLOR": "1"}) is False
+
+
+CUSTOM = """
+id = "CU010"
+name = "loss-above"
+category = "other"
+severity = "error"
+detector = "threshold"
+signal = "loss"
+summary = "The loss must stay below a value."
+message = "{signal} was {value} at step {worst_step}"
+recommendation = "look at the data"
+
+[params.value]
+default = 10.0
+"""
+
+
+def test_parameter_precedence_and_rules_dirs_relative_to_the_file(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "ci" / "rules").mkdir(parents=True)
+    (project / "ci" / "rules" / "cu.toml").write_text(CUSTOM)
+    (project / "pyproject.toml").write_text('[tool.lrdoctor]\nrules-dirs = ["ci/rules"]\n')
+    log = nan_run(tmp_path / "b.csv", nan_at=399)
+    monkeypatch.chdir(project)
+    args = ["check", str(log), "--select", "CU010", "-f", "json"]
+
+    def fired(*extra):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code in (0, 1), result.output
+        return [f["rule"] for f in json.loads(result.output)["runs"][0]["findings"]]
+
+    assert fired() == []  # rule default: the loss (< 1.2) stays below 10
+    (project / "pyproject.toml").write_text(
+        '[tool.lrdoctor]\nrules-dirs = ["ci/rules"]\n[tool.lrdoctor.rules.CU010]\nvalue = 0.5\n')
+    assert fired() == ["CU010"]  # the file lowers the limit
+    assert fired("--set", "CU010.value=10") == []  # the command line wins over the file
+    assert fired("--set", "CU010.value=0.5", "--set", "CU010.value=20") == []  # last --set wins
+
+
+def test_explicit_config_must_exist_and_pyproject_needs_table(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings(tmp_path / "missing.toml")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    with pytest.raises(ConfigError, match=r"no \[tool.lrdoctor\] table"):
+        load_settings(tmp_path / "pyproject.toml")

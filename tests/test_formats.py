@@ -90,5 +90,6 @@ def test_text_shows_verdicts_marks_and_skips():
     assert "skipped: YY001 other (needs grad_norm)" in out
     assert "▼" in out and "×" in out
     assert "3 runs checked: 1 error, 1 fail, 1 pass" in out
+    assert not [line for line in out.splitlines() if line != line.rstrip()]  # no padding
     coloured = FORMATS["text"](report(), Context(color=True))
     assert "\x1b[" in coloured

@@ -12,10 +12,13 @@ from lrdoctor.errors import LrdoctorError
 
 
 def report_error(message: str) -> None:
-    """One red line on stderr (plain when stderr is not a terminal or NO_COLOR is set)."""
+    """One red line on stderr: plain off a terminal or with NO_COLOR, red with FORCE_COLOR."""
     import os
 
-    red = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    if os.environ.get("NO_COLOR"):
+        red = False
+    else:
+        red = bool(os.environ.get("FORCE_COLOR")) or sys.stderr.isatty()
     line = f"lrdoctor: error: {message}"
     typer.echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True)
 

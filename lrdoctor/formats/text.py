@@ -34,7 +34,8 @@ def render(report: Report, ctx) -> str:
         f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} checked: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     )
-    return buffer.getvalue()
+    # rich pads wrapped and table lines to the full width; CI logs and files need no padding.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 
 
 def _run(console, run: RunReport, ctx) -> None:
