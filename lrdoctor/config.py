@@ -267,6 +267,12 @@ def check_detector(rule: Rule) -> None:
         raise CatalogueError(
             f"{rule.path}: detector {rule.detector!r} needs `signal = \"<column name>\"`"
         )
+    if rule.signal and not takes_signal:
+        generic = [n for n, f in REGISTRY.items() if "signal" in inspect.signature(f).parameters]
+        raise CatalogueError(
+            f"{rule.path}: detector {rule.detector!r} does not watch a `signal`; drop the key "
+            f"or use a generic detector: {', '.join(sorted(generic))}"
+        )
     for name, param in rule.params.items():
         if name not in accepted:
             raise CatalogueError(

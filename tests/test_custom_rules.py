@@ -142,6 +142,8 @@ def test_non_finite_signal(tmp_path):
     (lambda t: t.replace('default = "above"', 'default = "up"'), "is not one of below, above"),
     (lambda t: t.replace('signal = "my_val_acc"\n', ""), "needs `signal"),
     (lambda t: t.replace('"CU001"', '"NF001"'), "clashes with NF001"),
+    (lambda t: t.replace('"reach_by"', '"non_finite"').split("[params")[0],
+     "does not watch a `signal`"),
 ])
 def test_bad_custom_rules_are_catalogue_errors(tmp_path, edit, needle):
     folder = tmp_path / "r"
