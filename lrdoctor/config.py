@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lrdoctor.catalogue import Rule
+from lrdoctor.columns import SIGNALS
 from lrdoctor.errors import ConfigError
 from lrdoctor.findings import SEVERITIES
 
@@ -22,8 +23,6 @@ KEYS = (
     "select", "extend-select", "ignore", "fail-on", "optimizer", "columns", "rules-dirs",
     "rules",
 )
-# The signals a user may map to a column with `columns` or `--<signal>-col`.
-COLUMN_SIGNALS = ("step", "loss", "lr", "grad_norm", "update_ratio", "val_loss", "epoch")
 # The per-rule key that is not a parameter.
 SEVERITY_KEY = "severity"
 
@@ -158,9 +157,9 @@ def check_columns(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a table of signal = \"column name\"")
     for signal, column in value.items():
-        if signal not in COLUMN_SIGNALS:
+        if signal not in SIGNALS:
             raise ConfigError(
-                f"{where}: unknown signal {signal!r}; valid signals: {', '.join(COLUMN_SIGNALS)}"
+                f"{where}: unknown signal {signal!r}; valid signals: {', '.join(SIGNALS)}"
             )
         if not isinstance(column, str) or not column:
             raise ConfigError(f"{where}.{signal}: expected a column name, got {column!r}")

@@ -135,3 +135,10 @@ def test_explicit_config_must_exist_and_pyproject_needs_table(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     with pytest.raises(ConfigError, match=r"no \[tool.lrdoctor\] table"):
         load_settings(tmp_path / "pyproject.toml")
+
+
+def test_columns_table_accepts_every_signal(tmp_path):
+    cfg = tmp_path / "lrdoctor.toml"
+    cfg.write_text('[columns]\nval_accuracy = "acc_v"\nweight_norm = "wn"\nloss = "obj"\n')
+    assert load_settings(cfg).columns == {"val_accuracy": "acc_v", "weight_norm": "wn",
+                                          "loss": "obj"}
