@@ -120,6 +120,9 @@ class CsvReader:
                     ),
                 )
         except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
+            if "straddl" in str(exc):  # pyarrow's words for a row longer than a block
+                raise InputError(path, "a line is over 16 MiB long",
+                                 "this is not a training log") from exc
             raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
         notes = []
         if skipped_rows:

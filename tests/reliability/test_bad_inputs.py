@@ -259,3 +259,31 @@ def test_enormous_single_line_fails_fast(tmp_path):
     assert time.monotonic() - start < 10
     assert result.exit_code == 2 and "run.csv" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_enormous_data_line_fails_fast(tmp_path):
+    path = tmp_path / "run.csv"
+    with open(path, "wb") as fh:
+        fh.write(HEALTHY.encode())
+        fh.write(b"1" * (50 << 20))  # a 50 MB "row" with no newline
+    start = time.monotonic()
+    result = invoke("check", path, "--format", "json")
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 2 and "over 16 MiB" in result.stderr and "run.csv" in result.stderr
+
+
+def test_folder_mixing_good_and_broken_logs(tmp_path):
+    """Each broken log is named on its own line; the good one is still analysed."""
+    write(tmp_path / "good.csv", HEALTHY)
+    write(tmp_path / "empty.csv", b"")
+    write(tmp_path / "cut.parquet", truncated_parquet())
+    symlink_loop(tmp_path)
+    result = invoke("check", tmp_path, "--format", "json")
+    assert result.exit_code == 2
+    runs = {Path(r["source"]).name: r for r in json.loads(result.stdout)["runs"]}
+    assert runs["good.csv"].get("error") is None and runs["good.csv"]["steps"] == 300
+    broken = {name for name, r in runs.items() if r.get("error")}
+    assert broken == {"empty.csv", "cut.parquet", "a.csv", "b.csv"}
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(broken)
+    assert all(ln.startswith("lrdoctor: error: ") for ln in lines)
