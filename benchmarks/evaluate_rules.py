@@ -58,7 +58,8 @@ def evaluate_fixtures() -> int:
 def evaluate_sweeps(sweep_dir: Path) -> None:
     import lrdoctor
 
-    rows = list(csv.DictReader(open(sweep_dir / "index.csv")))
+    with open(sweep_dir / "index.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     per_rule: Counter = Counter()
     healthy_alarm: Counter = Counter()
     outcome = Counter()
@@ -91,7 +92,8 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
     for label in ("too_high", "too_low"):
         n = outcome[(label, "hit")] + outcome[(label, "miss")]
         if n:
-            print(f"recall {label}: {outcome[(label, 'hit')]}/{n} = {outcome[(label, 'hit')] / n:.0%}")
+            hits = outcome[(label, "hit")]
+            print(f"recall {label}: {hits}/{n} = {hits / n:.0%}")
     healthy = outcome[("healthy", "alarm")] + outcome[("healthy", "quiet")]
     if healthy:
         print(f"false-alarm rate on healthy: {outcome[('healthy', 'alarm')]}/{healthy}")

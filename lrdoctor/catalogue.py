@@ -58,7 +58,8 @@ class Param:
                 value = int(value)
             else:
                 value = float(value)
-            if self.min is not None and value < self.min or self.max is not None and value > self.max:
+            too_low = self.min is not None and value < self.min
+            if too_low or self.max is not None and value > self.max:
                 raise ConfigError(
                     f"{where}: {value!r} is out of range [{self.min}, {self.max}]"
                 )

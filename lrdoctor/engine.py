@@ -68,7 +68,8 @@ def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
     )
     for p in planned:
         rule = p.rule
-        missing = [s for s in (*rule.requires, *([rule.signal] if rule.signal else [])) if not run.has(s)]
+        needs = (*rule.requires, *([rule.signal] if rule.signal else []))
+        missing = [s for s in needs if not run.has(s)]
         if missing:
             report.outcomes.append(
                 RuleOutcome(rule.id, rule.name, "skipped", f"needs {', '.join(missing)}")

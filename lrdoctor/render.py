@@ -19,7 +19,7 @@ class _Slots(dict):
 def fill(template: str, slots: dict[str, Any]) -> str:
     """Fill named slots; a slot the detector did not provide reads 'n/a' instead of failing."""
     out = []
-    for literal, name, spec, conv in string.Formatter().parse(template):
+    for literal, name, spec, _conversion in string.Formatter().parse(template):
         out.append(literal)
         if name is None:
             continue

@@ -17,7 +17,8 @@ from lrdoctor.detectors import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = load_builtin()
-MANIFEST = {f["name"]: f for f in tomllib.loads((ROOT / "fixtures/manifest.toml").read_text())["fixture"]}
+_ENTRIES = tomllib.loads((ROOT / "fixtures/manifest.toml").read_text())["fixture"]
+MANIFEST = {f["name"]: f for f in _ENTRIES}
 
 
 def _report(name: str):

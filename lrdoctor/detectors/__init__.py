@@ -49,9 +49,9 @@ def run_detector(name: str, run: Run, params: dict[str, Any]) -> list[Evidence]:
 
 
 from lrdoctor.detectors import (  # noqa: E402,F401  (registration side effect)
-    divergence,
-    generic,
     data,
+    divergence,
     events,
+    generic,
     learning_rate,
 )

@@ -56,7 +56,8 @@ def non_finite(
     if first is None:
         return []
     step, signal, value = first
-    prefix = run["loss"].until(step).finite() if run.has("loss") else Series(np.empty(0), np.empty(0))
+    empty = Series(np.empty(0), np.empty(0))
+    prefix = run["loss"].until(step).finite() if run.has("loss") else empty
     climbed: list[str] = []
     if len(prefix) < min_prefix:
         cause = "unknown"

@@ -103,7 +103,8 @@ def plateau(
     if len(c) < k + 2:
         return []
     window_steps, window_levels = c.step[-k:], c.level[-k:]
-    improvement = -theil_sen(window_steps, window_levels) * float(window_steps[-1] - window_steps[0])
+    window_span = float(window_steps[-1] - window_steps[0])
+    improvement = -theil_sen(window_steps, window_levels) * window_span
     threshold = max(min_z * sh.late_se, min_improvement * sh.drop)
     if improvement > threshold:
         return []
@@ -154,7 +155,8 @@ def overfitting(
     later = train.value[len(at_best):]
     if len(at_best) < 10 or len(later) < 10:
         return []
-    if np.median(later[-max(10, len(later) // 4):]) >= np.median(at_best[-max(10, len(at_best) // 10):]):
+    train_end = np.median(later[-max(10, len(later) // 4) :])
+    if train_end >= np.median(at_best[-max(10, len(at_best) // 10) :]):
         return []  # training loss did not keep falling: not the overfitting pattern
     return [
         Evidence(
@@ -231,7 +233,8 @@ def decay_too_early(
     return [
         Evidence(
             observed=float(near_zero), limit=near_zero, step=int(cut), step_end=int(last),
-            slots={"cut": int(cut), "peak_lr": fmt_lr(peak), "share": f"{(last - cut) / (last - first):.0%}",
+            slots={"cut": int(cut), "peak_lr": fmt_lr(peak),
+                   "share": f"{(last - cut) / (last - first):.0%}",
                    "level": fmt_num(sh.end), "steps": int(last)},
         )
     ]

@@ -95,7 +95,8 @@ def _compute(run: Run, bins: int) -> Shape | None:
     best_at = int(np.argmin(curve.level))
     return Shape(
         loss=loss, curve=curve, se=se, start=head_level(loss.value),
-        best=float(curve.level[best_at]), best_at=best_at, end=float(np.median(curve.level[-max(2, len(curve) // 5):])),
+        best=float(curve.level[best_at]), best_at=best_at,
+        end=float(np.median(curve.level[-max(2, len(curve) // 5) :])),
         late_drop=-slope * quarter, late_se=late_se,
         mid=float(np.median(curve.level[len(curve) // 2 - 1 : len(curve) // 2 + 1])),
     )
