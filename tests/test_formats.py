@@ -7,6 +7,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrdoctor.findings import Finding, Report, RuleOutcome, RunReport
 from lrdoctor.formats import FORMATS, Context
@@ -93,3 +95,30 @@ def test_text_shows_verdicts_marks_and_skips():
     assert not [line for line in out.splitlines() if line != line.rstrip()]  # no padding
     coloured = FORMATS["text"](report(), Context(color=True))
     assert "\x1b[" in coloured
+
+
+def _unescape(text: str) -> str:
+    return (text.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":")
+            .replace("%2C", ",").replace("%25", "%"))
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@given(TEXT, TEXT, TEXT)
+def test_any_text_stays_one_parseable_line_in_every_machine_format(source, message, rec):
+    f = Finding(rule="ZZ001", name="odd-text", category="other", severity="warning",
+                message=message, recommendation=rec, step=5)
+    rep = Report(runs=[RunReport(source=source, findings=[f], n_steps=10,
+                                 outcomes=[RuleOutcome("ZZ001", "odd-text", "fired")])])
+    ctx = Context(fail_on="warning")
+    # The runner reads stdout line by line at "\n" only (not str.splitlines's separators).
+    (line,) = FORMATS["github"](rep, ctx).removesuffix("\n").split("\n")
+    match = LINE.match(line)
+    assert match and match.group(1) == "warning"
+    assert _unescape(match.group(3)) == f"{source}: {message} → {rec}"
+    assert json.loads(FORMATS["json"](rep, ctx)) == rep.to_dict()
+    xml_ok = all(c in "\t\n\r" or ord(c) >= 0x20 for c in source + message + rec)
+    if xml_ok and not any(0xFFFE <= ord(c) <= 0xFFFF for c in source + message + rec):
+        case = ET.fromstring(FORMATS["junit"](rep, ctx).encode()).find(".//testcase")
+        assert case.get("classname") == source and case.find("failure") is not None

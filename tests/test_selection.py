@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrdoctor.catalogue import Rule
 from lrdoctor.errors import ConfigError
@@ -39,3 +41,20 @@ def test_unknown_selector_lists_valid_ones():
     with pytest.raises(ConfigError) as err:
         select_rules(RULES, ["QQ"])
     assert "'QQ'" in str(err.value) and "LR001" in str(err.value)
+
+
+SELECTORS = st.sampled_from(["ALL", "LR", "LR001", "LR002", "NF", "NF001", "lr-too-high",
+                             "non_finite", "lr_too_low"])
+
+
+@given(st.lists(SELECTORS, max_size=3), st.lists(SELECTORS, max_size=3),
+       st.lists(SELECTORS, max_size=3))
+def test_selection_properties(select, ignore, extend):
+    chosen = select_rules(RULES, select, ignore, extend)
+    assert ids(chosen) == sorted(ids(chosen))  # catalogue order, no duplicates
+    assert set(ids(chosen)) <= set(ids(select_rules(RULES, [*select, *extend])))
+    if not ignore:  # ignoring nothing keeps exactly what select and extend-select pick
+        assert chosen == select_rules(RULES, [*select, *extend])
+    for r in RULES:  # an id named in ignore and nowhere else is always dropped
+        if r.id in ignore and r.id not in select + extend:
+            assert r not in chosen
