@@ -27,6 +27,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ROOT / "fixtures" / "sweeps.csv"
+# Monitor settings compared on the same training logs.
+VARIANTS = {
+    "default (defer whole-run categories)": {},
+    "defer + confirm 0.5": {"confirm": 0.5},
+    "report everything at once": {"defer": ()},
+}
 
 
 def configs(seeds: list[int]) -> list[tuple[str, str, object]]:
@@ -71,16 +77,27 @@ def measure(item: tuple[str, str, object]) -> dict:
     bad = np.flatnonzero(~np.isfinite(loss))
     nan_step = int(log["step"][bad[0]]) if len(bad) else None
     names = [n for n in log if n != "step"]
-    monitor = Monitor(optimizer=log.meta.get("optimizer"))
-    first_lr_warning = first_alarm = None
-    alarms = set()
+    rows = []
     for i, step in enumerate(np.asarray(log["step"])):
         row = {}
         for n in names:
             col = log[n]
             masked = np.ma.is_masked(col[i]) if isinstance(col, np.ma.MaskedArray) else False
             row[n] = None if masked else float(col[i])
-        for f in monitor.update(step=int(step), **row):
+        rows.append((int(step), row))
+    out = {"kind": kind, "label": label, "seed": cfg.seed, "steps": len(loss),
+           "nan_step": nan_step}
+    for variant, kwargs in VARIANTS.items():
+        monitor = Monitor(optimizer=log.meta.get("optimizer"), **kwargs)
+        out[variant] = replay(monitor, rows, nan_step)
+    return out
+
+
+def replay(monitor, rows, nan_step) -> dict:
+    first_lr_warning = first_alarm = None
+    alarms = set()
+    for step, row in rows:
+        for f in monitor.update(step=step, **row):
             if f.rank < 2:
                 continue
             alarms.add(f.rule)
@@ -88,13 +105,11 @@ def measure(item: tuple[str, str, object]) -> dict:
             before_nan = nan_step is None or step < nan_step
             if f.category == "lr_too_high" and before_nan and first_lr_warning is None:
                 first_lr_warning = int(step)
-    return {
-        "kind": kind, "label": label, "seed": cfg.seed, "steps": len(loss), "nan_step": nan_step,
-        "lr_warning": first_lr_warning, "first_alarm": first_alarm, "alarms": sorted(alarms),
-    }
+    return {"lr_warning": first_lr_warning, "first_alarm": first_alarm, "alarms": sorted(alarms)}
 
 
-def summarise(results: list[dict]) -> str:
+def summarise(results: list[dict], variant: str) -> str:
+    results = [{**r, **r[variant]} for r in results]
     diverged = [r for r in results if r["kind"] == "diverge" and r["nan_step"] is not None]
     no_nan = [r for r in results if r["kind"] == "diverge" and r["nan_step"] is None]
     healthy = [r for r in results if r["kind"] == "healthy"]
@@ -147,7 +162,8 @@ def main(argv=None) -> None:
     if args.details:
         for r in results:
             print(r)
-    print(summarise(results))
+    for variant in VARIANTS:
+        print(f"\n{variant}:\n{summarise(results, variant)}")
 
 
 if __name__ == "__main__":

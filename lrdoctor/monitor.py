@@ -17,6 +17,10 @@ ADAPTIVE = 50
 # No scheduled evaluation before this many rows: the shape rules need about this many points
 # (DA001's default), and "too few points so far" is no news in a run that has just started.
 WARMUP = 50
+# Categories that judge a run's progress as a whole (too slow, flat, decayed too early, too
+# short): on a run that has just started they are premature, so the monitor holds them back
+# until `check()` is called at the end. See docs/monitoring.md for the measured effect.
+DEFER = ("lr_too_low", "plateau", "schedule", "data")
 
 
 class TrainingHealthError(RuntimeError):
@@ -53,7 +57,9 @@ class Monitor:
     None runs the whole built-in catalogue. `severity` / `params` override per rule, as in
     `lrdoctor.check`. The detectors re-run on the whole run so far every `check_every` rows
     (default: adaptively, every max(1, n // 50) rows), not before `warmup` rows, and at once
-    when a non-finite value arrives; see docs/monitoring.md for the cost.
+    when a non-finite value arrives; see docs/monitoring.md for the cost. Findings of the
+    `defer` categories wait for `check()` (the end of training or a NaN); with `confirm` > 0 a
+    finding must persist until the run has grown by that fraction before it is reported.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class Monitor:
         check_every: int | None = None,
         *,
         warmup: int = WARMUP,
+        defer: Iterable[str] = DEFER,
+        confirm: float = 0.0,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         optimizer: str | None = None,
         source: str = "<monitor>",
@@ -79,6 +87,8 @@ class Monitor:
         self.planned = plan(_rules(rules), severity, params)
         self._needed = needed_signals(self.planned)
         self.raise_on, self.check_every, self.warmup = raise_on, check_every, warmup
+        self.defer, self.confirm = frozenset(defer), confirm
+        self._pending: dict[tuple[str, str | None], int] = {}
         self.optimizer, self.source = optimizer, source
         self.log_path = Path(log_path) if log_path is not None else None
         self._writer = None
@@ -115,7 +125,7 @@ class Monitor:
         every = self.check_every or max(1, n // ADAPTIVE)
         if not non_finite and (n < self.warmup or n - self._checked_at < every):
             return []
-        return self._evaluate()
+        return self._evaluate(final=non_finite)
 
     def _resize(self, capacity: int) -> None:
         step = np.full(capacity, np.nan)
@@ -154,14 +164,22 @@ class Monitor:
         self.last_report = check_run(self.run(), self.planned)
         return self.last_report
 
-    def _evaluate(self) -> list[Finding]:
+    def _evaluate(self, final: bool) -> list[Finding]:
+        """Report what is new; `final` (the end, or a non-finite value) skips the holding back."""
         report = self.report()
-        new = []
-        for f in report.findings:
-            key = (f.rule, f.cause)
-            if key not in self._seen:
-                self._seen[key] = f
-                new.append(f)
+        n, new = self._n, []
+        present = {(f.rule, f.cause): f for f in report.findings}
+        self._pending = {k: v for k, v in self._pending.items() if k in present}
+        for key, f in present.items():
+            if key in self._seen or (not final and f.category in self.defer):
+                continue
+            if not final and self.confirm > 0 and f.category != "non_finite":
+                # Still there once the run has grown by `confirm`: not a passing wobble.
+                first = self._pending.setdefault(key, n)
+                if n < max(first + 1, first * (1 + self.confirm)):
+                    continue
+            self._seen[key] = f
+            new.append(f)
         if self.raise_on is not None:
             level = SEVERITY_RANK[self.raise_on]
             bad = [f for f in new if f.rank >= level]
@@ -170,8 +188,8 @@ class Monitor:
         return new
 
     def check(self) -> list[Finding]:
-        """Evaluate now (e.g. at the end of training) and return any findings not yet reported."""
-        return self._evaluate()
+        """Evaluate now, holding nothing back (call it at the end of training): new findings."""
+        return self._evaluate(final=True)
 
     @property
     def findings(self) -> list[Finding]:

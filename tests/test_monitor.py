@@ -140,3 +140,37 @@ def test_buffers_keep_the_last_write_of_each_step(entries):
     series = monitor.run()["loss"]
     assert series.step.tolist() == sorted(expected)
     assert series.value.tolist() == [expected[s] for s in sorted(expected)]
+
+
+def _slow_healthy(monitor: Monitor, n: int = 400) -> list:
+    """A loss that falls slowly and steadily: whole-run judgements may fire on part of it."""
+    reported = []
+    for step in range(n):
+        reported += monitor.update(step=step, loss=2.0 - step / (2 * n), lr=1e-5)
+    return reported
+
+
+def test_whole_run_categories_wait_for_the_final_check():
+    held = Monitor(check_every=10)
+    live = [f.category for f in _slow_healthy(held)]
+    assert not set(live) & set(held.defer)
+    final = held.check()
+    eager = Monitor(check_every=10, defer=())
+    eager_seen = {f.rule for f in _slow_healthy(eager)} | {f.rule for f in eager.check()}
+    assert {f.rule for f in held.findings} == eager_seen
+    assert any(f.category in held.defer for f in final)
+
+
+def test_confirm_holds_a_finding_until_the_run_has_grown():
+    monitor = Monitor(rules=["NF001", "LR003"], defer=(), confirm=0.5, check_every=1, warmup=1)
+    first = {}
+    for step in range(400):
+        for f in monitor.update(step=step, loss=2.0 - step / 800, lr=1e-5):
+            first[f.rule] = step
+    eager = Monitor(rules=["NF001", "LR003"], defer=(), check_every=1, warmup=1)
+    eager_first = {}
+    for step in range(400):
+        for f in eager.update(step=step, loss=2.0 - step / 800, lr=1e-5):
+            eager_first[f.rule] = step
+    assert "LR003" in eager_first and "LR003" in first
+    assert first["LR003"] >= 1.5 * eager_first["LR003"] - 1
