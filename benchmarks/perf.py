@@ -5,7 +5,9 @@
 
 Every measurement is a fresh subprocess; its wall time comes from a monotonic clock and its peak
 memory from the kernel (`os.wait4` rusage, the figure `/usr/bin/time -v` prints). Each figure
-is the median of several repetitions. Inputs are generated into a temporary folder and deleted.
+is the median of several repetitions after one discarded warm-up (page cache, bytecode: children
+may write .pyc files to a temporary prefix, as an installed package has them). Inputs are
+generated into a temporary folder and deleted.
 Targets are fixed here, not tuned to the result: a MISS is reported, never hidden.
 """
 
@@ -25,12 +27,15 @@ from pathlib import Path
 PY = sys.executable
 LRDOCTOR = [PY, "-m", "lrdoctor"]
 ROOT = Path(__file__).resolve().parent.parent
+# Set per run by `run()`: the children's environment (bytecode cache in the temporary folder).
+CHILD_ENV: dict[str, str] | None = None
 
 
 @dataclass
 class Sample:
     seconds: float
     peak_mb: float
+    cpu: float  # user + system seconds: less disturbed than wall time on a busy machine
 
 
 @dataclass
@@ -43,12 +48,14 @@ class Row:
     ratio: float
     target: str
     ok: bool
+    cpu_ratio: float | None = None
 
 
 def measure(cmd: list[str], ok_codes=(0, 1)) -> Sample:
     """Run `cmd` once in a fresh process; wall time and the kernel's peak RSS of that process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                            env=CHILD_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -57,13 +64,16 @@ def measure(cmd: list[str], ok_codes=(0, 1)) -> Sample:
         proc.stderr.close()
     if proc.returncode not in ok_codes:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.strip()[-500:]}")
-    return Sample(seconds, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
+    # ru_maxrss is in KiB on Linux
+    return Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def median(cmd: list[str], reps: int, **kw) -> Sample:
+    measure(cmd, **kw)  # warm-up, discarded
     runs = [measure(cmd, **kw) for _ in range(reps)]
     return Sample(statistics.median(r.seconds for r in runs),
-                  statistics.median(r.peak_mb for r in runs))
+                  statistics.median(r.peak_mb for r in runs),
+                  statistics.median(r.cpu for r in runs))
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -109,7 +119,8 @@ def write_csv(path: Path, rows: int, seed: int = 0) -> Path:
 def _pair(case: str, ours: Sample, base: Sample, time_limit: float, mem_limit: float | None
           ) -> list[Row]:
     rows = [Row(case, "time", ours.seconds, base.seconds, "s", ours.seconds / base.seconds,
-                f"<= {time_limit}x", ours.seconds / base.seconds <= time_limit)]
+                f"<= {time_limit}x", ours.seconds / base.seconds <= time_limit,
+                ours.cpu / base.cpu)]
     if mem_limit is not None:
         r = ours.peak_mb / base.peak_mb
         rows.append(Row(case, "peak RSS", ours.peak_mb, base.peak_mb, "MB", r,
@@ -172,7 +183,7 @@ def case_trainer(reps: int, steps: int | None) -> list[Row]:
     """Case 5: the reference trainer's speed on the default MLP, import time excluded."""
     rates = []
     for _ in range(reps):
-        out = subprocess.run([PY, "-c", TRAIN_SNIPPET.format(steps=steps)], cwd=ROOT,
+        out = subprocess.run([PY, "-c", TRAIN_SNIPPET.format(steps=steps)], cwd=ROOT, env=CHILD_ENV,
                              capture_output=True, text=True, check=True).stdout.split()
         rates.append(int(out[0]) / float(out[1]))
     rate = statistics.median(rates)
@@ -190,30 +201,35 @@ def environment() -> str:
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
             f"numpy {numpy.__version__}, pandas {pandas.__version__}, "
-            f"pyarrow {pyarrow.__version__}; {time.strftime('%Y-%m-%d')}")
+            f"pyarrow {pyarrow.__version__}; {time.strftime('%Y-%m-%d')}; "
+            f"load average {os.getloadavg()[0]:.1f}")
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| case | measure | lrdoctor | baseline | ratio | target | result |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| case | measure | lrdoctor | baseline | ratio | target | result | CPU-time ratio |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        cpu = f"{r.cpu_ratio:.2f}x" if r.cpu_ratio is not None else ""
         lines.append(
             f"| {r.case} | {r.what} | {r.ours:,.2f} {r.unit} | {r.base:,.2f} {r.unit} | "
-            f"{r.ratio:.2f}x | {r.target} | {'PASS' if r.ok else 'MISS'} |"
+            f"{r.ratio:.2f}x | {r.target} | {'PASS' if r.ok else 'MISS'} | {cpu} |"
         )
     return "\n".join(lines)
 
 
 def run(rows: int, files: int, serial: int, reps: int, trainer_steps: int | None) -> list[Row]:
+    global CHILD_ENV
     out: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lrdoctor-perf-") as tmp:
         tmp = Path(tmp)
+        CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
         for kind in ("parquet", "csv"):
             out += case_large(tmp, rows, reps, kind)
             (tmp / f"large.{kind}").unlink()  # keep the disk footprint to one big file
         out += case_small(tmp, reps)
         out += case_many(tmp, files, serial, reps)
-    out += case_trainer(reps, trainer_steps)
+        out += case_trainer(reps, trainer_steps)
     return out
 
 
@@ -235,6 +251,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
           f"median of {reps}\n", flush=True)
     result = run(rows, files, serial, reps, a.trainer_steps)
     print(table(result))
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return result
 
 
