@@ -122,3 +122,13 @@ def test_any_text_stays_one_parseable_line_in_every_machine_format(source, messa
     if xml_ok and not any(0xFFFE <= ord(c) <= 0xFFFF for c in source + message + rec):
         case = ET.fromstring(FORMATS["junit"](rep, ctx).encode()).find(".//testcase")
         assert case.get("classname") == source and case.find("failure") is not None
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_text_summary_is_one_line_per_run_within_the_width(width):
+    runs = [RunReport(source=f"logs/run_{i:03}_with_a_long_name.parquet", n_steps=12_345,
+                      findings=[WARN]) for i in range(12)]
+    out = FORMATS["text"](Report(runs=runs), Context(width=width)).split("Summary")[1]
+    rows = [line for line in out.splitlines() if "logs/run_" in line]
+    assert len(rows) == 12 and all(len(row) <= width for row in rows)
+    assert all("! WARN" in row and "12,345" in row and "XX001 something" in row for row in rows)

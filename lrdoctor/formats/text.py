@@ -96,12 +96,22 @@ def _summary(console, report: Report) -> None:
     from rich.table import Table
 
     table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
-    for name in ("run", "verdict", "steps", "worst finding"):
-        table.add_column(name, justify="right" if name == "steps" else "left")
+    # One line per run, however many runs (the details above carry the full message): the
+    # run name and the finding share what the verdict, steps and separators leave.
+    steps_w = max(5, *(len(f"{r.n_steps:,}") for r in report.runs))
+    fixed = 7 + steps_w + 9
+    longest = max(len(r.source) for r in report.runs)
+    run_w = max(8, min(longest, 60, console.width - fixed - 20))
+    room = max(8, console.width - fixed - run_w)
+    table.add_column("run", no_wrap=True, overflow="ellipsis", max_width=run_w)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("steps", justify="right", no_wrap=True)
+    table.add_column("worst finding", no_wrap=True)
     for run in report.runs:
         label, style = VERDICT[run.status]
         worst = run.findings[0] if run.findings else None
         what = run.error or (f"{worst.rule} {worst.name}: {worst.message}" if worst else "")
+        what = what if len(what) <= room else what[: room - 1] + "…"
         table.add_row(escape(run.source), f"[{style}]{label}[/]",
                       f"{run.n_steps:,}" if run.error is None else "", escape(what))
     console.print(table)
