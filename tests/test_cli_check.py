@@ -248,3 +248,21 @@ def test_progress_path_gives_the_same_report(tmp_path):
     shown = _run_all(paths, planned, Options(), 1, show=True)
     plain = _run_all(paths, planned, Options(), 1, show=False)
     assert shown.to_dict() == plain.to_dict() and len(shown.runs) == len(paths)
+
+
+def test_unknown_selector_in_the_file_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lrdoctor.toml").write_text('select = ["QQ9"]\n')
+    result = run("check", healthy(tmp_path / "ok.csv"))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"lrdoctor: error: {tmp_path / 'lrdoctor.toml'}: select: ")
+    assert "'QQ9'" in result.output
+
+
+def test_unreadable_input_is_on_stderr_when_the_text_goes_to_a_file(tmp_path):
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    healthy(tmp_path / "ok.csv")
+    result = run("check", tmp_path, "-o", tmp_path / "r.txt")
+    assert result.exit_code == 2 and result.output.startswith("lrdoctor: error: ")
+    assert "broken.parquet" in result.output
+    assert "ERROR" in (tmp_path / "r.txt").read_text()

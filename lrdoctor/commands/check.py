@@ -118,8 +118,8 @@ def check_command(
     for source in idle:
         report_error(f"{source}: no selected rule could run (the log lacks the columns they need)")
     for r in report.runs:
-        if r.error is not None and format not in ("text",):
-            report_error(r.error)  # machine formats go to files; say it on stderr too
+        if r.error is not None and (format != "text" or output is not None):
+            report_error(r.error)  # the report went to a file or a machine; say it on stderr
     if code == 2 or idle:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero else code)
@@ -127,11 +127,15 @@ def check_command(
 
 def _selection(catalogue, settings, select, extend_select, ignore):
     """The file's selection, then the command line's on top (a CLI --select replaces it)."""
+    from lrdoctor.errors import ConfigError
     from lrdoctor.selection import select_rules
 
     if select is not None:
         return select_rules(catalogue, select, ignore or (), extend_select or ())
-    chosen = select_rules(catalogue, settings.select, settings.ignore, settings.extend_select)
+    try:
+        chosen = select_rules(catalogue, settings.select, settings.ignore, settings.extend_select)
+    except ConfigError as exc:
+        raise ConfigError(f"{settings.path}: {exc}") from None
     # Within the command line the more specific selector wins, as in select_rules.
     added = select_rules(catalogue, [], ignore or (), extend_select or ())
     dropped = {r.id for r in select_rules(catalogue, list(ignore or ()))} - {r.id for r in added}
