@@ -266,3 +266,11 @@ def test_unreadable_input_is_on_stderr_when_the_text_goes_to_a_file(tmp_path):
     assert result.exit_code == 2 and result.output.startswith("lrdoctor: error: ")
     assert "broken.parquet" in result.output
     assert "ERROR" in (tmp_path / "r.txt").read_text()
+
+
+def test_error_line_is_red_only_when_asked_for(tmp_path):
+    missing = tmp_path / "nope.csv"
+    red = run("check", missing, env={"FORCE_COLOR": "1", "NO_COLOR": ""})
+    assert red.exit_code == 2 and red.output.startswith("\x1b[31mlrdoctor: error: ")
+    plain = run("check", missing, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert plain.output.startswith("lrdoctor: error: ")

@@ -20,7 +20,7 @@ def report_error(message: str) -> None:
     else:
         red = bool(os.environ.get("FORCE_COLOR")) or sys.stderr.isatty()
     line = f"lrdoctor: error: {message}"
-    typer.echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True)
+    typer.echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True, color=red)
 
 
 def boundary(fn: Callable) -> Callable:
