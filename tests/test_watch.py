@@ -139,3 +139,13 @@ def test_trainer_state_rewritten_half_way_is_retried(tmp_path):
     assert watcher.reports and watcher.read_error is None
     reference = check_path(sample, plan(load_builtin()), Options())[0]
     assert kinds(watcher.reports[0].findings) == kinds(reference.findings)
+
+
+def test_status_line_shows_step_smoothed_loss_lr_and_verdict(tmp_path):
+    from lrdoctor.commands.watch import evaluate, status_line
+
+    path = write_csv(tmp_path / "ok.csv", frame(n=300))
+    run, report = evaluate(path, plan(load_builtin()), Options())[0]
+    line = status_line(run, report)
+    assert line.startswith("step 299  loss 0.1")
+    assert "lr 0.01" in line and line.endswith("verdict " + report.status.upper())
