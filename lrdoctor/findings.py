@@ -119,4 +119,10 @@ class Report:
         return 1 if any(r.fails(fail_on) for r in self.runs) else 0
 
     def to_dict(self) -> dict:
-        return {"schema": REPORT_SCHEMA, "runs": [r.to_dict() for r in self.runs]}
+        # Unreadable inputs are listed apart, so every entry of "runs" keeps the contract's
+        # status values (pass / warn / fail).
+        return {
+            "schema": REPORT_SCHEMA,
+            "runs": [r.to_dict() for r in self.runs if r.error is None],
+            "errors": [{"source": r.source, "error": r.error} for r in self.runs if r.error],
+        }

@@ -101,6 +101,10 @@ def check_command(
         width=_width(to_terminal),
         step_summary=_step_summary() if format == "github" else None,
     )
+    if format == "text" and report.runs and all(r.error is not None for r in report.runs):
+        for r in report.runs:  # nothing was readable: one line per input, no report
+            report_error(r.error)
+        raise typer.Exit(2)
     shown = report
     if quiet and format == "text":
         from lrdoctor.findings import Report

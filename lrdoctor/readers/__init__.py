@@ -42,7 +42,8 @@ __all__ = [
 
 
 def supported_formats() -> str:
-    return ", ".join(r.description for r in [*READERS, *DIRECTORY_READERS])
+    """The readers' short names; docs/formats.md describes each."""
+    return ", ".join(dict.fromkeys(r.name for r in [*READERS, *DIRECTORY_READERS]))
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:

@@ -107,9 +107,9 @@ def test_unrecognised_json_lists_supported_formats(tmp_path):
     bad.write_text(json.dumps({"model": "resnet", "depth": 50}, indent=2))
     with pytest.raises(InputError) as err:
         read_path(bad)
-    assert "list of records" in str(err.value) and "JSON Lines" in str(err.value)
+    assert "list of records" in str(err.value) and "jsonl" in str(err.value)
     junk = tmp_path / "x.bin"
     junk.write_bytes(b"\x00\x01\x02garbage")
     with pytest.raises(InputError) as err:
         read_path(junk)
-    assert "trainer_state.json" in str(err.value) and "--loss-col" in str(err.value)
+    assert "hf-trainer-state" in str(err.value) and "--loss-col" in str(err.value)

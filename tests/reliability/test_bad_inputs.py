@@ -280,9 +280,10 @@ def test_folder_mixing_good_and_broken_logs(tmp_path):
     symlink_loop(tmp_path)
     result = invoke("check", tmp_path, "--format", "json")
     assert result.exit_code == 2
-    runs = {Path(r["source"]).name: r for r in json.loads(result.stdout)["runs"]}
-    assert runs["good.csv"].get("error") is None and runs["good.csv"]["steps"] == 300
-    broken = {name for name, r in runs.items() if r.get("error")}
+    out = json.loads(result.stdout)
+    runs = {Path(r["source"]).name: r for r in out["runs"]}
+    assert set(runs) == {"good.csv"} and runs["good.csv"]["steps"] == 300
+    broken = {Path(e["source"]).name for e in out["errors"]}
     assert broken == {"empty.csv", "cut.parquet", "a.csv", "b.csv"}
     lines = result.stderr.strip().splitlines()
     assert len(lines) == len(broken)
