@@ -15,7 +15,8 @@ OPTIMIZER_FAMILIES = {
     "sgd": "sgd", "momentum": "sgd", "nesterov": "sgd", "sgdm": "sgd", "lars": "sgd",
     "adam": "adam", "adamw": "adam", "nadam": "adam", "radam": "adam", "adamax": "adam",
     "lamb": "adam", "adafactor": "adam", "lion": "adam", "fusedadam": "adam", "adam8bit": "adam",
-    "rmsprop": "adaptive", "adagrad": "adaptive", "adadelta": "adadelta",
+    # RMSprop normalises each step like Adam (a step of ~lr per parameter).
+    "rmsprop": "adam", "adagrad": "adaptive", "adadelta": "adadelta",
 }
 
 
@@ -151,7 +152,7 @@ def _sorted_last_write(step: np.ndarray, value: np.ndarray) -> tuple[Series, int
     """Sort by step; where a step repeats keep the row written last. Returns the count dropped."""
     if np.all(step[1:] > step[:-1]):
         return Series(step, value), 0, False  # the usual log: skip the O(n log n) sort
-    unsorted = bool(len(step) > 1 and np.any(np.diff(step) < 0))
+    unsorted = bool(np.any(step[1:] < step[:-1]))  # no subtraction: steps may be ±1e308
     order = np.argsort(step, kind="stable")
     s = step[order]
     last = np.ones(len(s), bool)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -40,7 +41,9 @@ def invoke(*args: object):
     unraisable: list = []  # what a C extension would print to stderr as "Exception ignored"
     hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
     try:
-        result = runner.invoke(app, [str(a) for a in args])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a user would see any warning on stderr
+            result = runner.invoke(app, [str(a) for a in args])
     finally:
         sys.unraisablehook = hook
     assert not unraisable, [u.exc_value for u in unraisable]

@@ -24,14 +24,22 @@ from tests.reliability.inputs import invoke
 # Each example writes a fresh file into a shared tmp folder.
 tmp_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-SUFFIXES = st.sampled_from([".csv", ".parquet", ".json", ".jsonl", ".csv.gz", ".tsv", ".log"])
-HEADS = st.sampled_from([b"", b"PAR1", b"\x1f\x8b", b"step,loss\n", b"{", b"[", b"\xef\xbb\xbf"])
+# File names and first bytes that steer the input to each reader.
+SUFFIXES = st.sampled_from([".csv", ".parquet", ".json", ".jsonl", ".csv.gz", ".tsv", ".log",
+                            "/events.out.tfevents.1700000000.host", "/trainer_state.json",
+                            "/mlflow.db", "/results.csv", "/metrics.csv"])
+HEADS = st.sampled_from([
+    b"", b"PAR1", b"\x1f\x8b", b"step,loss\n", b"{", b"[", b"\xef\xbb\xbf",
+    b"SQLite format 3\x00", b'{"log_history": [{"step": 1, "loss": ', b'{"step": 1, "loss": 2}\n',
+    b"\x18\x00\x00\x00\x00\x00\x00\x00", b"Step,run - loss\n", b"epoch,train/box_loss,lr/pg0\n",
+])
 
 
 @tmp_ok
 @given(head=HEADS, body=st.binary(max_size=2000), suffix=SUFFIXES)
 def test_read_path_only_raises_project_errors(tmp_path, head, body, suffix):
     path = tmp_path / f"fuzz{suffix}"
+    path.parent.mkdir(exist_ok=True)
     path.write_bytes(head + body)
     try:
         tables = read_path(path)
@@ -45,6 +53,7 @@ def test_read_path_only_raises_project_errors(tmp_path, head, body, suffix):
 @given(head=HEADS, body=st.binary(max_size=1000), suffix=SUFFIXES)
 def test_check_on_arbitrary_bytes(tmp_path, head, body, suffix):
     path = tmp_path / f"fuzz{suffix}"
+    path.parent.mkdir(exist_ok=True)
     path.write_bytes(head + body)
     before = path.read_bytes()
     result = invoke("check", path, "--format", "json")
