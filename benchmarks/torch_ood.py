@@ -32,6 +32,8 @@ AFTER_NONFINITE = 5
 ADAM_GRID = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 SGD_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 ADAGRAD_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+# Clipping (and RMSprop on the LSTM) keeps 0.1 healthy, so these grids reach higher.
+WIDE_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
 
 
 # ---------------------------------------------------------------- data and models (torch)
@@ -101,18 +103,20 @@ class CharLSTM:
 def markov_text_task(seed: int, vocab: int = 40, seq: int = 24):
     """A string from a sparse random Markov chain over 40 symbols; windows of 24 next-symbol
     targets. Initial loss ≈ ln 40 = 3.69."""
+    import bisect
+    import random
+
     import torch
 
-    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the Dirichlet draw takes no generator
     probs = torch.distributions.Dirichlet(torch.full((vocab,), 0.08)).sample((vocab,))
-    # torch.distributions has no generator argument; reseed globally for this draw only.
+    cdf = probs.cumsum(1).tolist()
+    rng = random.Random(seed)
     n = 60_000
-    text = torch.empty(n, dtype=torch.long)
-    text[0] = 0
-    u = torch.rand(n, generator=g)
-    cdf = probs.cumsum(1)
-    for i in range(1, n):
-        text[i] = min(int(torch.searchsorted(cdf[text[i - 1]], u[i])), vocab - 1)
+    seq_ids = [0]
+    for _ in range(n - 1):
+        seq_ids.append(min(bisect.bisect_left(cdf[seq_ids[-1]], rng.random()), vocab - 1))
+    text = torch.tensor(seq_ids)
     starts = torch.arange(0, n - seq - 1, seq)
     x = torch.stack([text[s:s + seq] for s in starts])
     y = torch.stack([text[s + 1:s + seq + 1] for s in starts])
@@ -164,10 +168,10 @@ SWEEPS = (
     Sweep("tabular", "tabular", "sgd_momentum", SGD_GRID, 1500, 64),
     Sweep("tabular", "tabular", "adam", ADAM_GRID, 1500, 64),
     Sweep("cnn", "bars", "sgd_momentum", SGD_GRID, 1000, 32, schedule="onecycle"),
-    Sweep("cnn", "bars", "adamw", ADAM_GRID, 1000, 32, schedule="warmup_cosine", clip=1.0),
-    Sweep("charlm", "markov", "adam", ADAM_GRID, 1200, 16, schedule="warmup_cosine", clip=1.0,
+    Sweep("cnn", "bars", "adamw", WIDE_GRID, 1000, 32, schedule="warmup_cosine", clip=1.0),
+    Sweep("charlm", "markov", "adam", WIDE_GRID, 1200, 16, schedule="warmup_cosine", clip=1.0,
           csv=True),
-    Sweep("charlm", "markov", "rmsprop", ADAM_GRID, 1200, 16, schedule="step", csv=True),
+    Sweep("charlm", "markov", "rmsprop", WIDE_GRID, 1200, 16, schedule="step", csv=True),
     Sweep("regression", "mse", "sgd", SGD_GRID, 2000, 64, schedule="step"),
     Sweep("regression", "huber", "adagrad", ADAGRAD_GRID, 2000, 64),
 )
@@ -452,7 +456,7 @@ def main() -> None:
         rows = generate(out, SWEEPS[::4] if args.quick else SWEEPS, args.quick)
     t1 = time.process_time()
     text = evaluate(out, rows)
-    print(f"\ncpu: training {t1 - t0:.0f}s, checking {time.process_time() - t1:.0f}s")
+    print(f"\ncpu: training {t1 - t0:.0f}s, checking {time.process_time() - t1:.1f}s")
     if args.report:
         args.report.write_text(text)
 
