@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ROOT / "fixtures" / "sweeps.csv"
 # Monitor settings compared on the same training logs.
 VARIANTS = {
-    "default (defer whole-run categories)": {},
-    "defer + confirm 0.5": {"confirm": 0.5},
-    "report everything at once": {"defer": ()},
+    "default (defer whole-run categories, confirm 0.5)": {},
+    "defer, no confirmation": {"confirm": 0.0},
+    "report everything at once": {"defer": (), "confirm": 0.0},
 }
 
 

@@ -21,6 +21,9 @@ WARMUP = 50
 # short): on a run that has just started they are premature, so the monitor holds them back
 # until `check()` is called at the end. See docs/monitoring.md for the measured effect.
 DEFER = ("lr_too_low", "plateau", "schedule", "data")
+# A finding (other than a non-finite value) is reported once it is still there after the run
+# grew by half: early wobbles that looked like a too-high LR on healthy runs fade by then.
+CONFIRM = 0.5
 
 
 class TrainingHealthError(RuntimeError):
@@ -59,7 +62,8 @@ class Monitor:
     (default: adaptively, every max(1, n // 50) rows), not before `warmup` rows, and at once
     when a non-finite value arrives; see docs/monitoring.md for the cost. Findings of the
     `defer` categories wait for `check()` (the end of training or a NaN); with `confirm` > 0 a
-    finding must persist until the run has grown by that fraction before it is reported.
+    finding must persist until the run has grown by that fraction before it is reported
+    (default 0.5; a non-finite value is always reported at once).
     """
 
     def __init__(
@@ -72,7 +76,7 @@ class Monitor:
         *,
         warmup: int = WARMUP,
         defer: Iterable[str] = DEFER,
-        confirm: float = 0.0,
+        confirm: float = CONFIRM,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         optimizer: str | None = None,
         source: str = "<monitor>",

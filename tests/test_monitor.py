@@ -167,7 +167,7 @@ def test_confirm_holds_a_finding_until_the_run_has_grown():
     for step in range(400):
         for f in monitor.update(step=step, loss=2.0 - step / 800, lr=1e-5):
             first[f.rule] = step
-    eager = Monitor(rules=["NF001", "LR003"], defer=(), check_every=1, warmup=1)
+    eager = Monitor(rules=["NF001", "LR003"], defer=(), confirm=0, check_every=1, warmup=1)
     eager_first = {}
     for step in range(400):
         for f in eager.update(step=step, loss=2.0 - step / 800, lr=1e-5):
