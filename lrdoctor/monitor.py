@@ -93,6 +93,7 @@ class Monitor:
         self.raise_on, self.check_every, self.warmup = raise_on, check_every, warmup
         self.defer, self.confirm = frozenset(defer), confirm
         self._pending: dict[tuple[str, str | None], int] = {}
+        self._broken: set[str] = set()
         self.optimizer, self.source = optimizer, source
         self.log_path = Path(log_path) if log_path is not None else None
         self._writer = None
@@ -121,7 +122,11 @@ class Monitor:
                 col = self._cols[name] = _Column(len(self._step))
             v = float(value)
             col.values[i], col.empty[i] = v, False
-            non_finite |= not np.isfinite(v)
+            if not np.isfinite(v) and name not in self._broken:
+                # Evaluate at once on a signal's first non-finite value only: a run that goes
+                # on logging NaN must not cost a full evaluation per row.
+                self._broken.add(name)
+                non_finite = True
         self._n += 1
         if self.log_path is not None:
             self._log(step, values)

@@ -174,3 +174,16 @@ def test_confirm_holds_a_finding_until_the_run_has_grown():
             eager_first[f.rule] = step
     assert "LR003" in eager_first and "LR003" in first
     assert first["LR003"] >= 1.5 * eager_first["LR003"] - 1
+
+
+def test_a_nan_tail_does_not_evaluate_every_row(monkeypatch):
+    monitor = Monitor(rules=["NF001"], check_every=1000)
+    calls = []
+    original = monitor.report
+    monkeypatch.setattr(monitor, "report", lambda: calls.append(monitor.n_rows) or original())
+    for step in range(100):
+        monitor.update(step=step, loss=1.0)
+    before = len(calls)
+    for step in range(100, 150):
+        monitor.update(step=step, loss=float("nan"))
+    assert calls[before:] == [101]  # at once on the first NaN, not on every NaN row after it
