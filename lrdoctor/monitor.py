@@ -60,7 +60,7 @@ class Monitor:
     None runs the whole built-in catalogue. `severity` / `params` override per rule, as in
     `lrdoctor.check`. The detectors re-run on the whole run so far every `check_every` rows
     (default: adaptively, every max(1, n // 50) rows), not before `warmup` rows, and at once
-    when a non-finite value arrives; see docs/monitoring.md for the cost. Findings of the
+    when a signal first becomes non-finite; see docs/monitoring.md for the cost. Findings of the
     `defer` categories wait for `check()` (the end of training or a NaN); with `confirm` > 0 a
     finding must persist until the run has grown by that fraction before it is reported
     (default 0.5; a non-finite value is always reported at once).

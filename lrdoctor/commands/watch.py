@@ -84,12 +84,14 @@ class Watcher:
         self.runs: list = []
         self.seen: set[tuple[str, str, str | None]] = set()
         self.read_error: str | None = None
+        self.status = False
 
     def follow(self, interval: float, idle: float, status: bool = False) -> int:
         """Poll until idle (0), a finding at the --exit-on level (1) or a missing log (2)."""
         from lrdoctor.commands import report_error
 
         last_sig, last_change = None, time.monotonic()
+        self.status = status
         try:
             while True:
                 sig = signature(self.path)
@@ -137,6 +139,8 @@ class Watcher:
                 if key in self.seen:
                     continue
                 self.seen.add(key)
+                if self.status:
+                    sys.stderr.write("\r\x1b[2K")  # the finding replaces the status line
                 typer.echo(format_finding(f, report.source if len(self.reports) > 1 else None))
                 if self.exit_on and f.rank >= SEVERITY_RANK[self.exit_on]:
                     stop = True
