@@ -82,7 +82,8 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
             outcome[(label, "hit" if hit else "miss")] += 1
             outcome[(label, "wrong-direction")] += wrong
             if rr.suggested_lr and float(row["best_lr"]) > 0:
-                errors.append(abs(math.log10(rr.suggested_lr / float(row["best_lr"]))))
+                off = abs(math.log10(float(row["lr"]) / float(row["best_lr"])))
+                errors.append((abs(math.log10(rr.suggested_lr / float(row["best_lr"]))), off))
         print(f"{row['dataset']:10s} {row['optimizer']:9s} lr={float(row['lr']):<7g} "
               f"{label:9s} status={rr.status:5s} cats={sorted(got)} "
               f"suggested={rr.suggested_lr} best={row['best_lr']}")
@@ -97,11 +98,14 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
     healthy = outcome[("healthy", "alarm")] + outcome[("healthy", "quiet")]
     if healthy:
         print(f"false-alarm rate on healthy: {outcome[('healthy', 'alarm')]}/{healthy}")
-    if errors:
-        errors.sort()
-        within = sum(e <= math.log10(3) for e in errors) / len(errors)
-        print(f"suggested_lr vs sweep best: {len(errors)} runs, within 3x: {within:.0%}, "
-              f"median |log10 ratio| = {errors[len(errors) // 2]:.2f}")
+    for name, limit in (("all off-LR runs", 99.0), ("runs within 1.5 decades of best", 1.51)):
+        errs = sorted(e for e, off in errors if off <= limit)
+        if errs:
+            within = sum(e <= math.log10(3) for e in errs) / len(errs)
+            gain = sum(e < off for e, off in errors if off <= limit) / len(errs)
+            print(f"suggested_lr vs sweep best, {name}: {len(errs)} runs, within 3x: {within:.0%}, "
+                  f"median |log10 ratio| = {errs[len(errs) // 2]:.2f}, closer than the run's "
+                  f"own LR: {gain:.0%}")
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ def check(
     ('fail', 0.003)
     """
     from lrdoctor.catalogue import load_builtin
-    from lrdoctor.engine import Options, check_paths, check_run, plan
+    from lrdoctor.engine import Options, check_paths, check_run, needed_signals, plan
     from lrdoctor.readers import discover
     from lrdoctor.selection import select_rules
 
@@ -37,7 +37,9 @@ def check(
     if _is_frame(source):
         from lrdoctor.run import run_from_frame
 
-        run = run_from_frame(source, overrides=options.columns, optimizer=optimizer)
+        run = run_from_frame(
+            source, overrides=options.columns, optimizer=optimizer, extra=needed_signals(planned)
+        )
         return Report(runs=[check_run(run, planned)])
     paths = [source] if isinstance(source, str | os.PathLike) else list(_as_iter(source))
     return check_paths(discover(paths), planned, options, jobs=jobs)

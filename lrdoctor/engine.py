@@ -88,10 +88,19 @@ def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
     return report
 
 
+# Which evidence sizes the LR best: a divergence's growth rate, then the loss shape, then the rest.
+SUGGESTION_ORDER = ("non_finite", "lr_too_high", "lr_too_low", "schedule")
+
+
 def _run_suggestion(findings: Sequence[Finding]) -> float | None:
-    """The run's LR advice: from its most severe LR-related finding that gives a number."""
-    lr_related = [f for f in findings if f.suggested_lr is not None]
-    return lr_related[0].suggested_lr if lr_related else None
+    """The run's LR advice: from its most telling LR-related finding that gives a number."""
+    numbered = [f for f in findings if f.suggested_lr is not None]
+    numbered.sort(key=lambda f: (-f.rank, _order(f.category)))
+    return numbered[0].suggested_lr if numbered else None
+
+
+def _order(category: str) -> int:
+    return SUGGESTION_ORDER.index(category) if category in SUGGESTION_ORDER else len(SUGGESTION_ORDER)
 
 
 def _preview(run) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -124,13 +133,20 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
 
 
 def _no_loss(table, overrides: Mapping[str, str]) -> InputError:
-    """Say why a table gave no loss: no rows yet, a loss column without numbers, or no column."""
+    """Say why a table gave no loss: no rows yet, no usable steps or losses, or no column."""
+    import numpy as np
+
     from lrdoctor.columns import detect_columns
 
     column = detect_columns(table.names, overrides).get("loss")
     if column is not None and not any(len(v) for v in table.values.values()):
         return InputError(table.source, "has column names but no rows",
                           "is the training job writing to it yet?")
+    step = detect_columns(table.names, overrides).get("step")
+    if column is not None and step is not None and step in table.values and not np.isfinite(
+            table.values[step]).any():
+        return InputError(table.source, f"the step column {step!r} holds no numbers",
+                          "name another with --step-col")
     if column is not None:
         return InputError(table.source, f"the loss column {column!r} holds no numbers",
                           "check what the logger writes there, or pick another with --loss-col")

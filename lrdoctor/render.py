@@ -51,7 +51,7 @@ def render_finding(rule: Rule, severity: str, ev: Evidence, run) -> Finding:
         recommendation=fill(rule.recommendation_for(ev.cause), slots),
         step=ev.step, step_end=ev.step_end,
         observed=_finite_or_none(ev.observed), limit=_finite_or_none(ev.limit),
-        cause=ev.cause, suggested_lr=ev.suggested_lr,
+        cause=ev.cause, suggested_lr=_finite_or_none(ev.suggested_lr),
     )
 
 

@@ -65,12 +65,12 @@ def non_finite(
     else:
         z, _ = climb(prefix, window)
         if z > loss_z:
-            climbed.append(f"loss climbed {z:.0f} spreads above its level")
+            climbed.append(f"the loss climbed {fmt_num(z)} spreads above its level")
         for name in ("grad_norm", "update_ratio"):
             if run.has(name):
                 _, ratio = climb(run[name].until(step).finite(), window)
                 if ratio > norm_factor:
-                    climbed.append(f"{name.replace('_', ' ')} rose {ratio:.1f}×")
+                    climbed.append(f"the {name.replace('_', ' ')} rose {fmt_num(ratio)}×")
         if climbed:
             cause = "lr_too_high"
             why = "; ".join(climbed) + " in the steps before it"
@@ -86,7 +86,9 @@ def non_finite(
     if cause == "lr_too_high":
         # The LR in force where the climb began, or the peak reached before it.
         unstable = suggest.peak_lr(run, until=step) or lr
-        advice = suggest.lower(run, unstable, backoff, until=step)
+        advice = suggest.from_blow_up(run, lr, step) or suggest.lower(
+            run, unstable, backoff, until=step
+        )
     else:
         advice = suggest.NONE
     return [

@@ -188,7 +188,7 @@ def warmup_instability(run: Run, *, window: float = 0.15, min_z: float = 4.0) ->
     c = sh.curve
     span = float(c.step[-1] - c.step[0]) or 1.0
     best_step = float(c.step[sh.best_at])
-    rise = sh.end - sh.best
+    rise = sh.end - sh.best_region
     if abs(best_step - end) > window * span or rise <= min_z * sh.se or rise < 0.25 * sh.drop:
         return []
     peak = suggest.peak_lr(run)

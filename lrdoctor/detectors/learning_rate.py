@@ -20,7 +20,7 @@ def lr_too_high(
     sh = shape_of(run)
     if sh is None:
         return []
-    rise = sh.end - sh.best
+    rise = sh.end - sh.best_region
     exploded = blowup(run, blowup_factor)
     after_best = sh.curve.level[sh.best_at :]
     rose = (
@@ -38,7 +38,7 @@ def lr_too_high(
         share = rise / sh.drop if sh.drop > 0 else np.inf
         what = (
             f"the loss rose from its best {fmt_num(sh.best)} (step {first_bad}) back to "
-            f"{fmt_num(sh.end)}, {share:.0%} of its earlier fall (limit {rise_fraction:.0%})"
+            f"{fmt_num(sh.end)}, {_share(share)} of its earlier fall (limit {rise_fraction:.0%})"
             if np.isfinite(share) else
             f"the loss never fell and rose to {fmt_num(sh.end)} from {fmt_num(sh.start)}"
         )
@@ -55,6 +55,10 @@ def lr_too_high(
             slots={"what": what, "lr": fmt_lr(unstable), "advice": advice.text or "a lower LR"},
         )
     ]
+
+
+def _share(x: float) -> str:
+    return f"{x:.0%}" if x < 10 else f"{fmt_num(x)}×"
 
 
 @detector("lr_too_low")

@@ -28,6 +28,16 @@ class Shape:
     mid: float  # smoothed level halfway through the run
 
     @property
+    def best_region(self) -> float:
+        """The level around the best bin (median of it and its neighbours).
+
+        The minimum of 20 noisy medians sits ~2 standard errors below the true level of a flat
+        curve; measuring a rise from it would see one in pure noise.
+        """
+        lo, hi = max(0, self.best_at - 1), min(len(self.curve), self.best_at + 2)
+        return float(np.median(self.curve.level[lo:hi]))
+
+    @property
     def drop(self) -> float:
         """How far the loss fell from its start to its best."""
         return self.start - self.best
@@ -117,5 +127,5 @@ def blowup(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | None:
             runs = np.convolve(above.astype(int), np.ones(min_steps, int), "valid")
             if runs.size and runs.max() >= min_steps:
                 peak = float(loss.max())
-                return f"the loss exploded to {peak:.3g} ({peak / start:.0f}× its start)"
+                return f"the loss exploded to {peak:.3g} ({peak / start:.3g}× its start)"
     return None
