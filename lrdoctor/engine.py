@@ -138,13 +138,12 @@ def _no_loss(table, overrides: Mapping[str, str]) -> InputError:
 
     from lrdoctor.columns import detect_columns
 
-    column = detect_columns(table.names, overrides).get("loss")
+    found = detect_columns(table.names, overrides)
+    column, step = found.get("loss"), found.get("step")
     if column is not None and not any(len(v) for v in table.values.values()):
         return InputError(table.source, "has column names but no rows",
                           "is the training job writing to it yet?")
-    step = detect_columns(table.names, overrides).get("step")
-    if column is not None and step is not None and step in table.values and not np.isfinite(
-            table.values[step]).any():
+    if column is not None and step in table.values and not np.isfinite(table.values[step]).any():
         return InputError(table.source, f"the step column {step!r} holds no numbers",
                           "name another with --step-col")
     if column is not None:

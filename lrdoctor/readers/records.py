@@ -16,7 +16,10 @@ def to_float(value: object) -> float | None:
     if value is None or isinstance(value, bool | dict | list):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range (JSON allows any size)
+            return float("inf") if value > 0 else float("-inf")
     if isinstance(value, str):
         text = value.strip().lower()
         if text in {"", "null", "none", "na", "n/a"}:

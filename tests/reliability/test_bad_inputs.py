@@ -207,6 +207,12 @@ CASES: dict[str, Case] = {
         [(1e308, 1.0, 0.01), (-1e308, 2.0, 0.01), (5, 3.0, 0.01)])), fires={"DA003"}),
     "lr near the float limits": Case(file("run.csv", csv_text(
         [(i, f"{v:.5f}", 1e308 if i % 2 else -1e308) for i, v in enumerate(losses())]))),
+    "json integer beyond float range": Case(file("run.jsonl", "".join(
+        f'{{"step": {i}, "loss": {10**400 if i > 250 else round(v, 5)}}}\n'
+        for i, v in enumerate(losses()))), fires={"NF001"}),
+    "step cells all empty": Case(file("run.csv", csv_text([("", f"{v:.5f}", 0.01)
+                                                          for v in losses()])),
+                                 error="the step column 'step' holds no numbers"),
     "folder with no logs": Case(empty_dir, error="no training logs"),
     "missing path": Case(lambda tmp: tmp / "nope.csv", error="no such file"),
     "glob matching nothing": Case(lambda tmp: tmp / "*.nothing", error="no file matches"),

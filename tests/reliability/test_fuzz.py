@@ -156,3 +156,35 @@ def test_every_detector_on_wild_series(name, df):
         warnings.simplefilter("error")
         first = check_run(run, rules).to_dict()
         assert check_run(run, rules).to_dict() == first
+
+
+JSON_VALUE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(10**400), 10**400),
+              st.floats(allow_nan=False, allow_infinity=False),
+              st.sampled_from(["nan", "inf", "-Infinity", "1e999", "", "abc", "0.5"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=5,
+)
+KEYS = st.one_of(st.sampled_from(["step", "loss", "lr", "eval_loss", "epoch", "grad_norm",
+                                  "learning_rate", "global_step", "run"]), st.text(max_size=8))
+
+
+@tmp_ok
+@given(records=st.lists(st.dictionaries(KEYS, JSON_VALUE, max_size=6), max_size=25),
+       layout=st.sampled_from(["run.jsonl", "run.json", "trainer_state.json", "history.json"]))
+def test_check_on_weird_json(tmp_path, records, layout):
+    if layout == "run.jsonl":
+        text = "\n".join(json.dumps(r) for r in records) + "\n"
+    elif layout == "trainer_state.json":
+        text = json.dumps({"global_step": len(records), "log_history": records})
+    elif layout == "history.json":  # Keras-style {metric: [values per epoch]}
+        keys = {k for r in records for k in r}
+        text = json.dumps({k: [r.get(k) for r in records] for k in keys})
+    else:
+        text = json.dumps(records)
+    path = tmp_path / layout
+    path.write_text(text, encoding="utf-8")
+    result = invoke("check", path, "--format", "json")
+    if result.exit_code == 2:
+        assert result.stderr.startswith("lrdoctor: error: ")
