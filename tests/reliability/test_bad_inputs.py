@@ -314,3 +314,22 @@ def test_every_format_renders_odd_data(name, fmt, tmp_path, monkeypatch):
     result = invoke("check", case.build(tmp_path), "--format", fmt, *case.args)
     assert result.exit_code in (0, 1), result.output
     assert result.stdout.strip()
+
+
+def test_unreadable_file_simulated(tmp_path, monkeypatch):
+    """The same path as `test_unreadable_file`, for when tests run as root."""
+    import builtins
+
+    path = write(tmp_path / "run.csv", HEALTHY)
+    real_open = builtins.open
+
+    def guarded(file, *args, **kwargs):
+        if os.fspath(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    result = invoke("check", path, "--format", "json")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"lrdoctor: error: {path}: permission denied; make the file " \
+                                    "readable"
