@@ -111,14 +111,22 @@ def build_run(
         step = np.arange(n_rows, dtype=np.float64)
         notes.append("no step column: the row order was used as the step")
 
+    step_ok = ~np.isnan(step)
+    all_steps_ok = bool(step_ok.all())
+    step.flags.writeable = False  # shared by the signals below when no row needs dropping
+
     signals: dict[str, Series] = {}
     for signal, column in columns.items():
         if signal == "step":
             continue
-        present = ~table.empty[column] & ~np.isnan(step)
-        series, repeated, unsorted = _sorted_last_write(
-            step[present], table.values[column][present]
-        )
+        empty = table.empty[column]
+        if all_steps_ok and not empty.any():  # a dense column: no copy (10M rows: ~80 MB)
+            series, repeated, unsorted = _sorted_last_write(step, table.values[column])
+        else:
+            present = ~empty & step_ok
+            series, repeated, unsorted = _sorted_last_write(
+                step[present], table.values[column][present]
+            )
         if len(series):
             signals[signal] = series
         if signal == "loss":

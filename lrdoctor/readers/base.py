@@ -104,9 +104,11 @@ def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if not n or data is None:
         return np.full(n, np.nan), np.ones(n, bool)
     dtype = np.dtype(numbers.type.to_pandas_dtype())  # a numpy dtype for fixed-width numbers
-    values = np.frombuffer(data, dtype, count=offset + n)[offset:].astype(np.float64)
+    values = np.frombuffer(data, dtype, count=offset + n)[offset:]
     if not numbers.null_count or validity is None:
-        return values, np.zeros(n, bool)
+        # A float64 column without nulls is used in place (read-only, no copy: peak memory).
+        return values.astype(np.float64, copy=False), np.zeros(n, bool)
+    values = values.astype(np.float64)
     bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
     empty = bits[offset:] == 0
     values[empty] = np.nan
