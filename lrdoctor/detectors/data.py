@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.run import Run
 
@@ -16,8 +18,8 @@ WORTH_LOGGING = {
 @detector("too_few_points")
 def too_few_points(run: Run, *, min_points: int = 50) -> list[Evidence]:
     n = run.n_steps
-    if n >= min_points:
-        return []
+    if n >= min_points or not np.isfinite(run["loss"].value).all():
+        return []  # a run cut short by a NaN is explained by NF001
     return [Evidence(observed=float(n), limit=float(min_points), slots={"n": n})]
 
 

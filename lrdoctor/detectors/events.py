@@ -108,9 +108,13 @@ def plateau(
     threshold = max(min_z * sh.late_se, min_improvement * sh.drop)
     if improvement > threshold:
         return []
-    # The stall began at the first bin already within the threshold of the final level.
     final = float(np.median(window_levels))
-    onset = int(np.flatnonzero(c.level <= final + threshold)[0])
+    if final > sh.best_region + threshold:
+        return []  # the loss went back up: a rise (LR001), not a plateau
+    # The stall began at the first bin from which the loss never again fell by more than the
+    # threshold.
+    later_min = np.minimum.accumulate(c.level[::-1])[::-1]
+    onset = int(np.flatnonzero(c.level - later_min <= threshold)[0])
     stall_from = int(c.start[onset])
     total = float(sh.loss.step[-1] - sh.loss.step[0]) or 1.0
     idle = float(sh.loss.step[-1] - stall_from) / total
@@ -119,7 +123,7 @@ def plateau(
     small = lr is not None and peak is not None and lr < decayed * peak
     return [
         Evidence(
-            observed=max(improvement, 0.0) / sh.drop, limit=min_improvement, step=stall_from,
+            observed=max(improvement, 0.0) / sh.drop, limit=threshold / sh.drop, step=stall_from,
             step_end=int(sh.loss.step[-1]), severity="info" if small else None,
             slots={
                 "idle": f"{idle:.0%}", "level": fmt_num(final), "lr": fmt_lr(lr),

@@ -6,8 +6,15 @@ import numpy as np
 
 from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
-from lrdoctor.detectors.shape import blowup, shape_of
-from lrdoctor.detectors.stats import fmt_lr, fmt_num, kendall_tau
+from lrdoctor.detectors.shape import (
+    blowup,
+    loss_exploded,
+    lr_outside_profile,
+    no_progress,
+    shape_of,
+    weights_exploded,
+)
+from lrdoctor.detectors.stats import fmt_lr, fmt_num
 from lrdoctor.run import Run
 
 
@@ -16,43 +23,50 @@ def lr_too_high(
     run: Run, *, rise_fraction: float = 0.2, min_z: float = 3.0, blowup_factor: float = 10.0,
     backoff: float = 10.0,
 ) -> list[Evidence]:
-    """Loss that rose back after its best (or above its start), or parameters that exploded."""
+    """Loss that rose back after its best, parameters that exploded, or nothing learned at an LR
+    beyond the optimizer's usual range."""
     sh = shape_of(run)
     if sh is None:
         return []
     rise = sh.end - sh.best_region
-    exploded = blowup(run, blowup_factor)
-    after_best = sh.curve.level[sh.best_at :]
-    rose = (
-        rise > min_z * sh.se
-        and rise >= rise_fraction * max(sh.drop, 0.0)
-        and sh.best_at < len(sh.curve) - 2
-        and kendall_tau(after_best) >= 0.15
-    )
-    if not rose and exploded is None:
-        return []
-    first_bad = int(sh.curve.end[sh.best_at])
-    unstable = suggest.peak_lr(run, until=first_bad) or suggest.peak_lr(run)
-    advice = suggest.lower(run, unstable, backoff)
-    if rose:
+    reasons = []
+    observed = limit = None
+    first_bad = int(sh.loss.step[0])
+    if rise > min_z * sh.se and rise >= rise_fraction * max(sh.drop, 0.0) and (
+        sh.best_at < len(sh.curve) - 2
+    ):
+        first_bad = int(sh.curve.end[sh.best_at])
         share = rise / sh.drop if sh.drop > 0 else np.inf
-        what = (
+        observed, limit = (float(min(share, 1e6)) if np.isfinite(share) else None), rise_fraction
+        reasons.append(
             f"the loss rose from its best {fmt_num(sh.best)} (step {first_bad}) back to "
             f"{fmt_num(sh.end)}, {_share(share)} of its earlier fall (limit {rise_fraction:.0%})"
             if np.isfinite(share) else
             f"the loss never fell and rose to {fmt_num(sh.end)} from {fmt_num(sh.start)}"
         )
-        observed, limit = float(min(share, 1e6)), rise_fraction
-    else:
-        what, observed, limit = f"{exploded} (limit {blowup_factor:g}×)", None, None
-        first_bad = int(sh.loss.step[0])
-    if rose and exploded:
-        what += f"; {exploded}"
+    # An explosion the run fully recovered from is a transient (a spike, or a warm-up to add);
+    # one after which the loss stayed above its best, or never got below its start, is not.
+    stuck = no_progress(sh, min_z)
+    if (exploded := weights_exploded(run)) is not None:
+        reasons.append(exploded)
+    elif (stuck or rise > min_z * sh.se) and (
+        exploded := loss_exploded(run, blowup_factor)
+    ) is not None:
+        ending = "never recovered" if stuck else f"ended above its best, at {fmt_num(sh.end)}"
+        reasons.append(f"{exploded} and the loss {ending}")
+    outside = lr_outside_profile(run)
+    if not reasons and stuck and outside and outside[0] == "high":
+        reasons.append(f"the loss never left its starting level {fmt_num(sh.start)}; {outside[1]}")
+    if not reasons:
+        return []
+    unstable = suggest.peak_lr(run, until=first_bad) or suggest.peak_lr(run)
+    advice = suggest.lower(run, unstable, backoff)
     return [
         Evidence(
             observed=observed, limit=limit, step=first_bad, step_end=int(sh.loss.step[-1]),
             suggested_lr=advice.lr,
-            slots={"what": what, "lr": fmt_lr(unstable), "advice": advice.text or "a lower LR"},
+            slots={"what": "; ".join(reasons), "lr": fmt_lr(unstable),
+                   "advice": advice.text or "a lower LR"},
         )
     ]
 
@@ -67,9 +81,12 @@ def lr_too_low(
 ) -> list[Evidence]:
     """The loss still falls steadily in the second half: the run is far from done."""
     sh = shape_of(run)
-    if sh is None or not _still_falling(sh, min_z) or sh.second_half_share < min_share:
+    if sh is None or len(sh.loss) < len(run["loss"]) or blowup(run) is not None:
         return []
-    if len(sh.loss) < len(run["loss"]) or blowup(run) is not None:
+    outside = lr_outside_profile(run)
+    stuck_low = no_progress(sh, min_z) and outside is not None and outside[0] == "low"
+    steady = _still_falling(sh, min_z) and sh.second_half_share >= min_share
+    if not (steady or stuck_low):
         return []
     lr = suggest.lr_at(run, float(sh.loss.step[-1]))
     if lr is not None and (peak := suggest.peak_lr(run)) and lr < 0.5 * peak:
@@ -122,13 +139,19 @@ def update_ratio_high(run: Run, *, limit: float = 0.1, backoff: float = 10.0) ->
 def update_ratio_low(
     run: Run, *, limit: float = 1e-4, min_z: float = 2.0, boost: float = 10.0
 ) -> list[Evidence]:
-    """A tiny update/weight ratio while the loss is still falling: the LR holds learning back."""
+    """A tiny update/weight ratio while the loss is still falling, or when it barely moved."""
     v = _ratio_window(run)
     sh = shape_of(run)
-    if len(v) < 10 or sh is None:
-        return []
+    if len(v) < 10 or sh is None or blowup(run) is not None:
+        return []  # after an explosion tiny updates mean dead units, not a small LR
     ratio = float(np.median(v))
-    if ratio >= limit or not _still_falling(sh, min_z):
+    if ratio >= limit:
+        return []
+    if _still_falling(sh, min_z):
+        state = "while the loss is still falling"
+    elif sh.drop < 3 * sh.curve.noise:  # the whole run moved the loss less than batch noise
+        state = f"and the loss barely moved ({fmt_num(sh.start)} → {fmt_num(sh.end)})"
+    else:
         return []  # tiny updates at a converged loss are fine
     lr = suggest.peak_lr(run)
     advice = suggest.higher(run, lr, boost)
@@ -136,6 +159,6 @@ def update_ratio_low(
         Evidence(
             observed=ratio, limit=limit, step=int(run["update_ratio"].step[0]),
             step_end=int(run["update_ratio"].step[-1]), suggested_lr=advice.lr,
-            slots={"lr": fmt_lr(lr), "advice": advice.text or "a higher LR"},
+            slots={"lr": fmt_lr(lr), "advice": advice.text or "a higher LR", "state": state},
         )
     ]

@@ -104,7 +104,9 @@ def _compute(run: Run, bins: int) -> Shape | None:
     late_se = se * np.sqrt(2.0)  # difference of two roughly independent window levels
     best_at = int(np.argmin(curve.level))
     return Shape(
-        loss=loss, curve=curve, se=se, start=head_level(loss.value),
+        # The very first loss is logged before any update; if the first steps explode, it is
+        # the only honest record of where training started.
+        loss=loss, curve=curve, se=se, start=min(float(loss.value[0]), head_level(loss.value)),
         best=float(curve.level[best_at]), best_at=best_at,
         end=float(np.median(curve.level[-max(2, len(curve) // 5) :])),
         late_drop=-slope * quarter, late_se=late_se,
@@ -112,20 +114,57 @@ def _compute(run: Run, bins: int) -> Shape | None:
     )
 
 
-def blowup(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | None:
-    """Evidence that the parameters or the loss exploded (an LR far too high), or None."""
-    if run.has("weight_norm"):
-        w = run["weight_norm"].value
-        w = w[np.isfinite(w) & (w > 0)]
-        if len(w) > 5 and w.max() / w[0] > 100.0:
-            return f"the weight norm grew {w.max() / w[0]:.0e}× (from {w[0]:.3g})"
-    loss = finite_prefix(run).value
-    if len(loss) > 10:
-        start = head_level(loss)
-        if start > 0:
-            above = loss > factor * start
-            runs = np.convolve(above.astype(int), np.ones(min_steps, int), "valid")
-            if runs.size and runs.max() >= min_steps:
-                peak = float(loss.max())
-                return f"the loss exploded to {peak:.3g} ({peak / start:.3g}× its start)"
+# Weights that grow a hundredfold have been thrown far from their initial scale: healthy runs,
+# even at the top of their LR band, stay within a few times it.
+WEIGHT_BLOWUP = 100.0
+
+
+def weights_exploded(run: Run) -> str | None:
+    """Evidence that the parameters exploded, or None."""
+    if not run.has("weight_norm"):
+        return None
+    w = run["weight_norm"].value
+    w = w[np.isfinite(w) & (w > 0)]
+    if len(w) > 5 and w.max() / w[0] > WEIGHT_BLOWUP:
+        return f"the weight norm grew {w.max() / w[0]:.0e}× (from {w[0]:.3g}; limit 100×)"
     return None
+
+
+def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | None:
+    """Evidence that a positive loss stayed above `factor` times its start for some steps."""
+    loss = finite_prefix(run).value
+    if len(loss) <= 10:
+        return None
+    start = min(float(loss[0]), head_level(loss))
+    if start <= 0:
+        return None
+    above = (loss > factor * start).astype(int)
+    runs = np.convolve(above, np.ones(min_steps, int), "valid")
+    if not runs.size or runs.max() < min_steps:
+        return None
+    peak = float(loss.max())
+    return f"the loss exploded to {peak:.3g} ({peak / start:.3g}× its start; limit {factor:g}×)"
+
+
+def blowup(run: Run, factor: float = 10.0) -> str | None:
+    """Either kind of explosion (the LR-too-low rules stay quiet on such runs)."""
+    return weights_exploded(run) or loss_exploded(run, factor)
+
+
+def no_progress(sh: Shape, min_z: float = 3.0) -> bool:
+    """The smoothed loss never got clearly below where it started."""
+    return sh.start - sh.best_region <= min_z * sh.late_se
+
+
+def lr_outside_profile(run: Run) -> tuple[str, str] | None:
+    """('high' | 'low', why) when the peak LR lies outside its optimizer family's usual range."""
+    from lrdoctor import suggest
+
+    lr, profile = suggest.peak_lr(run), suggest.PROFILES.get(run.optimizer_family or "")
+    if lr is None or profile is None or profile.low <= lr <= profile.high:
+        return None
+    side = "high" if lr > profile.high else "low"
+    return side, (
+        f"lr={suggest.fmt_lr(lr)} is {'above' if side == 'high' else 'below'} the range "
+        f"{suggest.fmt_lr(profile.low)}–{suggest.fmt_lr(profile.high)} {run.optimizer} is used with"
+    )

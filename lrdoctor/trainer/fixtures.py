@@ -32,6 +32,7 @@ LABELS = (
     "schedule",
     "range_test",
     "resumed",
+    "short",
 )
 CATEGORIES = (
     "lr_too_high",
