@@ -39,9 +39,10 @@ def _resample(steps: Sequence[float], values: Sequence[float | None], width: int
     width = max(1, min(width, len(pts)))
     bins: list[list[float]] = [[] for _ in range(width)]
     missing = [False] * width
-    span = (hi - lo) or 1.0
+    # Halved so that steps near ±1e308 cannot overflow the span to inf.
+    half_span = (hi / 2 - lo / 2) or 0.5
     for s, v in pts:
-        i = min(width - 1, int((s - lo) / span * width))
+        i = min(width - 1, int((s / 2 - lo / 2) / half_span * width))
         if v is None:
             missing[i] = True
         else:
@@ -70,7 +71,7 @@ def sparkline(
         return "", ""
     finite = [c for c in cells if c is not None and not math.isnan(c)]
     vmin, vmax = (min(finite), max(finite)) if finite else (0.0, 0.0)
-    span = (vmax - vmin) or 1.0
+    half = (vmax / 2 - vmin / 2) or 0.5  # halved: no overflow near ±1e308
     chars = []
     for c in cells:
         if c is None:
@@ -78,7 +79,8 @@ def sparkline(
         elif math.isnan(c):
             chars.append("×")
         else:
-            chars.append(BLOCKS[min(len(BLOCKS) - 1, int((c - vmin) / span * len(BLOCKS)))])
+            level = (c / 2 - vmin / 2) / half
+            chars.append(BLOCKS[min(len(BLOCKS) - 1, int(level * len(BLOCKS)))])
     marker = [" "] * len(cells)
     for m in marks:
         if m is not None and math.isfinite(m) and lo <= m <= hi:
@@ -118,7 +120,8 @@ def xy_plot(
     pts.sort()
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
     y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
-    xspan, yspan = (x1 - x0) or 1.0, (y1 - y0) or 1.0
+    # Halved spans: no overflow when the points reach ±1e308.
+    xspan, yspan = (x1 / 2 - x0 / 2) or 0.5, (y1 / 2 - y0 / 2) or 0.5
     dots_w, dots_h = width * 2, height * 4
     grid = [[0] * width for _ in range(height)]
 
@@ -128,7 +131,8 @@ def xy_plot(
             grid[row][px // 2] |= _BRAILLE[px % 2][3 - py % 4]
 
     def to_dots(a: float, b: float) -> tuple[int, int]:
-        return (round((a - x0) / xspan * (dots_w - 1)), round((b - y0) / yspan * (dots_h - 1)))
+        fx, fy = (a / 2 - x0 / 2) / xspan, (b / 2 - y0 / 2) / yspan
+        return round(fx * (dots_w - 1)), round(fy * (dots_h - 1))
 
     prev = None
     for a, b in pts:
