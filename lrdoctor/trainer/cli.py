@@ -46,7 +46,13 @@ def train_command(
 ) -> None:
     """Train a small numpy MLP and write its per-step log."""
     params = {k: v for k, v in locals().items() if k != "out"}  # options named as TrainConfig
+    import os
     import time
+
+    # The MLP's matrices are tiny: BLAS threads cost more than they give (2-3x slower measured
+    # in benchmarks/perf.py). Set before numpy loads; a user's own setting wins.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
     from rich.progress import Progress
 
