@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Select, Table, table_from_arrow
+from lrdoctor.readers.records import run_key, split_runs
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -58,7 +59,15 @@ class ParquetReader:
             for k, v in meta.items()
             if not k.startswith(b"ARROW:") and k != b"pandas" and len(v) < 65536
         }
-        return [out]
+        key = run_key(names)
+        if key is None:
+            return [out]
+        # Several runs in one file (a `run`/`run_id`/`name` column): one table each.
+        try:
+            labels = handle.read(columns=[key]).column(0).cast(pa.string()).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return [out]  # a run column that is not text-like names nothing
+        return split_runs(out, labels, key)
 
 
 def _has_no_footer(path: Path) -> bool:
