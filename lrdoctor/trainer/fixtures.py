@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lrdoctor.findings import CATEGORIES
 from lrdoctor.trainer.logfile import write_log
 from lrdoctor.trainer.loop import RunLog, TrainConfig, train
 from lrdoctor.trainer.sweep import sweep_base
@@ -33,16 +34,6 @@ LABELS = (
     "range_test",
     "resumed",
     "short",
-)
-CATEGORIES = (
-    "lr_too_high",
-    "lr_too_low",
-    "non_finite",
-    "plateau",
-    "loss_spike",
-    "overfitting",
-    "schedule",
-    "data",
 )
 
 
