@@ -49,49 +49,21 @@ def check_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
 ) -> None:
     """Check training logs and report learning-rate problems."""
-    from lrdoctor.config import (
-        build_catalogue,
-        check_columns,
-        check_optimizer,
-        check_severity,
-        load_settings,
-        merge_rule_settings,
-        parse_set,
-        resolve_rules,
-        split_list,
-    )
-    from lrdoctor.engine import Options, plan
+    from lrdoctor.config import check_severity
     from lrdoctor.errors import ConfigError
     from lrdoctor.formats import FORMATS, Context
     from lrdoctor.readers import discover
 
     if format not in FORMATS:
         raise ConfigError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
-    if color not in ("auto", "always", "never"):
-        raise ConfigError(f"--color {color!r}: use auto, always or never")
-    settings = load_settings(config)
-    catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
-    chosen = _selection(catalogue, settings, split_list(select), split_list(extend_select),
-                        split_list(ignore))
-    if not chosen:
-        raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
-    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
-    cli_sev, cli_params = resolve_rules(parse_set(set_ or []), catalogue, "--set")
-    planned = plan(chosen, {**file_sev, **cli_sev}, merge_rule_settings(file_params, cli_params))
-
-    cli_columns = {
-        sig: col for sig, col in (
-            ("step", step_col), ("loss", loss_col), ("lr", lr_col),
-            ("grad_norm", grad_norm_col), ("update_ratio", update_ratio_col),
-            ("val_loss", val_loss_col), ("epoch", epoch_col),
-        ) if col
-    }
-    columns = check_columns({**settings.columns, **cli_columns}, "columns")
-    opt = check_optimizer(optimizer, "--optimizer") if optimizer else settings.optimizer
+    settings, catalogue, planned, options = settle(
+        config, rules_dirs, color, select, extend_select, ignore, set_, optimizer,
+        step=step_col, loss=loss_col, lr=lr_col, grad_norm=grad_norm_col,
+        update_ratio=update_ratio_col, val_loss=val_loss_col, epoch=epoch_col,
+    )
     level = check_severity(fail_on, "--fail-on") if fail_on else settings.fail_on
 
     inputs = discover(paths)
-    options = Options(columns=columns, optimizer=opt)
     report = _run_all(inputs, planned, options, jobs, show=not quiet and sys.stderr.isatty())
 
     to_terminal = output is None and sys.stdout.isatty()
@@ -127,6 +99,43 @@ def check_command(
     if code == 2 or idle:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero else code)
+
+
+def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optimizer, **columns):
+    """Config file, then command line: the settings, catalogue, planned rules and read options.
+
+    Shared by every command that runs the rules (`check`, `watch`), so precedence is the same.
+    """
+    from lrdoctor.config import (
+        build_catalogue,
+        check_columns,
+        check_optimizer,
+        load_settings,
+        merge_rule_settings,
+        parse_set,
+        resolve_rules,
+        split_list,
+    )
+    from lrdoctor.engine import Options, plan
+    from lrdoctor.errors import ConfigError
+
+    if color not in ("auto", "always", "never"):
+        raise ConfigError(f"--color {color!r}: use auto, always or never")
+    settings = load_settings(config)
+    catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
+    chosen = _selection(catalogue, settings, split_list(select), split_list(extend_select),
+                        split_list(ignore))
+    if not chosen:
+        raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
+    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
+    cli_sev, cli_params = resolve_rules(parse_set(set_ or []), catalogue, "--set")
+    planned = plan(chosen, {**file_sev, **cli_sev}, merge_rule_settings(file_params, cli_params))
+    given = {sig: col for sig, col in columns.items() if col}
+    read = Options(
+        columns=check_columns({**settings.columns, **given}, "columns"),
+        optimizer=check_optimizer(optimizer, "--optimizer") if optimizer else settings.optimizer,
+    )
+    return settings, catalogue, planned, read
 
 
 def _selection(catalogue, settings, select, extend_select, ignore):

@@ -38,38 +38,17 @@ def watch_command(
     color: str = typer.Option("auto", "--color", help="auto, always or never."),
 ) -> None:
     """Follow a training log as it grows and report each new finding once."""
-    from lrdoctor.commands.check import _selection
-    from lrdoctor.config import (
-        build_catalogue,
-        check_columns,
-        check_optimizer,
-        check_severity,
-        load_settings,
-        merge_rule_settings,
-        parse_set,
-        resolve_rules,
-        split_list,
-    )
-    from lrdoctor.engine import Options, plan
+    from lrdoctor.commands.check import settle
+    from lrdoctor.config import check_severity
     from lrdoctor.errors import ConfigError
 
     if exit_on is not None and check_severity(exit_on, "--exit-on") == "info":
         raise ConfigError("--exit-on 'info': use error or warning")
-    if color not in ("auto", "always", "never"):
-        raise ConfigError(f"--color {color!r}: use auto, always or never")
-    settings = load_settings(config)
-    catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
-    chosen = _selection(catalogue, settings, split_list(select), [], split_list(ignore))
-    if not chosen:
-        raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
-    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
-    cli_sev, cli_params = resolve_rules(parse_set(set_ or []), catalogue, "--set")
-    planned = plan(chosen, {**file_sev, **cli_sev}, merge_rule_settings(file_params, cli_params))
-    cli_columns = {s: c for s, c in (("loss", loss_col), ("lr", lr_col), ("step", step_col)) if c}
-    columns = check_columns({**settings.columns, **cli_columns}, "columns")
-    opt = check_optimizer(optimizer, "--optimizer") if optimizer else settings.optimizer
-
-    watcher = Watcher(path, planned, Options(columns=columns, optimizer=opt), exit_on)
+    _, catalogue, planned, options = settle(
+        config, rules_dirs, color, select, None, ignore, set_, optimizer,
+        loss=loss_col, lr=lr_col, step=step_col,
+    )
+    watcher = Watcher(path, planned, options, exit_on)
     code = watcher.follow(interval, idle, status=sys.stderr.isatty())
     _final(watcher, catalogue, color)
     raise typer.Exit(2 if code == 0 and watcher.read_error and not watcher.reports else code)
