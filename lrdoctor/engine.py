@@ -100,7 +100,8 @@ def _run_suggestion(findings: Sequence[Finding]) -> float | None:
 
 
 def _order(category: str) -> int:
-    return SUGGESTION_ORDER.index(category) if category in SUGGESTION_ORDER else len(SUGGESTION_ORDER)
+    order = SUGGESTION_ORDER
+    return order.index(category) if category in order else len(order)
 
 
 def _preview(run) -> tuple[tuple[float, ...], tuple[float, ...]]:

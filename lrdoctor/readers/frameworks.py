@@ -30,6 +30,16 @@ def csv_header(path: Path) -> list[str]:
     return [n.strip() for n in split_header(line, _delimiter(line))]
 
 
+def sniffed_header(path: Path, head: bytes) -> list[str] | None:
+    """The header of a CSV log, or None when the file is not CSV (every CSV flavour sniffs so)."""
+    if not CsvReader().sniff(path, head):
+        return None
+    try:
+        return csv_header(path)
+    except InputError:
+        return None
+
+
 def is_ultralytics(names: list[str]) -> bool:
     return "lr/pg0" in names and any(_ULTRA_LOSS.match(n) for n in names)
 
@@ -45,13 +55,8 @@ class FrameworkCsvReader:
     )
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        if not CsvReader().sniff(path, head):
-            return False
-        try:
-            names = csv_header(path)
-        except InputError:
-            return False
-        return bool(
+        names = sniffed_header(path, head)
+        return names is not None and bool(
             is_ultralytics(names) or run_key(names) or _epoch_only(names)
         )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Select, Table
-from lrdoctor.readers.frameworks import csv_header
+from lrdoctor.readers.frameworks import csv_header, sniffed_header
 from lrdoctor.readers.tabular import CsvReader
 
 SEP = " - "
@@ -25,13 +25,8 @@ class WandbExportReader:
     description = "Weights & Biases UI CSV export (Step, \"<run> - <metric>\" columns)"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        if not CsvReader().sniff(path, head):
-            return False
-        try:
-            names = csv_header(path)
-        except InputError:
-            return False
-        return len(names) > 1 and SEP not in names[0] and all(
+        names = sniffed_header(path, head)
+        return names is not None and len(names) > 1 and SEP not in names[0] and all(
             SEP in n for n in names[1:]
         )
 
