@@ -8,6 +8,7 @@ from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors.shape import (
     blowup,
+    high_lr_phase,
     loss_exploded,
     lr_outside_profile,
     no_progress,
@@ -79,18 +80,28 @@ def _share(x: float) -> str:
 def lr_too_low(
     run: Run, *, min_share: float = 0.15, min_z: float = 3.0, boost: float = 10.0,
 ) -> list[Evidence]:
-    """The loss still falls steadily in the second half: the run is far from done."""
-    sh = shape_of(run)
-    if sh is None or len(sh.loss) < len(run["loss"]) or blowup(run) is not None:
+    """The loss still falls steadily in the second half: the run is far from done.
+
+    Under a decaying schedule only the phase at high LR (at least half the peak) is judged,
+    since the decay slows the end of every run on purpose.
+    """
+    if not run.has("loss") or not np.isfinite(run["loss"].value).all() or blowup(run):
+        return []
+    phase = high_lr_phase(run)
+    if phase is None:
+        return []
+    sh = shape_of(phase)
+    if sh is None:
         return []
     outside = lr_outside_profile(run)
     stuck_low = no_progress(sh, min_z) and outside is not None and outside[0] == "low"
-    steady = _still_falling(sh, min_z) and sh.second_half_share >= min_share
+    steady = (
+        _still_falling(sh, min_z) and sh.second_half_share >= min_share
+        and sh.start - sh.mid > min_z * sh.late_se  # both halves fell: a steady descent
+    )
     if not (steady or stuck_low):
         return []
-    lr = suggest.lr_at(run, float(sh.loss.step[-1]))
-    if lr is not None and (peak := suggest.peak_lr(run)) and lr < 0.5 * peak:
-        return []  # a decaying schedule slows the end on purpose
+    lr = suggest.peak_lr(run)
     advice = suggest.higher(run, lr, boost if sh.second_half_share >= 0.3 else boost / 3)
     return [
         Evidence(

@@ -62,6 +62,16 @@ class Shape:
         return 4.0 * self.late_drop / self.total if self.total > 0 else 0.0
 
 
+def _start(values: np.ndarray) -> float:
+    """Where training started: the median of the first values, unless the first steps exploded.
+
+    The very first loss is logged before any update; when the opening steps blow up far above
+    it, it is the only honest record of the starting level.
+    """
+    head, first = head_level(values), float(values[0])
+    return first if first > 0 and head > 3 * first else head
+
+
 def finite_prefix(run: Run) -> Series:
     """The loss up to (excluding) its first non-finite value."""
     s = run["loss"]
@@ -104,9 +114,7 @@ def _compute(run: Run, bins: int) -> Shape | None:
     late_se = se * np.sqrt(2.0)  # difference of two roughly independent window levels
     best_at = int(np.argmin(curve.level))
     return Shape(
-        # The very first loss is logged before any update; if the first steps explode, it is
-        # the only honest record of where training started.
-        loss=loss, curve=curve, se=se, start=min(float(loss.value[0]), head_level(loss.value)),
+        loss=loss, curve=curve, se=se, start=_start(loss.value),
         best=float(curve.level[best_at]), best_at=best_at,
         end=float(np.median(curve.level[-max(2, len(curve) // 5) :])),
         late_drop=-slope * quarter, late_se=late_se,
@@ -168,3 +176,23 @@ def lr_outside_profile(run: Run) -> tuple[str, str] | None:
         f"lr={suggest.fmt_lr(lr)} is {'above' if side == 'high' else 'below'} the range "
         f"{suggest.fmt_lr(profile.low)}–{suggest.fmt_lr(profile.high)} {run.optimizer} is used with"
     )
+
+
+def high_lr_phase(run: Run, share: float = 0.5, least: float = 0.25) -> Run | None:
+    """The run cut to the steps whose LR is at least `share` of its peak.
+
+    The whole run when no LR is logged or it never decays below that; None when the high-LR
+    phase is shorter than `least` of the run (too little of it to judge).
+    """
+    if not run.has("lr"):
+        return run
+    lr = run["lr"].finite()
+    if not len(lr) or lr.value.max() <= 0 or lr.value.min() >= share * lr.value.max():
+        return run
+    high = lr.step[lr.value >= share * lr.value.max()]
+    loss = run["loss"]
+    keep = (loss.step >= high[0]) & (loss.step <= high[-1])
+    if keep.sum() < least * len(loss) or keep.sum() < 40:
+        return None
+    signals = {**run.signals, "loss": Series(loss.step[keep], loss.value[keep])}
+    return Run(run.source, signals, run.columns, run.notes, run.optimizer, run.meta)
