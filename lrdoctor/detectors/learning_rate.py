@@ -136,14 +136,7 @@ def update_ratio_high(run: Run, *, limit: float = 0.1, backoff: float = 10.0) ->
     if ratio <= limit:
         return []
     lr = suggest.peak_lr(run)
-    advice = suggest.lower(run, lr, backoff)
-    return [
-        Evidence(
-            observed=ratio, limit=limit, step=int(run["update_ratio"].step[0]),
-            step_end=int(run["update_ratio"].step[-1]), suggested_lr=advice.lr,
-            slots={"lr": fmt_lr(lr), "advice": advice.text or "a lower LR"},
-        )
-    ]
+    return _ratio_evidence(run, ratio, limit, lr, suggest.lower(run, lr, backoff), "a lower LR")
 
 
 @detector("update_ratio_low")
@@ -166,10 +159,17 @@ def update_ratio_low(
         return []  # tiny updates at a converged loss are fine
     lr = suggest.peak_lr(run)
     advice = suggest.higher(run, lr, boost)
+    return _ratio_evidence(run, ratio, limit, lr, advice, "a higher LR", state=state)
+
+
+def _ratio_evidence(run: Run, ratio: float, limit: float, lr: float | None, advice,
+                    fallback: str, **slots: str) -> list[Evidence]:
+    """The finding of an update-ratio rule: the median ratio against its limit, over the run."""
+    steps = run["update_ratio"].step
     return [
         Evidence(
-            observed=ratio, limit=limit, step=int(run["update_ratio"].step[0]),
-            step_end=int(run["update_ratio"].step[-1]), suggested_lr=advice.lr,
-            slots={"lr": fmt_lr(lr), "advice": advice.text or "a higher LR", "state": state},
+            observed=ratio, limit=limit, step=int(steps[0]), step_end=int(steps[-1]),
+            suggested_lr=advice.lr,
+            slots={"lr": fmt_lr(lr), "advice": advice.text or fallback, **slots},
         )
     ]

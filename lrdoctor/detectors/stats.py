@@ -80,14 +80,6 @@ def tail_level(values: np.ndarray, fraction: float = 0.1, least: int = 5) -> flo
     return float(np.median(values[-k:]))
 
 
-def rolling_max_ratio(values: np.ndarray, lag: int) -> np.ndarray:
-    """values[t] / values[t - lag] (positive series), vectorised."""
-    if len(values) <= lag:
-        return np.empty(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return values[lag:] / values[:-lag]
-
-
 def human_lr(x: float | None) -> float | None:
     """Round an LR to a number people type: 1, 2, 3 or 5 times a power of ten."""
     if x is None or not np.isfinite(x) or x <= 0:
@@ -130,14 +122,6 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> float:
     dx = x[j] - x[i]
     ok = dx != 0
     return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else 0.0
-
-
-def kendall_tau(y: np.ndarray) -> float:
-    """Rank correlation of a sequence with time: +1 always rising, -1 always falling."""
-    if len(y) < 3:
-        return 0.0
-    i, j = np.triu_indices(len(y), k=1)
-    return float(np.mean(np.sign(y[j] - y[i])))
 
 
 def local_reference(values: np.ndarray, size: int, span: int = 5) -> tuple[np.ndarray, np.ndarray]:
