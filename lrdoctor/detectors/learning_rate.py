@@ -6,6 +6,7 @@ import numpy as np
 
 from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
+from lrdoctor.detectors.direction import Sign, Signs, high_signs, low_signs, signs_of
 from lrdoctor.detectors.shape import (
     blowup,
     high_lr_phase,
@@ -22,10 +23,15 @@ from lrdoctor.run import Run
 @detector("lr_too_high")
 def lr_too_high(
     run: Run, *, rise_fraction: float = 0.2, min_z: float = 3.0, blowup_factor: float = 10.0,
-    backoff: float = 10.0,
+    backoff: float = 10.0, above_start: float = 1.1, blowup_peak: float = 10.0,
+    blowup_catapult: float = 20.0, blowup_moved: float = 0.5, stuck_moved: float = 0.8,
+    peak: float = 1.5, catapult: float = 3.0, low_ratio: float = 1e-3, flat_trend: float = -0.5,
+    thrown_catapult: float = 1000.0,
 ) -> list[Evidence]:
-    """Loss that rose back after its best, parameters that exploded, or nothing learned at an LR
-    beyond the optimizer's usual range."""
+    """Loss that rose back after its best, parameters that exploded, a run that blew up early
+    and never learned, or one that barely moved with the signs of an LR past its edge."""
+    if not run.has("loss") or not np.isfinite(run["loss"].value).all():
+        return []  # a run that went non-finite is NF001's, which also says why
     sh = shape_of(run)
     if sh is None:
         return []
@@ -58,6 +64,14 @@ def lr_too_high(
     outside = lr_outside_profile(run)
     if not reasons and stuck and outside and outside[0] == "high":
         reasons.append(f"the loss never left its starting level {fmt_num(sh.start)}; {outside[1]}")
+    if not reasons and (s := signs_of(run)) is not None:
+        lr = suggest.peak_lr(run)
+        found = _high_side(s, lr, run.optimizer_family, above_start, blowup_peak,
+                           blowup_catapult, blowup_moved, stuck_moved, peak, catapult, low_ratio,
+                           flat_trend, thrown_catapult)
+        if found is not None:
+            observed, limit, text = found
+            reasons.append(text)
     if not reasons:
         return []
     unstable = suggest.peak_lr(run, until=first_bad) or suggest.peak_lr(run)
@@ -72,6 +86,54 @@ def lr_too_high(
     ]
 
 
+def _high_side(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, blowup_moved,
+               stuck_moved, peak, catapult, low_ratio, flat_trend, thrown_catapult):
+    """(observed, limit, what) when the loss-shape signs put the run above its best LR."""
+    gc = s.grad_catapult
+    if gc is not None and gc >= thrown_catapult:
+        # The first logged step already came after an explosion (loggers that skip the
+        # pre-update row): its gradient dwarfs every later one, whatever the loss did next.
+        return gc, thrown_catapult, (
+            f"the first logged gradient norm was {fmt_num(gc)}× its later median (limit "
+            f"{thrown_catapult:g}×): the first updates threw the weights far out")
+    if s.moved >= above_start:
+        return s.moved, above_start, (
+            f"the loss ended at {fmt_num(s.end)}, {s.moved:.3g}× its first logged value "
+            f"{fmt_num(s.start)} (limit {above_start:g}×)")
+    if s.moved >= blowup_moved and (s.early_peak >= blowup_peak or (gc or 0) >= blowup_catapult):
+        what, value, lim = (("loss", s.early_peak, blowup_peak) if s.early_peak >= blowup_peak
+                            else ("gradient norm", gc, blowup_catapult))
+        return value, lim, (
+            f"the {what} blew up early ({fmt_num(value)}× its first value, limit {lim:g}×) and "
+            f"the loss ended at {s.moved:.0%} of where it started")
+    if s.moved < stuck_moved:
+        return None
+    high = high_signs(s, lr, family, peak=peak, catapult=catapult)
+    if s.trend < flat_trend:  # still descending: a jump or a catapult it is recovering from
+        high = [h for h in high if h.name == "lr_above_band"]
+    low = low_signs(s, lr, family, ratio=low_ratio)
+    if not high or low:
+        return None
+    sign = high[0]
+    return s.moved, stuck_moved, (
+        f"the loss barely moved ({fmt_num(s.start)} → {fmt_num(s.end)}, {s.moved:.0%} of its "
+        f"start; limit {stuck_moved:.0%}) and {_sign_text(sign)}")
+
+
+def _sign_text(sign: Sign) -> str:
+    return {
+        "early_peak": f"first jumped to {sign.observed:.3g}× its start (limit {sign.limit:g}×)",
+        "grad_catapult": (f"the first gradient norm was {sign.observed:.3g}× its later level "
+                          f"(limit {sign.limit:g}×): a catapult past the edge of stability"),
+        "lr_above_band": (f"lr={fmt_lr(sign.observed)} is above {fmt_lr(sign.limit)}, where "
+                          "this optimizer's best LR usually lies"),
+        "small_updates": (f"the update/weight ratio is only {sign.observed:.1e} "
+                          f"(limit {sign.limit:.0e})"),
+        "lr_below_band": (f"lr={fmt_lr(sign.observed)} is below {fmt_lr(sign.limit)}, where "
+                          "this optimizer's best LR usually lies"),
+    }[sign.name]
+
+
 def _share(x: float) -> str:
     return f"{x:.0%}" if x < 10 else f"{fmt_num(x)}×"
 
@@ -79,14 +141,31 @@ def _share(x: float) -> str:
 @detector("lr_too_low")
 def lr_too_low(
     run: Run, *, min_share: float = 0.15, min_z: float = 3.0, boost: float = 10.0,
+    stuck_moved: float = 0.8, low_ratio: float = 1e-3, peak: float = 1.5, catapult: float = 3.0,
 ) -> list[Evidence]:
-    """The loss still falls steadily in the second half: the run is far from done.
+    """The run barely moved with the signs of a crawling LR (a warning), or its loss still falls
+    steadily at the end (info: unfinished, which the budget-best LR often is too).
 
     Under a decaying schedule only the phase at high LR (at least half the peak) is judged,
     since the decay slows the end of every run on purpose.
     """
     if not run.has("loss") or not np.isfinite(run["loss"].value).all() or blowup(run):
         return []
+    lr = suggest.peak_lr(run)
+    s = signs_of(run)
+    if s is not None and s.moved >= stuck_moved:
+        low = low_signs(s, lr, run.optimizer_family, ratio=low_ratio)
+        high = high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult)
+        if low and not high:
+            advice = suggest.higher(run, lr, boost)
+            return [Evidence(
+                observed=s.moved, limit=stuck_moved, step=int(run["loss"].step[0]),
+                step_end=int(run["loss"].step[-1]), suggested_lr=advice.lr,
+                slots={"what": (f"the loss barely moved ({fmt_num(s.start)} → {fmt_num(s.end)},"
+                                f" {s.moved:.0%} of its start; limit {stuck_moved:.0%}) and "
+                                f"{_sign_text(low[0])}"),
+                       "lr": fmt_lr(lr), "advice": advice.text or "a higher LR"},
+            )]
     phase = high_lr_phase(run)
     if phase is None:
         return []
@@ -101,16 +180,24 @@ def lr_too_low(
     )
     if not (steady or stuck_low):
         return []
-    lr = suggest.peak_lr(run)
     advice = suggest.higher(run, lr, boost if sh.second_half_share >= 0.3 else boost / 3)
+    # Unfinished at an LR below the band where the optimizer's best usually lies: the slow
+    # descent is the LR's doing, not the budget's.
+    below = [x for x in low_signs(s, lr, run.optimizer_family, ratio=0.0)] if s else []
+    what = (f"the loss never left its starting level {fmt_num(sh.start)}; {outside[1]}"
+            if stuck_low else
+            f"the loss fell from {fmt_num(sh.start)} to {fmt_num(sh.end)} and the second half "
+            f"of the run still made {sh.second_half_share:.0%} of that progress (limit "
+            f"{min_share:.0%}; a converging run makes far less)"
+            + (f", and {_sign_text(below[0])}" if below else ""))
     return [
         Evidence(
             observed=sh.second_half_share, limit=min_share, step=int(sh.loss.step[0]),
             step_end=int(sh.loss.step[-1]), suggested_lr=advice.lr,
-            slots={
-                "start": fmt_num(sh.start), "end": fmt_num(sh.end), "lr": fmt_lr(lr),
-                "advice": advice.text or "a higher LR",
-            },
+            # Still falling at the end is what the budget-best LR does too: unfinished, not
+            # evidence of a low LR on its own.
+            severity=None if stuck_low or below else "info",
+            slots={"what": what, "lr": fmt_lr(lr), "advice": advice.text or "a higher LR"},
         )
     ]
 
@@ -141,25 +228,23 @@ def update_ratio_high(run: Run, *, limit: float = 0.1, backoff: float = 10.0) ->
 
 @detector("update_ratio_low")
 def update_ratio_low(
-    run: Run, *, limit: float = 1e-4, min_z: float = 2.0, boost: float = 10.0
+    run: Run, *, limit: float = 1e-3, boost: float = 10.0, peak: float = 1.5,
+    min_left: float = 0.1,
 ) -> list[Evidence]:
-    """A tiny update/weight ratio while the loss is still falling, or when it barely moved."""
-    v = _ratio_window(run)
-    sh = shape_of(run)
-    if len(v) < 10 or sh is None or blowup(run) is not None:
-        return []  # after an explosion tiny updates mean dead units, not a small LR
-    ratio = float(np.median(v))
-    if ratio >= limit:
+    """A small update/weight ratio over the peak-LR phase of a run that never blew up and did
+    not cut its loss tenfold."""
+    s = signs_of(run)
+    if s is None or s.update_ratio is None or blowup(run) is not None:
         return []
-    if _still_falling(sh, min_z):
-        state = "while the loss is still falling"
-    elif sh.drop < 3 * sh.curve.noise:  # the whole run moved the loss less than batch noise
-        state = f"and the loss barely moved ({fmt_num(sh.start)} → {fmt_num(sh.end)})"
-    else:
-        return []  # tiny updates at a converged loss are fine
+    # After a jump of the loss, tiny updates mean dead units, not a small LR; a run that cut
+    # its loss tenfold is not crawling, whatever its updates.
+    if s.update_ratio >= limit or s.early_peak >= peak or s.moved < min_left:
+        return []
+    state = (f"and the loss barely moved ({fmt_num(s.start)} → {fmt_num(s.end)})"
+             if s.moved >= 0.8 else f"and the loss only fell to {s.moved:.0%} of its start")
     lr = suggest.peak_lr(run)
     advice = suggest.higher(run, lr, boost)
-    return _ratio_evidence(run, ratio, limit, lr, advice, "a higher LR", state=state)
+    return _ratio_evidence(run, s.update_ratio, limit, lr, advice, "a higher LR", state=state)
 
 
 def _ratio_evidence(run: Run, ratio: float, limit: float, lr: float | None, advice,

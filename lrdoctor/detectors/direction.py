@@ -1,0 +1,154 @@
+"""Which side of its best LR a run sits on: the measured signs of "too high" and "too low".
+
+Every number here is a ratio of the run's own values (scale-free): the final loss over the
+first logged one, the early peak of the smoothed loss over the first, the first gradient norm
+over its later median, the update/weight ratio over the peak-LR phase. The LR rules combine
+them; the thresholds live in the rule files, with where each value came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrdoctor.run import Run
+
+
+@dataclass(frozen=True)
+class Signs:
+    """The loss and step statistics the LR rules weigh, for one finite run."""
+
+    n: int
+    start: float  # the first logged loss (the smaller of it and the median of the first three)
+    end: float  # median of the last 10% of the logged losses
+    early_peak: float  # highest 3-point median in the first third, over `start`
+    first_drop: float  # `start` over the median of the next few logged losses
+    trend: float  # rank correlation of 20 binned levels with time (-1: steady descent)
+    grad_catapult: float | None  # first gradient norm over its median after the first 10%
+    update_ratio: float | None  # median update/weight ratio in the peak-LR phase
+
+    @property
+    def moved(self) -> float:
+        """Final over first loss: ~1 when the run barely moved, < 1 when it learned."""
+        return self.end / self.start if self.start > 0 else float("nan")
+
+
+def signs_of(run: Run) -> Signs | None:
+    """The run's signs, or None when its loss is too short, not finite, or not positive."""
+    if not run.has("loss"):
+        return None
+    loss = run["loss"].value
+    if len(loss) < 8 or not np.isfinite(loss).all() or loss.min() <= 0:
+        return None
+    n = len(loss)
+    start = float(min(loss[0], np.median(loss[:3])))
+    end = float(np.median(loss[-max(3, n // 10):]))
+    head = loss[: max(4, n // 3)]
+    early_peak = float(_rolling_median(head, 3).max()) / start
+    next_few = loss[1 : 1 + max(3, n // 20)]
+    first_drop = start / float(np.median(next_few))
+    return Signs(
+        n=n, start=start, end=end, early_peak=early_peak, first_drop=first_drop,
+        trend=_rank_trend(loss), grad_catapult=_grad_catapult(run),
+        update_ratio=peak_phase_update_ratio(run),
+    )
+
+
+def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
+    if len(x) < width:
+        return x
+    return np.median(np.lib.stride_tricks.sliding_window_view(x, width), axis=1)
+
+
+def _rank_trend(loss: np.ndarray, bins: int = 20) -> float:
+    """Spearman correlation of the binned medians with their order (O(n))."""
+    levels = np.array([np.median(c) for c in np.array_split(loss, min(bins, len(loss) // 2))])
+    if len(levels) < 3 or np.ptp(levels) == 0:
+        return 0.0
+    ranks = np.argsort(np.argsort(levels)).astype(float)
+    order = np.arange(len(levels), dtype=float)
+    return float(np.corrcoef(order, ranks)[0, 1])
+
+
+def _grad_catapult(run: Run) -> float | None:
+    if not run.has("grad_norm"):
+        return None
+    g = run["grad_norm"].value
+    g = g[np.isfinite(g)]
+    if len(g) < 8 or g[0] <= 0:
+        return None
+    later = float(np.median(g[len(g) // 10 :]))
+    return float(g[0] / later) if later > 0 else None
+
+
+def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> float | None:
+    """Median update/weight ratio while the LR is at least `share` of its peak.
+
+    The first `skip` of those steps is left out (the first updates of a fresh network are
+    unrepresentative), and so is the decayed tail of a schedule, which shrinks every update on
+    purpose.
+    """
+    if not run.has("update_ratio"):
+        return None
+    ratio = run["update_ratio"]
+    keep = np.isfinite(ratio.value) & (ratio.value > 0)
+    if run.has("lr"):
+        lr = run["lr"].at(ratio.step)
+        peak = np.nanmax(lr) if np.isfinite(lr).any() else np.nan
+        if np.isfinite(peak) and peak > 0:
+            keep &= lr >= share * peak
+    v = ratio.value[keep]
+    v = v[int(len(v) * skip):]
+    return float(np.median(v)) if len(v) >= 4 else None
+
+
+# Where the best LR of each optimizer family usually lies (DOMAIN.md: SGD ~0.01-1, Adam-type
+# ~1e-4-3e-2 with 3e-4 a common start; Adagrad and RMSprop-style in between). A run that barely
+# moved at an LR above this band is past its edge; below it, it is crawling. With the optimizer
+# unknown only the union's outer ends say anything.
+TYPICAL_BEST = {
+    "sgd": (1e-3, 1.0),
+    "adam": (1e-4, 3e-2),
+    "adaptive": (1e-3, 0.3),
+    "adadelta": (0.1, 10.0),
+    None: (1e-4, 0.3),
+}
+
+
+def typical_band(family: str | None) -> tuple[float, float]:
+    return TYPICAL_BEST.get(family, TYPICAL_BEST[None])
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One piece of evidence for a side: what was measured, against which limit."""
+
+    name: str
+    observed: float
+    limit: float
+
+
+def high_signs(s: Signs, lr: float | None, family: str | None, *, peak: float,
+               catapult: float) -> list[Sign]:
+    """Signs of an LR past the edge of stability in a run that did not learn."""
+    out = []
+    if s.early_peak >= peak:
+        out.append(Sign("early_peak", s.early_peak, peak))
+    if s.grad_catapult is not None and s.grad_catapult >= catapult:
+        out.append(Sign("grad_catapult", s.grad_catapult, catapult))
+    high = typical_band(family)[1]
+    if lr is not None and lr > high:
+        out.append(Sign("lr_above_band", lr, high))
+    return out
+
+
+def low_signs(s: Signs, lr: float | None, family: str | None, *, ratio: float) -> list[Sign]:
+    """Signs of an LR far below its best: tiny updates, or an LR below the family's band."""
+    out = []
+    if s.update_ratio is not None and s.update_ratio < ratio:
+        out.append(Sign("small_updates", s.update_ratio, ratio))
+    low = typical_band(family)[0]
+    if lr is not None and lr < low:
+        out.append(Sign("lr_below_band", lr, low))
+    return out
