@@ -27,6 +27,7 @@ class Signs:
     trend: float  # rank correlation of 20 binned levels with time (-1: steady descent)
     grad_catapult: float | None  # first gradient norm over its median after the first 10%
     update_ratio: float | None  # median update/weight ratio in the peak-LR phase
+    efficiency: float | None  # loss fall per step over lr·|g|², first half of the run
 
     @property
     def moved(self) -> float:
@@ -39,19 +40,21 @@ def signs_of(run: Run) -> Signs | None:
     if not run.has("loss"):
         return None
     loss = run["loss"].value
-    if len(loss) < 8 or not np.isfinite(loss).all() or loss.min() <= 0:
-        return None
+    if len(loss) < 8 or not np.isfinite(loss).all() or loss.min() < 0:
+        return None  # ratios of a loss that can go negative (a log-likelihood) mean nothing
     n = len(loss)
     start = float(min(loss[0], np.median(loss[:3])))
+    if start <= 0:
+        return None
     end = float(np.median(loss[-max(3, n // 10):]))
     head = loss[: max(4, n // 3)]
     early_peak = float(_rolling_median(head, 3).max()) / start
     next_few = loss[1 : 1 + max(3, n // 20)]
-    first_drop = start / float(np.median(next_few))
+    first_drop = start / max(float(np.median(next_few)), 1e-300)
     return Signs(
         n=n, start=start, end=end, early_peak=early_peak, first_drop=first_drop,
         trend=_rank_trend(loss), grad_catapult=_grad_catapult(run),
-        update_ratio=peak_phase_update_ratio(run),
+        update_ratio=peak_phase_update_ratio(run), efficiency=first_order_efficiency(run),
     )
 
 
@@ -80,6 +83,36 @@ def _grad_catapult(run: Run) -> float | None:
         return None
     later = float(np.median(g[len(g) // 10 :]))
     return float(g[0] / later) if later > 0 else None
+
+
+def first_order_efficiency(run: Run) -> float | None:
+    """How much of the first-order prediction lr·|g|² the loss actually fell per step.
+
+    Over the first half of the run: the fall between the medians of its first and last
+    quarters, per step, over the median LR times the median squared gradient norm. Far below
+    its best LR a step is small enough for the linear model to hold (≈0.3-1 for SGD, more
+    with momentum or Adam's larger steps); near the best LR curvature and noise eat most of
+    it (orders of magnitude less).
+    """
+    if not run.has("grad_norm", "lr"):
+        return None
+    loss, grad, lr = run["loss"], run["grad_norm"], run["lr"]
+    half = loss.step[: max(2, len(loss) // 2)]
+    if len(half) < 8:
+        return None
+    v = loss.value[: len(half)]
+    k = max(2, len(v) // 4)
+    span = float(np.mean(half[-k:]) - np.mean(half[:k]))
+    window = (grad.step >= half[0]) & (grad.step <= half[-1])
+    g = grad.value[window]
+    g = g[np.isfinite(g)]
+    rates = lr.value[(lr.step >= half[0]) & (lr.step <= half[-1])]
+    rates = rates[np.isfinite(rates) & (rates > 0)]
+    if span <= 0 or len(g) < 2 or not len(rates):
+        return None
+    predicted = float(np.median(rates)) * float(np.median(g)) ** 2
+    fall = (float(np.median(v[:k])) - float(np.median(v[-k:]))) / span
+    return fall / predicted if predicted > 0 else None
 
 
 def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> float | None:
@@ -143,11 +176,22 @@ def high_signs(s: Signs, lr: float | None, family: str | None, *, peak: float,
     return out
 
 
+# The first-order efficiency above which steps are in the linear, far-too-low regime. SGD: on
+# ../shared/devcorpus healthy runs stay below 0.17 (95th percentile), too-low runs reach 0.34 at
+# their 25th; Adam-type steps are larger than lr·|g|² so their healthy runs reach 10 (95th)
+# and too-low runs 19 (median). With the optimizer unknown only the Adam-type limit is safe.
+EFFICIENT = {"sgd": 0.3, None: 20.0}
+
+
 def low_signs(s: Signs, lr: float | None, family: str | None, *, ratio: float) -> list[Sign]:
-    """Signs of an LR far below its best: tiny updates, or an LR below the family's band."""
+    """Signs of an LR far below its best: tiny updates, steps in the linear regime, or an LR
+    below the family's band."""
     out = []
     if s.update_ratio is not None and s.update_ratio < ratio:
         out.append(Sign("small_updates", s.update_ratio, ratio))
+    efficient = EFFICIENT.get(family, EFFICIENT[None])
+    if s.efficiency is not None and s.efficiency >= efficient:
+        out.append(Sign("linear_regime", s.efficiency, efficient))
     low = typical_band(family)[0]
     if lr is not None and lr < low:
         out.append(Sign("lr_below_band", lr, low))

@@ -46,10 +46,19 @@ def climb(series: Series, window: float, most: int = 50) -> tuple[float, float]:
     return z, ratio
 
 
+def _last_jump(values: np.ndarray, k: int = 5) -> float:
+    """The last value over the median of the few before it, when it is also the highest value
+    of the run so far (1 otherwise: near-zero losses jump tenfold on a bad batch)."""
+    if len(values) < k + 1 or values[-1] <= values[:-1].max():
+        return 1.0
+    base = float(np.median(values[-k - 1 : -1]))
+    return float(values[-1] / base) if base > 0 and values[-1] > 0 else 1.0
+
+
 @detector("non_finite")
 def non_finite(
     run: Run, *, window: float = 0.1, loss_z: float = 3.0, norm_factor: float = 2.0,
-    min_prefix: int = 8, backoff: float = 10.0,
+    min_prefix: int = 8, backoff: float = 10.0, jump_factor: float = 10.0,
 ) -> list[Evidence]:
     """First NaN/inf, with a cause: the LR if loss, grad norm or update ratio climbed first."""
     first = first_non_finite(run)
@@ -66,6 +75,12 @@ def non_finite(
         z, _ = climb(prefix, window)
         if z > loss_z:
             climbed.append(f"the loss climbed {fmt_num(z)} spreads above its level")
+        jump = _last_jump(prefix.value)
+        if jump >= jump_factor:
+            # A bug turns a healthy step into NaN; an LR past its edge first throws the loss
+            # orders of magnitude up, even if only the last logged step shows it.
+            climbed.append(f"the last loss before it jumped {fmt_num(jump)}× above the level "
+                           "before")
         for name in ("grad_norm", "update_ratio"):
             if run.has(name):
                 _, ratio = climb(run[name].until(step).finite(), window)

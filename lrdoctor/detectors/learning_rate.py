@@ -64,6 +64,10 @@ def lr_too_high(
     outside = lr_outside_profile(run)
     if not reasons and stuck and outside and outside[0] == "high":
         reasons.append(f"the loss never left its starting level {fmt_num(sh.start)}; {outside[1]}")
+    elif not reasons and outside and outside[0] == "high":
+        # The optimizer is known and its LR is beyond anything it is used with: on
+        # ../shared/devcorpus all 23 such runs were too high, whatever their curves looked like.
+        reasons.append(outside[1])
     if not reasons and (s := signs_of(run)) is not None:
         lr = suggest.peak_lr(run)
         found = _high_side(s, lr, run.optimizer_family, above_start, blowup_peak,
@@ -131,6 +135,8 @@ def _sign_text(sign: Sign) -> str:
                           f"(limit {sign.limit:.0e})"),
         "lr_below_band": (f"lr={fmt_lr(sign.observed)} is below {fmt_lr(sign.limit)}, where "
                           "this optimizer's best LR usually lies"),
+        "linear_regime": (f"each step made {sign.observed:.2g}× the fall that lr·|g|² predicts "
+                          f"(limit {sign.limit:g}): steps this small are far below the edge"),
     }[sign.name]
 
 
@@ -142,6 +148,7 @@ def _share(x: float) -> str:
 def lr_too_low(
     run: Run, *, min_share: float = 0.15, min_z: float = 3.0, boost: float = 10.0,
     stuck_moved: float = 0.8, low_ratio: float = 1e-3, peak: float = 1.5, catapult: float = 3.0,
+    min_left: float = 0.1,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR (a warning), or its loss still falls
     steadily at the end (info: unfinished, which the budget-best LR often is too).
@@ -173,7 +180,10 @@ def lr_too_low(
     if sh is None:
         return []
     outside = lr_outside_profile(run)
-    stuck_low = no_progress(sh, min_z) and outside is not None and outside[0] == "low"
+    # Below the range its (known) optimizer is used with and not past a tenth of its start:
+    # on ../shared/devcorpus all 19 runs below the range were too low.
+    stuck_low = outside is not None and outside[0] == "low" and (
+        no_progress(sh, min_z) or (s is not None and s.moved >= min_left))
     steady = (
         _still_falling(sh, min_z) and sh.second_half_share >= min_share
         and sh.start - sh.mid > min_z * sh.late_se  # both halves fell: a steady descent
@@ -183,8 +193,8 @@ def lr_too_low(
     advice = suggest.higher(run, lr, boost if sh.second_half_share >= 0.3 else boost / 3)
     # Unfinished at an LR below the band where the optimizer's best usually lies: the slow
     # descent is the LR's doing, not the budget's.
-    below = [x for x in low_signs(s, lr, run.optimizer_family, ratio=0.0)] if s else []
-    what = (f"the loss never left its starting level {fmt_num(sh.start)}; {outside[1]}"
+    below = low_signs(s, lr, run.optimizer_family, ratio=0.0) if s else []
+    what = (f"the loss ended at {s.moved if s else 1:.0%} of its start; {outside[1]}"
             if stuck_low else
             f"the loss fell from {fmt_num(sh.start)} to {fmt_num(sh.end)} and the second half "
             f"of the run still made {sh.second_half_share:.0%} of that progress (limit "
