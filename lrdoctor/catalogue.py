@@ -16,9 +16,11 @@ from lrdoctor.findings import CATEGORIES, SEVERITIES
 
 RULE_KEYS = {
     "id", "name", "category", "severity", "detector", "requires", "summary", "message",
-    "recommendation", "params", "rationale", "fixtures", "signal", "optional",
+    "recommendation", "params", "rationale", "fixtures", "signal", "optional", "reasons",
+    "phrases",
 }
-PARAM_KEYS = {"default", "help", "min", "max", "choices"}
+PARAM_KEYS = {"default", "help", "min", "max", "choices", "provenance"}
+REASON_KEYS = {"message", "recommendation", "severity", "confidence"}
 RATIONALE_KEYS = {"what", "why", "example", "limits"}
 
 
@@ -32,6 +34,8 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] = ()
+    # Where the default comes from: a measurement (with its command) or a source.
+    provenance: str = ""
 
     def coerce(self, value: Any, where: str) -> Any:
         """Check a user-supplied value against this parameter's type and range."""
@@ -72,6 +76,18 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """The words (and, where it must differ, the severity) for one reason code of a rule."""
+
+    code: str
+    message: str | None = None
+    recommendation: str | None = None
+    severity: str | None = None
+    # The measured share of findings of this evidence class that were right (0-1).
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule of the catalogue: policy (what, how severe, what to say) over a detector."""
 
@@ -92,21 +108,43 @@ class Rule:
     optional: tuple[str, ...] = ()
     # For generic (custom) rules: the logged metric they watch.
     signal: str | None = None
+    # Reason code -> its words and severity; the rule-level ones are the defaults.
+    reasons: dict[str, Reason] = field(default_factory=dict)
+    # Slot -> {code: phrase}: a slot that carries a code is written with its phrase.
+    phrases: dict[str, dict[str, str]] = field(default_factory=dict)
     path: str = ""
-
-    @property
-    def prefix(self) -> str:
-        return self.id.rstrip("0123456789")
 
     def recommendation_for(self, cause: str | None) -> str:
         if isinstance(self.recommendation, str):
             return self.recommendation
         return self.recommendation.get(cause or "", self.recommendation.get("default", ""))
 
+    def words(self, reason: str | None, cause: str | None = None) -> tuple[str, str]:
+        """(message, recommendation) templates for a reason code (or the older cause)."""
+        r = self.reasons.get(reason or "")
+        message = r.message if r and r.message is not None else self.message
+        if r and r.recommendation is not None:
+            return message, r.recommendation
+        return message, self.recommendation_for(cause)
+
+    def severity_for(self, reason: str | None) -> str:
+        """The rule file's severity for a reason: its own where it has one, else the rule's."""
+        r = self.reasons.get(reason or "")
+        return r.severity if r and r.severity else self.severity
+
+    def confidence_for(self, reason: str | None) -> float | None:
+        r = self.reasons.get(reason or "")
+        return r.confidence if r else None
+
     @property
     def templates(self) -> list[str]:
         recs = self.recommendation
-        return [self.message, *(recs.values() if isinstance(recs, dict) else [recs])]
+        out = [self.message, *(recs.values() if isinstance(recs, dict) else [recs])]
+        for r in self.reasons.values():
+            out.extend(t for t in (r.message, r.recommendation) if t is not None)
+        for table in self.phrases.values():
+            out.extend(table.values())
+        return out
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.params.items()}
@@ -169,6 +207,7 @@ def load_file(path: Path) -> Rule:
         params[pname] = Param(
             name=pname, default=spec["default"], help=spec.get("help", ""),
             min=spec.get("min"), max=spec.get("max"), choices=tuple(spec.get("choices", ())),
+            provenance=spec.get("provenance", ""),
         )
     rationale = data.get("rationale", {})
     if set(rationale) - RATIONALE_KEYS:
@@ -180,14 +219,59 @@ def load_file(path: Path) -> Rule:
     else:
         _check_template(recommendation, fail)
     _check_template(data["message"], fail)
+    reasons = _reasons(data.get("reasons", {}), fail)
+    phrases = _phrases(data.get("phrases", {}), fail)
     return Rule(
         id=data["id"], name=data["name"], category=data["category"],
         severity=data["severity"], detector=data["detector"], requires=requires,
         summary=data["summary"], message=data["message"],
         recommendation=recommendation, params=params, rationale=rationale,
         fixtures={k: tuple(v) for k, v in data.get("fixtures", {}).items()},
-        optional=optional, signal=signal, path=str(path),
+        optional=optional, signal=signal, reasons=reasons, phrases=phrases, path=str(path),
     )
+
+
+def _reasons(table: Any, fail) -> dict[str, Reason]:
+    if not isinstance(table, dict):
+        raise fail("`reasons` must hold tables like [reasons.<code>]")
+    out = {}
+    for code, spec in table.items():
+        where = f"reasons.{code}"
+        if not isinstance(spec, dict):
+            raise fail(f"{where} must be a table")
+        if set(spec) - REASON_KEYS:
+            raise fail(f"{where} has unknown keys {sorted(set(spec) - REASON_KEYS)}; "
+                       f"valid: {', '.join(sorted(REASON_KEYS))}")
+        for key in ("message", "recommendation"):
+            if key in spec:
+                if not isinstance(spec[key], str):
+                    raise fail(f"{where}.{key} must be a string")
+                _check_template(spec[key], fail)
+        severity = spec.get("severity")
+        if severity is not None and severity not in SEVERITIES:
+            raise fail(f"{where}.severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        confidence = spec.get("confidence")
+        if confidence is not None and (
+            isinstance(confidence, bool) or not isinstance(confidence, int | float)
+            or not 0 <= confidence <= 1
+        ):
+            raise fail(f"{where}.confidence must be a number from 0 to 1")
+        out[code] = Reason(
+            code, spec.get("message"), spec.get("recommendation"), severity,
+            None if confidence is None else float(confidence),
+        )
+    return out
+
+
+def _phrases(table: Any, fail) -> dict[str, dict[str, str]]:
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise fail("`phrases` must hold tables like [phrases.<slot>] of code = \"text\"")
+    for slot, codes in table.items():
+        for code, text in codes.items():
+            if not isinstance(text, str):
+                raise fail(f"phrases.{slot}.{code} must be a string")
+            _check_template(text, fail)
+    return {slot: dict(codes) for slot, codes in table.items()}
 
 
 def template_fields(template: str) -> set[str]:

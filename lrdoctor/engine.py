@@ -10,17 +10,17 @@ from typing import Any
 
 from lrdoctor.catalogue import Rule
 from lrdoctor.errors import InputError, LrdoctorError
-from lrdoctor.findings import SEVERITY_RANK, Finding, Report, RuleOutcome, RunReport
+from lrdoctor.findings import Finding, Report, RuleOutcome, RunReport
 
 PREVIEW_POINTS = 120
 
 
 @dataclass(frozen=True)
 class PlannedRule:
-    """A rule as it will run: with the severity and parameters the configuration settled on."""
+    """A rule as it will run: the user's severity (None: the rule file's) and its parameters."""
 
     rule: Rule
-    severity: str
+    severity: str | None
     params: Mapping[str, Any]
 
 
@@ -37,10 +37,14 @@ def plan(
     severity: Mapping[str, str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[PlannedRule]:
-    """Attach the user's severities and parameters (already validated) to the selected rules."""
+    """Attach the user's severities and parameters (already validated) to the selected rules.
+
+    A user's severity overrides every reason's severity of that rule, so it is kept apart from
+    the rule file's (which may differ per reason) until a finding is made.
+    """
     severity, params = severity or {}, params or {}
     return [
-        PlannedRule(r, severity.get(r.id, r.severity), {**r.defaults(), **params.get(r.id, {})})
+        PlannedRule(r, severity.get(r.id), {**r.defaults(), **params.get(r.id, {})})
         for r in rules
     ]
 
@@ -56,47 +60,70 @@ def needed_signals(planned: Sequence[PlannedRule]) -> set[str]:
 
 
 def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
-    """Apply every planned rule to one normalised run."""
-    import numpy as np
-
-    from lrdoctor.detectors import run_detector
-    from lrdoctor.render import render_finding
-
+    """Apply every planned rule to one normalised run; a detector that raises is an outcome."""
     report = RunReport(
         source=run.source, columns=dict(run.columns), optimizer=run.optimizer,
         n_steps=run.n_steps, preview=_preview(run),
     )
     for p in planned:
-        rule = p.rule
-        needs = (*rule.requires, *([rule.signal] if rule.signal else []))
-        missing = [s for s in needs if not run.has(s)]
-        if missing:
-            report.outcomes.append(
-                RuleOutcome(rule.id, rule.name, "skipped", f"needs {', '.join(missing)}")
-            )
-            continue
-        # Generic detectors learn the column to watch from the rule's `signal`.
-        params = {**p.params, "signal": rule.signal} if rule.signal else dict(p.params)
+        outcome, findings = apply_rule(run, p)
+        report.outcomes.append(outcome)
+        report.findings.extend(findings)
+    report.findings.sort(key=lambda f: (-f.rank, f.step if f.step is not None else -1, f.rule))
+    best = _run_suggestion(report.findings)
+    if best is not None:
+        report.suggested_lr, report.suggested_lr_range = best.suggested_lr, best.suggested_lr_range
+    return report
+
+
+def apply_rule(run, p: PlannedRule) -> tuple[RuleOutcome, list[Finding]]:
+    """One rule on one run: skipped (signals missing), passed, fired, or detector_error."""
+    import numpy as np
+
+    from lrdoctor.detectors import run_detector
+    from lrdoctor.present import SlotError
+    from lrdoctor.render import render_finding
+
+    rule = p.rule
+    needs = (*rule.requires, *([rule.signal] if rule.signal else []))
+    missing = [s for s in needs if not run.has(s)]
+    if missing:
+        return RuleOutcome(rule.id, rule.name, "skipped", f"needs {', '.join(missing)}"), []
+    # Generic detectors learn the column to watch from the rule's `signal`.
+    params = {**p.params, "signal": rule.signal} if rule.signal else dict(p.params)
+    try:
         # Logged values may be huge, tiny or non-finite: the detectors' arithmetic may overflow
         # to inf or give NaN, which they treat as "no evidence"; numpy need not warn about it.
         with np.errstate(all="ignore"):
             evidence = run_detector(rule.detector, run, params)
-        report.outcomes.append(RuleOutcome(rule.id, rule.name, "fired" if evidence else "passed"))
-        report.findings.extend(render_finding(rule, p.severity, ev, run) for ev in evidence)
-    report.findings.sort(key=lambda f: (-f.rank, f.step if f.step is not None else -1, f.rule))
-    report.suggested_lr = _run_suggestion(report.findings)
-    return report
+        findings = [render_finding(rule, p.severity, ev, run, params) for ev in evidence]
+    except SlotError as exc:  # the rule file names a slot this evidence does not fill
+        where = f"{Path(rule.path).name}: " if rule.path else ""
+        return RuleOutcome(rule.id, rule.name, "detector_error", f"{where}{exc}"), []
+    except Exception as exc:  # noqa: BLE001  (a bug in one rule must not hide the others)
+        where = _origin(exc)
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return RuleOutcome(rule.id, rule.name, "detector_error", f"{detail}{where}"), []
+    return RuleOutcome(rule.id, rule.name, "fired" if findings else "passed"), findings
+
+
+def _origin(exc: BaseException) -> str:
+    """Where in lrdoctor the exception was raised (file:line), for the bug report."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
 
 
 # Which evidence sizes the LR best: a divergence's growth rate, then the loss shape, then the rest.
 SUGGESTION_ORDER = ("non_finite", "lr_too_high", "lr_too_low", "schedule")
 
 
-def _run_suggestion(findings: Sequence[Finding]) -> float | None:
-    """The run's LR advice: from its most telling LR-related finding that gives a number."""
+def _run_suggestion(findings: Sequence[Finding]) -> Finding | None:
+    """The run's LR advice: its most telling LR-related finding that gives a number."""
     numbered = [f for f in findings if f.suggested_lr is not None]
     numbered.sort(key=lambda f: (-f.rank, _order(f.category)))
-    return numbered[0].suggested_lr if numbered else None
+    return numbered[0] if numbered else None
 
 
 def _order(category: str) -> int:
@@ -177,7 +204,3 @@ def check_paths(
                          chunksize=chunk)
             )
     return Report(runs=[r for group in results for r in group])
-
-
-def worst(findings: Sequence[Finding]) -> Finding | None:
-    return max(findings, key=lambda f: SEVERITY_RANK[f.severity], default=None)

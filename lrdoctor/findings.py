@@ -39,6 +39,10 @@ class Finding:
     limit: float | None = None
     cause: str | None = None
     suggested_lr: float | None = None
+    # The rule file's reason code for this evidence, and its measured confidence (0-1).
+    reason: str | None = None
+    confidence: float | None = None
+    suggested_lr_range: tuple[float, float] | None = None
 
     @property
     def rank(self) -> int:
@@ -50,11 +54,11 @@ class Finding:
 
 @dataclass(frozen=True)
 class RuleOutcome:
-    """Whether a rule fired, passed or was skipped on a run, and why it was skipped."""
+    """Whether a rule fired, passed, was skipped or crashed on a run, and why."""
 
     rule: str
     name: str
-    status: Literal["fired", "passed", "skipped"]
+    status: Literal["fired", "passed", "skipped", "detector_error"]
     reason: str = ""
 
 
@@ -67,6 +71,7 @@ class RunReport:
     outcomes: list[RuleOutcome] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     suggested_lr: float | None = None
+    suggested_lr_range: tuple[float, float] | None = None
     optimizer: str | None = None
     n_steps: int = 0
     error: str | None = None
@@ -80,6 +85,11 @@ class RunReport:
         worst = max((f.rank for f in self.findings), default=0)
         return "fail" if worst >= 3 else "warn" if worst == 2 else "pass"
 
+    @property
+    def detector_errors(self) -> list[RuleOutcome]:
+        """Rules whose detector raised on this run (a bug in lrdoctor; the others still ran)."""
+        return [o for o in self.outcomes if o.status == "detector_error"]
+
     def fails(self, fail_on: Severity) -> bool:
         """True when the run could not be read or a finding reaches the fail level."""
         if self.error is not None:
@@ -91,6 +101,9 @@ class RunReport:
             "source": self.source,
             "status": self.status,
             "suggested_lr": self.suggested_lr,
+            "suggested_lr_range": (
+                list(self.suggested_lr_range) if self.suggested_lr_range else None
+            ),
             "optimizer": self.optimizer,
             "steps": self.n_steps,
             "columns": dict(self.columns),
@@ -99,6 +112,9 @@ class RunReport:
                 {"rule": o.rule, "name": o.name, "reason": o.reason}
                 for o in self.outcomes
                 if o.status == "skipped"
+            ],
+            "detector_errors": [
+                {"rule": o.rule, "name": o.name, "error": o.reason} for o in self.detector_errors
             ],
         }
         if self.error is not None:
@@ -113,8 +129,9 @@ class Report:
     runs: list[RunReport] = field(default_factory=list)
 
     def exit_code(self, fail_on: Severity = "error") -> int:
-        """0 when nothing reaches the fail level, 1 when a finding does, 2 when an input failed."""
-        if any(r.error is not None for r in self.runs):
+        """0 when nothing reaches the fail level, 1 when a finding does, 2 when an input or a
+        detector failed (a crashed rule must not pass a CI gate silently)."""
+        if any(r.error is not None or r.detector_errors for r in self.runs):
             return 2
         return 1 if any(r.fails(fail_on) for r in self.runs) else 0
 

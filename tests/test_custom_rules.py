@@ -127,8 +127,11 @@ def test_missing_custom_column_is_a_skip(tmp_path, rules_dir):
 def test_non_finite_signal(tmp_path):
     folder = tmp_path / "r"
     folder.mkdir()
-    (folder / "x.toml").write_text(REACH.replace('"reach_by"', '"non_finite_signal"')
-                                   .split("[params")[0].replace("CU001", "CU010"))
+    (folder / "x.toml").write_text(
+        REACH.replace('"reach_by"', '"non_finite_signal"').split("[params")[0]
+        .replace("CU001", "CU010")
+        .replace("reached only {best} by step {by_step} (target {target})",
+                 "became {value} at step {step} ({count} values)"))
     acc = np.linspace(0.1, 0.9, 400)
     acc[123] = np.inf
     result, data = check(write_csv(tmp_path / "a.csv", frame(my_val_acc=acc)), folder)

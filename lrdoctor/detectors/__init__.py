@@ -15,37 +15,56 @@ from lrdoctor.run import Run
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a detector measured: where, how much against which limit, and extra template slots."""
+    """What a detector measured, as data: a reason code, where, how much against which limit.
 
+    `reason` picks the message, recommendation and severity from the rule file's
+    `[reasons.<code>]` table. `slots` carries raw values only (numbers, steps, short codes) for
+    the templates; the words live in the rule file and `lrdoctor.present` formats the numbers.
+    """
+
+    reason: str | None = None
     observed: float | None = None
     limit: float | None = None
     step: int | None = None
     step_end: int | None = None
+    # The older per-cause switch (NF001); new detectors use `reason`.
     cause: str | None = None
     suggested_lr: float | None = None
-    # Lets a detector soften its rule's severity for a marginal case (never raise it).
-    severity: str | None = None
+    suggested_lr_range: tuple[float, float] | None = None
     slots: dict[str, Any] = field(default_factory=dict)
 
 
 Detector = Callable[..., list[Evidence]]
 REGISTRY: dict[str, Detector] = {}
+# The reason codes each detector may return (empty: it returns none, the rule-level words apply).
+REASONS: dict[str, tuple[str, ...]] = {}
 
 
-def detector(name: str) -> Callable[[Detector], Detector]:
-    """Register a detector under the name that rule files use."""
+class UndeclaredReason(RuntimeError):
+    """A detector returned a reason it did not declare: a bug in lrdoctor, not in the input."""
+
+
+def detector(name: str, reasons: tuple[str, ...] = ()) -> Callable[[Detector], Detector]:
+    """Register a detector under the name that rule files use, with the reasons it may return."""
 
     def register(fn: Detector) -> Detector:
         if name in REGISTRY:
             raise RuntimeError(f"detector {name!r} registered twice")
         REGISTRY[name] = fn
+        REASONS[name] = tuple(reasons)
         return fn
 
     return register
 
 
 def run_detector(name: str, run: Run, params: dict[str, Any]) -> list[Evidence]:
-    return REGISTRY[name](run, **params)
+    evidence = REGISTRY[name](run, **params)
+    for ev in evidence:
+        if ev.reason is not None and ev.reason not in REASONS[name]:
+            raise UndeclaredReason(
+                f"detector {name!r} returned reason {ev.reason!r}; declared: {REASONS[name]}"
+            )
+    return evidence
 
 
 from lrdoctor.detectors import (  # noqa: E402,F401  (registration side effect)

@@ -7,12 +7,8 @@ import numpy as np
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.run import Run
 
-# Signals that sharpen an LR diagnosis, with what each one confirms.
-WORTH_LOGGING = {
-    "lr": "the LR itself, so advice can name a number",
-    "grad_norm": "the gradient norm, to tell an LR blow-up from a numerical bug",
-    "update_ratio": "the update/weight ratio (or update_norm and weight_norm), to size the LR",
-}
+# Signals that sharpen an LR diagnosis (what each confirms is in the rule file's phrases).
+WORTH_LOGGING = ("lr", "grad_norm", "update_ratio")
 
 
 @detector("too_few_points")
@@ -25,22 +21,15 @@ def too_few_points(run: Run, *, min_points: int = 50) -> list[Evidence]:
 
 @detector("missing_signals")
 def missing_signals(run: Run) -> list[Evidence]:
-    missing = [name for name in WORTH_LOGGING if not run.has(name)]
+    missing = tuple(name for name in WORTH_LOGGING if not run.has(name))
     if not missing:
         return []
-    return [
-        Evidence(
-            observed=float(len(missing)),
-            slots={
-                "missing": ", ".join(missing),
-                "what": "; ".join(f"{name}: {WORTH_LOGGING[name]}" for name in missing),
-            },
-        )
-    ]
+    return [Evidence(observed=float(len(missing)), slots={"missing": missing, "what": missing})]
 
 
 @detector("repaired_data")
 def repaired_data(run: Run) -> list[Evidence]:
     if not run.notes:
         return []
-    return [Evidence(observed=float(len(run.notes)), slots={"notes": "; ".join(run.notes)})]
+    # The notes are the reader's and the run model's own record of what they repaired.
+    return [Evidence(observed=float(len(run.notes)), slots={"notes": tuple(run.notes)})]

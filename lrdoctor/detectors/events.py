@@ -7,7 +7,7 @@ import numpy as np
 from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors.shape import finite_prefix, shape_of
-from lrdoctor.detectors.stats import fmt_lr, fmt_num, local_reference, theil_sen
+from lrdoctor.detectors.stats import human_lr, local_reference, theil_sen
 from lrdoctor.run import Run
 
 
@@ -22,7 +22,7 @@ def _events(mask: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-@detector("loss_spikes")
+@detector("loss_spikes", reasons=("few", "recurring"))
 def loss_spikes(
     run: Run, *, z: float = 8.0, min_height: float = 0.3, recover: int = 100,
     min_steps: int = 100, min_duration: int = 3, warn_count: int = 3,
@@ -51,45 +51,51 @@ def loss_spikes(
     peaks = [height[p] / sh.drop for _, _, p, _ in events]
     worst = int(np.argmax(peaks))
     a, b, peak, back = events[worst]
-    lead = _grad_norm_lead(run, loss.step, a)
+    lead, lead_steps = _grad_norm_lead(run, loss.step, a)
     steps = [int(loss.step[p]) for _, _, p, _ in events]
+    lr = suggest.lr_at(run, float(loss.step[a]))
+    slots = {
+        "count": len(events), "steps": tuple(steps[:8]), "peak": float(loss.value[peak]),
+        "peak_step": int(loss.step[peak]),
+        "recovered_in": int(loss.step[min(back, n - 1)] - loss.step[a]),
+        "lead": lead, "lower_lr": "at_lr" if lr is not None else "no_lr",
+    }
+    if lead_steps is not None:
+        slots["lead_steps"] = lead_steps
+    if lr is not None:
+        slots["lr"] = lr
     return [
         Evidence(
+            # A spike or two that recovered is worth knowing; recurring spikes are a problem.
+            reason="recurring" if len(events) >= warn_count else "few",
             observed=float(peaks[worst]), limit=min_height, step=int(loss.step[a]),
-            step_end=int(loss.step[min(back, n - 1)]),
-            # A spike or two that recovered is worth knowing, not failing a run over.
-            severity=None if len(events) >= warn_count else "info",
-            slots={
-                "count": len(events),
-                "steps": ", ".join(map(str, steps[:8])) + (" ..." if len(steps) > 8 else ""),
-                "peak": fmt_num(float(loss.value[peak])),
-                "peak_step": int(loss.step[peak]),
-                "recovered_in": int(loss.step[min(back, n - 1)] - loss.step[a]),
-                "lead": lead,
-                "lr": fmt_lr(suggest.lr_at(run, float(loss.step[a]))),
-            },
+            step_end=int(loss.step[min(back, n - 1)]), slots=slots,
         )
     ]
 
 
-def _grad_norm_lead(run: Run, steps: np.ndarray, first: int, window: int = 20) -> str:
-    """Whether the gradient norm jumped before the loss did (it often does in LLM runs)."""
+def _grad_norm_lead(
+    run: Run, steps: np.ndarray, first: int, window: int = 20
+) -> tuple[str, int | None]:
+    """Whether the gradient norm jumped before the loss did (it often does in LLM runs).
+
+    Returns a code for the rule file's phrases and, when it jumped first, by how many steps.
+    """
     if not run.has("grad_norm"):
-        return "the gradient norm was not logged"
+        return "not_logged", None
     g = run["grad_norm"].finite()
     if len(g) < 50:
-        return "too little gradient-norm history to compare"
+        return "short", None
     spike_step = steps[first]
     level, scale = local_reference(g.value, max(5, len(g) // 100))
     jumped = g.value > level + 6 * np.maximum(scale, 1e-12)
     before = jumped & (g.step < spike_step) & (g.step >= spike_step - window)
     if before.any():
-        lead = int(spike_step - g.step[np.flatnonzero(before)[0]])
-        return f"the gradient norm jumped {lead} steps before the loss"
-    return "the gradient norm did not move first"
+        return "grad_first", int(spike_step - g.step[np.flatnonzero(before)[0]])
+    return "loss_first", None
 
 
-@detector("plateau")
+@detector("plateau", reasons=("at_peak", "decayed", "no_lr"))
 def plateau(
     run: Run, *, patience: float = 0.3, min_improvement: float = 0.02, min_z: float = 2.0,
     decayed: float = 0.1,
@@ -118,21 +124,28 @@ def plateau(
     stall_from = int(c.start[onset])
     total = float(sh.loss.step[-1] - sh.loss.step[0]) or 1.0
     idle = float(sh.loss.step[-1] - stall_from) / total
-    lr = suggest.lr_at(run, float(sh.loss.step[-1]))
-    peak = suggest.peak_lr(run)
-    small = lr is not None and peak is not None and lr < decayed * peak
+    slots = {"idle": idle, "level": final}
+    reason = "no_lr"
+    lr, peak = _lr_in_force(run, float(sh.loss.step[-1])), suggest.peak_lr(run)
+    if lr is not None and peak is not None:
+        slots.update(lr=lr, peak_lr=peak, lr_share=lr / peak)
+        reason = "decayed" if lr < decayed * peak else "at_peak"
+        if reason == "at_peak":
+            slots["decayed_lr"] = human_lr(lr / 10)
     return [
         Evidence(
-            observed=max(improvement, 0.0) / sh.drop, limit=threshold / sh.drop, step=stall_from,
-            step_end=int(sh.loss.step[-1]), severity="info" if small else None,
-            slots={
-                "idle": f"{idle:.0%}", "level": fmt_num(final), "lr": fmt_lr(lr),
-                "decayed_lr": fmt_lr(suggest.human_lr(lr / 10) if lr else None),
-                "state": "the LR is already small (converged: stop early here)" if small
-                else "the LR is still at its peak",
-            },
+            reason=reason, observed=max(improvement, 0.0) / sh.drop, limit=threshold / sh.drop,
+            step=stall_from, step_end=int(sh.loss.step[-1]), slots=slots,
         )
     ]
+
+
+def _lr_in_force(run: Run, step: float) -> float | None:
+    """The logged LR at `step`, zero included (a schedule that decayed to 0 is still known)."""
+    if not run.has("lr"):
+        return None
+    value = float(run["lr"].at(np.array([step], dtype=float))[0])
+    return value if np.isfinite(value) and value >= 0 else None
 
 
 @detector("overfitting")
@@ -166,7 +179,7 @@ def overfitting(
         Evidence(
             observed=rise / fall if fall > 0 else None, limit=min_rise,
             step=int(val.step[best]), step_end=int(val.step[-1]),
-            slots={"best_val": fmt_num(float(smooth[best])), "end_val": fmt_num(end),
+            slots={"best_val": float(smooth[best]), "end_val": end,
                    "best_step": int(val.step[best])},
         )
     ]
@@ -183,7 +196,9 @@ def _warmup_end(run: Run) -> float | None:
 
 
 @detector("warmup_instability")
-def warmup_instability(run: Run, *, window: float = 0.15, min_z: float = 4.0) -> list[Evidence]:
+def warmup_instability(
+    run: Run, *, window: float = 0.15, min_z: float = 4.0, min_rise: float = 0.25
+) -> list[Evidence]:
     """The loss turns upward within a short window after a warm-up reaches its peak LR."""
     end = _warmup_end(run)
     sh = shape_of(run)
@@ -193,16 +208,16 @@ def warmup_instability(run: Run, *, window: float = 0.15, min_z: float = 4.0) ->
     span = float(c.step[-1] - c.step[0]) or 1.0
     best_step = float(c.step[sh.best_at])
     rise = sh.end - sh.best_region
-    if abs(best_step - end) > window * span or rise <= min_z * sh.se or rise < 0.25 * sh.drop:
+    if abs(best_step - end) > window * span or rise <= min_z * sh.se or rise < min_rise * sh.drop:
         return []
-    peak = suggest.peak_lr(run)
+    # A warm-up end exists only below a positive peak LR (see _warmup_end).
+    peak = float(suggest.peak_lr(run))
     return [
         Evidence(
-            observed=rise / sh.drop if sh.drop > 0 else None, limit=0.25, step=int(end),
-            step_end=int(c.end[-1]), suggested_lr=suggest.human_lr(peak / 3) if peak else None,
-            slots={"warmup_end": int(end), "peak_lr": fmt_lr(peak),
-                   "lower_peak": fmt_lr(suggest.human_lr(peak / 3) if peak else None),
-                   "best": fmt_num(sh.best), "end": fmt_num(sh.end)},
+            observed=rise / sh.drop if sh.drop > 0 else None, limit=min_rise, step=int(end),
+            step_end=int(c.end[-1]), suggested_lr=human_lr(peak / 3),
+            slots={"warmup_end": int(end), "peak_lr": peak, "lower_peak": human_lr(peak / 3),
+                   "best": sh.best, "end": sh.end},
         )
     ]
 
@@ -234,11 +249,11 @@ def decay_too_early(
     fall_after = -theil_sen(c.step[after], c.level[after]) * float(c.step[after][-1] - cut)
     if fall_before <= min_z * sh.late_se or fall_after > min_z * sh.late_se:
         return []
+    # The evidence is how much of the run was left once the LR was gone (limit: min_left).
     return [
         Evidence(
-            observed=float(near_zero), limit=near_zero, step=int(cut), step_end=int(last),
-            slots={"cut": int(cut), "peak_lr": fmt_lr(peak),
-                   "share": f"{(last - cut) / (last - first):.0%}",
-                   "level": fmt_num(sh.end), "steps": int(last)},
+            observed=(last - cut) / (last - first), limit=min_left, step=int(cut),
+            step_end=int(last),
+            slots={"cut": int(cut), "peak_lr": peak, "level": sh.end, "steps": int(last)},
         )
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
-from lrdoctor.detectors.stats import binned, fmt_num
+from lrdoctor.detectors.stats import binned
 from lrdoctor.run import Run
 
 OPS = ("below", "above")
@@ -39,7 +39,7 @@ def threshold(
         observed=float(values[worst]), limit=float(value),
         step=int(steps[idx[0]]), step_end=int(steps[idx[-1]]),
         slots={"signal": signal, "op": op, "count": int(bad.sum()),
-               "value": fmt_num(float(values[worst])), "after_step": int(after_step),
+               "value": float(values[worst]), "after_step": int(after_step),
                "worst_step": int(steps[worst])},
     )]
 
@@ -58,11 +58,12 @@ def reach_by(
     reached = values >= target if direction == "above" else values <= target
     if not len(s) or reached.any() or s.step[-1] < by_step:
         return []
-    best = float(values.max() if direction == "above" else values.min()) if len(values) else None
+    # Nothing logged up to `by_step` counts as not reached; its best is then NaN ("nan").
+    best = float(values.max() if direction == "above" else values.min()) if len(values) else np.nan
     return [Evidence(
-        observed=best, limit=float(target), step=int(by_step),
+        observed=best if len(values) else None, limit=float(target), step=int(by_step),
         slots={"signal": signal, "direction": direction, "by_step": int(by_step),
-               "best": fmt_num(best), "target": fmt_num(float(target))},
+               "best": best, "target": float(target)},
     )]
 
 
@@ -95,9 +96,8 @@ def trend(
     return [Evidence(
         observed=relative, limit=float(tolerance),
         step=int(curve.start[0]), step_end=int(curve.end[-1]),
-        slots={"signal": signal, "direction": direction, "change": f"{relative:.1%}",
-               "tolerance": f"{tolerance:.1%}", "start": fmt_num(float(y[0])),
-               "end": fmt_num(float(y[-1]))},
+        slots={"signal": signal, "direction": direction, "change": relative,
+               "tolerance": float(tolerance), "start": float(y[0]), "end": float(y[-1])},
     )]
 
 
@@ -112,5 +112,5 @@ def non_finite_signal(run: Run, signal: str) -> list[Evidence]:
     return [Evidence(
         observed=float(bad.sum()), limit=0.0,
         step=int(s.step[first]), step_end=int(s.step[np.flatnonzero(bad)[-1]]),
-        slots={"signal": signal, "value": str(s.value[first]), "count": int(bad.sum())},
+        slots={"signal": signal, "value": float(s.value[first]), "count": int(bad.sum())},
     )]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrdoctor.present import fmt_lr, fmt_num  # noqa: F401  (re-export until callers move)
 from lrdoctor.run import Series
 
 # Robust scale of a normal sample from its inter-quartile range.
@@ -88,24 +89,6 @@ def human_lr(x: float | None) -> float | None:
     mant = x / 10**exp
     choice = min((1, 2, 3, 5, 10), key=lambda m: abs(math.log10(mant / m)))
     return float(f"{choice * 10**exp:.0e}") if choice != 10 else float(f"{10 ** (exp + 1):.0e}")
-
-
-def fmt_lr(x: float | None) -> str:
-    """An LR as people write it: 3e-4, 0.1 stays 0.1."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    if 1e-3 <= abs(x) < 100:
-        return f"{x:.3g}"
-    mant, exp = f"{x:.1e}".split("e")
-    mant = mant.rstrip("0").rstrip(".")
-    return f"{mant}e{int(exp)}"
-
-
-def fmt_num(x: float | None) -> str:
-    """A measured number with three significant digits, or n/a."""
-    if x is None or not np.isfinite(x):
-        return "n/a" if x is None else "nan" if np.isnan(x) else "inf" if x > 0 else "-inf"
-    return f"{x:.3g}"
 
 
 def median_se(curve: Curve, n: int) -> float:

@@ -77,6 +77,9 @@ def _run(console, run: RunReport, ctx) -> None:
         if f.recommendation:
             _indented(console, f"[green]→ {escape(f.recommendation)}[/]")
         _indented(console, f"[dim]→ lrdoctor rule {f.rule}[/]")
+    for o in run.detector_errors:  # a bug in lrdoctor: say so, the other rules still ran
+        _indented(console, f"[red]detector error[/] [bold]{escape(o.rule)} {escape(o.name)}[/]: "
+                  f"{escape(o.reason)}", 2)
     skipped = [o for o in run.outcomes if o.status == "skipped"]
     if skipped:
         _indented(console, "[dim]skipped: " + escape(

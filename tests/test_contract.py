@@ -1,0 +1,213 @@
+"""The rule contract: detectors return data, rule files own the words and the severities.
+
+- every reason a detector declares has its table in the rule file, and no table is orphaned;
+- over every fixture, every template slot is filled (no detector_error), and no message shows
+  "n/a", "None" or an unrounded float;
+- the user's severity (config or --set) overrides every reason's severity, for every rule;
+- a detector that raises becomes a `detector_error` outcome and the other rules still report;
+- no sentence, threshold-free prose or severity decision is built inside lrdoctor/detectors/.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import lrdoctor
+from lrdoctor import detectors
+from lrdoctor.catalogue import load_builtin, template_fields
+from lrdoctor.cli import app
+from lrdoctor.detectors import REASONS, Evidence, UndeclaredReason, run_detector
+from lrdoctor.present import SlotError, fill, fmt_times
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = load_builtin()
+MANIFEST = tomllib.loads((ROOT / "fixtures/manifest.toml").read_text())["fixture"]
+FILES = sorted({ROOT / "fixtures" / f["file"] for f in MANIFEST if f["label"] != "range_test"})
+# Detector modules not yet converted to the contract (they still build sentences in Python).
+# The lead removes an entry as he converts a file; the list only shrinks.
+NOT_YET_CONVERTED = {"learning_rate.py", "divergence.py", "shape.py"}
+# A decimal number shown with more than four significant digits was not rounded.
+DECIMAL = re.compile(r"\d+\.\d+")
+
+
+def _unrounded(text: str) -> list[str]:
+    return [m for m in DECIMAL.findall(text) if len(m.replace(".", "").lstrip("0")) > 4]
+
+
+@cache
+def _all_reports() -> tuple:
+    return tuple(lrdoctor.check(FILES, jobs=1).runs)
+
+
+def _fixture(name: str) -> Path:
+    return ROOT / "fixtures" / next(f["file"] for f in MANIFEST if f["name"] == name)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_declared_reason_has_its_table_and_no_table_is_orphaned(rule) -> None:
+    declared = set(REASONS[rule.detector])
+    assert set(rule.reasons) <= declared, f"{rule.id}: tables for undeclared reasons"
+    assert declared <= set(rule.reasons), f"{rule.id}: reasons without a table"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_phrases_name_slots_the_templates_use(rule) -> None:
+    used = {f for t in rule.templates for f in template_fields(t)}
+    assert set(rule.phrases) <= used, f"{rule.id}: phrases for slots no template uses"
+
+
+def test_every_slot_is_filled_on_every_fixture() -> None:
+    crashed = [(r.source, o.rule, o.reason) for r in _all_reports() for o in r.detector_errors]
+    assert crashed == []
+
+
+def _converted(rule) -> bool:
+    module = detectors.REGISTRY[rule.detector].__module__.rsplit(".", 1)[-1]
+    return f"{module}.py" not in NOT_YET_CONVERTED
+
+
+def test_no_message_shows_missing_or_unrounded_values() -> None:
+    converted = {r.id for r in RULES if _converted(r)}
+    bad = []
+    for r in _all_reports():
+        for f in r.findings:
+            if f.rule not in converted:
+                continue
+            for text in (f.message, f.recommendation):
+                if "n/a" in text or "None" in text or _unrounded(text):
+                    bad.append((r.source, f.rule, f.reason, text))
+    assert bad == []
+
+
+def test_findings_carry_their_reason_and_its_severity() -> None:
+    by_id = {r.id: r for r in RULES}
+    for r in _all_reports():
+        for f in r.findings:
+            rule = by_id[f.rule]
+            assert f.reason in (None, *REASONS[rule.detector])
+            assert f.severity == rule.severity_for(f.reason)
+            assert f.confidence == rule.confidence_for(f.reason)
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.fixtures.get("fires")],
+                         ids=lambda r: r.id)
+@pytest.mark.parametrize("level", ["error", "info"])
+def test_user_severity_overrides_every_reason(rule, level) -> None:
+    path = _fixture(rule.fixtures["fires"][0])
+    report = lrdoctor.check(path, select=[rule.id], severity={rule.id: level}).runs[0]
+    assert report.findings, f"{rule.id} should fire on {path.name}"
+    assert {f.severity for f in report.findings} == {level}
+
+
+def test_set_severity_on_the_command_line_fails_the_run() -> None:
+    # SP001 on spike_recovers has few spikes (reason `few`, info by default): exit 0;
+    # the user raising the rule to error must fail the check whatever the reason says.
+    path = str(_fixture("spike_recovers"))
+    base = lrdoctor.check(path, select=["SP001"]).runs[0].findings
+    assert [(f.rule, f.reason, f.severity) for f in base] == [("SP001", "few", "info")]
+    runner = CliRunner()
+    assert runner.invoke(app, ["check", path, "--select", "SP001"]).exit_code == 0
+    raised = runner.invoke(app, ["check", path, "--select", "SP001", "--format", "json",
+                                 "--set", "SP001.severity=error"])
+    assert raised.exit_code == 1
+    findings = json.loads(raised.stdout)["runs"][0]["findings"]
+    assert [(f["rule"], f["reason"], f["severity"]) for f in findings] == [
+        ("SP001", "few", "error")]
+
+
+def test_a_detector_that_raises_is_an_outcome_not_an_abort(monkeypatch) -> None:
+    def broken(run, **params):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setitem(detectors.REGISTRY, "plateau", broken)
+    path = _fixture("warmup_too_high")
+    report = lrdoctor.check(path).runs[0]
+    assert [(o.rule, o.status) for o in report.detector_errors] == [("PL001", "detector_error")]
+    assert "ZeroDivisionError" in report.detector_errors[0].reason
+    assert "SC001" in {f.rule for f in report.findings}  # the other rules still reported
+    runner = CliRunner()
+    out = runner.invoke(app, ["check", str(path), "--format", "json"])
+    assert out.exit_code == 2  # a crashed rule never passes a CI gate silently
+    run = json.loads(out.stdout)["runs"][0]
+    assert [e["rule"] for e in run["detector_errors"]] == ["PL001"]
+    assert "SC001" in {f["rule"] for f in run["findings"]}
+    text = runner.invoke(app, ["check", str(path)])
+    assert "detector error" in text.stdout and "PL001" in text.stdout
+
+
+def test_an_undeclared_reason_is_caught(monkeypatch) -> None:
+    monkeypatch.setitem(detectors.REGISTRY, "repaired_data",
+                        lambda run: [Evidence(reason="made_up")])
+    with pytest.raises(UndeclaredReason):
+        run_detector("repaired_data", None, {})
+
+
+def test_a_template_slot_left_unfilled_is_an_error() -> None:
+    with pytest.raises(SlotError):
+        fill("loss ≈ {level}", {})
+    with pytest.raises(SlotError):
+        fill("lr {lr:lr}", {"lr": None})
+    with pytest.raises(SlotError):
+        fill("{lead}", {"lead": "nowhere"}, {"lead": {"jumped": "jumped"}})
+
+
+def test_template_specs() -> None:
+    slots = {"lr": 3e-4, "x": 1 / 3, "f": 60.0, "g": 10 / 3, "codes": ("a", "b"), "zero": 0.0}
+    assert fill("{lr:lr} {zero:lr} {x} {x:.0%} {f:times} {g:times} {codes}", slots) == (
+        "3e-4 0 0.333 33% 60× 3.3× a, b")
+    phrases = {"codes": {"a": "A is {x:.0%}", "b": "B"}}
+    assert fill("{codes:clauses}", slots, phrases) == "A is 33%; B"
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
+def test_times_never_shows_more_than_one_decimal(x) -> None:
+    text = fmt_times(x)
+    assert text.endswith("×")
+    assert not re.search(r"\.\d{2,}", text), text
+
+
+def _prose_and_severity(path: Path) -> list[str]:
+    """String literals with a space (sentences) and severity decisions, outside docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value) for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body
+        and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    # A bug report raised for lrdoctor's developers is not user-facing prose.
+    raised = {id(n) for r in ast.walk(tree) if isinstance(r, ast.Raise) for n in ast.walk(r)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings | raised and (" " in node.value
+                                               or node.value in ("info", "warning", "error")):
+                found.append(f"{path.name}:{node.lineno}: {node.value!r}")
+        elif isinstance(node, ast.keyword) and node.arg == "severity":
+            found.append(f"{path.name}:{node.lineno}: severity=")
+        elif isinstance(node, ast.Attribute) and node.attr == "severity":
+            found.append(f"{path.name}:{node.lineno}: .severity")
+    return found
+
+
+def test_detectors_build_no_sentences_and_decide_no_severity() -> None:
+    folder = ROOT / "lrdoctor" / "detectors"
+    files = sorted(p for p in folder.glob("*.py") if p.name not in NOT_YET_CONVERTED)
+    # f-strings hold their literal parts as Constants, so they are caught too.
+    found = [hit for p in files for hit in _prose_and_severity(p)]
+    assert found == []
+
+
+def test_the_allow_list_only_names_files_that_still_need_it() -> None:
+    folder = ROOT / "lrdoctor" / "detectors"
+    for name in NOT_YET_CONVERTED:
+        assert _prose_and_severity(folder / name), f"{name} is converted: drop it from the list"
