@@ -163,16 +163,43 @@ def load_builtin() -> tuple[Rule, ...]:
     return load_dir(builtin_rules_dir())
 
 
+# Phrases several rules share (how an LR suggestion was found, the signs of a side); a rule's
+# own [phrases.<slot>] take precedence. A folder of custom rules may bring its own.
+SHARED_PHRASES = "_phrases.toml"
+
+
 def load_dir(folder: Path) -> tuple[Rule, ...]:
     if not folder.is_dir():
         raise CatalogueError(f"{folder}: no such rules folder")
-    rules = [load_file(p) for p in sorted(folder.glob("*.toml"))]
+    shared_file = folder / SHARED_PHRASES
+    if not shared_file.is_file():
+        shared_file = builtin_rules_dir() / SHARED_PHRASES
+    shared = load_shared_phrases(shared_file)
+    rules = [load_file(p, shared) for p in sorted(folder.glob("*.toml"))
+             if not p.name.startswith("_")]
     if not rules:
         raise CatalogueError(f"{folder}: holds no rule files (*.toml)")
     return tuple(sorted(rules, key=lambda r: r.id))
 
 
-def load_file(path: Path) -> Rule:
+def load_shared_phrases(path: Path) -> dict[str, dict[str, str]]:
+    """The [phrases.<slot>] tables of the shared phrase file (none when it is absent)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{path}: not a valid phrase file ({exc})") from exc
+    if set(data) - {"phrases"}:
+        raise CatalogueError(f"{path}: a phrase file holds only [phrases.<slot>] tables")
+
+    def fail(problem: str) -> CatalogueError:
+        return CatalogueError(f"{path}: {problem}")
+
+    return _phrases(data.get("phrases", {}), fail)
+
+
+def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Rule:
     """Parse and validate one rule file; nothing in it is executed or evaluated."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -220,7 +247,12 @@ def load_file(path: Path) -> Rule:
         _check_template(recommendation, fail)
     _check_template(data["message"], fail)
     reasons = _reasons(data.get("reasons", {}), fail)
-    phrases = _phrases(data.get("phrases", {}), fail)
+    phrases = _with_shared(
+        _phrases(data.get("phrases", {}), fail), shared or {},
+        [data["message"], *(recommendation.values() if isinstance(recommendation, dict)
+                            else [recommendation]),
+         *(t for r in reasons.values() for t in (r.message, r.recommendation) if t)],
+    )
     return Rule(
         id=data["id"], name=data["name"], category=data["category"],
         severity=data["severity"], detector=data["detector"], requires=requires,
@@ -263,6 +295,19 @@ def _reasons(table: Any, fail) -> dict[str, Reason]:
     return out
 
 
+def _with_shared(own: dict[str, dict[str, str]], shared: dict[str, dict[str, str]],
+                 templates: list[str]) -> dict[str, dict[str, str]]:
+    """The rule's phrases plus the shared tables of the slots its templates (or phrases) use."""
+    out = dict(own)
+    pending = [t for t in templates] + [p for table in own.values() for p in table.values()]
+    while pending:
+        for slot in template_fields(pending.pop()):
+            if slot in shared and slot not in out:
+                out[slot] = dict(shared[slot])
+                pending.extend(out[slot].values())
+    return out
+
+
 def _phrases(table: Any, fail) -> dict[str, dict[str, str]]:
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
         raise fail("`phrases` must hold tables like [phrases.<slot>] of code = \"text\"")
@@ -288,3 +333,8 @@ def _check_template(template: str, fail) -> None:
     bad = [f for f in fields if not f.isidentifier()]
     if bad:
         raise fail(f"template slots must be plain names, not {bad}")
+    # No conversions (!r) and no slots nested in a format spec: the spec is a fixed word.
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name and (conversion is not None or "{" in (spec or "")):
+            raise fail(f"template slot {name!r} takes a plain format spec only (no !r, no "
+                       "nested {…})")

@@ -58,6 +58,9 @@ class Run:
     notes: list[str] = field(default_factory=list)
     optimizer: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    # What detectors derive from this run (its loss shape, its LR signs), computed once and
+    # dropped with the run: no module-level cache keeps runs alive.
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def has(self, *names: str) -> bool:
         return all(n in self.signals and len(self.signals[n]) > 0 for n in names)

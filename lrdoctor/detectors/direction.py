@@ -36,7 +36,13 @@ class Signs:
 
 
 def signs_of(run: Run) -> Signs | None:
-    """The run's signs, or None when its loss is too short, not finite, or not positive."""
+    """The run's signs, or None when its loss is too short, not finite, or negative."""
+    if "signs" not in run.derived:
+        run.derived["signs"] = _signs(run)
+    return run.derived["signs"]
+
+
+def _signs(run: Run) -> Signs | None:
     if not run.has("loss"):
         return None
     loss = run["loss"].value

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
-from lrdoctor.detectors.stats import binned, fmt_num
+from lrdoctor.detectors import advice as adv
+from lrdoctor.detectors.stats import binned
 from lrdoctor.run import Run, Series
 
 WATCHED = ("loss", "grad_norm", "update_ratio")
@@ -55,10 +55,10 @@ def _last_jump(values: np.ndarray, k: int = 5) -> float:
     return float(values[-1] / base) if base > 0 and values[-1] > 0 else 1.0
 
 
-@detector("non_finite")
+@detector("non_finite", reasons=("lr_too_high", "numerical", "unknown"))
 def non_finite(
     run: Run, *, window: float = 0.1, loss_z: float = 3.0, norm_factor: float = 2.0,
-    min_prefix: int = 8, backoff: float = 10.0, jump_factor: float = 10.0,
+    min_prefix: int = 8, jump_factor: float = 10.0,
 ) -> list[Evidence]:
     """First NaN/inf, with a cause: the LR if loss, grad norm or update ratio climbed first."""
     first = first_non_finite(run)
@@ -67,54 +67,41 @@ def non_finite(
     step, signal, value = first
     empty = Series(np.empty(0), np.empty(0))
     prefix = run["loss"].until(step).finite() if run.has("loss") else empty
+    slots: dict = {"signal": signal, "value": value, "prefix_n": len(prefix)}
     climbed: list[str] = []
     if len(prefix) < min_prefix:
         cause = "unknown"
-        why = f"only {len(prefix)} finite steps before it, too few to tell the cause"
     else:
         z, _ = climb(prefix, window)
         if z > loss_z:
-            climbed.append(f"the loss climbed {fmt_num(z)} spreads above its level")
-        jump = _last_jump(prefix.value)
-        if jump >= jump_factor:
-            # A bug turns a healthy step into NaN; an LR past its edge first throws the loss
-            # orders of magnitude up, even if only the last logged step shows it.
-            climbed.append(f"the last loss before it jumped {fmt_num(jump)}× above the level "
-                           "before")
+            climbed.append("loss")
+            slots["loss_z"] = z
         for name in ("grad_norm", "update_ratio"):
             if run.has(name):
                 _, ratio = climb(run[name].until(step).finite(), window)
                 if ratio > norm_factor:
-                    climbed.append(f"the {name.replace('_', ' ')} rose {fmt_num(ratio)}×")
-        if climbed:
-            cause = "lr_too_high"
-            why = "; ".join(climbed) + " in the steps before it"
-        else:
-            cause = "numerical"
-            curve = binned(prefix, bins=20)
-            why = (
-                "the run was healthy up to it (loss "
-                f"{fmt_num(curve.level[0])} → {fmt_num(curve.level[-1])}, no climb in loss"
-                + (" or gradient norm" if run.has("grad_norm") else "") + ")"
-            )
-    lr = suggest.lr_at(run, step)
+                    climbed.append(name)
+                    slots[f"{name}_rise"] = ratio
+        jump = _last_jump(prefix.value)
+        if jump >= jump_factor:
+            # A bug turns a healthy step into NaN; an LR past its edge first throws the loss
+            # orders of magnitude up, even if only the last logged step shows it.
+            climbed.append("last_jump")
+            slots["jump"] = jump
+        cause = "lr_too_high" if climbed else "numerical"
+        curve = binned(prefix, bins=20)
+        slots.update(prefix_start=float(curve.level[0]), prefix_end=float(curve.level[-1]),
+                     watched="with_grad" if run.has("grad_norm") else "loss_only")
+    lr = adv.lr_at(run, step)
+    advice = adv.NONE
     if cause == "lr_too_high":
         # The LR in force where the climb began, or the peak reached before it.
-        unstable = suggest.peak_lr(run, until=step) or lr
-        advice = suggest.from_blow_up(run, lr, step) or suggest.lower(
-            run, unstable, backoff, until=step
-        )
-    else:
-        advice = suggest.NONE
+        unstable = adv.peak_lr(run, until=step) or lr
+        advice = adv.from_blow_up(run, lr, step) or adv.lower_from(run, unstable)
     return [
         Evidence(
-            observed=value, step=int(step), cause=cause, suggested_lr=advice.lr,
-            slots={
-                "signal": signal.replace("_", " "),
-                "value": fmt_num(value),
-                "why": why,
-                "lr": suggest.fmt_lr(lr),
-                "advice": advice.text or "no single LR number follows from this run",
-            },
+            reason=cause, observed=value, step=int(step), cause=cause, suggested_lr=advice.lr,
+            suggested_lr_range=advice.range,
+            slots={**slots, "climbed": climbed, **adv.lr_slots(lr), **advice.slots()},
         )
     ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
+from lrdoctor.detectors import advice as suggest
 from lrdoctor.detectors.shape import finite_prefix, shape_of
 from lrdoctor.detectors.stats import human_lr, local_reference, theil_sen
 from lrdoctor.run import Run

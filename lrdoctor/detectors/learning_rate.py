@@ -1,11 +1,15 @@
-"""LR too high or too low, from the loss curve's shape and the update/weight ratio."""
+"""LR too high or too low, from the loss curve's shape, the LR's signs and the update ratio.
+
+Every detector here returns a reason code and raw numbers; the words, severities and measured
+confidences live in rules/LR00*.toml.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from lrdoctor import suggest
 from lrdoctor.detectors import Evidence, detector
+from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import Sign, Signs, high_signs, low_signs, signs_of
 from lrdoctor.detectors.shape import (
     blowup,
@@ -16,200 +20,170 @@ from lrdoctor.detectors.shape import (
     shape_of,
     weights_exploded,
 )
-from lrdoctor.detectors.stats import fmt_lr, fmt_num
 from lrdoctor.run import Run
 
 
-@detector("lr_too_high")
+def _finite_loss(run: Run) -> bool:
+    return run.has("loss") and bool(np.isfinite(run["loss"].value).all())
+
+
+def _sign_slots(prefix: str, sign: Sign) -> dict:
+    return {prefix: sign.name, f"{prefix}_observed": sign.observed, f"{prefix}_limit": sign.limit}
+
+
+@detector("lr_too_high", reasons=(
+    "rose_after_best", "never_fell", "weights_exploded", "loss_exploded", "above_range_stuck",
+    "above_range", "thrown_early", "ended_above_start", "early_blowup", "stuck_high",
+))
 def lr_too_high(
     run: Run, *, rise_fraction: float = 0.2, min_z: float = 3.0, blowup_factor: float = 10.0,
-    backoff: float = 10.0, above_start: float = 1.1, blowup_peak: float = 10.0,
+    weight_blowup: float = 100.0, above_start: float = 1.1, blowup_peak: float = 10.0,
     blowup_catapult: float = 20.0, blowup_moved: float = 0.5, stuck_moved: float = 0.8,
     peak: float = 1.5, catapult: float = 3.0, low_ratio: float = 1e-3, flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
-    if not run.has("loss") or not np.isfinite(run["loss"].value).all():
+    if not _finite_loss(run):
         return []  # a run that went non-finite is NF001's, which also says why
     sh = shape_of(run)
     if sh is None:
         return []
-    rise = sh.end - sh.best_region
-    reasons = []
-    observed = limit = None
     first_bad = int(sh.loss.step[0])
-    if rise > min_z * sh.se and rise >= rise_fraction * max(sh.drop, 0.0) and (
-        sh.best_at < len(sh.curve) - 2
-    ):
+    found = _by_shape(run, sh, rise_fraction, min_z, blowup_factor, weight_blowup)
+    if found is not None and found[0] == "rose_after_best":
         first_bad = int(sh.curve.end[sh.best_at])
-        share = rise / sh.drop if sh.drop > 0 else np.inf
-        observed, limit = (float(min(share, 1e6)) if np.isfinite(share) else None), rise_fraction
-        reasons.append(
-            f"the loss rose from its best {fmt_num(sh.best)} (step {first_bad}) back to "
-            f"{fmt_num(sh.end)}, {_share(share)} of its earlier fall (limit {rise_fraction:.0%})"
-            if np.isfinite(share) else
-            f"the loss never fell and rose to {fmt_num(sh.end)} from {fmt_num(sh.start)}"
-        )
+    if found is None and (s := signs_of(run)) is not None:
+        found = _by_signs(s, adv.peak_lr(run), run.optimizer_family, above_start, blowup_peak,
+                          blowup_catapult, blowup_moved, stuck_moved, peak, catapult,
+                          low_ratio, flat_trend, thrown_catapult)
+    if found is None:
+        return []
+    reason, observed, limit, slots = found
+    slots = {"blowup_moved": blowup_moved, **slots}
+    unstable = adv.peak_lr(run, until=first_bad) or adv.peak_lr(run)
+    advice = adv.lower_from(run, unstable)
+    return [Evidence(
+        reason=reason, observed=observed, limit=limit, step=first_bad,
+        step_end=int(sh.loss.step[-1]), suggested_lr=advice.lr,
+        suggested_lr_range=advice.range,
+        slots={**adv.lr_slots(unstable), "best": sh.best, "best_step": first_bad, "end": sh.end,
+               "start": sh.start, **slots, **advice.slots()},
+    )]
+
+
+def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
+    """(reason, observed, limit, slots) from the loss shape and explosions, or None."""
+    rise = sh.end - sh.best_region
+    rose = rise > min_z * sh.se and rise >= rise_fraction * max(sh.drop, 0.0) and (
+        sh.best_at < len(sh.curve) - 2)
+    if rose and sh.drop > 0:
+        return "rose_after_best", float(min(rise / sh.drop, 1e6)), rise_fraction, {}
+    if rose:
+        return "never_fell", None, None, {}
     # An explosion the run fully recovered from is a transient (a spike, or a warm-up to add);
     # one after which the loss stayed above its best, or never got below its start, is not.
     stuck = no_progress(sh, min_z)
-    if (exploded := weights_exploded(run)) is not None:
-        reasons.append(exploded)
-    elif (stuck or rise > min_z * sh.se) and (
-        exploded := loss_exploded(run, blowup_factor)
-    ) is not None:
-        ending = "never recovered" if stuck else f"ended above its best, at {fmt_num(sh.end)}"
-        reasons.append(f"{exploded} and the loss {ending}")
+    if (grown := weights_exploded(run, weight_blowup)) is not None:
+        return "weights_exploded", grown, weight_blowup, {}
+    if (stuck or rise > min_z * sh.se) and (peak := loss_exploded(run, blowup_factor)):
+        return "loss_exploded", peak, blowup_factor, {"recovered": "never" if stuck else "above"}
     outside = lr_outside_profile(run)
-    if not reasons and stuck and outside and outside[0] == "high":
-        reasons.append(f"the loss never left its starting level {fmt_num(sh.start)}; {outside[1]}")
-    elif not reasons and outside and outside[0] == "high":
+    if outside and outside[0] == "high":
         # The optimizer is known and its LR is beyond anything it is used with: on
         # ../shared/devcorpus all 23 such runs were too high, whatever their curves looked like.
-        reasons.append(outside[1])
-    if not reasons and (s := signs_of(run)) is not None:
-        lr = suggest.peak_lr(run)
-        found = _high_side(s, lr, run.optimizer_family, above_start, blowup_peak,
-                           blowup_catapult, blowup_moved, stuck_moved, peak, catapult, low_ratio,
-                           flat_trend, thrown_catapult)
-        if found is not None:
-            observed, limit, text = found
-            reasons.append(text)
-    if not reasons:
-        return []
-    unstable = suggest.peak_lr(run, until=first_bad) or suggest.peak_lr(run)
-    advice = suggest.lower(run, unstable, backoff)
-    return [
-        Evidence(
-            observed=observed, limit=limit, step=first_bad, step_end=int(sh.loss.step[-1]),
-            suggested_lr=advice.lr,
-            slots={"what": "; ".join(reasons), "lr": fmt_lr(unstable),
-                   "advice": advice.text or "a lower LR"},
-        )
-    ]
+        _, lr, low, high = outside
+        return ("above_range_stuck" if stuck else "above_range"), lr, high, {
+            "range_low": low, "range_high": high}
+    return None
 
 
-def _high_side(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, blowup_moved,
-               stuck_moved, peak, catapult, low_ratio, flat_trend, thrown_catapult):
-    """(observed, limit, what) when the loss-shape signs put the run above its best LR."""
+def _by_signs(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, blowup_moved,
+              stuck_moved, peak, catapult, low_ratio, flat_trend, thrown_catapult):
+    """(reason, observed, limit, slots) when the run's signs put it above its best LR."""
+    base = {"moved": s.moved, "first": s.start, "final": s.end}
     gc = s.grad_catapult
     if gc is not None and gc >= thrown_catapult:
-        # The first logged step already came after an explosion (loggers that skip the
-        # pre-update row): its gradient dwarfs every later one, whatever the loss did next.
-        return gc, thrown_catapult, (
-            f"the first logged gradient norm was {fmt_num(gc)}× its later median (limit "
-            f"{thrown_catapult:g}×): the first updates threw the weights far out")
+        # The first logged step already came after an explosion (loggers without a pre-update
+        # row): its gradient dwarfs every later one, whatever the loss did next.
+        return "thrown_early", gc, thrown_catapult, base
     if s.moved >= above_start:
-        return s.moved, above_start, (
-            f"the loss ended at {fmt_num(s.end)}, {s.moved:.3g}× its first logged value "
-            f"{fmt_num(s.start)} (limit {above_start:g}×)")
+        return "ended_above_start", s.moved, above_start, base
     if s.moved >= blowup_moved and (s.early_peak >= blowup_peak or (gc or 0) >= blowup_catapult):
-        what, value, lim = (("loss", s.early_peak, blowup_peak) if s.early_peak >= blowup_peak
-                            else ("gradient norm", gc, blowup_catapult))
-        return value, lim, (
-            f"the {what} blew up early ({fmt_num(value)}× its first value, limit {lim:g}×) and "
-            f"the loss ended at {s.moved:.0%} of where it started")
+        sign = (Sign("early_peak", s.early_peak, blowup_peak) if s.early_peak >= blowup_peak
+                else Sign("grad_catapult", gc, blowup_catapult))
+        return "early_blowup", sign.observed, sign.limit, {**base, **_sign_slots("sign", sign)}
     if s.moved < stuck_moved:
         return None
     high = high_signs(s, lr, family, peak=peak, catapult=catapult)
     if s.trend < flat_trend:  # still descending: a jump or a catapult it is recovering from
         high = [h for h in high if h.name == "lr_above_band"]
-    low = low_signs(s, lr, family, ratio=low_ratio)
-    if not high or low:
+    if not high or low_signs(s, lr, family, ratio=low_ratio):
         return None
-    sign = high[0]
-    return s.moved, stuck_moved, (
-        f"the loss barely moved ({fmt_num(s.start)} → {fmt_num(s.end)}, {s.moved:.0%} of its "
-        f"start; limit {stuck_moved:.0%}) and {_sign_text(sign)}")
+    return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
 
 
-def _sign_text(sign: Sign) -> str:
-    return {
-        "early_peak": f"first jumped to {sign.observed:.3g}× its start (limit {sign.limit:g}×)",
-        "grad_catapult": (f"the first gradient norm was {sign.observed:.3g}× its later level "
-                          f"(limit {sign.limit:g}×): a catapult past the edge of stability"),
-        "lr_above_band": (f"lr={fmt_lr(sign.observed)} is above {fmt_lr(sign.limit)}, where "
-                          "this optimizer's best LR usually lies"),
-        "small_updates": (f"the update/weight ratio is only {sign.observed:.1e} "
-                          f"(limit {sign.limit:.0e})"),
-        "lr_below_band": (f"lr={fmt_lr(sign.observed)} is below {fmt_lr(sign.limit)}, where "
-                          "this optimizer's best LR usually lies"),
-        "linear_regime": (f"each step made {sign.observed:.2g}× the fall that lr·|g|² predicts "
-                          f"(limit {sign.limit:g}): steps this small are far below the edge"),
-    }[sign.name]
-
-
-def _share(x: float) -> str:
-    return f"{x:.0%}" if x < 10 else f"{fmt_num(x)}×"
-
-
-@detector("lr_too_low")
+@detector("lr_too_low", reasons=("barely_moved", "below_range", "unfinished", "unfinished_low"))
 def lr_too_low(
-    run: Run, *, min_share: float = 0.15, min_z: float = 3.0, boost: float = 10.0,
+    run: Run, *, min_share: float = 0.15, min_z: float = 3.0, min_left: float = 0.1,
     stuck_moved: float = 0.8, low_ratio: float = 1e-3, peak: float = 1.5, catapult: float = 3.0,
-    min_left: float = 0.1,
 ) -> list[Evidence]:
-    """The run barely moved with the signs of a crawling LR (a warning), or its loss still falls
-    steadily at the end (info: unfinished, which the budget-best LR often is too).
+    """The run barely moved with the signs of a crawling LR, or ran below its optimizer's range
+    (warnings); or its loss still falls steadily at the end (info, unless a low sign backs it:
+    the budget-best LR is often unfinished too).
 
     Under a decaying schedule only the phase at high LR (at least half the peak) is judged,
     since the decay slows the end of every run on purpose.
     """
-    if not run.has("loss") or not np.isfinite(run["loss"].value).all() or blowup(run):
+    if not _finite_loss(run) or blowup(run):
         return []
-    lr = suggest.peak_lr(run)
+    lr = adv.peak_lr(run)
     s = signs_of(run)
+    family = run.optimizer_family
     if s is not None and s.moved >= stuck_moved:
-        low = low_signs(s, lr, run.optimizer_family, ratio=low_ratio)
-        high = high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult)
-        if low and not high:
-            advice = suggest.higher(run, lr, boost)
-            return [Evidence(
-                observed=s.moved, limit=stuck_moved, step=int(run["loss"].step[0]),
-                step_end=int(run["loss"].step[-1]), suggested_lr=advice.lr,
-                slots={"what": (f"the loss barely moved ({fmt_num(s.start)} → {fmt_num(s.end)},"
-                                f" {s.moved:.0%} of its start; limit {stuck_moved:.0%}) and "
-                                f"{_sign_text(low[0])}"),
-                       "lr": fmt_lr(lr), "advice": advice.text or "a higher LR"},
-            )]
+        low = low_signs(s, lr, family, ratio=low_ratio)
+        if low and not high_signs(s, lr, family, peak=peak, catapult=catapult):
+            return [_too_low(run, "barely_moved", s.moved, stuck_moved, lr, s,
+                             _sign_slots("sign", low[0]))]
     phase = high_lr_phase(run)
-    if phase is None:
-        return []
-    sh = shape_of(phase)
+    sh = shape_of(phase) if phase is not None else None
     if sh is None:
         return []
     outside = lr_outside_profile(run)
-    # Below the range its (known) optimizer is used with and not past a tenth of its start:
-    # on ../shared/devcorpus all 19 runs below the range were too low.
-    stuck_low = outside is not None and outside[0] == "low" and (
-        no_progress(sh, min_z) or (s is not None and s.moved >= min_left))
+    # Below the range its (known) optimizer is used with and not past a tenth of its start: on
+    # ../shared/devcorpus all 19 runs below the range were too low.
+    if outside and outside[0] == "low" and (
+        no_progress(sh, min_z) or (s is not None and s.moved >= min_left)
+    ):
+        _, lr_out, low, high = outside
+        return [_too_low(run, "below_range", lr_out, low, lr, s,
+                         {"range_low": low, "range_high": high})]
     steady = (
         _still_falling(sh, min_z) and sh.second_half_share >= min_share
         and sh.start - sh.mid > min_z * sh.late_se  # both halves fell: a steady descent
     )
-    if not (steady or stuck_low):
+    if not steady:
         return []
-    advice = suggest.higher(run, lr, boost if sh.second_half_share >= 0.3 else boost / 3)
-    # Unfinished at an LR below the band where the optimizer's best usually lies: the slow
-    # descent is the LR's doing, not the budget's.
-    below = low_signs(s, lr, run.optimizer_family, ratio=0.0) if s else []
-    what = (f"the loss ended at {s.moved if s else 1:.0%} of its start; {outside[1]}"
-            if stuck_low else
-            f"the loss fell from {fmt_num(sh.start)} to {fmt_num(sh.end)} and the second half "
-            f"of the run still made {sh.second_half_share:.0%} of that progress (limit "
-            f"{min_share:.0%}; a converging run makes far less)"
-            + (f", and {_sign_text(below[0])}" if below else ""))
-    return [
-        Evidence(
-            observed=sh.second_half_share, limit=min_share, step=int(sh.loss.step[0]),
-            step_end=int(sh.loss.step[-1]), suggested_lr=advice.lr,
-            # Still falling at the end is what the budget-best LR does too: unfinished, not
-            # evidence of a low LR on its own.
-            severity=None if stuck_low or below else "info",
-            slots={"what": what, "lr": fmt_lr(lr), "advice": advice.text or "a higher LR"},
-        )
-    ]
+    slots = {"fell_from": sh.start, "fell_to": sh.end}
+    # Unfinished at an LR below the band where the optimizer's best usually lies, or with steps
+    # in the linear regime: the slow descent is the LR's doing, not the budget's.
+    below = low_signs(s, lr, family, ratio=0.0) if s is not None and s.moved >= min_left else []
+    if below:
+        return [_too_low(run, "unfinished_low", sh.second_half_share, min_share, lr, s,
+                         {**slots, **_sign_slots("sign", below[0])}, sh)]
+    return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh)]
+
+
+def _too_low(run: Run, reason: str, observed, limit, lr, s: Signs | None, slots: dict,
+             sh=None) -> Evidence:
+    advice = adv.raise_from_ratio(run, lr, s.update_ratio if s else None)
+    loss = sh.loss if sh is not None else run["loss"]
+    base = {"first": s.start, "final": s.end, "moved": s.moved} if s is not None else {}
+    return Evidence(
+        reason=reason, observed=observed, limit=limit, step=int(loss.step[0]),
+        step_end=int(loss.step[-1]), suggested_lr=advice.lr, suggested_lr_range=advice.range,
+        slots={**adv.lr_slots(lr), **base, **slots, **advice.slots()},
+    )
 
 
 def _still_falling(sh, min_z: float) -> bool:
@@ -224,47 +198,45 @@ def _ratio_window(run: Run, skip: float = 0.1) -> np.ndarray:
 
 
 @detector("update_ratio_high")
-def update_ratio_high(run: Run, *, limit: float = 0.1, backoff: float = 10.0) -> list[Evidence]:
-    """The median update/weight ratio sits far above the ~1e-3 that healthy training shows."""
+def update_ratio_high(run: Run, *, limit: float = 0.1) -> list[Evidence]:
+    """The median update/weight ratio sits far above what healthy training shows."""
     v = _ratio_window(run)
     if len(v) < 10:
         return []
     ratio = float(np.median(v))
     if ratio <= limit:
         return []
-    lr = suggest.peak_lr(run)
-    return _ratio_evidence(run, ratio, limit, lr, suggest.lower(run, lr, backoff), "a lower LR")
+    lr = adv.peak_lr(run)
+    return _ratio_evidence(run, None, ratio, limit, lr, adv.lower_from(run, lr))
 
 
-@detector("update_ratio_low")
+@detector("update_ratio_low", reasons=("barely_moved", "fell_little"))
 def update_ratio_low(
-    run: Run, *, limit: float = 1e-3, boost: float = 10.0, peak: float = 1.5,
-    min_left: float = 0.1,
+    run: Run, *, limit: float = 1e-3, peak: float = 1.5, min_left: float = 0.1,
+    stuck_moved: float = 0.8,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up and did
     not cut its loss tenfold."""
     s = signs_of(run)
-    if s is None or s.update_ratio is None or blowup(run) is not None:
+    if s is None or s.update_ratio is None or blowup(run):
         return []
     # After a jump of the loss, tiny updates mean dead units, not a small LR; a run that cut
     # its loss tenfold is not crawling, whatever its updates.
     if s.update_ratio >= limit or s.early_peak >= peak or s.moved < min_left:
         return []
-    state = (f"and the loss barely moved ({fmt_num(s.start)} → {fmt_num(s.end)})"
-             if s.moved >= 0.8 else f"and the loss only fell to {s.moved:.0%} of its start")
-    lr = suggest.peak_lr(run)
-    advice = suggest.higher(run, lr, boost)
-    return _ratio_evidence(run, s.update_ratio, limit, lr, advice, "a higher LR", state=state)
+    lr = adv.peak_lr(run)
+    reason = "barely_moved" if s.moved >= stuck_moved else "fell_little"
+    return _ratio_evidence(run, reason, s.update_ratio, limit, lr,
+                           adv.raise_from_ratio(run, lr, s.update_ratio),
+                           first=s.start, final=s.end, moved=s.moved)
 
 
-def _ratio_evidence(run: Run, ratio: float, limit: float, lr: float | None, advice,
-                    fallback: str, **slots: str) -> list[Evidence]:
-    """The finding of an update-ratio rule: the median ratio against its limit, over the run."""
+def _ratio_evidence(run: Run, reason: str | None, ratio: float, limit: float, lr: float | None,
+                    advice: adv.Suggestion, **slots) -> list[Evidence]:
+    """The finding of an update-ratio rule: the ratio against its limit, over the run."""
     steps = run["update_ratio"].step
-    return [
-        Evidence(
-            observed=ratio, limit=limit, step=int(steps[0]), step_end=int(steps[-1]),
-            suggested_lr=advice.lr,
-            slots={"lr": fmt_lr(lr), "advice": advice.text or fallback, **slots},
-        )
-    ]
+    return [Evidence(
+        reason=reason, observed=ratio, limit=limit, step=int(steps[0]), step_end=int(steps[-1]),
+        suggested_lr=advice.lr, suggested_lr_range=advice.range,
+        slots={**adv.lr_slots(lr), **slots, **advice.slots()},
+    )]

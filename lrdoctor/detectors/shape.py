@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrdoctor.detectors.advice import PROFILES, peak_lr
 from lrdoctor.detectors.stats import Curve, binned, head_level, median_se, theil_sen
 from lrdoctor.run import Run, Series
 
@@ -80,22 +81,11 @@ def finite_prefix(run: Run) -> Series:
 
 
 def shape_of(run: Run, bins: int = BINS) -> Shape | None:
-    return _shape(id(run), run, bins)
-
-
-_CACHE: dict[tuple[int, int], tuple[Run, Shape | None]] = {}
-
-
-def _shape(key: int, run: Run, bins: int) -> Shape | None:
-    # Several rules look at the same run's shape: compute it once per run.
-    hit = _CACHE.get((key, bins))
-    if hit is not None and hit[0] is run:
-        return hit[1]
-    result = _compute(run, bins)
-    if len(_CACHE) > 256:
-        _CACHE.clear()
-    _CACHE[(key, bins)] = (run, result)
-    return result
+    """The run's loss shape; several rules read it, so it is computed once per run."""
+    key = ("shape", bins)
+    if key not in run.derived:
+        run.derived[key] = _compute(run, bins)
+    return run.derived[key]
 
 
 def _compute(run: Run, bins: int) -> Shape | None:
@@ -122,24 +112,20 @@ def _compute(run: Run, bins: int) -> Shape | None:
     )
 
 
-# Weights that grow a hundredfold have been thrown far from their initial scale: healthy runs,
-# even at the top of their LR band, stay within a few times it.
-WEIGHT_BLOWUP = 100.0
-
-
-def weights_exploded(run: Run) -> str | None:
-    """Evidence that the parameters exploded, or None."""
+def weights_exploded(run: Run, factor: float) -> float | None:
+    """How many times the weight norm grew over its first value, when beyond `factor`."""
     if not run.has("weight_norm"):
         return None
     w = run["weight_norm"].value
     w = w[np.isfinite(w) & (w > 0)]
-    if len(w) > 5 and w.max() / w[0] > WEIGHT_BLOWUP:
-        return f"the weight norm grew {w.max() / w[0]:.0e}× (from {w[0]:.3g}; limit 100×)"
+    if len(w) > 5 and w.max() / w[0] > factor:
+        return float(w.max() / w[0])
     return None
 
 
-def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | None:
-    """Evidence that a positive loss stayed above `factor` times its start for some steps."""
+def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> float | None:
+    """How many times its start a positive loss reached, when it stayed above `factor` times
+    its start for `min_steps` steps."""
     loss = finite_prefix(run).value
     if len(loss) <= 10:
         return None
@@ -150,13 +136,13 @@ def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> str | N
     runs = np.convolve(above, np.ones(min_steps, int), "valid")
     if not runs.size or runs.max() < min_steps:
         return None
-    peak = float(loss.max())
-    return f"the loss exploded to {peak:.3g} ({peak / start:.3g}× its start; limit {factor:g}×)"
+    return float(loss.max()) / start
 
 
-def blowup(run: Run, factor: float = 10.0) -> str | None:
+def blowup(run: Run, factor: float = 10.0, weight_factor: float = 100.0) -> bool:
     """Either kind of explosion (the LR-too-low rules stay quiet on such runs)."""
-    return weights_exploded(run) or loss_exploded(run, factor)
+    return (weights_exploded(run, weight_factor) is not None
+            or loss_exploded(run, factor) is not None)
 
 
 def no_progress(sh: Shape, min_z: float = 3.0) -> bool:
@@ -164,18 +150,12 @@ def no_progress(sh: Shape, min_z: float = 3.0) -> bool:
     return sh.start - sh.best_region <= min_z * sh.late_se
 
 
-def lr_outside_profile(run: Run) -> tuple[str, str] | None:
-    """('high' | 'low', why) when the peak LR lies outside its optimizer family's usual range."""
-    from lrdoctor import suggest
-
-    lr, profile = suggest.peak_lr(run), suggest.PROFILES.get(run.optimizer_family or "")
+def lr_outside_profile(run: Run) -> tuple[str, float, float, float] | None:
+    """(side, lr, low, high) when the peak LR lies outside its optimizer family's usual range."""
+    lr, profile = peak_lr(run), PROFILES.get(run.optimizer_family or "")
     if lr is None or profile is None or profile.low <= lr <= profile.high:
         return None
-    side = "high" if lr > profile.high else "low"
-    return side, (
-        f"lr={suggest.fmt_lr(lr)} is {'above' if side == 'high' else 'below'} the range "
-        f"{suggest.fmt_lr(profile.low)}–{suggest.fmt_lr(profile.high)} {run.optimizer} is used with"
-    )
+    return ("high" if lr > profile.high else "low"), lr, profile.low, profile.high
 
 
 def high_lr_phase(run: Run, share: float = 0.5, least: float = 0.25) -> Run | None:

@@ -1,0 +1,183 @@
+"""Suggested learning rates as data: a point, a likely range, the method and its numbers.
+
+The rules turn a Suggestion into words through the shared `[phrases.advice]` table
+(rules/_phrases.toml); nothing here writes a sentence. Every number stays inside the range its
+optimizer family is used with (DOMAIN.md), and advice to raise the LR is always above the run's
+LR (to lower it, below).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lrdoctor.detectors.direction import typical_band
+from lrdoctor.detectors.stats import human_lr
+from lrdoctor.run import Run
+
+# The update/weight ratio of well-tuned runs: its median at the sweep-best LR on
+# ../shared/devcorpus is 9.5e-3 (47 runs, 7 tasks; per task 3e-3 to 3e-2), several times the
+# folk 1e-3 (CS231n) that a too-low run is flagged against.
+TUNED_UPDATE_RATIO = 1e-2
+# The ratio grows sub-linearly with the LR: the median slope of log ratio on log LR within a
+# dev-corpus sweep is 0.87 (28 sweeps, 0.6-1.1). Linear scaling would undershoot.
+RATIO_EXPONENT = 0.85
+RATIO_EXPONENT_RANGE = (0.7, 1.0)
+# How far below an LR that was too high the first guess goes when nothing sizes it, and the
+# safety margin under the top of the family's usual band (Smith: the best LR sits ~3x below
+# the highest stable one).
+BACKOFF = 10.0
+BAND_MARGIN = 3.0
+# A too-low run with nothing to size the step: at least this factor up.
+AT_LEAST = 10.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The LR range practitioners use with an optimizer family (DOMAIN.md)."""
+
+    low: float
+    high: float
+
+
+# The same number means different steps per optimizer: SGD takes lr × gradient; Adam-family
+# steps are ~lr per parameter whatever the gradient's scale; Adagrad divides by the root of all
+# past squared gradients; Adadelta's lr is a multiplier whose default is 1.
+PROFILES = {
+    "sgd": Profile(1e-4, 1.0),
+    "adam": Profile(1e-5, 0.1),
+    "adaptive": Profile(1e-4, 1.0),
+    "adadelta": Profile(0.01, 100.0),
+}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """An LR to try: `lr` (rounded for people), its likely range, how it was found."""
+
+    lr: float | None
+    low: float | None = None
+    high: float | None = None
+    method: str = "none"  # a code with a phrase in rules/_phrases.toml
+    confidence: str = "low"  # low | medium | high
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        return (self.low, self.high) if self.low is not None and self.high is not None else None
+
+    def slots(self) -> dict[str, Any]:
+        """The template slots of this advice: `advice` (the method code) and its numbers."""
+        out = {"advice": self.method, "advice_confidence": self.confidence, **self.numbers}
+        if self.lr is not None:
+            out.update(advice_lr=self.lr, advice_low=self.low, advice_high=self.high)
+        return out
+
+
+NONE = Suggestion(None)
+
+
+def lr_slots(lr: float | None) -> dict[str, Any]:
+    """The `lr` slot, and `at_lr` saying whether there is one to name."""
+    return {"lr": lr, "at_lr": "logged" if lr is not None else "not_logged"}
+
+
+def lr_at(run: Run, step: float) -> float | None:
+    """The LR in force at `step` (the last value logged at or before it)."""
+    if not run.has("lr"):
+        return None
+    value = run["lr"].at(np.array([step], dtype=float))[0]
+    return float(value) if np.isfinite(value) and value > 0 else None
+
+
+def peak_lr(run: Run, until: float | None = None) -> float | None:
+    if not run.has("lr"):
+        return None
+    s = run["lr"] if until is None else run["lr"].until(until + 1)
+    v = s.value[np.isfinite(s.value) & (s.value > 0)]
+    return float(v.max()) if len(v) else None
+
+
+def _make(run: Run, lr: float, point: float, low: float, high: float, method: str,
+          confidence: str, direction: int, **numbers: Any) -> Suggestion:
+    """Round, order and keep the advice inside the family's range and on the right side."""
+    profile = PROFILES.get(run.optimizer_family or "")
+    lo_bound, hi_bound = (profile.low, profile.high) if profile else (1e-7, 10.0)
+    if direction > 0:  # raise: strictly above the run's LR
+        lo_bound = max(lo_bound, lr * 1.5)
+    else:
+        hi_bound = min(hi_bound, lr / 1.5)
+    if lo_bound > hi_bound:
+        return NONE  # no LR in the family's range lies on the right side of this one
+    clip = lambda x: float(np.clip(x, lo_bound, hi_bound))  # noqa: E731
+    low, high = sorted((clip(low), clip(high)))
+    point = clip(point)
+    rounded = human_lr(point)
+    if rounded is None or not lo_bound <= rounded <= hi_bound:
+        rounded = point
+    return Suggestion(rounded, low, high, method, confidence, dict(numbers))
+
+
+def raise_from_ratio(run: Run, lr: float | None, ratio: float | None) -> Suggestion:
+    """Scale a crawling LR until the update/weight ratio reaches a well-tuned run's."""
+    if lr is None or ratio is None or ratio <= 0:
+        return raise_at_least(run, lr)
+    gap = TUNED_UPDATE_RATIO / ratio
+    lo_exp, hi_exp = RATIO_EXPONENT_RANGE
+    return _make(
+        run, lr, lr * gap ** (1 / RATIO_EXPONENT), lr * gap ** (1 / hi_exp),
+        lr * gap ** (1 / lo_exp), "update_ratio", "medium", +1,
+        ratio=ratio, target=TUNED_UPDATE_RATIO, exponent=RATIO_EXPONENT,
+    )
+
+
+def raise_at_least(run: Run, lr: float | None) -> Suggestion:
+    """Nothing sizes the step: at least 10× up, toward where the family's best usually lies."""
+    if lr is None:
+        return NONE
+    low, high = typical_band(run.optimizer_family)
+    center = math.sqrt(low * high)
+    point = max(lr * AT_LEAST, center)
+    return _make(run, lr, point, lr * AT_LEAST, max(high, lr * AT_LEAST), "at_least", "low", +1,
+                 factor=AT_LEAST, center=center)
+
+
+def lower_from(run: Run, lr: float | None) -> Suggestion:
+    """Below an LR that was too high: ÷10, and no higher than a margin under the family's band."""
+    if lr is None:
+        return NONE
+    top = typical_band(run.optimizer_family)[1] / BAND_MARGIN
+    point = min(lr / BACKOFF, top)
+    return _make(run, lr, point, point / 3.0, min(lr / 3.0, top * BAND_MARGIN), "backoff",
+                 "low", -1, factor=BACKOFF, from_lr=lr, top=top)
+
+
+def from_blow_up(run: Run, lr: float | None, until: float, safety: float = 3.0,
+                 last: int = 10) -> Suggestion | None:
+    """Size the LR from how fast the run blew up.
+
+    Past the edge of stability an error grows by g = |1 - lr·λ| per step, so lr/lr_edge =
+    (1 + g)/2; g is read off the per-step growth of the gradient norm (or of the loss, which
+    grows as g²) just before the blow-up. Smith's rule then puts a good LR ~3× below the edge.
+    """
+    if lr is None:
+        return None
+    for name, power in (("grad_norm", 1.0), ("loss", 0.5)):
+        if not run.has(name):
+            continue
+        v = run[name].until(until).finite().value[-(last + 1):]
+        if len(v) < 4 or np.any(v <= 0):
+            continue
+        # Deep nets compound the growth as the weights blow up; its slowest steps are the ones
+        # closest to the linear regime the estimate assumes.
+        growth = float(np.exp(np.percentile(np.diff(np.log(v)), 25) * power))
+        if growth <= 1.05:
+            continue
+        edge = lr * max(2.0 / (1.0 + growth), 1e-2)
+        return _make(run, lr, edge / safety, edge / (3 * safety), edge / 1.5, "blow_up_edge",
+                     "medium", -1, signal=name, growth=growth ** (1 / power), edge=edge,
+                     safety=safety)
+    return None
