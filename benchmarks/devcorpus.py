@@ -27,10 +27,10 @@ def load_scorer(corpus: Path):
     return mod
 
 
-def report_json(path: Path) -> dict:
+def report_json(path: Path, params=None) -> dict:
     import lrdoctor
 
-    return json.loads(json.dumps(lrdoctor.check(str(path)).to_dict()))
+    return json.loads(json.dumps(lrdoctor.check(str(path), params=params).to_dict()))
 
 
 def main(argv=None) -> int:
@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--dump", type=Path)
     ap.add_argument("--only", help="score one task")
+    ap.add_argument("--loto", action="store_true",
+                    help="also re-derive the data-derived thresholds leaving each task out")
     args = ap.parse_args(argv)
     corpus = args.corpus.resolve()
     scorer = load_scorer(corpus)
@@ -52,12 +54,13 @@ def main(argv=None) -> int:
     for r in runs:
         rep = report_json(corpus / r["path"])
         label, sugg = scorer.predict_label(rep)
-        active = [
-            (f["rule"], f.get("reason"))
+        every = [
+            (f["rule"], f.get("reason"), f["category"], f.get("cause"), f["severity"],
+             f.get("confidence"))
             for run in rep["runs"]
             for f in run["findings"]
-            if f["severity"] in ("warning", "error")
         ]
+        active = [(f[0], f[1]) for f in every if f[4] in ("warning", "error")]
         rows.append(
             dict(
                 run=r["run"],
@@ -73,11 +76,15 @@ def main(argv=None) -> int:
                 family=r["family"],
                 degraded=r["degraded"],
                 findings=active,
+                every=every,
                 secondary=r["secondary_labels"],
                 cats=sorted({f["category"] for run in rep["runs"] for f in run["findings"]}),
             )
         )
     summarise(rows)
+    by_reason(rows)
+    if args.loto:
+        loto(corpus, runs, scorer)
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
     return 0
@@ -117,6 +124,100 @@ def summarise(rows) -> None:
         )
     over = [r for r in rows if "overfitting" in r["secondary"]]
     print(f"overfitting flagged {sum('overfitting' in r['cats'] for r in over)}/{len(over)}")
+
+
+def _signs(corpus: Path, r: dict):
+    from lrdoctor.detectors.direction import signs_of
+    from lrdoctor.readers import read_path
+    from lrdoctor.run import build_run, wanted_columns
+
+    need = {"loss", "lr", "grad_norm", "update_ratio"}
+    table = read_path(corpus / r["path"], lambda names: wanted_columns(names, {}, need))[0]
+    return signs_of(build_run(table, {}, None, extra=need))
+
+
+def recipe(rows) -> dict:
+    """The thresholds as the rule files derive them, from (label, signs, run) rows."""
+    import numpy as np
+
+    healthy = [s for lab, s, _ in rows if lab == "healthy" and s]
+    low = [s for lab, s, _ in rows if lab == "too_low" and s]
+    h_ratio = [s.update_ratio for s in healthy if s.update_ratio]
+    l_ratio = [s.update_ratio for s in low if s.update_ratio]
+    at_best = [s.update_ratio for lab, s, r in rows
+               if lab in ("healthy", "nan_numerical") and s and s.update_ratio
+               and abs(np.log10(r["lr"] / r["lr_best"])) < 0.1]
+    return {
+        "stuck_moved": float(np.percentile([s.moved for s in healthy], 95)),
+        "low_ratio": float(np.sqrt(np.percentile(h_ratio, 5) * np.percentile(l_ratio, 90))),
+        "tuned_ratio": float(np.median(at_best)),
+    }
+
+
+def as_params(t: dict) -> dict:
+    return {
+        "LR001": {"stuck_moved": t["stuck_moved"], "low_ratio": t["low_ratio"]},
+        "LR003": {"stuck_moved": t["stuck_moved"], "low_ratio": t["low_ratio"],
+                  "tuned_ratio": t["tuned_ratio"]},
+        "LR004": {"stuck_moved": t["stuck_moved"], "limit": t["low_ratio"],
+                  "tuned_ratio": t["tuned_ratio"]},
+    }
+
+
+def loto(corpus: Path, runs, scorer) -> None:
+    """Leave one task out: derive the thresholds on six tasks, score the seventh."""
+    rows = [(r["label"], _signs(corpus, r), r) for r in runs]
+    tasks = sorted({r["task"] for r in runs})
+    held, inside = [], []
+    print("leave-one-task-out (thresholds re-derived without the task):")
+    everything = as_params(recipe(rows))
+    for task in tasks:
+        fold = recipe([x for x in rows if x[2]["task"] != task])
+        params = as_params(fold)
+        for r in runs:
+            if r["task"] == task:
+                held.append((r, scorer.predict_label(report_json(corpus / r["path"], params))[0]))
+                inside.append((r, scorer.predict_label(
+                    report_json(corpus / r["path"], everything))[0]))
+        mine = [p == r["label"] for r, p in held if r["task"] == task]
+        print(f"  without {task:12s} stuck_moved {fold['stuck_moved']:.2f} low_ratio "
+              f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e}: accuracy on it "
+              f"{sum(mine) / len(mine):.2f}")
+    acc_held = sum(p == r["label"] for r, p in held) / len(held)
+    acc_in = sum(p == r["label"] for r, p in inside) / len(inside)
+    print(f"  accuracy: leave-one-task-out {acc_held:.3f}, same recipe on all tasks {acc_in:.3f}")
+
+
+# The label an LR finding argues for, by its category (NF001: by its cause).
+ARGUES = {"lr_too_high": "too_high", "lr_too_low": "too_low"}
+NF_CAUSE = {"lr_too_high": "too_high", "unknown": "too_high", "numerical": "nan_numerical"}
+
+
+def by_reason(rows) -> None:
+    """Each LR evidence class (rule, reason): how often the run's label agrees, and the
+    confidence bands the rule files state against what they measure."""
+    tally = defaultdict(Counter)
+    stated = {}
+    for r in rows:
+        for rule, reason, category, cause, severity, confidence in set(map(tuple, r["every"])):
+            argues = NF_CAUSE.get(cause) if category == "non_finite" else ARGUES.get(category)
+            if argues is None:
+                continue
+            key = (rule, reason or "-", severity)
+            tally[key]["right" if r["truth"] == argues else "wrong"] += 1
+            stated[key] = confidence
+    print("evidence class (rule, reason, severity): right/fired, stated confidence")
+    bands = defaultdict(Counter)
+    for key, c in sorted(tally.items()):
+        n = c["right"] + c["wrong"]
+        print(f"  {key[0]} {key[1]:18s} {key[2]:8s} {c['right']:3d}/{n:3d} = {c['right'] / n:.2f}"
+              f"  stated {stated[key]}")
+        if stated[key] is not None:
+            band = "0.90+" if stated[key] >= 0.9 else "0.75-0.90" if stated[key] >= 0.75 else "<0.75"
+            bands[band].update(c)
+    for band, c in sorted(bands.items()):
+        n = c["right"] + c["wrong"]
+        print(f"  calibration: stated {band}: {c['right']}/{n} right = {c['right'] / n:.2f}")
 
 
 if __name__ == "__main__":

@@ -121,16 +121,17 @@ def _make(run: Run, lr: float, point: float, low: float, high: float, method: st
     return Suggestion(rounded, low, high, method, confidence, dict(numbers))
 
 
-def raise_from_ratio(run: Run, lr: float | None, ratio: float | None) -> Suggestion:
+def raise_from_ratio(run: Run, lr: float | None, ratio: float | None,
+                     tuned: float = TUNED_UPDATE_RATIO) -> Suggestion:
     """Scale a crawling LR until the update/weight ratio reaches a well-tuned run's."""
     if lr is None or ratio is None or ratio <= 0:
         return raise_at_least(run, lr)
-    gap = TUNED_UPDATE_RATIO / ratio
+    gap = tuned / ratio
     lo_exp, hi_exp = RATIO_EXPONENT_RANGE
     return _make(
         run, lr, lr * gap ** (1 / RATIO_EXPONENT), lr * gap ** (1 / hi_exp),
         lr * gap ** (1 / lo_exp), "update_ratio", "medium", +1,
-        ratio=ratio, target=TUNED_UPDATE_RATIO, exponent=RATIO_EXPONENT,
+        ratio=ratio, target=tuned, exponent=RATIO_EXPONENT,
     )
 
 

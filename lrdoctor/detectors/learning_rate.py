@@ -127,6 +127,7 @@ def _by_signs(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, b
 def lr_too_low(
     run: Run, *, min_share: float = 0.15, min_z: float = 3.0, min_left: float = 0.1,
     stuck_moved: float = 0.8, low_ratio: float = 1e-3, peak: float = 1.5, catapult: float = 3.0,
+    tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR, or ran below its optimizer's range
     (warnings); or its loss still falls steadily at the end (info, unless a low sign backs it:
@@ -144,7 +145,7 @@ def lr_too_low(
         low = low_signs(s, lr, family, ratio=low_ratio)
         if low and not high_signs(s, lr, family, peak=peak, catapult=catapult):
             return [_too_low(run, "barely_moved", s.moved, stuck_moved, lr, s,
-                             _sign_slots("sign", low[0]))]
+                             _sign_slots("sign", low[0]), tuned=tuned_ratio)]
     phase = high_lr_phase(run)
     sh = shape_of(phase) if phase is not None else None
     if sh is None:
@@ -157,7 +158,7 @@ def lr_too_low(
     ):
         _, lr_out, low, high = outside
         return [_too_low(run, "below_range", lr_out, low, lr, s,
-                         {"range_low": low, "range_high": high})]
+                         {"range_low": low, "range_high": high}, tuned=tuned_ratio)]
     steady = (
         _still_falling(sh, min_z) and sh.second_half_share >= min_share
         and sh.start - sh.mid > min_z * sh.late_se  # both halves fell: a steady descent
@@ -170,13 +171,14 @@ def lr_too_low(
     below = low_signs(s, lr, family, ratio=0.0) if s is not None and s.moved >= min_left else []
     if below:
         return [_too_low(run, "unfinished_low", sh.second_half_share, min_share, lr, s,
-                         {**slots, **_sign_slots("sign", below[0])}, sh)]
-    return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh)]
+                         {**slots, **_sign_slots("sign", below[0])}, sh, tuned_ratio)]
+    return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh,
+                     tuned_ratio)]
 
 
 def _too_low(run: Run, reason: str, observed, limit, lr, s: Signs | None, slots: dict,
-             sh=None) -> Evidence:
-    advice = adv.raise_from_ratio(run, lr, s.update_ratio if s else None)
+             sh=None, tuned: float = adv.TUNED_UPDATE_RATIO) -> Evidence:
+    advice = adv.raise_from_ratio(run, lr, s.update_ratio if s else None, tuned)
     loss = sh.loss if sh is not None else run["loss"]
     base = {"first": s.start, "final": s.end, "moved": s.moved} if s is not None else {}
     return Evidence(
@@ -213,7 +215,7 @@ def update_ratio_high(run: Run, *, limit: float = 0.1) -> list[Evidence]:
 @detector("update_ratio_low", reasons=("barely_moved", "fell_little"))
 def update_ratio_low(
     run: Run, *, limit: float = 1e-3, peak: float = 1.5, min_left: float = 0.1,
-    stuck_moved: float = 0.8,
+    stuck_moved: float = 0.8, tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up and did
     not cut its loss tenfold."""
@@ -227,7 +229,7 @@ def update_ratio_low(
     lr = adv.peak_lr(run)
     reason = "barely_moved" if s.moved >= stuck_moved else "fell_little"
     return _ratio_evidence(run, reason, s.update_ratio, limit, lr,
-                           adv.raise_from_ratio(run, lr, s.update_ratio),
+                           adv.raise_from_ratio(run, lr, s.update_ratio, tuned_ratio),
                            first=s.start, final=s.end, moved=s.moved)
 
 

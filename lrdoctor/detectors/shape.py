@@ -11,6 +11,8 @@ from lrdoctor.detectors.stats import Curve, binned, head_level, median_se, theil
 from lrdoctor.run import Run, Series
 
 BINS = 20
+# The fewest loss values a shape is read from: two per bin of the four-bin minimum.
+MIN_POINTS = 8
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def _compute(run: Run, bins: int) -> Shape | None:
     n = len(loss)
     if n < 2 * bins:
         bins = max(4, n // 5)
-    if n < 20:
+    # Short logs (HF fine-tunes log 10-60 points) are still judged, with wider bins' noise.
+    if n < MIN_POINTS:
         return None
     curve = binned(loss, bins)
     se = median_se(curve, n)
