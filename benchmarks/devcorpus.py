@@ -213,7 +213,8 @@ def by_reason(rows) -> None:
         print(f"  {key[0]} {key[1]:18s} {key[2]:8s} {c['right']:3d}/{n:3d} = {c['right'] / n:.2f}"
               f"  stated {stated[key]}")
         if stated[key] is not None:
-            band = "0.90+" if stated[key] >= 0.9 else "0.75-0.90" if stated[key] >= 0.75 else "<0.75"
+            conf = stated[key]
+            band = "0.90+" if conf >= 0.9 else "0.75-0.90" if conf >= 0.75 else "<0.75"
             bands[band].update(c)
     for band, c in sorted(bands.items()):
         n = c["right"] + c["wrong"]
