@@ -94,8 +94,9 @@ def non_finite(
                      watched="with_grad" if run.has("grad_norm") else "loss_only")
     lr = adv.lr_at(run, step)
     advice = adv.NONE
-    if cause == "lr_too_high":
-        # The LR in force where the climb began, or the peak reached before it.
+    if cause != "numerical":
+        # The LR in force where the climb began, or the peak reached before it; a NaN too
+        # early to tell the cause is most often an LR far past its edge.
         unstable = adv.peak_lr(run, until=step) or lr
         advice = adv.from_blow_up(run, lr, step) or adv.lower_from(run, unstable)
     return [
