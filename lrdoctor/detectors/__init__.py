@@ -72,5 +72,6 @@ from lrdoctor.detectors import (  # noqa: E402,F401  (registration side effect)
     divergence,
     events,
     generic,
+    learning,
     learning_rate,
 )
