@@ -165,7 +165,7 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
     edge = max((lr for lr in lrs if stable[lr]), default=None)
     if not any(math.isfinite(s) for s in scores):
         notes.append("every run diverged: sweep lower LRs")
-        return CompareResult(runs, metric, None, edge, None, None, notes)
+        return CompareResult(runs, metric, None, edge, None, None, notes=notes)
 
     i = min(range(len(lrs)), key=lambda k: scores[k])
     best = lrs[i]
