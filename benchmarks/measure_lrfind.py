@@ -78,6 +78,7 @@ def score(pairs: list[tuple[float | None, float]]) -> tuple[str, str, str]:
 
 def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
     results: dict[str, list] = {m: [] for m in METHODS}
+    rows = []
     for dataset, optimizer in SWEEP_PAIRS:
         for seed in range(seeds):
             path = tmp / f"rt_{dataset}_{optimizer}_{seed}.parquet"
@@ -86,7 +87,13 @@ def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
             for m in METHODS:
                 r = analyse_run(run, method=m)
                 results[m].append((r.raw_lr, best[dataset, optimizer]))
-    return [(m, *score(results[m])) for m in METHODS]
+            rows.append(({"lr_best": best[dataset, optimizer]}, r.candidates))
+    print("landmark shifts fitted on these tests:",
+          {k: round(v, 2) for k, v in fit_shift(rows).items()}, "shipped:", LANDMARK_SHIFT)
+    edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])
+                 for meta, c in rows]
+    return [(m, *score(results[m])) for m in METHODS] + [
+        ("edge x 10^shipped shift alone", *score(edge_only))]
 
 
 def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
@@ -160,6 +167,9 @@ def devcorpus_lrfind(corpus: Path) -> None:
                  if meta["task"] == task]
     lines = [(f"{m} (default)" if m == DEFAULT_METHOD else m, *score(results[m]),
               *score([p for p in results[m] if p[0] is not None])[:1]) for m in METHODS]
+    edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])
+                 for meta, c in rows]
+    lines.append(("edge x 10^shipped shift alone", *score(edge_only), score(edge_only)[0]))
     lines.insert(1, ("landmarks, leave-one-task-out", *score(loto),
                      *score([p for p in loto if p[0] is not None])[:1]))
     lines += [(name, *score(p), *score([q for q in p if q[0] is not None])[:1])
