@@ -143,6 +143,8 @@ def devcorpus_lrfind(corpus: Path) -> None:
     rows, peers = [], {"fastai valley": [], "pytorch-lr-finder steepest": []}
     results: dict[str, list] = {m: [] for m in METHODS}
     calib: dict[str, list[bool]] = {}
+    errors: list[float] = []
+    inside: list[bool] = []
     for meta, run in _devcorpus_runs(corpus, lambda r: r["label"] == "range_test"):
         r = analyse_run(run, shift=dict.fromkeys(LANDMARK_SHIFT, 0.0))
         rows.append((meta, r.candidates))
@@ -155,9 +157,17 @@ def devcorpus_lrfind(corpus: Path) -> None:
             (scorer.lrfinder_steepest(lrs, losses), meta["lr_best"]))
         shipped = analyse_run(run)
         results["landmarks"].append((shipped.raw_lr, meta["lr_best"]))
+        if shipped.suggested_lr_range:
+            low, high = shipped.suggested_lr_range
+            errors.append(math.log10(meta["lr_best"] / shipped.raw_lr))
+            inside.append(low <= meta["lr_best"] <= high)
         if shipped.raw_lr is not None:
             calib.setdefault(shipped.confidence, []).append(
                 abs(math.log10(shipped.raw_lr / meta["lr_best"])) <= math.log10(3) + 1e-9)
+    deciles = statistics.quantiles(errors, n=10)
+    print(f"log10(lr_best / suggestion): 10th percentile {deciles[0]:+.2f}, 90th "
+          f"{deciles[-1]:+.2f}; lr_best inside suggested_lr_range for {sum(inside)} of "
+          f"{len(inside)}")
     print("landmark shifts fitted on all tasks:",
           {k: round(v, 2) for k, v in fit_shift(rows).items()}, "shipped:", LANDMARK_SHIFT)
     loto = []

@@ -35,25 +35,27 @@ LANDMARK_SHIFT = {"half_drop": 0.71, "minimum": -0.44, "edge": -1.23}
 # A descent smaller than this many sigmas of a window's fitted level is no descent at all
 # (the minimum over many windows of a flat curve sits ~2.5 sigmas low by chance).
 FLAT_NOISE_UNITS = 4.0
-# Fewer analysed steps than this and the landmarks rest on a handful of windows.
+# Fewer finite steps than this and the landmarks rest on a handful of windows (100 is
+# fastai's default num_it; a convention, not fitted).
 SHORT_STEPS = 100
 # Fewer steps per decade of LR than this and the loss cannot follow the LR: the EMA lags by
 # ~1/(1-beta) = 50 steps, i.e. more than 5 decades (fastai's default 100 steps over 8 decades
 # gives 12.5).
 FAST_STEPS_PER_DECADE = 10.0
 # Within this fraction of the drop from the minimum counts as "at the bottom"; a bottom wider
-# than FLAT_BOTTOM_DECADES in log LR is flat, and the minimum's position is arbitrary.
+# than FLAT_BOTTOM_DECADES in log LR is flat, and the minimum's position is arbitrary (a
+# judgement, not fitted: a decade is twice the 3x tolerance either way).
 BOTTOM_FRACTION = 0.1
 FLAT_BOTTOM_DECADES = 1.0
 # suggested_lr_range: the suggestion times 10^(+-RANGE_DECADES). On the development corpus the
 # sweep-best LR lay within it for 80 % of the range tests (10th / 90th percentiles of
-# log10(best / suggestion): -0.80 / +0.76, same command as LANDMARK_SHIFT).
+# log10(best / suggestion): -0.80 / +0.76; the command of LANDMARK_SHIFT prints them).
 RANGE_DECADES = 0.8
 # Confidence is "medium" at best: the default lands within 3x of the sweep-best on 57 % of the
 # answered development-corpus tests, and no evidence in the curve singled out a subset that
 # lands >= 80 % of the time (the landmarks' agreement did not: docs/lr-numbers.md). A caveat
 # note (flat bottom, short, fast, no turn-up, capped) makes it "low".
-CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up", "capped")
+CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up")
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,7 @@ def analyse(
         chosen = edge
     confidence, span = "low", None
     if chosen is not None:
-        caveat = any(n.startswith(CAVEATS) or "capped" in n for n in notes)
+        caveat = any(n.startswith(CAVEATS) or "capped there" in n for n in notes)
         confidence = "medium" if method == "landmarks" and not caveat else "low"
         span = (float(chosen / 10**RANGE_DECADES), float(min(edge, chosen * 10**RANGE_DECADES)))
 
