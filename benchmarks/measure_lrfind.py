@@ -30,6 +30,7 @@ from pathlib import Path
 
 from lrdoctor import catalogue, engine
 from lrdoctor.compare import compare_runs, summarise
+from lrdoctor.detectors.stats import human_lr
 from lrdoctor.lrfind import (
     DEFAULT_METHOD,
     LANDMARK_SHIFT,
@@ -131,8 +132,9 @@ def fit_shift(rows: list[tuple[dict, dict]]) -> dict[str, float]:
 
 
 def _landmarks_lr(cands: dict, shift: dict[str, float]) -> float | None:
+    """The default's suggestion under other shifts, rounded as lr-find rounds it."""
     log_mean, _ = landmark_estimate(cands, shift)
-    return None if log_mean is None else 10**log_mean
+    return None if log_mean is None else human_lr(10**log_mean)
 
 
 def devcorpus_lrfind(corpus: Path) -> None:
@@ -156,14 +158,14 @@ def devcorpus_lrfind(corpus: Path) -> None:
         peers["pytorch-lr-finder steepest"].append(
             (scorer.lrfinder_steepest(lrs, losses), meta["lr_best"]))
         shipped = analyse_run(run)
-        results["landmarks"].append((shipped.raw_lr, meta["lr_best"]))
+        results["landmarks"].append((shipped.suggested_lr, meta["lr_best"]))
         if shipped.suggested_lr_range:
             low, high = shipped.suggested_lr_range
             errors.append(math.log10(meta["lr_best"] / shipped.raw_lr))
             inside.append(low <= meta["lr_best"] <= high)
-        if shipped.raw_lr is not None:
+        if shipped.suggested_lr is not None:
             calib.setdefault(shipped.confidence, []).append(
-                abs(math.log10(shipped.raw_lr / meta["lr_best"])) <= math.log10(3) + 1e-9)
+                abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9)
     deciles = statistics.quantiles(errors, n=10)
     print(f"log10(lr_best / suggestion): 10th percentile {deciles[0]:+.2f}, 90th "
           f"{deciles[-1]:+.2f}; lr_best inside suggested_lr_range for {sum(inside)} of "
