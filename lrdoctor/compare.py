@@ -155,7 +155,8 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
     if len(lrs) < MIN_RUNS:
         notes.append(f"only {len(lrs)} distinct LR{'s' if len(lrs) != 1 else ''}: a sweep needs "
                      f"at least {MIN_RUNS} to locate the bottom of the U curve")
-    for what, values in (("optimizers", {r.optimizer for r in runs}),
+    # names as written by different loggers ("SGD", "sgd") are the same optimizer
+    for what, values in (("optimizers", {(r.optimizer or "").lower() for r in runs}),
                          ("datasets", {r.dataset for r in runs})):
         known = sorted(v for v in values if v)
         if len(known) > 1:

@@ -95,6 +95,8 @@ def test_fewer_than_three_runs_and_mixed_optimizers_are_noted():
     notes = compare_runs(runs).notes
     assert any("only 2 distinct LRs" in n for n in notes)
     assert any("different optimizers (adam, sgd)" in n for n in notes)
+    same = [summary(1e-3, 0.5, optimizer="SGD"), summary(1e-2, 0.4, optimizer="sgd")]
+    assert not any("different optimizers" in n for n in compare_runs(same).notes)
 
 
 def test_stable_edge_is_the_highest_finite_run_that_ended_below_its_start():

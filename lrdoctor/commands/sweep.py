@@ -84,7 +84,7 @@ def _lrfind_text(result, width: int) -> str:
     lines.append("candidates:")
     for name, value in result.candidates.items():
         lines.append(f"  {name:<11} {fmt_lr(value)}")
-    lines.append(f"  ({result.steps_per_decade:.0f} steps per decade of LR)")
+    lines.append(f"test speed: {result.steps_per_decade:.0f} steps per decade of LR")
     if result.suggested_lr is None:
         lines.append("suggested LR: none")
     else:
