@@ -1,28 +1,43 @@
-"""Measure `lr-find` and `compare` against the reference trainer's LR sweeps.
+"""Measure `lr-find` and `compare` against LR sweeps whose best LR is known.
 
-lr-find: for every (dataset, optimizer) pair the trainer sweeps, run LR range tests with several
-seeds through the normal read -> build_run path, and compare each method's suggestion with the
-best LR of the sweep (fixtures/sweeps.csv, or sweeps run here). compare: apply it to the
-one-decade sub-grids of each half-decade sweep (two per pair) and compare its best and
-suggested LR with the best LR of the full sweep.
+Reference trainer (default): for every (dataset, optimizer) pair the trainer sweeps, run LR
+range tests with several seeds through the normal read -> build_run path, and compare each
+method's suggestion with the best LR of the sweep (fixtures/sweeps.csv, or sweeps run here).
+compare: apply it to the one-decade sub-grids of each half-decade sweep (two per pair) and
+compare its best and suggested LR with the best LR of the full sweep.
 
-    python benchmarks/measure_lrfind.py [--seeds 5] [--sweep-dir DIR] [--markdown]
+Development corpus (--devcorpus DIR, real PyTorch runs): lr-find on its range tests against
+the labelled sweep-best LR, beside the two peers of DIR/score.py, with the landmark shifts
+refitted leave-one-task-out; compare on each (task, optimizer) sweep's constant-LR runs.
+
+    python benchmarks/measure_lrfind.py [--seeds 5] [--sweep-dir DIR]
+    python benchmarks/measure_lrfind.py --devcorpus ../shared/devcorpus
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import statistics
+import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 from lrdoctor import catalogue, engine
 from lrdoctor.compare import compare_runs, summarise
-from lrdoctor.lrfind import METHODS, analyse_run
+from lrdoctor.detectors.stats import human_lr
+from lrdoctor.lrfind import (
+    DEFAULT_METHOD,
+    LANDMARK_SHIFT,
+    METHODS,
+    analyse_run,
+    landmark_estimate,
+)
 from lrdoctor.readers import read_path
 from lrdoctor.run import build_run
 from lrdoctor.trainer import train, write_log
@@ -64,6 +79,7 @@ def score(pairs: list[tuple[float | None, float]]) -> tuple[str, str, str]:
 
 def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
     results: dict[str, list] = {m: [] for m in METHODS}
+    rows = []
     for dataset, optimizer in SWEEP_PAIRS:
         for seed in range(seeds):
             path = tmp / f"rt_{dataset}_{optimizer}_{seed}.parquet"
@@ -72,7 +88,13 @@ def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
             for m in METHODS:
                 r = analyse_run(run, method=m)
                 results[m].append((r.raw_lr, best[dataset, optimizer]))
-    return [(m, *score(results[m])) for m in METHODS]
+            rows.append(({"lr_best": best[dataset, optimizer]}, r.candidates))
+    print("landmark shifts fitted on these tests:",
+          {k: round(v, 2) for k, v in fit_shift(rows).items()}, "shipped:", LANDMARK_SHIFT)
+    edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])
+                 for meta, c in rows]
+    return [(m, *score(results[m])) for m in METHODS] + [
+        ("edge x 10^shipped shift alone", *score(edge_only))]
 
 
 def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
@@ -98,6 +120,112 @@ def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
     return [("best_lr", *score(best_pairs)), ("suggested_lr", *score(suggested_pairs))]
 
 
+def _devcorpus_runs(corpus: Path, label) -> list[tuple[dict, object]]:
+    labels = json.loads((corpus / "labels.json").read_text())
+    return [(r, load_run(corpus / r["path"])) for r in labels["runs"] if label(r)]
+
+
+def fit_shift(rows: list[tuple[dict, dict]]) -> dict[str, float]:
+    """Each landmark's median log10(best / landmark) over the range tests that have it."""
+    return {k: statistics.median(math.log10(meta["lr_best"] / c[k]) for meta, c in rows
+                                 if c.get(k)) for k in LANDMARK_SHIFT}
+
+
+def _landmarks_lr(cands: dict, shift: dict[str, float]) -> float | None:
+    """The default's suggestion under other shifts, rounded as lr-find rounds it."""
+    log_mean, _ = landmark_estimate(cands, shift)
+    return None if log_mean is None else human_lr(10**log_mean)
+
+
+def devcorpus_lrfind(corpus: Path) -> None:
+    """lr-find on the corpus' range tests: every method, the peers, leave-one-task-out."""
+    sys.path.insert(0, str(corpus))
+    import score as scorer  # the corpus' own scorer: its peers and its file readers
+
+    rows, peers = [], {"fastai valley": [], "pytorch-lr-finder steepest": []}
+    results: dict[str, list] = {m: [] for m in METHODS}
+    calib: dict[str, list[bool]] = {}
+    errors: list[float] = []
+    inside: list[bool] = []
+    for meta, run in _devcorpus_runs(corpus, lambda r: r["label"] == "range_test"):
+        r = analyse_run(run, shift=dict.fromkeys(LANDMARK_SHIFT, 0.0))
+        rows.append((meta, r.candidates))
+        for m in METHODS[1:]:
+            results[m].append((r.candidates[m], meta["lr_best"]))
+        series = scorer.load_series(str(corpus / meta["path"]), meta["format"])
+        lrs, losses = list(series["lr"].to_numpy(float)), list(series["loss"].to_numpy(float))
+        peers["fastai valley"].append((scorer.fastai_valley(lrs, losses), meta["lr_best"]))
+        peers["pytorch-lr-finder steepest"].append(
+            (scorer.lrfinder_steepest(lrs, losses), meta["lr_best"]))
+        shipped = analyse_run(run)
+        results["landmarks"].append((shipped.suggested_lr, meta["lr_best"]))
+        if shipped.suggested_lr_range:
+            low, high = shipped.suggested_lr_range
+            errors.append(math.log10(meta["lr_best"] / shipped.raw_lr))
+            inside.append(low <= meta["lr_best"] <= high)
+        if shipped.suggested_lr is not None:
+            calib.setdefault(shipped.confidence, []).append(
+                abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9)
+    deciles = statistics.quantiles(errors, n=10)
+    print(f"log10(lr_best / suggestion): 10th percentile {deciles[0]:+.2f}, 90th "
+          f"{deciles[-1]:+.2f}; lr_best inside suggested_lr_range for {sum(inside)} of "
+          f"{len(inside)}")
+    print("landmark shifts fitted on all tasks:",
+          {k: round(v, 2) for k, v in fit_shift(rows).items()}, "shipped:", LANDMARK_SHIFT)
+    loto = []
+    for task in sorted({meta["task"] for meta, _ in rows}):
+        shift = fit_shift([row for row in rows if row[0]["task"] != task])
+        loto += [(_landmarks_lr(c, shift), meta["lr_best"]) for meta, c in rows
+                 if meta["task"] == task]
+    lines = [(f"{m} (default)" if m == DEFAULT_METHOD else m, *score(results[m]),
+              *score([p for p in results[m] if p[0] is not None])[:1]) for m in METHODS]
+    edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])
+                 for meta, c in rows]
+    lines.append(("edge x 10^shipped shift alone", *score(edge_only), score(edge_only)[0]))
+    lines.insert(1, ("landmarks, leave-one-task-out", *score(loto),
+                     *score([p for p in loto if p[0] is not None])[:1]))
+    lines += [(name, *score(p), *score([q for q in p if q[0] is not None])[:1])
+              for name, p in peers.items()]
+    n = len(rows)
+    print(f"lr-find: {n} range tests of {corpus} vs the sweep's lr_best\n")
+    print("| method | within 3x (of all) | median abs log10 error | no answer "
+          "| within 3x (of answered) |\n|---|---|---|---|---|")
+    for line in lines:
+        print("| " + " | ".join(line) + " |")
+    print("\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
+          "\n|---|---|---|")
+    for level in ("high", "medium", "low"):
+        hits = calib.get(level, [])
+        share = f"{sum(hits) / len(hits):.0%}" if hits else "-"
+        print(f"| {level} | {len(hits)} | {share} |")
+
+
+def devcorpus_compare(corpus: Path) -> None:
+    """compare on every (task, optimizer) sweep of the corpus vs its labelled lr_best."""
+    planned = engine.plan(catalogue.load_builtin())
+    sweeps: dict[tuple[str, str], list] = {}
+    for meta, run in _devcorpus_runs(corpus, lambda r: r["family"] == "sweep"):
+        report = engine.check_run(run, planned)
+        sweeps.setdefault((meta["task"], meta["optimizer"]), []).append(
+            (meta, summarise(run, report, meta["lr"])))
+    keys = ("best_lr", "interpolated_lr", "stable_edge_lr", "suggested_lr")
+    vs_train: dict[str, list] = {k: [] for k in keys}
+    vs_val: dict[str, list] = {k: [] for k in keys}
+    metrics = []
+    for cells in sweeps.values():
+        result = compare_runs([s for _, s in cells])
+        metrics.append(result.metric)
+        for key in keys:
+            vs_train[key].append((getattr(result, key, None), cells[0][0]["lr_best"]))
+            vs_val[key].append((getattr(result, key, None), cells[0][0]["lr_best_val"]))
+    print(f"\ncompare: {len(sweeps)} sweeps of {corpus} (13 constant LRs each); metric used: "
+          f"{dict(Counter(metrics))}\n")
+    print("| output | within 3x of lr_best | median abs log10 error | no answer "
+          "| within 3x of lr_best_val |\n|---|---|---|---|---|")
+    for key in keys:
+        print("| " + " | ".join((key, *score(vs_train[key]), score(vs_val[key])[0])) + " |")
+
+
 def table(title: str, header: str, rows: list[tuple]) -> str:
     lines = [f"| {title} | within 3x | median abs log10 error | no answer |",
              "|---|---|---|---|"]
@@ -107,11 +235,18 @@ def table(title: str, header: str, rows: list[tuple]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devcorpus", type=Path, default=None,
+                    help="score on a development corpus (labels.json + score.py) instead")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--sweep-dir", type=Path, default=None,
                     help="folder of sweep logs with index.csv (default: run them in a temp dir)")
     args = ap.parse_args()
     start = time.perf_counter()
+    if args.devcorpus:
+        devcorpus_lrfind(args.devcorpus)
+        devcorpus_compare(args.devcorpus)
+        print(f"\n({time.perf_counter() - start:.0f} s)")
+        return
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         sweep_dir = args.sweep_dir or tmp / "sweeps"

@@ -1,7 +1,8 @@
 """Compare the runs of an LR sweep: the U curve of final loss vs LR, its bottom and its edge.
 
 Pure analysis: `summarise` turns a run (and its `check` report) into a few robust numbers,
-`compare_runs` turns those into the best LR, the largest stable LR, a suggestion and notes.
+`compare_runs` turns those into the best LR, the interpolated optimum, the largest stable LR,
+a suggestion and notes.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ from dataclasses import dataclass, field
 from lrdoctor.detectors.stats import fmt_lr, human_lr
 
 SCHEMA = "lrdoctor.compare/1"
-# Check categories that make a run unstable: it is past the edge of stability.
-UNSTABLE_CATEGORIES = frozenset({"non_finite", "loss_spike", "lr_too_high"})
 # Neighbouring LRs further apart than this (decades) leave the bottom of the U unresolved.
 COARSE_DECADES = 1.0
 MIN_RUNS = 3
-# A neighbour whose final loss is within this fraction of the best counts as nearly as good.
-CLOSE = 0.05
 
 _LR_IN_NAME = re.compile(r"(?<![a-z])lr[=_-]?(\d*\.?\d+(?:e[-+]?\d+)?)", re.IGNORECASE)
 
@@ -32,6 +29,7 @@ class RunSummary:
     lr: float | None
     final_loss: float  # median of the last 10 % of batch losses; inf when the run diverged
     best_loss: float  # lowest binned median of the batch loss
+    initial_loss: float | None = None  # the first finite logged loss
     final_val_loss: float | None = None  # None when no validation loss was logged
     best_val_loss: float | None = None
     status: str = "pass"  # the run's status under `check`
@@ -45,12 +43,15 @@ class RunSummary:
 
     @property
     def stable(self) -> bool:
-        return not self.diverged and not UNSTABLE_CATEGORIES.intersection(self.categories)
+        """Did not diverge and ended below where it started (the edge of the sweep's U)."""
+        start = self.initial_loss
+        return not self.diverged and (start is None or self.final_loss < start)
 
     def to_dict(self) -> dict:
         return {
             "source": self.source, "lr": self.lr, "final_loss": _num(self.final_loss),
-            "best_loss": _num(self.best_loss), "final_val_loss": _num(self.final_val_loss),
+            "best_loss": _num(self.best_loss), "initial_loss": _num(self.initial_loss),
+            "stable": self.stable, "final_val_loss": _num(self.final_val_loss),
             "best_val_loss": _num(self.best_val_loss), "diverged": self.diverged,
             "status": self.status, "categories": list(self.categories),
         }
@@ -64,6 +65,7 @@ class CompareResult:
     stable_edge_lr: float | None
     suggested_lr: float | None
     raw_suggested_lr: float | None
+    interpolated_lr: float | None = None  # vertex of the parabola through best and neighbours
     notes: list[str] = field(default_factory=list)
 
     def score(self, run: RunSummary) -> float:
@@ -74,8 +76,9 @@ class CompareResult:
         return {
             "schema": SCHEMA, "metric": self.metric,
             "runs": [r.to_dict() for r in self.runs],
-            "best_lr": self.best_lr, "stable_edge_lr": self.stable_edge_lr,
-            "suggested_lr": self.suggested_lr, "raw_suggested_lr": self.raw_suggested_lr,
+            "best_lr": self.best_lr, "interpolated_lr": self.interpolated_lr,
+            "stable_edge_lr": self.stable_edge_lr, "suggested_lr": self.suggested_lr,
+            "raw_suggested_lr": self.raw_suggested_lr,
             "notes": list(self.notes),
         }
 
@@ -115,6 +118,7 @@ def summarise(run, report=None, lr: float | None = None) -> RunSummary:
     else:
         final = tail_level(finite, 0.1, least=1)
     best = float(np.min(binned(run["loss"]).level)) if len(finite) else math.inf
+    initial = float(finite[0]) if len(finite) else None
     final_val = best_val = None
     if run.has("val_loss"):
         val = run["val_loss"].value
@@ -123,7 +127,7 @@ def summarise(run, report=None, lr: float | None = None) -> RunSummary:
         best_val = float(ok.min()) if len(ok) else math.inf
     categories = tuple(sorted({f.category for f in report.findings})) if report else ()
     return RunSummary(
-        source=run.source, lr=lr, final_loss=float(final), best_loss=best,
+        source=run.source, lr=lr, final_loss=float(final), best_loss=best, initial_loss=initial,
         final_val_loss=final_val, best_val_loss=best_val,
         status=report.status if report else "pass", categories=categories,
         optimizer=run.optimizer, dataset=run.meta.get("dataset"),
@@ -151,7 +155,8 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
     if len(lrs) < MIN_RUNS:
         notes.append(f"only {len(lrs)} distinct LR{'s' if len(lrs) != 1 else ''}: a sweep needs "
                      f"at least {MIN_RUNS} to locate the bottom of the U curve")
-    for what, values in (("optimizers", {r.optimizer for r in runs}),
+    # names as written by different loggers ("SGD", "sgd") are the same optimizer
+    for what, values in (("optimizers", {(r.optimizer or "").lower() for r in runs}),
                          ("datasets", {r.dataset for r in runs})):
         known = sorted(v for v in values if v)
         if len(known) > 1:
@@ -161,11 +166,10 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
     edge = max((lr for lr in lrs if stable[lr]), default=None)
     if not any(math.isfinite(s) for s in scores):
         notes.append("every run diverged: sweep lower LRs")
-        return CompareResult(runs, metric, None, edge, None, None, notes)
+        return CompareResult(runs, metric, None, edge, None, None, notes=notes)
 
     i = min(range(len(lrs)), key=lambda k: scores[k])
     best = lrs[i]
-    suggestion = best
     if len(lrs) >= MIN_RUNS:
         if i == len(lrs) - 1:
             notes.append(f"the best LR ({fmt_lr(best)}) is the highest tried: extend the sweep "
@@ -178,19 +182,34 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
             a, b = sorted((best, lrs[j]))
             notes.append(f"the grid is coarse around the best LR: refine between {fmt_lr(a)} "
                          f"and {fmt_lr(b)}")
-    if 0 < i < len(lrs) - 1:
-        # When the better neighbour is nearly as good, the bottom of the U lies between the
-        # two: take their geometric mean. (A parabola through the three points did worse in
-        # docs/lr-numbers.md: U curves are lopsided, steep on the high-LR side.)
-        j = min((i - 1, i + 1), key=lambda k: scores[k])
-        if scores[j] - scores[i] <= CLOSE * max(abs(scores[i]), 1e-12):
-            suggestion = math.sqrt(lrs[i] * lrs[j])
+    interpolated = parabola_vertex(lrs, scores, i)
+    suggestion = interpolated
     if edge is not None and suggestion > edge:
         notes.append(f"the suggestion is capped at the largest stable LR ({fmt_lr(edge)})")
         suggestion = edge
     elif edge is None:
-        notes.append("no run is free of divergence, spikes or too-high-LR findings")
+        notes.append("no run stayed finite and ended below its initial loss")
     rounded = human_lr(suggestion)
     if edge is not None and rounded is not None and rounded > edge:
         rounded = edge
-    return CompareResult(runs, metric, best, edge, rounded, suggestion, notes)
+    return CompareResult(runs, metric, best, edge, rounded, suggestion, interpolated, notes)
+
+
+def parabola_vertex(lrs: list[float], scores: list[float], i: int) -> float:
+    """The bottom of the parabola through the best point and its two neighbours, in log LR.
+
+    Clipped to the bracket (the neighbours); the best LR itself when it is at the grid's edge,
+    a neighbour diverged, or the three points are not convex (a flat or noisy bottom).
+    """
+    if not 0 < i < len(lrs) - 1 or not all(math.isfinite(s) for s in scores[i - 1 : i + 2]):
+        return lrs[i]
+    x = [math.log10(v) for v in lrs[i - 1 : i + 2]]
+    y = scores[i - 1 : i + 2]
+    # Divided differences: y = y0 + d1 (x - x0) + c (x - x0)(x - x1); vertex where y' = 0.
+    d1 = (y[1] - y[0]) / (x[1] - x[0])
+    d2 = (y[2] - y[1]) / (x[2] - x[1])
+    c = (d2 - d1) / (x[2] - x[0])
+    if c <= 0:
+        return lrs[i]
+    vertex = (x[0] + x[1]) / 2 - d1 / (2 * c)
+    return float(10 ** min(max(vertex, x[0]), x[2]))

@@ -41,25 +41,38 @@ def test_best_and_suggestion_at_the_bottom_of_a_symmetric_u():
     assert r.notes == []
 
 
-def test_suggestion_moves_to_the_geometric_mean_with_a_nearly_as_good_neighbour():
+def test_the_parabola_sits_between_a_best_and_its_nearly_as_good_neighbour():
     runs = [summary(1e-4, 0.9), summary(1e-3, 0.3), summary(1e-2, 0.31), summary(1e-1, 0.8)]
     r = compare_runs(runs)
+    # through (-4, 0.9), (-3, 0.3), (-2, 0.31): d1 = -0.6, d2 = 0.01, c = 0.305
+    vertex = -3.5 + 0.6 / (2 * 0.305)
     assert r.best_lr == 1e-3
-    assert math.isclose(r.raw_suggested_lr, math.sqrt(1e-5), rel_tol=1e-9)
-    assert r.suggested_lr == 3e-3
-    runs[2] = summary(1e-2, 0.5)  # not close: stay on the best
-    assert compare_runs(runs).suggested_lr == 1e-3
+    assert math.log10(r.interpolated_lr) == pytest.approx(vertex)
+    assert r.raw_suggested_lr == r.interpolated_lr and r.suggested_lr == 3e-3
+
+
+def test_the_parabola_is_clipped_to_the_bracket_and_needs_a_convex_finite_bottom():
+    # a convex bracket's vertex lies within half a step of the best: here at the upper end
+    lopsided = [summary(1e-3, 1.0), summary(1e-2, 0.1), summary(1e-1, 0.1)]
+    assert math.log10(compare_runs(lopsided).interpolated_lr) == pytest.approx(-1.5)
+    flat = [summary(1e-3, 0.1), summary(1e-2, 0.1), summary(1e-1, 0.1)]
+    assert compare_runs(flat).interpolated_lr == 1e-3  # no curvature: stays on the best
+    diverged = [summary(1e-3, 0.5), summary(1e-2, 0.1), summary(1e-1, math.inf)]
+    assert compare_runs(diverged).interpolated_lr == 1e-2
 
 
 @given(st.floats(-3.4, -1.6), st.lists(st.sampled_from([1e-4, 1e-3, 1e-2, 0.1, 1.0]),
                                          min_size=3, unique=True))
-def test_the_suggestion_stays_within_half_a_step_of_the_best(log_best, lrs):
+def test_the_parabola_recovers_the_bottom_of_a_quadratic_u(log_best, lrs):
     lrs = sorted(lrs)
     r = compare_runs(u_curve(lrs, best=10**log_best))
     i = lrs.index(r.best_lr)
-    lo = math.log10(lrs[max(i - 1, 0)] * r.best_lr) / 2
-    hi = math.log10(lrs[min(i + 1, len(lrs) - 1)] * r.best_lr) / 2
-    assert lo - 1e-9 <= math.log10(r.raw_suggested_lr) <= hi + 1e-9
+    if 0 < i < len(lrs) - 1:
+        assert math.log10(r.interpolated_lr) == pytest.approx(log_best, abs=1e-6)
+        lo, hi = (math.log10(lrs[j] * r.best_lr) / 2 for j in (i - 1, i + 1))
+        assert lo - 1e-9 <= math.log10(r.interpolated_lr) <= hi + 1e-9
+    else:
+        assert r.interpolated_lr == r.best_lr
 
 
 def test_edge_of_grid_notes():
@@ -82,15 +95,21 @@ def test_fewer_than_three_runs_and_mixed_optimizers_are_noted():
     notes = compare_runs(runs).notes
     assert any("only 2 distinct LRs" in n for n in notes)
     assert any("different optimizers (adam, sgd)" in n for n in notes)
+    same = [summary(1e-3, 0.5, optimizer="SGD"), summary(1e-2, 0.4, optimizer="sgd")]
+    assert not any("different optimizers" in n for n in compare_runs(same).notes)
 
 
-def test_stable_edge_excludes_diverged_and_spiky_runs_and_caps_the_suggestion():
-    runs = [summary(1e-3, 0.5), summary(1e-2, 0.3), summary(3e-2, 0.2, categories=("loss_spike",)),
-            summary(1e-1, 0.25, categories=("lr_too_high",)), summary(1.0, math.inf)]
+def test_stable_edge_is_the_highest_finite_run_that_ended_below_its_start():
+    runs = [summary(1e-3, 0.5, initial_loss=1.0), summary(1e-2, 0.3, initial_loss=1.0),
+            summary(3e-2, 0.2, initial_loss=1.0, categories=("loss_spike",)),
+            summary(1e-1, 0.21, initial_loss=0.2), summary(1.0, math.inf, initial_loss=1.0)]
     r = compare_runs(runs)
-    assert r.best_lr == 3e-2 and r.stable_edge_lr == 1e-2 and r.suggested_lr == 1e-2
-    assert any("capped at the largest stable LR" in n for n in r.notes)
+    assert r.best_lr == 3e-2 and r.stable_edge_lr == 3e-2
+    assert [x.stable for x in r.runs] == [True, True, True, False, False]
     assert [x.diverged for x in r.runs] == [False, False, False, False, True]
+    # the parabola's vertex lies above the edge: the suggestion is capped there
+    assert r.interpolated_lr > 3e-2 and r.suggested_lr == 3e-2
+    assert any("capped at the largest stable LR (0.03)" in n for n in r.notes)
 
 
 def test_validation_loss_decides_when_every_run_has_it():
@@ -126,11 +145,13 @@ def test_cli_json_contract_with_a_diverged_run(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema"] == SCHEMA
-    assert {"schema", "runs", "best_lr", "stable_edge_lr", "suggested_lr", "notes"} <= set(data)
+    assert {"schema", "runs", "best_lr", "interpolated_lr", "stable_edge_lr", "suggested_lr",
+            "notes"} <= set(data)
     assert [r["lr"] for r in data["runs"]] == [1e-3, 1e-2, 1e-1, 1.0]
     assert {"source", "lr", "final_loss", "best_loss", "status"} <= set(data["runs"][0])
     assert data["runs"][-1]["final_loss"] is None and data["runs"][-1]["diverged"]
     assert data["best_lr"] == 1e-2 and data["stable_edge_lr"] == 0.1
+    assert [r["stable"] for r in data["runs"]] == [True, True, True, False]
 
 
 def test_cli_reads_the_lr_from_file_names_and_draws_the_u_curve(tmp_path):

@@ -14,7 +14,15 @@ from typer.testing import CliRunner
 
 from lrdoctor.cli import app
 from lrdoctor.errors import InputError
-from lrdoctor.lrfind import METHODS, SCHEMA, analyse, ema_smooth, longest_descent
+from lrdoctor.lrfind import (
+    LANDMARK_SHIFT,
+    METHODS,
+    RANGE_DECADES,
+    SCHEMA,
+    analyse,
+    ema_smooth,
+    longest_descent,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 runner = CliRunner()
@@ -51,19 +59,48 @@ def test_steepest_is_the_inflection_of_a_sigmoid_descent(x0, seed):
     r = analyse(lr, loss)
     assert decades(r.candidates["steepest"], 10**x0) < 0.3
     # valley: on the way down, between the descent and the minimum
-    assert 10 ** (x0 - 1) < r.candidates["valley"] <= 10 * r.candidates["min_div10"]
+    assert 10 ** (x0 - 1) < r.candidates["valley"] <= r.candidates["minimum"]
+    # the sigmoid is half-way down at x0
+    assert decades(r.candidates["half_drop"], 10**x0) < 0.2
     # the blow-up passes the start level (2.3) at log lr = 0.25 ln 4 = 0.35
-    assert r.suggested_lr is not None and decades(r.candidates["max_stable"], 10**0.35) < 0.15
+    assert r.suggested_lr is not None and decades(r.candidates["edge"], 10**0.35) < 0.15
 
 
-def test_min_div10_is_a_tenth_of_the_lr_at_the_minimum():
+def test_minimum_and_min_div10_sit_at_the_fitted_minimum():
     lr, loss = range_test(x0=-3, blowup_at=-1.0, noise=0.005)
     r = analyse(lr, loss)
     x = np.log10(lr)
     truth = 2.3 - 2.0 / (1 + np.exp(-(x + 3) / 0.3)) + 0.5 * np.exp((x + 1) / 0.25)
-    assert decades(r.candidates["min_div10"], lr[np.argmin(truth)] / 10) < 0.15
-    assert r.method == "min_div10" and r.suggested_lr == pytest.approx(r.raw_lr, rel=0.5)
-    assert r.candidates["smith"] == pytest.approx(r.candidates["max_stable"] / 3)
+    assert decades(r.candidates["minimum"], lr[np.argmin(truth)]) < 0.15
+    assert r.candidates["min_div10"] == pytest.approx(r.candidates["minimum"] / 10)
+
+
+def test_the_default_is_the_mean_of_the_moved_landmarks_with_its_range():
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
+    r = analyse(lr, loss)
+    moved = [math.log10(r.candidates[k]) + d for k, d in LANDMARK_SHIFT.items()]
+    assert r.method == "landmarks" and r.confidence == "medium" and r.notes == []
+    assert math.log10(r.raw_lr) == pytest.approx(np.mean(moved))
+    assert r.spread_decades == pytest.approx(max(moved) - min(moved))
+    low, high = r.suggested_lr_range
+    assert math.log10(r.raw_lr / low) == pytest.approx(RANGE_DECADES)
+    assert math.log10(high / r.raw_lr) == pytest.approx(RANGE_DECADES)
+    assert r.suggested_lr == pytest.approx(r.raw_lr, rel=0.5)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(-3.0, 3.0), st.floats(0.01, 100.0), st.integers(0, 10_000))
+def test_scaling_the_loss_changes_nothing_and_scaling_the_lr_moves_the_suggestion(
+        log_k, scale, seed):
+    lr, loss = range_test(x0=-3, blowup_at=-0.5, seed=seed)
+    base = analyse(lr, loss)
+    scaled = analyse(lr, loss * scale)
+    moved = analyse(lr * 10**log_k, loss)
+    assert scaled.raw_lr == pytest.approx(base.raw_lr, rel=1e-6)
+    assert scaled.notes == base.notes and scaled.confidence == base.confidence
+    assert math.log10(moved.raw_lr / base.raw_lr) == pytest.approx(log_k, abs=1e-6)
+    for name, value in base.candidates.items():
+        assert math.log10(moved.candidates[name] / value) == pytest.approx(log_k, abs=1e-6)
 
 
 def test_early_spikes_do_not_make_the_steepest_descent():
@@ -84,12 +121,40 @@ def test_flat_curve_gives_no_suggestion_and_says_why():
     assert any("flat curve" in n for n in r.notes)
 
 
-def test_short_range_says_extend_and_max_stable_is_the_last_lr():
+def test_short_range_says_extend_and_the_edge_is_the_last_lr():
     lr, loss = range_test(x0=-3, hi=-2.5, blowup_at=5)
     r = analyse(lr, loss)
     assert any("extend the range to higher LRs" in n for n in r.notes)
-    assert decades(r.candidates["max_stable"], lr[-1]) < 0.05
-    assert r.confidence != "high"
+    assert decades(r.candidates["edge"], lr[-1]) < 0.05
+    assert r.confidence == "low"
+
+
+def test_a_test_with_few_steps_is_noted_as_short():
+    lr, loss = range_test(x0=-3, blowup_at=-0.5, n=60, noise=0.005)
+    r = analyse(lr, loss)
+    assert any(n.startswith("short test: 60 steps") for n in r.notes)
+    assert r.suggested_lr is not None and r.confidence == "low"
+
+
+def test_a_test_that_climbs_too_fast_is_noted():
+    # 60 steps over 7 decades: 8.4 steps per decade
+    lr, loss = range_test(x0=-3, blowup_at=-0.5, n=60, noise=0.005)
+    r = analyse(lr, loss)
+    assert r.steps_per_decade == pytest.approx(59 / 7)
+    assert any(n.startswith("fast test: 8.4 steps per decade") for n in r.notes)
+    slow = analyse(*range_test(x0=-3, blowup_at=-0.5, n=400))
+    assert not any(n.startswith(("fast", "short")) for n in slow.notes)
+
+
+def test_a_flat_bottom_is_noted_with_its_extent():
+    # falls to its floor by 1e-3, stays there for two decades, then blows up
+    lr, loss = range_test(x0=-4, width=0.2, blowup_at=0.0, noise=0.005)
+    r = analyse(lr, loss)
+    note = next(n for n in r.notes if n.startswith("flat bottom"))
+    # the sigmoid is within 10 % of its floor from x0 + 0.2 ln 9 = -3.56 (2.8e-4) on
+    assert "from 3.2e-4 to 0.524" in note and r.confidence == "low"
+    steep = analyse(*range_test(x0=-3, blowup_at=-1.5, noise=0.005))
+    assert not any(n.startswith("flat bottom") for n in steep.notes)
 
 
 def test_negative_losses_are_handled_like_shifted_positive_ones():
@@ -98,7 +163,7 @@ def test_negative_losses_are_handled_like_shifted_positive_ones():
     neg = analyse(lr, loss, method="steepest")
     shifted = analyse(lr, loss - 10.0, method="steepest")
     assert shifted.suggested_lr == neg.suggested_lr
-    assert decades(shifted.candidates["min_div10"], pos.candidates["min_div10"]) < 0.2
+    assert decades(shifted.candidates["minimum"], pos.candidates["minimum"]) < 0.2
 
 
 def test_the_test_is_cut_at_the_first_non_finite_loss():
@@ -128,12 +193,13 @@ def test_too_few_points_and_unknown_method_are_input_errors():
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_every_method_suggests_a_human_number_no_higher_than_max_stable(method):
+def test_every_method_suggests_a_human_number_no_higher_than_the_edge(method):
     lr, loss = range_test(x0=-2, blowup_at=-0.5)
     r = analyse(lr, loss, method=method)
     mant = r.suggested_lr / 10 ** math.floor(math.log10(r.suggested_lr) + 1e-12)
     assert round(mant, 6) in (1, 2, 3, 5)
-    assert r.raw_lr <= r.candidates["max_stable"] * (1 + 1e-9)
+    assert r.raw_lr <= r.candidates["edge"] * (1 + 1e-9)
+    assert r.method == method
 
 
 def write_csv(path: Path, lr, loss) -> Path:
@@ -144,16 +210,18 @@ def write_csv(path: Path, lr, loss) -> Path:
 
 
 def test_cli_json_contract(tmp_path):
-    lr, loss = range_test(x0=-3, blowup_at=-0.5)
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
     result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)),
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert {"schema", "source", "suggested_lr", "method", "candidates", "confidence",
-            "notes"} <= set(data)
-    assert data["schema"] == SCHEMA and data["method"] == "min_div10"
-    assert set(data["candidates"]) == {"steepest", "valley", "min_div10", "max_stable", "smith"}
-    assert data["confidence"] in ("high", "medium", "low")
+    assert {"schema", "source", "suggested_lr", "suggested_lr_range", "method", "candidates",
+            "confidence", "steps_per_decade", "notes"} <= set(data)
+    assert data["schema"] == SCHEMA and data["method"] == "landmarks"
+    assert set(data["candidates"]) == set(METHODS[1:])
+    low, high = data["suggested_lr_range"]
+    assert low < data["raw_lr"] < high <= data["candidates"]["edge"]
+    assert data["confidence"] == "medium"
 
 
 def test_cli_text_shows_plot_candidates_and_choice(tmp_path):
@@ -163,7 +231,7 @@ def test_cli_text_shows_plot_candidates_and_choice(tmp_path):
     assert result.exit_code == 0
     assert "suggested LR: 0.001 (steepest" in result.stdout
     assert "│ suggested = 0.001" in result.stdout and "(log x)" in result.stdout
-    for name in ("steepest", "valley", "min_div10", "max_stable", "smith"):
+    for name in METHODS[1:]:
         assert f"  {name}" in result.stdout
 
 
@@ -197,4 +265,5 @@ def test_trainer_fixtures():
     spirals = runner.invoke(app, ["lr-find", str(FIXTURES / "range_test_spirals_sgd.parquet"),
                                   "--format", "json"])
     data = json.loads(spirals.stdout)
-    assert data["suggested_lr"] is not None and 1e-4 < data["suggested_lr"] < 1.0
+    # the trainer's spirals/SGD sweep is best at 0.1-1 (fixtures/sweeps.csv)
+    assert data["method"] == "landmarks" and 0.01 <= data["suggested_lr"] <= 1.0

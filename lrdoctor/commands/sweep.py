@@ -40,9 +40,10 @@ def _dump(data: dict) -> str:
 
 def lr_find_command(
     run: Path = typer.Argument(..., help="Log of an LR range test (the LR grows every step)."),
-    method: str = typer.Option("min_div10", help="Which candidate to suggest: min_div10 (the "
-                               "measured best), median (of steepest, valley, min_div10, smith), "
-                               "steepest, valley, smith or max_stable."),
+    method: str = typer.Option("landmarks", help="What to suggest: landmarks (default: the "
+                               "half-drop, minimum and edge, each moved by its measured offset), "
+                               "or one candidate: steepest, valley, half_drop, minimum, "
+                               "min_div10 (the conservative choice) or edge."),
     beta: float = typer.Option(0.98, min=0.0, max=0.999, help="EMA smoothing of the loss."),
     trim: float = typer.Option(0.1, min=0.0, max=0.5, help="Fraction of noisy first steps "
                                "to ignore."),
@@ -83,13 +84,13 @@ def _lrfind_text(result, width: int) -> str:
     lines.append("candidates:")
     for name, value in result.candidates.items():
         lines.append(f"  {name:<11} {fmt_lr(value)}")
+    lines.append(f"test speed: {result.steps_per_decade:.0f} steps per decade of LR")
     if result.suggested_lr is None:
         lines.append("suggested LR: none")
     else:
-        spread = (f", candidates span {result.spread_decades:.1f} decades"
-                  if result.spread_decades is not None else "")
-        lines.append(f"suggested LR: {fmt_lr(result.suggested_lr)} ({result.method}, raw "
-                     f"{fmt_lr(result.raw_lr)}); confidence {result.confidence}{spread}")
+        low, high = result.suggested_lr_range
+        lines.append(f"suggested LR: {fmt_lr(result.suggested_lr)} ({result.method}, range "
+                     f"{fmt_lr(low)} to {fmt_lr(high)}); confidence {result.confidence}")
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines)
 
@@ -159,7 +160,10 @@ def _compare_text(result, width: int) -> str:
                          width=width, height=10, logx=True, marks=marks))
     lines.append("")
     lines.append(f"best LR:            {fmt_lr(result.best_lr)} (lowest {label})")
-    lines.append(f"largest stable LR:  {fmt_lr(result.stable_edge_lr)}")
+    lines.append(f"interpolated LR:    {fmt_lr(result.interpolated_lr)} (parabola through the "
+                 "best and its neighbours, in log LR)")
+    lines.append(f"largest stable LR:  {fmt_lr(result.stable_edge_lr)} (finite, ended below its "
+                 "first loss)")
     lines.append(f"suggested LR:       {fmt_lr(result.suggested_lr)}")
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines)
