@@ -19,30 +19,33 @@ def check(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     severity: Mapping[str, str] | None = None,
     jobs: int | None = 1,
+    config: str | os.PathLike | None = None,
+    rules_dirs: Sequence[str | os.PathLike] = (),
 ) -> Report:
     """Check one or more logs (paths, globs or folders) or a pandas DataFrame.
+
+    Settles the configuration as the CLI does: `config` (or the nearest lrdoctor.toml /
+    pyproject.toml with [tool.lrdoctor] above the working folder), then these arguments.
 
     >>> report = lrdoctor.check("run.parquet")            # doctest: +SKIP
     >>> report.runs[0].status, report.runs[0].suggested_lr  # doctest: +SKIP
     ('fail', 0.003)
     """
-    from lrdoctor.catalogue import load_builtin
-    from lrdoctor.engine import Options, check_paths, check_run, needed_signals, plan
+    from pathlib import Path
+
     from lrdoctor.readers import discover
-    from lrdoctor.selection import select_rules
+    from lrdoctor.session import open_session
 
-    rules = select_rules(load_builtin(), select=select, ignore=ignore)
-    planned = plan(rules, severity, params)
-    options = Options(columns=dict(columns or {}), optimizer=optimizer)
+    session = open_session(
+        config=Path(config) if config is not None else None,
+        rules_dirs=[Path(d) for d in rules_dirs], select=select, ignore=ignore,
+        severity=severity, params=params, optimizer=optimizer, columns=columns,
+        where="lrdoctor.check()",
+    )
     if _is_frame(source):
-        from lrdoctor.run import run_from_frame
-
-        run = run_from_frame(
-            source, overrides=options.columns, optimizer=optimizer, extra=needed_signals(planned)
-        )
-        return Report(runs=[check_run(run, planned)])
+        return session.check_frame(source)
     paths = [source] if isinstance(source, str | os.PathLike) else list(_as_iter(source))
-    return check_paths(discover(paths), planned, options, jobs=jobs)
+    return session.check(discover(paths), jobs=jobs)
 
 
 def _is_frame(obj: Any) -> bool:

@@ -18,7 +18,6 @@ from lrdoctor.columns import SIGNALS
 from lrdoctor.errors import ConfigError
 from lrdoctor.findings import SEVERITIES
 
-CONFIG_FILES = ("lrdoctor.toml", "pyproject.toml")
 KEYS = (
     "select", "extend-select", "ignore", "fail-on", "optimizer", "columns", "rules-dirs",
     "rules",

@@ -10,7 +10,6 @@ import typer
 
 from lrdoctor.commands import boundary, report_error
 
-FORMAT_NAMES = ("text", "json", "github", "junit", "markdown")
 # Above this many inputs (and on a terminal) a progress bar shows on stderr.
 PROGRESS_FROM = 20
 CI_WIDTH = 120
@@ -104,55 +103,21 @@ def check_command(
 def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optimizer, **columns):
     """Config file, then command line: the settings, catalogue, planned rules and read options.
 
-    Shared by every command that runs the rules (`check`, `watch`), so precedence is the same.
+    The one session (lrdoctor/session.py) settles them for every command, so precedence is the
+    same in `check`, `watch`, `compare`, `lr-find` and the Python API.
     """
-    from lrdoctor.config import (
-        build_catalogue,
-        check_columns,
-        check_optimizer,
-        load_settings,
-        merge_rule_settings,
-        parse_set,
-        resolve_rules,
-        split_list,
-    )
-    from lrdoctor.engine import Options, plan
+    from lrdoctor.config import split_list
     from lrdoctor.errors import ConfigError
+    from lrdoctor.session import open_session
 
     if color not in ("auto", "always", "never"):
         raise ConfigError(f"--color {color!r}: use auto, always or never")
-    settings = load_settings(config)
-    catalogue = build_catalogue([*settings.rules_dirs, *(rules_dirs or [])])
-    chosen = _selection(catalogue, settings, split_list(select), split_list(extend_select),
-                        split_list(ignore))
-    if not chosen:
-        raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
-    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
-    cli_sev, cli_params = resolve_rules(parse_set(set_ or []), catalogue, "--set")
-    planned = plan(chosen, {**file_sev, **cli_sev}, merge_rule_settings(file_params, cli_params))
-    given = {sig: col for sig, col in columns.items() if col}
-    read = Options(
-        columns=check_columns({**settings.columns, **given}, "columns"),
-        optimizer=check_optimizer(optimizer, "--optimizer") if optimizer else settings.optimizer,
+    session = open_session(
+        config=config, rules_dirs=rules_dirs or (), select=split_list(select),
+        extend_select=split_list(extend_select), ignore=split_list(ignore), set_=set_ or (),
+        optimizer=optimizer, columns=columns,
     )
-    return settings, catalogue, planned, read
-
-
-def _selection(catalogue, settings, select, extend_select, ignore):
-    """The file's selection, then the command line's on top (a CLI --select replaces it)."""
-    from lrdoctor.errors import ConfigError
-    from lrdoctor.selection import select_rules
-
-    if select is not None:
-        return select_rules(catalogue, select, ignore or (), extend_select or ())
-    try:
-        chosen = select_rules(catalogue, settings.select, settings.ignore, settings.extend_select)
-    except ConfigError as exc:
-        raise ConfigError(f"{settings.path}: {exc}") from None
-    # Within the command line the more specific selector wins, as in select_rules.
-    added = select_rules(catalogue, [], ignore or (), extend_select or ())
-    dropped = {r.id for r in select_rules(catalogue, list(ignore or ()))} - {r.id for r in added}
-    return [r for r in catalogue if (r in chosen or r in added) and r.id not in dropped]
+    return session.settings, session.catalogue, list(session.planned), session.options
 
 
 def _run_all(inputs, planned, options, jobs, show: bool):

@@ -27,11 +27,13 @@ def _overrides(loss_col: str | None, lr_col: str | None) -> dict[str, str]:
     return {k: v for k, v in (("loss", loss_col), ("lr", lr_col)) if v}
 
 
-def _read_runs(path: Path, overrides: dict[str, str]) -> list:
-    from lrdoctor.readers import read_path
-    from lrdoctor.run import build_run
+def _session(loss_col: str | None, lr_col: str | None, config: Path | None = None,
+             rules_dirs: list[Path] | None = None):
+    """The one session (config file, user rules, column names) that `check` uses too."""
+    from lrdoctor.session import open_session
 
-    return [build_run(table, overrides) for table in read_path(path)]
+    return open_session(config=config, rules_dirs=rules_dirs or (),
+                        columns=_overrides(loss_col, lr_col))
 
 
 def _dump(data: dict) -> str:
@@ -53,13 +55,14 @@ def lr_find_command(
     loss_col: str | None = typer.Option(None, help="Column holding the loss."),
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
     width: int = typer.Option(64, min=20, help="Plot width in characters."),
+    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
 ) -> None:
     """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
     from lrdoctor.errors import LrdoctorError
     from lrdoctor.lrfind import analyse_run
 
     try:
-        runs = _read_runs(run, _overrides(loss_col, lr_col))
+        runs = _session(loss_col, lr_col, config).read(run)
         if len(runs) != 1:
             raise LrdoctorError(f"{run}: holds {len(runs)} runs; lr-find reads one range test")
         result = analyse_run(runs[0], method=method, beta=beta, trim_start=trim,
@@ -105,26 +108,27 @@ def compare_command(
     loss_col: str | None = typer.Option(None, help="Column holding the loss."),
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
     width: int = typer.Option(64, min=20, help="Plot width in characters."),
+    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
+    rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
+                                                 "files."),
 ) -> None:
     """Compare the runs of an LR sweep: best LR, edge of stability, a suggested LR."""
-    from lrdoctor import catalogue, engine
     from lrdoctor.compare import compare_runs, summarise
     from lrdoctor.errors import InputError, LrdoctorError
     from lrdoctor.readers import discover
 
-    overrides = _overrides(loss_col, lr_col)
     try:
+        session = _session(loss_col, lr_col, config, rules_dirs)
         paths = discover(runs)
-        loaded = [r for p in paths for r in _read_runs(p, overrides)]
+        loaded = [r for p in paths for r in session.read(p, extra=("val_loss",))]
         if lr and len(lr) != len(loaded):
             raise LrdoctorError(f"--lr was given {len(lr)} times for {len(loaded)} runs; "
                                 "give one LR per run, in order")
-        planned = engine.plan(catalogue.load_builtin())
         summaries = []
         for k, run in enumerate(loaded):
             if not run.has("loss"):
                 raise InputError(run.source, "no loss column found", "name it with --loss-col")
-            summary = summarise(run, engine.check_run(run, planned), lr[k] if lr else None)
+            summary = summarise(run, session.evaluate(run), lr[k] if lr else None)
             if summary.lr is None:
                 raise InputError(run.source, "cannot tell this run's LR: no lr column and "
                                  "none in the file name (e.g. lr=0.01)", "pass --lr per run")

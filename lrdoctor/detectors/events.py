@@ -148,41 +148,68 @@ def _lr_in_force(run: Run, step: float) -> float | None:
     return value if np.isfinite(value) and value >= 0 else None
 
 
-@detector("overfitting")
+@detector("overfitting", reasons=("memorising", "not_memorising", "slight"))
 def overfitting(
-    run: Run, *, min_rise: float = 0.1, min_points: int = 6, min_z: float = 3.0
+    run: Run, *, min_rise: float = 0.15, min_points: int = 6, min_z: float = 3.0,
+    material: float = 0.01,
 ) -> list[Evidence]:
-    """Validation loss rising from its best while the training loss keeps falling."""
+    """The validation loss ended well above its minimum (measured against that minimum).
+
+    The reason says what the training loss did meanwhile: still falling is memorisation
+    (early stopping, regularisation); not falling means the run got worse as a whole. A rise
+    below `material` of the first evaluation's loss is `slight` (a loss already near zero).
+    """
     val = run["val_loss"].finite()
     if len(val) < min_points:
         return []
     padded = np.pad(val.value, 1, mode="edge")
     smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, 3), axis=1)
     best = int(np.argmin(smooth))
-    if best >= len(smooth) - 2:
-        return []
-    end = float(np.median(smooth[-3:]))
-    fall = float(smooth[0] - smooth[best])
-    rise = end - float(smooth[best])
-    jitter = float(np.median(np.abs(np.diff(val.value)))) * 1.4826
-    if rise <= max(min_rise * fall, min_z * jitter) or rise <= 0:
+    low = float(smooth[best])
+    # Where the validation loss ended: the median of its last evaluations (at least 3).
+    k = max(3, len(val) // 10)
+    if best >= len(val) - k:
+        return []  # the minimum is among the last evaluations: nothing rose after it
+    end = float(np.median(val.value[-k:]))
+    rise = end - low
+    # The evaluations' own noise (what the 3-point median removed), for the mean of k of them.
+    residual = val.value - smooth
+    noise = float(np.median(np.abs(residual - np.median(residual)))) * 1.4826
+    if rise <= 0 or rise <= min_rise * abs(low) or rise <= min_z * noise / np.sqrt(k):
         return []
     train = finite_prefix(run)
-    at_best = train.until(val.step[best] + 1).value
-    later = train.value[len(at_best):]
-    if len(at_best) < 10 or len(later) < 10:
+    falling = _train_kept_falling(train, val.step, best)
+    if falling is None:
         return []
-    train_end = np.median(later[-max(10, len(later) // 4) :])
-    if train_end >= np.median(at_best[-max(10, len(at_best) // 10) :]):
-        return []  # training loss did not keep falling: not the overfitting pattern
+    reason = "memorising" if falling else "not_memorising"
+    if rise < material * abs(float(val.value[0])):
+        reason = "slight"
     return [
         Evidence(
-            observed=rise / fall if fall > 0 else None, limit=min_rise,
+            reason=reason,
+            observed=rise / abs(low) if low != 0 else np.inf, limit=min_rise,
             step=int(val.step[best]), step_end=int(val.step[-1]),
-            slots={"best_val": float(smooth[best]), "end_val": end,
-                   "best_step": int(val.step[best])},
+            slots={"best_val": low, "end_val": end, "best_step": int(val.step[best]),
+                   "best_at": "first" if best == 0 else "later"},
         )
     ]
+
+
+def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
+    """Whether the training loss ended below its level around the best evaluation.
+
+    None when there is too little training loss on either side to tell.
+    """
+    lo = val_steps[best - 1] if best > 0 else -np.inf
+    hi = val_steps[best + 1] if best + 1 < len(val_steps) else np.inf
+    around = train.value[(train.step > lo) & (train.step < hi)]
+    if len(around) < 3:  # sparse training rows (per-epoch logs): the three nearest to it
+        around = train.value[np.argsort(np.abs(train.step - val_steps[best]))[:3]]
+    later = train.value[train.step > val_steps[best]]
+    if len(around) < 3 or len(later) < 3:
+        return None
+    tail = later[-max(3, len(later) // 4) :]
+    return bool(np.median(tail) < np.median(around))
 
 
 def _warmup_end(run: Run) -> float | None:
