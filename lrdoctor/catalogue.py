@@ -15,8 +15,21 @@ from lrdoctor.errors import CatalogueError
 from lrdoctor.findings import CATEGORIES, SEVERITIES
 
 RULE_KEYS = {
-    "id", "name", "category", "severity", "detector", "requires", "summary", "message",
-    "recommendation", "params", "rationale", "fixtures", "signal", "optional", "reasons",
+    "id",
+    "name",
+    "category",
+    "severity",
+    "detector",
+    "requires",
+    "summary",
+    "message",
+    "recommendation",
+    "params",
+    "rationale",
+    "fixtures",
+    "signal",
+    "optional",
+    "reasons",
     "phrases",
 }
 PARAM_KEYS = {"default", "help", "min", "max", "choices", "provenance"}
@@ -64,9 +77,7 @@ class Param:
                 value = float(value)
             too_low = self.min is not None and value < self.min
             if too_low or self.max is not None and value > self.max:
-                raise ConfigError(
-                    f"{where}: {value!r} is out of range [{self.min}, {self.max}]"
-                )
+                raise ConfigError(f"{where}: {value!r} is out of range [{self.min}, {self.max}]")
             return value
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected text, got {value!r}")
@@ -232,8 +243,12 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
         if set(spec) - PARAM_KEYS:
             raise fail(f"parameter {pname!r} has unknown keys {sorted(set(spec) - PARAM_KEYS)}")
         params[pname] = Param(
-            name=pname, default=spec["default"], help=spec.get("help", ""),
-            min=spec.get("min"), max=spec.get("max"), choices=tuple(spec.get("choices", ())),
+            name=pname,
+            default=spec["default"],
+            help=spec.get("help", ""),
+            min=spec.get("min"),
+            max=spec.get("max"),
+            choices=tuple(spec.get("choices", ())),
             provenance=spec.get("provenance", ""),
         )
     rationale = data.get("rationale", {})
@@ -254,12 +269,23 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
          *(t for r in reasons.values() for t in (r.message, r.recommendation) if t)],
     )
     return Rule(
-        id=data["id"], name=data["name"], category=data["category"],
-        severity=data["severity"], detector=data["detector"], requires=requires,
-        summary=data["summary"], message=data["message"],
-        recommendation=recommendation, params=params, rationale=rationale,
+        id=data["id"],
+        name=data["name"],
+        category=data["category"],
+        severity=data["severity"],
+        detector=data["detector"],
+        requires=requires,
+        summary=data["summary"],
+        message=data["message"],
+        recommendation=recommendation,
+        params=params,
+        rationale=rationale,
         fixtures={k: tuple(v) for k, v in data.get("fixtures", {}).items()},
-        optional=optional, signal=signal, reasons=reasons, phrases=phrases, path=str(path),
+        optional=optional,
+        signal=signal,
+        reasons=reasons,
+        phrases=phrases,
+        path=str(path),
     )
 
 
@@ -272,8 +298,10 @@ def _reasons(table: Any, fail) -> dict[str, Reason]:
         if not isinstance(spec, dict):
             raise fail(f"{where} must be a table")
         if set(spec) - REASON_KEYS:
-            raise fail(f"{where} has unknown keys {sorted(set(spec) - REASON_KEYS)}; "
-                       f"valid: {', '.join(sorted(REASON_KEYS))}")
+            raise fail(
+                f"{where} has unknown keys {sorted(set(spec) - REASON_KEYS)}; "
+                f"valid: {', '.join(sorted(REASON_KEYS))}"
+            )
         for key in ("message", "recommendation"):
             if key in spec:
                 if not isinstance(spec[key], str):
@@ -284,12 +312,16 @@ def _reasons(table: Any, fail) -> dict[str, Reason]:
             raise fail(f"{where}.severity {severity!r} is not one of {', '.join(SEVERITIES)}")
         confidence = spec.get("confidence")
         if confidence is not None and (
-            isinstance(confidence, bool) or not isinstance(confidence, int | float)
+            isinstance(confidence, bool)
+            or not isinstance(confidence, int | float)
             or not 0 <= confidence <= 1
         ):
             raise fail(f"{where}.confidence must be a number from 0 to 1")
         out[code] = Reason(
-            code, spec.get("message"), spec.get("recommendation"), severity,
+            code,
+            spec.get("message"),
+            spec.get("recommendation"),
+            severity,
             None if confidence is None else float(confidence),
         )
     return out
@@ -310,7 +342,7 @@ def _with_shared(own: dict[str, dict[str, str]], shared: dict[str, dict[str, str
 
 def _phrases(table: Any, fail) -> dict[str, dict[str, str]]:
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
-        raise fail("`phrases` must hold tables like [phrases.<slot>] of code = \"text\"")
+        raise fail('`phrases` must hold tables like [phrases.<slot>] of code = "text"')
     for slot, codes in table.items():
         for code, text in codes.items():
             if not isinstance(text, str):

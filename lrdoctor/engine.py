@@ -44,8 +44,7 @@ def plan(
     """
     severity, params = severity or {}, params or {}
     return [
-        PlannedRule(r, severity.get(r.id), {**r.defaults(), **params.get(r.id, {})})
-        for r in rules
+        PlannedRule(r, severity.get(r.id), {**r.defaults(), **params.get(r.id, {})}) for r in rules
     ]
 
 
@@ -62,8 +61,11 @@ def needed_signals(planned: Sequence[PlannedRule]) -> set[str]:
 def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
     """Apply every planned rule to one normalised run; a detector that raises is an outcome."""
     report = RunReport(
-        source=run.source, columns=dict(run.columns), optimizer=run.optimizer,
-        n_steps=run.n_steps, preview=_preview(run),
+        source=run.source,
+        columns=dict(run.columns),
+        optimizer=run.optimizer,
+        n_steps=run.n_steps,
+        preview=_preview(run),
     )
     for p in planned:
         outcome, findings = apply_rule(run, p)
@@ -169,24 +171,35 @@ def _no_loss(table, overrides: Mapping[str, str]) -> InputError:
     found = detect_columns(table.names, overrides)
     column, step = found.get("loss"), found.get("step")
     if column is not None and not any(len(v) for v in table.values.values()):
-        return InputError(table.source, "has column names but no rows",
-                          "is the training job writing to it yet?")
+        return InputError(
+            table.source, "has column names but no rows", "is the training job writing to it yet?"
+        )
     if column is not None and step in table.values and not np.isfinite(table.values[step]).any():
-        return InputError(table.source, f"the step column {step!r} holds no numbers",
-                          "name another with --step-col")
+        return InputError(
+            table.source,
+            f"the step column {step!r} holds no numbers",
+            "name another with --step-col",
+        )
     if column is not None:
-        return InputError(table.source, f"the loss column {column!r} holds no numbers",
-                          "check what the logger writes there, or pick another with --loss-col")
+        return InputError(
+            table.source,
+            f"the loss column {column!r} holds no numbers",
+            "check what the logger writes there, or pick another with --loss-col",
+        )
     return InputError(
         table.source,
-        "no loss column found (columns: " + ", ".join(table.names[:20])
-        + (", ..." if len(table.names) > 20 else "") + ")",
+        "no loss column found (columns: "
+        + ", ".join(table.names[:20])
+        + (", ..." if len(table.names) > 20 else "")
+        + ")",
         "name it with --loss-col",
     )
 
 
 def check_paths(
-    paths: Sequence[Path], planned: Sequence[PlannedRule], options: Options | None = None,
+    paths: Sequence[Path],
+    planned: Sequence[PlannedRule],
+    options: Options | None = None,
     jobs: int | None = None,
 ) -> Report:
     """Check many inputs, in parallel processes when there are several and cores to spare."""
@@ -200,7 +213,12 @@ def check_paths(
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             chunk = max(1, len(paths) // (jobs * 8))
             results = list(
-                pool.map(check_path, paths, [planned] * len(paths), [options] * len(paths),
-                         chunksize=chunk)
+                pool.map(
+                    check_path,
+                    paths,
+                    [planned] * len(paths),
+                    [options] * len(paths),
+                    chunksize=chunk,
+                )
             )
     return Report(runs=[r for group in results for r in group])

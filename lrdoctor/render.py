@@ -19,8 +19,13 @@ from lrdoctor.present import fill
 def slots_for(ev: Evidence, params: Mapping[str, Any], run) -> dict[str, Any]:
     """What a template may name: the rule's parameters, the evidence's fields and its slots."""
     standard = {
-        "observed": ev.observed, "limit": ev.limit, "step": ev.step, "step_end": ev.step_end,
-        "cause": ev.cause, "suggested_lr": ev.suggested_lr, "optimizer": run.optimizer,
+        "observed": ev.observed,
+        "limit": ev.limit,
+        "step": ev.step,
+        "step_end": ev.step_end,
+        "cause": ev.cause,
+        "suggested_lr": ev.suggested_lr,
+        "optimizer": run.optimizer,
     }
     out = {k: v for k, v in params.items() if k != "signal"}
     out.update({k: v for k, v in standard.items() if v is not None})
@@ -37,14 +42,20 @@ def render_finding(
     slots = slots_for(ev, params, run)
     message, recommendation = rule.words(ev.reason, ev.cause)
     return Finding(
-        rule=rule.id, name=rule.name, category=rule.category,
+        rule=rule.id,
+        name=rule.name,
+        category=rule.category,
         severity=user_severity or rule.severity_for(ev.reason),
         message=fill(message, slots, rule.phrases),
         recommendation=fill(recommendation, slots, rule.phrases),
-        step=ev.step, step_end=ev.step_end,
-        observed=_finite_or_none(ev.observed), limit=_finite_or_none(ev.limit),
-        cause=ev.cause, suggested_lr=_finite_or_none(ev.suggested_lr),
-        reason=ev.reason, confidence=rule.confidence_for(ev.reason),
+        step=ev.step,
+        step_end=ev.step_end,
+        observed=_finite_or_none(ev.observed),
+        limit=_finite_or_none(ev.limit),
+        cause=ev.cause,
+        suggested_lr=_finite_or_none(ev.suggested_lr),
+        reason=ev.reason,
+        confidence=rule.confidence_for(ev.reason),
         suggested_lr_range=_range_or_none(ev.suggested_lr_range),
     )
 

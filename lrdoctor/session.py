@@ -65,8 +65,12 @@ class Session:
         """Evaluate a pandas DataFrame with one row per step."""
         from lrdoctor.run import run_from_frame
 
-        run = run_from_frame(frame, overrides=self.options.columns,
-                             optimizer=self.options.optimizer, extra=self.needed)
+        run = run_from_frame(
+            frame,
+            overrides=self.options.columns,
+            optimizer=self.options.optimizer,
+            extra=self.needed,
+        )
         return Report(runs=[self.evaluate(run)])
 
 

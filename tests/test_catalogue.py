@@ -74,7 +74,9 @@ def test_readme_rule_table_matches_the_catalogue() -> None:
 def test_wheel_carries_the_catalogue(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = next(tmp_path.glob("lrdoctor-*.whl"))

@@ -99,8 +99,7 @@ def test_findings_carry_their_reason_and_its_severity() -> None:
             assert f.confidence == rule.confidence_for(f.reason)
 
 
-@pytest.mark.parametrize("rule", [r for r in RULES if r.fixtures.get("fires")],
-                         ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", [r for r in RULES if r.fixtures.get("fires")], ids=lambda r: r.id)
 @pytest.mark.parametrize("level", ["error", "info"])
 def test_user_severity_overrides_every_reason(rule, level) -> None:
     path = _fixture(rule.fixtures["fires"][0])
@@ -117,12 +116,15 @@ def test_set_severity_on_the_command_line_fails_the_run() -> None:
     assert [(f.rule, f.reason, f.severity) for f in base] == [("SP001", "few", "info")]
     runner = CliRunner()
     assert runner.invoke(app, ["check", path, "--select", "SP001"]).exit_code == 0
-    raised = runner.invoke(app, ["check", path, "--select", "SP001", "--format", "json",
-                                 "--set", "SP001.severity=error"])
+    raised = runner.invoke(
+        app,
+        ["check", path, "--select", "SP001", "--format", "json", "--set", "SP001.severity=error"],
+    )
     assert raised.exit_code == 1
     findings = json.loads(raised.stdout)["runs"][0]["findings"]
     assert [(f["rule"], f["reason"], f["severity"]) for f in findings] == [
-        ("SP001", "few", "error")]
+        ("SP001", "few", "error")
+    ]
 
 
 def test_a_detector_that_raises_is_an_outcome_not_an_abort(monkeypatch) -> None:
@@ -146,8 +148,9 @@ def test_a_detector_that_raises_is_an_outcome_not_an_abort(monkeypatch) -> None:
 
 
 def test_an_undeclared_reason_is_caught(monkeypatch) -> None:
-    monkeypatch.setitem(detectors.REGISTRY, "repaired_data",
-                        lambda run: [Evidence(reason="made_up")])
+    monkeypatch.setitem(
+        detectors.REGISTRY, "repaired_data", lambda run: [Evidence(reason="made_up")]
+    )
     with pytest.raises(UndeclaredReason):
         run_detector("repaired_data", None, {})
 
@@ -164,7 +167,8 @@ def test_a_template_slot_left_unfilled_is_an_error() -> None:
 def test_template_specs() -> None:
     slots = {"lr": 3e-4, "x": 1 / 3, "f": 60.0, "g": 10 / 3, "codes": ("a", "b"), "zero": 0.0}
     assert fill("{lr:lr} {zero:lr} {x} {x:.0%} {f:times} {g:times} {codes}", slots) == (
-        "3e-4 0 0.333 33% 60× 3.3× a, b")
+        "3e-4 0 0.333 33% 60× 3.3× a, b"
+    )
     phrases = {"codes": {"a": "A is {x:.0%}", "b": "B"}}
     assert fill("{codes:clauses}", slots, phrases) == "A is 33%; B"
 
@@ -180,17 +184,21 @@ def _prose_and_severity(path: Path) -> list[str]:
     """String literals with a space (sentences) and severity decisions, outside docstrings."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = {
-        id(node.body[0].value) for node in ast.walk(tree)
-        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body
-        and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
     }
     # A bug report raised for lrdoctor's developers is not user-facing prose.
     raised = {id(n) for r in ast.walk(tree) if isinstance(r, ast.Raise) for n in ast.walk(r)}
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if id(node) not in docstrings | raised and (" " in node.value
-                                               or node.value in ("info", "warning", "error")):
+            if id(node) not in docstrings | raised and (
+                " " in node.value or node.value in ("info", "warning", "error")
+            ):
                 found.append(f"{path.name}:{node.lineno}: {node.value!r}")
         elif isinstance(node, ast.keyword) and node.arg == "severity":
             found.append(f"{path.name}:{node.lineno}: severity=")

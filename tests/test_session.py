@@ -24,8 +24,7 @@ runner = CliRunner()
 # SP001 fires on spike_recovers with reason `few` (info by the rule file); the project's config
 # raises the rule to error, which every entry point must honour.
 CONFIG = (
-    '[tool.lrdoctor]\nselect = ["SP001", "DA"]\n'
-    '[tool.lrdoctor.rules.SP001]\nseverity = "error"\n'
+    '[tool.lrdoctor]\nselect = ["SP001", "DA"]\n[tool.lrdoctor.rules.SP001]\nseverity = "error"\n'
 )
 
 
@@ -51,7 +50,8 @@ def test_python_api_honours_the_config(project) -> None:
     assert {o.rule for o in report.outcomes} <= {"SP001", "DA001", "DA002", "DA003"}
     # The caller's arguments sit on top of the file, as the command line does.
     assert _sp001(lrdoctor.check(SPIKES, severity={"SP001": "warning"}).runs[0].findings) == [
-        ("SP001", "few", "warning")]
+        ("SP001", "few", "warning")
+    ]
 
 
 def test_python_api_on_a_frame_honours_the_config(project) -> None:
@@ -65,8 +65,9 @@ def test_check_command_honours_the_config(project) -> None:
     result = runner.invoke(app, ["check", str(SPIKES), "--format", "json"])
     assert result.exit_code == 1, result.output
     findings = json.loads(result.stdout)["runs"][0]["findings"]
-    assert [(f["rule"], f["reason"], f["severity"]) for f in findings
-            if f["rule"] == "SP001"] == [("SP001", "few", "error")]
+    assert [(f["rule"], f["reason"], f["severity"]) for f in findings if f["rule"] == "SP001"] == [
+        ("SP001", "few", "error")
+    ]
 
 
 def test_compare_command_honours_the_config(project) -> None:

@@ -24,8 +24,14 @@ def _events(mask: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 @detector("loss_spikes", reasons=("few", "recurring"))
 def loss_spikes(
-    run: Run, *, z: float = 8.0, min_height: float = 0.3, recover: int = 100,
-    min_steps: int = 100, min_duration: int = 3, warn_count: int = 3,
+    run: Run,
+    *,
+    z: float = 8.0,
+    min_height: float = 0.3,
+    recover: int = 100,
+    min_steps: int = 100,
+    min_duration: int = 3,
+    warn_count: int = 3,
 ) -> list[Evidence]:
     """Short excursions of the loss far above its running level that come back down."""
     loss = finite_prefix(run)
@@ -55,10 +61,13 @@ def loss_spikes(
     steps = [int(loss.step[p]) for _, _, p, _ in events]
     lr = suggest.lr_at(run, float(loss.step[a]))
     slots = {
-        "count": len(events), "steps": tuple(steps[:8]), "peak": float(loss.value[peak]),
+        "count": len(events),
+        "steps": tuple(steps[:8]),
+        "peak": float(loss.value[peak]),
         "peak_step": int(loss.step[peak]),
         "recovered_in": int(loss.step[min(back, n - 1)] - loss.step[a]),
-        "lead": lead, "lower_lr": "at_lr" if lr is not None else "no_lr",
+        "lead": lead,
+        "lower_lr": "at_lr" if lr is not None else "no_lr",
     }
     if lead_steps is not None:
         slots["lead_steps"] = lead_steps
@@ -68,8 +77,11 @@ def loss_spikes(
         Evidence(
             # A spike or two that recovered is worth knowing; recurring spikes are a problem.
             reason="recurring" if len(events) >= warn_count else "few",
-            observed=float(peaks[worst]), limit=min_height, step=int(loss.step[a]),
-            step_end=int(loss.step[min(back, n - 1)]), slots=slots,
+            observed=float(peaks[worst]),
+            limit=min_height,
+            step=int(loss.step[a]),
+            step_end=int(loss.step[min(back, n - 1)]),
+            slots=slots,
         )
     ]
 
@@ -97,7 +109,11 @@ def _grad_norm_lead(
 
 @detector("plateau", reasons=("at_peak", "decayed", "no_lr"))
 def plateau(
-    run: Run, *, patience: float = 0.3, min_improvement: float = 0.02, min_z: float = 2.0,
+    run: Run,
+    *,
+    patience: float = 0.3,
+    min_improvement: float = 0.02,
+    min_z: float = 2.0,
     decayed: float = 0.1,
 ) -> list[Evidence]:
     """No progress over the last `patience` share of the run after earlier progress."""
@@ -134,8 +150,12 @@ def plateau(
             slots["decayed_lr"] = human_lr(lr / 10)
     return [
         Evidence(
-            reason=reason, observed=max(improvement, 0.0) / sh.drop, limit=threshold / sh.drop,
-            step=stall_from, step_end=int(sh.loss.step[-1]), slots=slots,
+            reason=reason,
+            observed=max(improvement, 0.0) / sh.drop,
+            limit=threshold / sh.drop,
+            step=stall_from,
+            step_end=int(sh.loss.step[-1]),
+            slots=slots,
         )
     ]
 
@@ -150,7 +170,11 @@ def _lr_in_force(run: Run, step: float) -> float | None:
 
 @detector("overfitting", reasons=("memorising", "not_memorising", "slight"))
 def overfitting(
-    run: Run, *, min_rise: float = 0.15, min_points: int = 6, min_z: float = 3.0,
+    run: Run,
+    *,
+    min_rise: float = 0.15,
+    min_points: int = 6,
+    min_z: float = 3.0,
     material: float = 0.01,
 ) -> list[Evidence]:
     """The validation loss ended well above its minimum (measured against that minimum).
@@ -187,10 +211,16 @@ def overfitting(
     return [
         Evidence(
             reason=reason,
-            observed=rise / abs(low) if low != 0 else np.inf, limit=min_rise,
-            step=int(val.step[best]), step_end=int(val.step[-1]),
-            slots={"best_val": low, "end_val": end, "best_step": int(val.step[best]),
-                   "best_at": "first" if best == 0 else "later"},
+            observed=rise / abs(low) if low != 0 else np.inf,
+            limit=min_rise,
+            step=int(val.step[best]),
+            step_end=int(val.step[-1]),
+            slots={
+                "best_val": low,
+                "end_val": end,
+                "best_step": int(val.step[best]),
+                "best_at": "first" if best == 0 else "later",
+            },
         )
     ]
 
@@ -241,10 +271,18 @@ def warmup_instability(
     peak = float(suggest.peak_lr(run))
     return [
         Evidence(
-            observed=rise / sh.drop if sh.drop > 0 else None, limit=min_rise, step=int(end),
-            step_end=int(c.end[-1]), suggested_lr=human_lr(peak / 3),
-            slots={"warmup_end": int(end), "peak_lr": peak, "lower_peak": human_lr(peak / 3),
-                   "best": sh.best, "end": sh.end},
+            observed=rise / sh.drop if sh.drop > 0 else None,
+            limit=min_rise,
+            step=int(end),
+            step_end=int(c.end[-1]),
+            suggested_lr=human_lr(peak / 3),
+            slots={
+                "warmup_end": int(end),
+                "peak_lr": peak,
+                "lower_peak": human_lr(peak / 3),
+                "best": sh.best,
+                "end": sh.end,
+            },
         )
     ]
 
@@ -279,7 +317,9 @@ def decay_too_early(
     # The evidence is how much of the run was left once the LR was gone (limit: min_left).
     return [
         Evidence(
-            observed=(last - cut) / (last - first), limit=min_left, step=int(cut),
+            observed=(last - cut) / (last - first),
+            limit=min_left,
+            step=int(cut),
             step_end=int(last),
             slots={"cut": int(cut), "peak_lr": peak, "level": sh.end, "steps": int(last)},
         )

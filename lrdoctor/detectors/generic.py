@@ -35,13 +35,22 @@ def threshold(
         return []
     idx = np.flatnonzero(bad)
     worst = idx[np.argmax(values[idx])] if op == "below" else idx[np.argmin(values[idx])]
-    return [Evidence(
-        observed=float(values[worst]), limit=float(value),
-        step=int(steps[idx[0]]), step_end=int(steps[idx[-1]]),
-        slots={"signal": signal, "op": op, "count": int(bad.sum()),
-               "value": float(values[worst]), "after_step": int(after_step),
-               "worst_step": int(steps[worst])},
-    )]
+    return [
+        Evidence(
+            observed=float(values[worst]),
+            limit=float(value),
+            step=int(steps[idx[0]]),
+            step_end=int(steps[idx[-1]]),
+            slots={
+                "signal": signal,
+                "op": op,
+                "count": int(bad.sum()),
+                "value": float(values[worst]),
+                "after_step": int(after_step),
+                "worst_step": int(steps[worst]),
+            },
+        )
+    ]
 
 
 @detector("reach_by")
@@ -60,17 +69,30 @@ def reach_by(
         return []
     # Nothing logged up to `by_step` counts as not reached; its best is then NaN ("nan").
     best = float(values.max() if direction == "above" else values.min()) if len(values) else np.nan
-    return [Evidence(
-        observed=best if len(values) else None, limit=float(target), step=int(by_step),
-        slots={"signal": signal, "direction": direction, "by_step": int(by_step),
-               "best": best, "target": float(target)},
-    )]
+    return [
+        Evidence(
+            observed=best if len(values) else None,
+            limit=float(target),
+            step=int(by_step),
+            slots={
+                "signal": signal,
+                "direction": direction,
+                "by_step": int(by_step),
+                "best": best,
+                "target": float(target),
+            },
+        )
+    ]
 
 
 @detector("trend")
 def trend(
-    run: Run, signal: str, direction: str = "rise", window: float = 0.25,
-    tolerance: float = 0.05, bins: int = 20,
+    run: Run,
+    signal: str,
+    direction: str = "rise",
+    window: float = 0.25,
+    tolerance: float = 0.05,
+    bins: int = 20,
 ) -> list[Evidence]:
     """The signal must not `direction` (rise/fall) by more than `tolerance` (relative to its
     level) over the last `window` of the run: Theil-Sen slope of the binned medians.
@@ -93,12 +115,22 @@ def trend(
     relative = change / level if direction == "rise" else -change / level
     if relative <= tolerance:
         return []
-    return [Evidence(
-        observed=relative, limit=float(tolerance),
-        step=int(curve.start[0]), step_end=int(curve.end[-1]),
-        slots={"signal": signal, "direction": direction, "change": relative,
-               "tolerance": float(tolerance), "start": float(y[0]), "end": float(y[-1])},
-    )]
+    return [
+        Evidence(
+            observed=relative,
+            limit=float(tolerance),
+            step=int(curve.start[0]),
+            step_end=int(curve.end[-1]),
+            slots={
+                "signal": signal,
+                "direction": direction,
+                "change": relative,
+                "tolerance": float(tolerance),
+                "start": float(y[0]),
+                "end": float(y[-1]),
+            },
+        )
+    ]
 
 
 @detector("non_finite_signal")
@@ -109,8 +141,12 @@ def non_finite_signal(run: Run, signal: str) -> list[Evidence]:
     if not bad.any():
         return []
     first = int(np.argmax(bad))
-    return [Evidence(
-        observed=float(bad.sum()), limit=0.0,
-        step=int(s.step[first]), step_end=int(s.step[np.flatnonzero(bad)[-1]]),
-        slots={"signal": signal, "value": float(s.value[first]), "count": int(bad.sum())},
-    )]
+    return [
+        Evidence(
+            observed=float(bad.sum()),
+            limit=0.0,
+            step=int(s.step[first]),
+            step_end=int(s.step[np.flatnonzero(bad)[-1]]),
+            slots={"signal": signal, "value": float(s.value[first]), "count": int(bad.sum())},
+        )
+    ]
