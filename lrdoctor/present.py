@@ -45,13 +45,16 @@ def fmt_num(x: float | None) -> str:
 
 
 def fmt_times(x: float) -> str:
-    """A factor for people: whole above 10 ("60×"), one decimal below ("3.3×", "2×")."""
+    """A factor for people: whole from 10 ("60×"), one decimal below ("3.3×", "2×"), one
+    significant digit below 1 ("0.3×", "0.05×"), scientific from a million ("1.2e+12×")."""
     if not math.isfinite(x):
         return f"{fmt_num(x)}×"
-    if abs(x) >= 1e15:
-        return f"{x:.0e}×"
+    if abs(x) >= 1e6:
+        return f"{x:.1e}×"
     if abs(x) >= 10:
         return f"{x:,.0f}×"
+    if abs(x) < 1:
+        return f"{x:.1g}×"
     return f"{x:.1f}".rstrip("0").rstrip(".") + "×"
 
 
