@@ -351,6 +351,24 @@ def _phrases(table: Any, fail) -> dict[str, dict[str, str]]:
     return {slot: dict(codes) for slot, codes in table.items()}
 
 
+# Slots every template may name: the evidence's own fields (filled when the detector measured
+# them) and the watched signal of a generic rule; the rule's parameters are slots too.
+EVIDENCE_SLOTS = frozenset(
+    {"observed", "limit", "step", "step_end", "cause", "suggested_lr", "optimizer", "signal"}
+)
+
+
+def unfilled_slots(rule: Rule) -> list[str]:
+    """Template slots the rule's detector never fills (empty when it does not declare slots)."""
+    from lrdoctor.detectors import SLOTS
+
+    declared = SLOTS.get(rule.detector)
+    if declared is None:
+        return []
+    known = EVIDENCE_SLOTS | declared | set(rule.params)
+    return sorted({f for t in rule.templates for f in template_fields(t)} - known)
+
+
 def template_fields(template: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 

@@ -249,7 +249,7 @@ def check_detector(rule: Rule) -> None:
     """A rule must name a registered detector whose parameters match the rule's."""
     import inspect
 
-    from lrdoctor.detectors import REGISTRY
+    from lrdoctor.detectors import REGISTRY, SLOTS
     from lrdoctor.detectors.generic import CHOICES
     from lrdoctor.errors import CatalogueError
 
@@ -270,6 +270,15 @@ def check_detector(rule: Rule) -> None:
         raise CatalogueError(
             f"{rule.path}: detector {rule.detector!r} does not watch a `signal`; drop the key "
             f"or use a generic detector: {', '.join(sorted(generic))}"
+        )
+    from lrdoctor.catalogue import unfilled_slots
+
+    unfilled = unfilled_slots(rule)
+    if unfilled:
+        fills = sorted(SLOTS[rule.detector] | set(rule.params) | {"signal", "step", "step_end"})
+        raise CatalogueError(
+            f"{rule.path}: template slot {unfilled[0]!r} is not filled by detector "
+            f"{rule.detector!r}; it fills: {', '.join(fills)}"
         )
     for name, param in rule.params.items():
         if name not in accepted:

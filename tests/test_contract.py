@@ -24,9 +24,9 @@ from typer.testing import CliRunner
 
 import lrdoctor
 from lrdoctor import detectors
-from lrdoctor.catalogue import load_builtin, template_fields
+from lrdoctor.catalogue import load_builtin, template_fields, unfilled_slots
 from lrdoctor.cli import app
-from lrdoctor.detectors import REASONS, Evidence, UndeclaredReason, run_detector
+from lrdoctor.detectors import REASONS, SLOTS, ContractError, Evidence, run_detector
 from lrdoctor.present import SlotError, fill, fmt_times
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,13 @@ def test_every_declared_reason_has_its_table_and_no_table_is_orphaned(rule) -> N
 def test_phrases_name_slots_the_templates_use(rule) -> None:
     used = {f for t in rule.templates for f in template_fields(t)}
     assert set(rule.phrases) <= used, f"{rule.id}: phrases for slots no template uses"
+
+
+@pytest.mark.parametrize(
+    "rule", [r for r in RULES if SLOTS[r.detector] is not None], ids=lambda r: r.id
+)
+def test_templates_name_only_slots_the_detector_declares(rule) -> None:
+    assert unfilled_slots(rule) == []
 
 
 def test_every_slot_is_filled_on_every_fixture() -> None:
@@ -151,7 +158,12 @@ def test_an_undeclared_reason_is_caught(monkeypatch) -> None:
     monkeypatch.setitem(
         detectors.REGISTRY, "repaired_data", lambda run: [Evidence(reason="made_up")]
     )
-    with pytest.raises(UndeclaredReason):
+    with pytest.raises(ContractError):
+        run_detector("repaired_data", None, {})
+    monkeypatch.setitem(
+        detectors.REGISTRY, "repaired_data", lambda run: [Evidence(slots={"made_up": 1})]
+    )
+    with pytest.raises(ContractError):
         run_detector("repaired_data", None, {})
 
 
@@ -223,3 +235,19 @@ def test_the_allow_list_only_names_files_that_still_need_it() -> None:
     folder = ROOT / "lrdoctor" / "detectors"
     for name in NOT_YET_CONVERTED:
         assert _prose_and_severity(folder / name), f"{name} is converted: drop it from the list"
+
+
+def test_a_user_rule_naming_an_unfilled_slot_is_refused_at_load(tmp_path) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "cu.toml").write_text(
+        'id = "CU001"\nname = "acc-slow"\ncategory = "other"\nseverity = "error"\n'
+        'detector = "reach_by"\nsignal = "acc"\nsummary = "s"\n'
+        'message = "{signal} reached {best}, {nope}"\nrecommendation = "r"\n'
+    )
+    result = CliRunner().invoke(
+        app, ["check", str(_fixture("spirals_sgd_healthy")), "--rules", str(folder)]
+    )
+    assert result.exit_code == 2
+    assert "template slot 'nope' is not filled by detector 'reach_by'" in result.stderr
+    assert "Traceback" not in result.output

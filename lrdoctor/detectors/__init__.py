@@ -38,20 +38,28 @@ Detector = Callable[..., list[Evidence]]
 REGISTRY: dict[str, Detector] = {}
 # The reason codes each detector may return (empty: it returns none, the rule-level words apply).
 REASONS: dict[str, tuple[str, ...]] = {}
+# The slots each detector may fill, beyond the evidence fields; None: not declared (unchecked).
+SLOTS: dict[str, frozenset[str] | None] = {}
 
 
-class UndeclaredReason(RuntimeError):
-    """A detector returned a reason it did not declare: a bug in lrdoctor, not in the input."""
+class ContractError(RuntimeError):
+    """A detector returned a reason or slot it did not declare: a bug in lrdoctor."""
 
 
-def detector(name: str, reasons: tuple[str, ...] = ()) -> Callable[[Detector], Detector]:
-    """Register a detector under the name that rule files use, with the reasons it may return."""
+def detector(
+    name: str, reasons: tuple[str, ...] = (), slots: tuple[str, ...] | None = None
+) -> Callable[[Detector], Detector]:
+    """Register a detector under the name rule files use, with the reasons and slots it returns.
+
+    Declared slots let a rule file's templates be checked when the catalogue loads.
+    """
 
     def register(fn: Detector) -> Detector:
         if name in REGISTRY:
             raise RuntimeError(f"detector {name!r} registered twice")
         REGISTRY[name] = fn
         REASONS[name] = tuple(reasons)
+        SLOTS[name] = None if slots is None else frozenset(slots)
         return fn
 
     return register
@@ -59,11 +67,15 @@ def detector(name: str, reasons: tuple[str, ...] = ()) -> Callable[[Detector], D
 
 def run_detector(name: str, run: Run, params: dict[str, Any]) -> list[Evidence]:
     evidence = REGISTRY[name](run, **params)
+    declared = SLOTS[name]
     for ev in evidence:
         if ev.reason is not None and ev.reason not in REASONS[name]:
-            raise UndeclaredReason(
+            raise ContractError(
                 f"detector {name!r} returned reason {ev.reason!r}; declared: {REASONS[name]}"
             )
+        if declared is not None and not declared.issuperset(ev.slots):
+            extra = sorted(set(ev.slots) - declared)
+            raise ContractError(f"detector {name!r} filled undeclared slots {extra}")
     return evidence
 
 

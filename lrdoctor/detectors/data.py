@@ -11,7 +11,7 @@ from lrdoctor.run import Run
 WORTH_LOGGING = ("lr", "grad_norm", "update_ratio")
 
 
-@detector("too_few_points")
+@detector("too_few_points", slots=("n",))
 def too_few_points(run: Run, *, min_points: int = 50) -> list[Evidence]:
     n = run.n_steps
     if n >= min_points or not np.isfinite(run["loss"].value).all():
@@ -19,7 +19,7 @@ def too_few_points(run: Run, *, min_points: int = 50) -> list[Evidence]:
     return [Evidence(observed=float(n), limit=float(min_points), slots={"n": n})]
 
 
-@detector("missing_signals")
+@detector("missing_signals", slots=("missing", "what"))
 def missing_signals(run: Run) -> list[Evidence]:
     missing = tuple(name for name in WORTH_LOGGING if not run.has(name))
     if not missing:
@@ -27,7 +27,7 @@ def missing_signals(run: Run) -> list[Evidence]:
     return [Evidence(observed=float(len(missing)), slots={"missing": missing, "what": missing})]
 
 
-@detector("repaired_data")
+@detector("repaired_data", slots=("notes",))
 def repaired_data(run: Run) -> list[Evidence]:
     if not run.notes:
         return []

@@ -22,7 +22,21 @@ def _events(mask: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-@detector("loss_spikes", reasons=("few", "recurring"))
+@detector(
+    "loss_spikes",
+    reasons=("few", "recurring"),
+    slots=(
+        "count",
+        "steps",
+        "peak",
+        "peak_step",
+        "recovered_in",
+        "lead",
+        "lead_steps",
+        "lower_lr",
+        "lr",
+    ),
+)
 def loss_spikes(
     run: Run,
     *,
@@ -107,7 +121,11 @@ def _grad_norm_lead(
     return "loss_first", None
 
 
-@detector("plateau", reasons=("at_peak", "decayed", "no_lr"))
+@detector(
+    "plateau",
+    reasons=("at_peak", "decayed", "no_lr"),
+    slots=("idle", "level", "lr", "peak_lr", "lr_share", "decayed_lr"),
+)
 def plateau(
     run: Run,
     *,
@@ -168,7 +186,11 @@ def _lr_in_force(run: Run, step: float) -> float | None:
     return value if np.isfinite(value) and value >= 0 else None
 
 
-@detector("overfitting", reasons=("memorising", "not_memorising", "slight"))
+@detector(
+    "overfitting",
+    reasons=("memorising", "not_memorising", "slight"),
+    slots=("best_val", "end_val", "best_step", "best_at"),
+)
 def overfitting(
     run: Run,
     *,
@@ -252,7 +274,7 @@ def _warmup_end(run: Run) -> float | None:
     return float(lr.step[reach])
 
 
-@detector("warmup_instability")
+@detector("warmup_instability", slots=("warmup_end", "peak_lr", "lower_peak", "best", "end"))
 def warmup_instability(
     run: Run, *, window: float = 0.15, min_z: float = 4.0, min_rise: float = 0.25
 ) -> list[Evidence]:
@@ -287,7 +309,7 @@ def warmup_instability(
     ]
 
 
-@detector("decay_too_early")
+@detector("decay_too_early", slots=("cut", "peak_lr", "level", "steps"))
 def decay_too_early(
     run: Run, *, near_zero: float = 0.05, min_z: float = 3.0, min_left: float = 0.2
 ) -> list[Evidence]:

@@ -22,7 +22,7 @@ CHOICES = {
 }
 
 
-@detector("threshold")
+@detector("threshold", slots=("signal", "op", "count", "value", "after_step", "worst_step"))
 def threshold(
     run: Run, signal: str, op: str = "below", value: float = 0.0, after_step: float = 0
 ) -> list[Evidence]:
@@ -53,7 +53,7 @@ def threshold(
     ]
 
 
-@detector("reach_by")
+@detector("reach_by", slots=("signal", "direction", "by_step", "best", "target"))
 def reach_by(
     run: Run, signal: str, target: float = 0.0, by_step: float = 0, direction: str = "above"
 ) -> list[Evidence]:
@@ -85,7 +85,7 @@ def reach_by(
     ]
 
 
-@detector("trend")
+@detector("trend", slots=("signal", "direction", "change", "tolerance", "start", "end"))
 def trend(
     run: Run,
     signal: str,
@@ -133,7 +133,7 @@ def trend(
     ]
 
 
-@detector("non_finite_signal")
+@detector("non_finite_signal", slots=("signal", "value", "count"))
 def non_finite_signal(run: Run, signal: str) -> list[Evidence]:
     """The signal must stay finite: reports its first NaN or infinite value."""
     s = run[signal]
