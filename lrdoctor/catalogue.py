@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import string
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -349,6 +350,74 @@ def _phrases(table: Any, fail) -> dict[str, dict[str, str]]:
                 raise fail(f"phrases.{slot}.{code} must be a string")
             _check_template(text, fail)
     return {slot: dict(codes) for slot, codes in table.items()}
+
+
+def build_catalogue(rules_dirs: Sequence[Path] = ()) -> tuple[Rule, ...]:
+    """The built-in rules plus the user's rule folders, each bound to an existing detector."""
+    rules = list(load_builtin())
+    for folder in rules_dirs:
+        for rule in load_dir(Path(folder)):
+            clash = next((r for r in rules if r.id == rule.id or r.name == rule.name), None)
+            if clash is not None:
+                raise CatalogueError(
+                    f"{rule.path}: rule {rule.id} {rule.name} clashes with {clash.id} "
+                    f"{clash.name} ({clash.path}); give it another id and name"
+                )
+            rules.append(bind(rule))
+    return tuple(sorted(rules, key=lambda r: r.id))
+
+
+def bind(rule: Rule) -> Rule:
+    """Check a user's rule against the detector it names; returns it with the detector's
+    choices on its text parameters (so `--set` and the config are checked against them)."""
+    import inspect
+
+    from lrdoctor.detectors import REGISTRY, SLOTS
+    from lrdoctor.detectors.generic import CHOICES
+    from lrdoctor.errors import ConfigError
+
+    fn = REGISTRY.get(rule.detector)
+    if fn is None:
+        raise CatalogueError(
+            f"{rule.path}: unknown detector {rule.detector!r}; "
+            f"detectors: {', '.join(sorted(REGISTRY))}"
+        )
+    signature = inspect.signature(fn).parameters
+    accepted = [n for n in list(signature)[1:] if n != "signal"]
+    takes_signal = "signal" in signature
+    if takes_signal and not rule.signal:
+        raise CatalogueError(
+            f'{rule.path}: detector {rule.detector!r} needs `signal = "<column name>"`'
+        )
+    if rule.signal and not takes_signal:
+        generic = [n for n, f in REGISTRY.items() if "signal" in inspect.signature(f).parameters]
+        raise CatalogueError(
+            f"{rule.path}: detector {rule.detector!r} does not watch a `signal`; drop the key "
+            f"or use a generic detector: {', '.join(sorted(generic))}"
+        )
+    unfilled = unfilled_slots(rule)
+    if unfilled:
+        fills = sorted(SLOTS[rule.detector] | set(rule.params) | EVIDENCE_SLOTS)
+        raise CatalogueError(
+            f"{rule.path}: template slot {unfilled[0]!r} is not filled by detector "
+            f"{rule.detector!r}; it fills: {', '.join(fills)}"
+        )
+    params = {}
+    for name, param in rule.params.items():
+        if name not in accepted:
+            raise CatalogueError(
+                f"{rule.path}: detector {rule.detector!r} has no parameter {name!r}; "
+                f"its parameters: {', '.join(accepted)}"
+            )
+        allowed = CHOICES.get(rule.detector, {}).get(name)
+        if allowed and not param.choices:
+            param = replace(param, choices=allowed)
+        try:
+            param.coerce(param.default, f"{rule.path}: params.{name}.default")
+        except ConfigError as exc:
+            raise CatalogueError(str(exc)) from None
+        params[name] = param
+    return replace(rule, params=params)
 
 
 # Slots every template may name: the evidence's own fields (filled when the detector measured

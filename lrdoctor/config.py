@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lrdoctor.catalogue import Rule
+from lrdoctor.catalogue import Rule, build_catalogue  # noqa: F401  (moved; kept for callers)
 from lrdoctor.columns import SIGNALS
 from lrdoctor.errors import ConfigError
 from lrdoctor.findings import SEVERITIES
@@ -224,73 +224,3 @@ def color_wanted(choice: str, is_tty: bool, env: Mapping[str, str] | None = None
     if env.get("FORCE_COLOR"):
         return True
     return is_tty
-
-
-def build_catalogue(rules_dirs: Sequence[Path] = ()) -> tuple[Rule, ...]:
-    """The built-in rules plus the user's rule folders, each bound to an existing detector."""
-    from lrdoctor.catalogue import load_builtin, load_dir
-    from lrdoctor.errors import CatalogueError
-
-    rules = list(load_builtin())
-    for folder in rules_dirs:
-        for rule in load_dir(Path(folder)):
-            clash = next((r for r in rules if r.id == rule.id or r.name == rule.name), None)
-            if clash is not None:
-                raise CatalogueError(
-                    f"{rule.path}: rule {rule.id} {rule.name} clashes with {clash.id} "
-                    f"{clash.name} ({clash.path}); give it another id and name"
-                )
-            check_detector(rule)
-            rules.append(rule)
-    return tuple(sorted(rules, key=lambda r: r.id))
-
-
-def check_detector(rule: Rule) -> None:
-    """A rule must name a registered detector whose parameters match the rule's."""
-    import inspect
-
-    from lrdoctor.detectors import REGISTRY, SLOTS
-    from lrdoctor.detectors.generic import CHOICES
-    from lrdoctor.errors import CatalogueError
-
-    fn = REGISTRY.get(rule.detector)
-    if fn is None:
-        raise CatalogueError(
-            f"{rule.path}: unknown detector {rule.detector!r}; "
-            f"detectors: {', '.join(sorted(REGISTRY))}"
-        )
-    accepted = [n for n in list(inspect.signature(fn).parameters)[1:] if n != "signal"]
-    takes_signal = "signal" in inspect.signature(fn).parameters
-    if takes_signal and not rule.signal:
-        raise CatalogueError(
-            f"{rule.path}: detector {rule.detector!r} needs `signal = \"<column name>\"`"
-        )
-    if rule.signal and not takes_signal:
-        generic = [n for n, f in REGISTRY.items() if "signal" in inspect.signature(f).parameters]
-        raise CatalogueError(
-            f"{rule.path}: detector {rule.detector!r} does not watch a `signal`; drop the key "
-            f"or use a generic detector: {', '.join(sorted(generic))}"
-        )
-    from lrdoctor.catalogue import unfilled_slots
-
-    unfilled = unfilled_slots(rule)
-    if unfilled:
-        fills = sorted(SLOTS[rule.detector] | set(rule.params) | {"signal", "step", "step_end"})
-        raise CatalogueError(
-            f"{rule.path}: template slot {unfilled[0]!r} is not filled by detector "
-            f"{rule.detector!r}; it fills: {', '.join(fills)}"
-        )
-    for name, param in rule.params.items():
-        if name not in accepted:
-            raise CatalogueError(
-                f"{rule.path}: detector {rule.detector!r} has no parameter {name!r}; "
-                f"its parameters: {', '.join(accepted)}"
-            )
-        allowed = CHOICES.get(rule.detector, {}).get(name)
-        if allowed and not param.choices:
-            # The detector's choices bind `--set` and config overrides too.
-            param = rule.params[name] = replace(param, choices=allowed)
-        try:
-            param.coerce(param.default, f"{rule.path}: params.{name}.default")
-        except ConfigError as exc:
-            raise CatalogueError(str(exc)) from None

@@ -94,8 +94,8 @@ def open_session(
 
     Raises ConfigError / CatalogueError (one line each) for anything invalid.
     """
+    from lrdoctor.catalogue import build_catalogue
     from lrdoctor.config import (
-        build_catalogue,
         check_columns,
         check_optimizer,
         load_settings,
