@@ -251,3 +251,17 @@ def test_a_user_rule_naming_an_unfilled_slot_is_refused_at_load(tmp_path) -> Non
     assert result.exit_code == 2
     assert "template slot 'nope' is not filled by detector 'reach_by'" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_json_carries_reason_confidence_and_lr_range_additively() -> None:
+    out = CliRunner().invoke(app, ["check", str(_fixture("spike_recovers")), "--format", "json"])
+    data = json.loads(out.stdout)
+    assert data["schema"] == "lrdoctor.report/1"
+    run = data["runs"][0]
+    assert "suggested_lr_range" in run and run["detector_errors"] == []
+    spike = next(f for f in run["findings"] if f["rule"] == "SP001")
+    assert (spike["reason"], spike["confidence"], spike["suggested_lr_range"]) == (
+        "few",
+        None,
+        None,
+    )

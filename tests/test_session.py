@@ -104,3 +104,10 @@ def test_invalid_api_arguments_are_config_errors() -> None:
         lrdoctor.check(SPIKES, severity={"SP001": "fatal"})
     with pytest.raises(ConfigError, match="lrdoctor.check"):
         lrdoctor.check(SPIKES, params={"SP001": {"nope": 1}})
+
+
+def test_watch_command_honours_the_config(project) -> None:
+    args = ["watch", str(SPIKES), "--interval", "0.01", "--idle", "0.05", "--exit-on", "error"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "1 run checked: 1 fail" in result.output
