@@ -147,6 +147,7 @@ def test_a_detector_that_raises_is_an_outcome_not_an_abort(monkeypatch) -> None:
     runner = CliRunner()
     out = runner.invoke(app, ["check", str(path), "--format", "json"])
     assert out.exit_code == 2  # a crashed rule never passes a CI gate silently
+    assert "rule PL001 loss-plateau failed: ZeroDivisionError" in out.stderr
     run = json.loads(out.stdout)["runs"][0]
     assert [e["rule"] for e in run["detector_errors"]] == ["PL001"]
     assert "SC001" in {f["rule"] for f in run["findings"]}

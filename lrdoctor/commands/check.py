@@ -95,6 +95,9 @@ def check_command(
     for r in report.runs:
         if r.error is not None and (format != "text" or output is not None):
             report_error(r.error)  # the report went to a file or a machine; say it on stderr
+        if format != "text" or output is not None:
+            for o in r.detector_errors:  # a rule crashed on this run: the exit code is 2
+                report_error(f"{r.source}: rule {o.rule} {o.name} failed: {o.reason}")
     if code == 2 or idle:
         raise typer.Exit(2)
     raise typer.Exit(0 if exit_zero else code)
