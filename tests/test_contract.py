@@ -266,3 +266,28 @@ def test_json_carries_reason_confidence_and_lr_range_additively() -> None:
         None,
         None,
     )
+
+
+def _one(name: str, rule: str, **kwargs):
+    found = [f for f in lrdoctor.check(_fixture(name), **kwargs).runs[0].findings if f.rule == rule]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_plateau_after_a_decay_to_zero_is_converged_not_at_its_peak() -> None:
+    f = _one("schedule_decays_too_early", "PL001")
+    assert (f.reason, f.severity) == ("decayed", "info")
+    assert "peak" in f.message and "still" not in f.message and "n/a" not in f.recommendation
+    assert "decayed to 0," in f.message
+
+
+def test_decay_too_early_observes_the_share_left_not_its_own_limit() -> None:
+    f = _one("schedule_decays_too_early", "SC002")
+    assert f.limit == 0.2 and f.observed is not None and f.observed > f.limit
+
+
+def test_warmup_rise_limit_is_the_rule_parameter() -> None:
+    f = _one("warmup_too_high", "SC001")
+    assert f.limit == 0.25 and f.observed > f.limit
+    raised = lrdoctor.check(_fixture("warmup_too_high"), params={"SC001": {"min_rise": 5.0}})
+    assert "SC001" not in {g.rule for g in raised.runs[0].findings}
