@@ -187,8 +187,9 @@ def load_dir(folder: Path) -> tuple[Rule, ...]:
     if not shared_file.is_file():
         shared_file = builtin_rules_dir() / SHARED_PHRASES
     shared = load_shared_phrases(shared_file)
-    rules = [load_file(p, shared) for p in sorted(folder.glob("*.toml"))
-             if not p.name.startswith("_")]
+    rules = [
+        load_file(p, shared) for p in sorted(folder.glob("*.toml")) if not p.name.startswith("_")
+    ]
     if not rules:
         raise CatalogueError(f"{folder}: holds no rule files (*.toml)")
     return tuple(sorted(rules, key=lambda r: r.id))
@@ -264,10 +265,13 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
     _check_template(data["message"], fail)
     reasons = _reasons(data.get("reasons", {}), fail)
     phrases = _with_shared(
-        _phrases(data.get("phrases", {}), fail), shared or {},
-        [data["message"], *(recommendation.values() if isinstance(recommendation, dict)
-                            else [recommendation]),
-         *(t for r in reasons.values() for t in (r.message, r.recommendation) if t)],
+        _phrases(data.get("phrases", {}), fail),
+        shared or {},
+        [
+            data["message"],
+            *(recommendation.values() if isinstance(recommendation, dict) else [recommendation]),
+            *(t for r in reasons.values() for t in (r.message, r.recommendation) if t),
+        ],
     )
     return Rule(
         id=data["id"],
@@ -328,8 +332,9 @@ def _reasons(table: Any, fail) -> dict[str, Reason]:
     return out
 
 
-def _with_shared(own: dict[str, dict[str, str]], shared: dict[str, dict[str, str]],
-                 templates: list[str]) -> dict[str, dict[str, str]]:
+def _with_shared(
+    own: dict[str, dict[str, str]], shared: dict[str, dict[str, str]], templates: list[str]
+) -> dict[str, dict[str, str]]:
     """The rule's phrases plus the shared tables of the slots its templates (or phrases) use."""
     out = dict(own)
     pending = [t for t in templates] + [p for table in own.values() for p in table.values()]
@@ -455,5 +460,6 @@ def _check_template(template: str, fail) -> None:
     # No conversions (!r) and no slots nested in a format spec: the spec is a fixed word.
     for _, name, spec, conversion in string.Formatter().parse(template):
         if name and (conversion is not None or "{" in (spec or "")):
-            raise fail(f"template slot {name!r} takes a plain format spec only (no !r, no "
-                       "nested {…})")
+            raise fail(
+                f"template slot {name!r} takes a plain format spec only (no !r, no nested {{…}})"
+            )
