@@ -1,0 +1,26 @@
+"""TensorBoard event files as torch.utils.tensorboard.SummaryWriter writes them."""
+
+from __future__ import annotations
+
+import pytest
+from tiny import REGIMES, assert_regime, columns, train_torch
+
+pytest.importorskip("torch")
+pytest.importorskip("tensorboard")
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_summary_writer(regime, tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(tmp_path / "runs" / "exp")
+
+    def log(step, loss, opt):
+        writer.add_scalar("train/loss", loss, step)
+        writer.add_scalar("train/lr", opt.param_groups[0]["lr"], step)
+
+    train_torch(REGIMES[regime], on_step=log)
+    writer.close()
+    run = tmp_path / "runs" / "exp"
+    assert columns(run)["lr"] == "train/lr"
+    assert_regime(regime, run, optimizer="adam")
