@@ -7,7 +7,7 @@ import numpy as np
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as suggest
 from lrdoctor.detectors.shape import finite_prefix, shape_of
-from lrdoctor.detectors.stats import human_lr, local_reference, theil_sen
+from lrdoctor.detectors.stats import above_reference, human_lr, local_reference_bins, theil_sen
 from lrdoctor.run import Run
 
 
@@ -54,21 +54,27 @@ def loss_spikes(
     if n < min_steps or sh is None or sh.drop <= 0:
         return []
     size = max(5, n // 100)
-    level, scale = local_reference(loss.value, size)
+    # The reference per bin of `size` points; only the points found above it are looked up.
+    level, scale = local_reference_bins(loss.value, size)
     scale = np.maximum(scale, 1e-9 * max(1.0, abs(sh.start)))
-    height = loss.value - level
-    spiky = (height > z * scale) & (height > min_height * sh.drop)
+    spiky = above_reference(loss.value, size, level, np.maximum(z * scale, min_height * sh.drop))
+    last = len(level) - 1
+
+    def height(i: int) -> float:
+        return loss.value[i] - level[min(i // size, last)]
+
     events = []
     for a, b in _events(spiky, gap=2):
         if int(spiky[a : b + 1].sum()) < min_duration:
             continue  # one hard batch is noise; a spike disturbs the following steps too
         after = loss.value[b + 1 : b + 1 + recover]
-        back = np.flatnonzero(after <= level[min(b + 1, n - 1)] + 2 * scale[min(b + 1, n - 1)])
+        ref = min(min(b + 1, n - 1) // size, last)
+        back = np.flatnonzero(after <= level[ref] + 2 * scale[ref])
         if len(back):
             events.append((a, b, int(a + np.argmax(loss.value[a : b + 1])), b + 1 + int(back[0])))
     if not events:
         return []
-    peaks = [height[p] / sh.drop for _, _, p, _ in events]
+    peaks = [height(p) / sh.drop for _, _, p, _ in events]
     worst = int(np.argmax(peaks))
     a, b, peak, back = events[worst]
     lead, lead_steps = _grad_norm_lead(run, loss.step, a)
@@ -113,11 +119,16 @@ def _grad_norm_lead(
     if len(g) < 50:
         return "short", None
     spike_step = steps[first]
-    level, scale = local_reference(g.value, max(5, len(g) // 100))
-    jumped = g.value > level + 6 * np.maximum(scale, 1e-12)
-    before = jumped & (g.step < spike_step) & (g.step >= spike_step - window)
-    if before.any():
-        return "grad_first", int(spike_step - g.step[np.flatnonzero(before)[0]])
+    # Only the points in the window before the spike are compared with the reference.
+    lo, hi = np.searchsorted(g.step, [spike_step - window, spike_step], side="left")
+    if hi <= lo:
+        return "loss_first", None
+    size = max(5, len(g) // 100)
+    level, scale = local_reference_bins(g.value, size)
+    bins = np.minimum(np.arange(lo, hi) // size, len(level) - 1)
+    jumped = g.value[lo:hi] > level[bins] + 6 * np.maximum(scale[bins], 1e-12)
+    if jumped.any():
+        return "grad_first", int(spike_step - g.step[lo + np.flatnonzero(jumped)[0]])
     return "loss_first", None
 
 

@@ -76,10 +76,16 @@ def _start(values: np.ndarray) -> float:
 
 
 def finite_prefix(run: Run) -> Series:
-    """The loss up to (excluding) its first non-finite value."""
-    s = run["loss"]
-    bad = np.flatnonzero(~np.isfinite(s.value))
-    return s if not len(bad) else Series(s.step[: bad[0]], s.value[: bad[0]])
+    """The loss up to (excluding) its first non-finite value (computed once per run)."""
+    if "finite_prefix" not in run.derived:
+        s = run["loss"]
+        finite = np.isfinite(s.value)
+        if finite.all():
+            run.derived["finite_prefix"] = s
+        else:
+            end = int(np.argmin(finite))
+            run.derived["finite_prefix"] = Series(s.step[:end], s.value[:end])
+    return run.derived["finite_prefix"]
 
 
 def shape_of(run: Run, bins: int = BINS) -> Shape | None:
@@ -107,10 +113,15 @@ def _compute(run: Run, bins: int) -> Shape | None:
     late_se = se * np.sqrt(2.0)  # difference of two roughly independent window levels
     best_at = int(np.argmin(curve.level))
     return Shape(
-        loss=loss, curve=curve, se=se, start=_start(loss.value),
-        best=float(curve.level[best_at]), best_at=best_at,
+        loss=loss,
+        curve=curve,
+        se=se,
+        start=_start(loss.value),
+        best=float(curve.level[best_at]),
+        best_at=best_at,
         end=float(np.median(curve.level[-max(2, len(curve) // 5) :])),
-        late_drop=-slope * quarter, late_se=late_se,
+        late_drop=-slope * quarter,
+        late_se=late_se,
         mid=float(np.median(curve.level[len(curve) // 2 - 1 : len(curve) // 2 + 1])),
     )
 
@@ -135,17 +146,22 @@ def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> float |
     start = min(float(loss[0]), head_level(loss))
     if start <= 0:
         return None
-    above = (loss > factor * start).astype(int)
-    runs = np.convolve(above, np.ones(min_steps, int), "valid")
-    if not runs.size or runs.max() < min_steps:
-        return None
-    return float(loss.max()) / start
+    peak = float(loss.max())
+    if not peak > factor * start or len(loss) < min_steps:
+        return None  # the usual run: never above the limit, no window to scan
+    above = loss > factor * start
+    # Some `min_steps` consecutive values all above: an AND of shifted views, O(n·min_steps).
+    window = above[: len(above) - min_steps + 1].copy()
+    for k in range(1, min_steps):
+        window &= above[k : len(above) - min_steps + 1 + k]
+    return peak / start if window.any() else None
 
 
 def blowup(run: Run, factor: float = 10.0, weight_factor: float = 100.0) -> bool:
     """Either kind of explosion (the LR-too-low rules stay quiet on such runs)."""
-    return (weights_exploded(run, weight_factor) is not None
-            or loss_exploded(run, factor) is not None)
+    return (
+        weights_exploded(run, weight_factor) is not None or loss_exploded(run, factor) is not None
+    )
 
 
 def no_progress(sh: Shape, min_z: float = 3.0) -> bool:

@@ -54,12 +54,21 @@ class DirectoryReader(Reader, Protocol):
     def claims_dir(self, path: Path) -> bool: ...
 
 
-def table_from_arrow(source: str, table: pa.Table, notes: list[str] | None = None) -> Table:
-    """Convert the columns of an Arrow table to float64, noting cells that are not numbers."""
+def table_from_arrow(
+    source: str, table: pa.Table | list[pa.Table], notes: list[str] | None = None
+) -> Table:
+    """Convert the columns of an Arrow table to float64, noting cells that are not numbers.
+
+    A one-item list hands the table over: it is emptied, and each Arrow column is freed as soon
+    as it is converted (an argument itself stays referenced by the caller until we return).
+    """
     import pyarrow as pa
 
+    if isinstance(table, list):
+        table = table.pop()
     out = Table(source=source, names=list(table.column_names), notes=list(notes or []))
-    for name, column in zip(table.column_names, table.columns, strict=True):
+    for name in out.names:
+        column, table = table.column(0), table.remove_column(0)
         if name in out.values:
             out.notes.append(f"column {name!r} appears more than once; used the first")
             continue
@@ -86,9 +95,32 @@ def table_from_arrow(source: str, table: pa.Table, notes: list[str] | None = Non
         else:
             # Nested, binary or temporal columns carry no metric values.
             continue
-        numbers = numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers
-        out.values[name], out.empty[name] = _float64_numpy(numbers)
+        out.values[name], out.empty[name] = _chunked_float64(numbers)
+        del column, numbers
     return out
+
+
+def _chunked_float64(numbers) -> tuple[np.ndarray, np.ndarray]:
+    """`_float64_numpy` over the chunks of a column, written into one array (one copy at most).
+
+    A single chunk is used in place; `combine_chunks` would copy it into Arrow memory first and
+    numpy would convert that again.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if not isinstance(numbers, pa.ChunkedArray):
+        return _float64_numpy(numbers)
+    chunks = [c for c in numbers.chunks if len(c)]
+    if len(chunks) == 1:
+        return _float64_numpy(chunks[0])
+    values, empty = np.empty(len(numbers)), np.empty(len(numbers), bool)
+    at = 0
+    for chunk in chunks:
+        v, e = _float64_numpy(chunk)
+        values[at : at + len(chunk)], empty[at : at + len(chunk)] = v, e
+        at += len(chunk)
+    return values, empty
 
 
 def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +149,15 @@ def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 # Spellings of non-finite numbers that loggers write (Python, JavaScript, R, Java).
 _NONFINITE = {
-    "nan": "nan", "-nan": "nan", "+nan": "nan", "inf": "inf", "+inf": "inf", "-inf": "-inf",
-    "infinity": "inf", "+infinity": "inf", "-infinity": "-inf",
+    "nan": "nan",
+    "-nan": "nan",
+    "+nan": "nan",
+    "inf": "inf",
+    "+inf": "inf",
+    "-inf": "-inf",
+    "infinity": "inf",
+    "+infinity": "inf",
+    "-infinity": "-inf",
 }
 
 

@@ -47,11 +47,9 @@ class ParquetReader:
             raise InputError(path, f"not a readable Parquet file ({exc})") from exc
         names = [f.name for f in handle.schema_arrow]
         wanted = [n for n in names if n in set(select(names))]
-        try:
-            table = handle.read(columns=wanted)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(path, f"the Parquet data is damaged ({exc})") from exc
-        out = table_from_arrow(str(path), table)
+        # Handed over in a list that table_from_arrow empties: it frees the Arrow columns one
+        # by one as it converts them (peak memory near the log's size, not twice it).
+        out = table_from_arrow(str(path), [_read_parquet(handle, path, wanted)])
         out.names = names
         meta = handle.schema_arrow.metadata or {}
         out.meta = {
@@ -68,6 +66,15 @@ class ParquetReader:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return [out]  # a run column that is not text-like names nothing
         return split_runs(out, labels, key)
+
+
+def _read_parquet(handle, path: Path, wanted: list[str]):
+    import pyarrow as pa
+
+    try:
+        return handle.read(columns=wanted)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, f"the Parquet data is damaged ({exc})") from exc
 
 
 def _has_no_footer(path: Path) -> bool:
@@ -118,20 +125,24 @@ class CsvReader:
             with _no_unraisable_report():
                 table = pacsv.read_csv(
                     source,
-                    read_options=pacsv.ReadOptions(column_names=unique, skip_rows=1,
-                                                   block_size=1 << 24),
-                    parse_options=pacsv.ParseOptions(delimiter=delimiter,
-                                                      invalid_row_handler=skip_row,
-                                                      newlines_in_values=False),
+                    read_options=pacsv.ReadOptions(
+                        column_names=unique, skip_rows=1, block_size=1 << 24
+                    ),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=delimiter, invalid_row_handler=skip_row, newlines_in_values=False
+                    ),
                     convert_options=pacsv.ConvertOptions(
-                        include_columns=include, null_values=NULL_CELLS,
-                        strings_can_be_null=True, quoted_strings_can_be_null=True,
+                        include_columns=include,
+                        null_values=NULL_CELLS,
+                        strings_can_be_null=True,
+                        quoted_strings_can_be_null=True,
                     ),
                 )
         except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
             if "straddl" in str(exc):  # pyarrow's words for a row longer than a block
-                raise InputError(path, "a line is over 16 MiB long",
-                                 "this is not a training log") from exc
+                raise InputError(
+                    path, "a line is over 16 MiB long", "this is not a training log"
+                ) from exc
             raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
         notes = []
         if skipped_rows:
@@ -140,8 +151,9 @@ class CsvReader:
                 "of fields could not be parsed and were skipped (a partial last line from a "
                 "job still writing?)"
             )
-        table = table.rename_columns([names[unique.index(c)] for c in table.column_names])
-        out = table_from_arrow(str(path), table, notes)
+        held = [table.rename_columns([names[unique.index(c)] for c in table.column_names])]
+        del table  # handed over: table_from_arrow frees each column once converted
+        out = table_from_arrow(str(path), held, notes)
         out.names = names
         return [out]
 

@@ -1,0 +1,98 @@
+"""The speed-ups in the shared statistics give the numbers the whole-series versions gave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrdoctor.detectors import stats
+from lrdoctor.detectors.shape import loss_exploded
+from lrdoctor.readers.base import table_from_arrow
+from lrdoctor.run import Run, Series
+
+series_st = st.integers(5, 3000).flatmap(
+    lambda n: st.tuples(st.just(n), st.integers(0, 2**32 - 1), st.integers(5, 200))
+)
+
+
+def _noisy(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.exp(-np.linspace(0, 3, n)) + 0.1 * rng.standard_normal(n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(series_st, st.floats(0.0, 5.0))
+def test_above_reference_equals_the_expanded_comparison(case, z):
+    n, seed, size = case
+    size = min(size, n)
+    values = _noisy(n, seed)
+    level, scale = stats.local_reference_bins(values, size)
+    full_level, full_scale = stats.local_reference(values, size)
+    expected = (values - full_level) > z * full_scale
+    assert np.array_equal(stats.above_reference(values, size, level, z * scale), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(series_st)
+def test_binned_is_exact_below_the_sample_size(case):
+    n, seed, bins = case
+    s = Series(np.arange(n, dtype=float) * 3.0, _noisy(n, seed))
+    curve = stats.binned(s, bins)
+    size = stats.bin_size(n, bins)
+    full = (n // size) * size
+    blocks = [s.value[i : i + size] for i in range(0, full, size)]
+    if full < n:
+        blocks.append(s.value[full:])
+    assert np.array_equal(curve.level, [np.percentile(b, 50) for b in blocks])
+    steps = [s.step[i : i + size] for i in range(0, full, size)] + (
+        [s.step[full:]] if full < n else []
+    )
+    assert np.array_equal(curve.step, [np.median(b) for b in steps])
+    assert curve.per_bin == 0
+
+
+def test_binned_samples_large_bins_and_says_so_in_its_standard_error():
+    n = 40 * stats.SAMPLE
+    values = _noisy(n, 1)
+    curve = stats.binned(Series(np.arange(n, dtype=float), values), 4)
+    exact = np.median(values.reshape(4, -1), axis=1)
+    assert 0 < curve.per_bin <= stats.SAMPLE
+    # within a small fraction of the noise (sigma 0.1) of the exact medians
+    assert np.max(np.abs(curve.level - exact)) < 0.01
+    assert stats.median_se(curve, n) == 1.2533 * curve.noise / np.sqrt(curve.per_bin)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.floats(0.01, 100.0), min_size=11, max_size=200),
+    st.floats(1.5, 20.0),
+    st.integers(1, 6),
+)
+def test_loss_exploded_matches_the_convolution_it_replaced(values, factor, min_steps):
+    loss = np.asarray(values)
+    run = Run("x", {"loss": Series(np.arange(len(loss), dtype=float), loss)})
+    start = min(float(loss[0]), stats.head_level(loss))
+    runs = np.convolve((loss > factor * start).astype(int), np.ones(min_steps, int), "valid")
+    expected = float(loss.max()) / start if runs.size and runs.max() >= min_steps else None
+    assert loss_exploded(run, factor, min_steps) == expected
+
+
+def test_multi_chunk_columns_convert_in_one_array_with_nulls_kept():
+    chunks = [pa.array([1.0, None, 3.0]), pa.array([4.0, 5.0]), pa.array([], pa.float64())]
+    steps = pa.chunked_array([pa.array([0, 1, 2], pa.int64()), pa.array([3, 4], pa.int64())])
+    table = pa.table({"step": steps, "loss": pa.chunked_array(chunks[:2] + chunks[2:])})
+    held = [table]
+    del table
+    out = table_from_arrow("t", held)
+    assert held == []  # handed over
+    assert out.values["step"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert np.isnan(out.values["loss"][1]) and out.empty["loss"].tolist() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert out.values["loss"][[0, 2, 3, 4]].tolist() == [1.0, 3.0, 4.0, 5.0]
