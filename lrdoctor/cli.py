@@ -36,12 +36,35 @@ _register_commands()
 
 def main() -> None:
     """Entry point: a project error from any command is one line on stderr and exit 2."""
+    import signal
+    import sys
+
+    from lrdoctor.commands import (
+        EXIT_SIGINT,
+        EXIT_SIGPIPE,
+        EXIT_SIGTERM,
+        Terminated,
+        report_error,
+        silence_stdout,
+    )
     from lrdoctor.errors import LrdoctorError
 
-    try:
-        app()
-    except LrdoctorError as exc:
-        from lrdoctor.commands import report_error
+    def terminate(signum, frame):
+        raise Terminated
 
+    signal.signal(signal.SIGTERM, terminate)  # stop like Ctrl-C: workers ended, no traceback
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
+    except BrokenPipeError:
+        silence_stdout()
+        raise SystemExit(EXIT_SIGPIPE) from None
+    except LrdoctorError as exc:
         report_error(str(exc))
         raise SystemExit(2) from None
+    except KeyboardInterrupt:  # outside a command (e.g. while importing)
+        raise SystemExit(EXIT_SIGINT) from None
+    except Terminated:
+        raise SystemExit(EXIT_SIGTERM) from None

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lrdoctor.catalogue import Rule
-from lrdoctor.errors import InputError, LrdoctorError
+from lrdoctor.errors import InputError, InternalError, LrdoctorError
 from lrdoctor.findings import Finding, Report, RuleOutcome, RunReport
 
 PREVIEW_POINTS = 120
@@ -149,17 +149,22 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
     from lrdoctor.run import build_run, wanted_columns
 
     needed = needed_signals(planned)
+    where = "input dispatch"
     try:
         tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
         reports = []
         for table in tables:
+            where = "run normalisation"
             run = build_run(table, options.columns, options.optimizer, extra=needed)
             if not run.has("loss"):
                 raise _no_loss(table, options.columns)
+            where = "the engine"
             reports.append(check_run(run, planned))
         return reports
     except LrdoctorError as exc:
         return [RunReport(source=str(path), error=str(exc))]
+    except Exception as exc:  # noqa: BLE001  (a bug on one input must not lose the others)
+        return [RunReport(source=str(path), error=str(InternalError(path, where, exc)))]
 
 
 def _no_loss(table, overrides: Mapping[str, str]) -> InputError:
@@ -208,17 +213,79 @@ def check_paths(
     if jobs <= 1 or len(paths) < 4:
         results = [check_path(p, planned, options) for p in paths]
     else:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            chunk = max(1, len(paths) // (jobs * 8))
-            results = list(
-                pool.map(
-                    check_path,
-                    paths,
-                    [planned] * len(paths),
-                    [options] * len(paths),
-                    chunksize=chunk,
-                )
-            )
+        results = _in_workers(list(paths), planned, options, jobs)
     return Report(runs=[r for group in results for r in group])
+
+
+def _in_workers(paths: list[Path], planned, options: Options, jobs: int) -> list[list[RunReport]]:
+    """Run `check_path` in worker processes; a worker that dies loses only its own input.
+
+    When a worker is killed (out of memory, a signal) the pool breaks and every unfinished
+    input fails with it. Inputs are handed out in order, so the ones in flight were the first
+    `jobs + 1` unfinished: each of those is retried alone, the rest in a fresh pool.
+    """
+    done: dict[int, list[RunReport]] = {}
+    pending = list(range(len(paths)))
+    while pending:
+        lost = _pool_round(paths, pending, planned, options, jobs, done)
+        if not lost:
+            break
+        suspects, pending = lost[: jobs + 1], lost[jobs + 1 :]
+        for i in suspects:
+            if _pool_round(paths, [i], planned, options, 1, done):
+                done[i] = [
+                    RunReport(
+                        source=str(paths[i]),
+                        error=str(
+                            InputError(
+                                paths[i],
+                                "the worker process reading it died (killed, or out of memory)",
+                                "check it alone with --jobs 1 to see more",
+                            )
+                        ),
+                    )
+                ]
+    return [done[i] for i in range(len(paths))]
+
+
+def _pool_round(paths, indices, planned, options, jobs, done) -> list[int]:
+    """Check `indices` in a pool of `jobs` workers; returns those lost to a broken pool."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, initializer=_worker_init, initargs=(planned, options)
+    )
+    try:
+        futures = {i: pool.submit(_worker_check, paths[i]) for i in indices}
+        lost = []
+        for i, future in futures.items():
+            try:
+                done[i] = future.result()
+            except BrokenProcessPool:
+                lost.append(i)
+        pool.shutdown(wait=True)
+        return lost
+    except BaseException:  # Ctrl-C, SIGTERM: stop the workers now, not after the queue
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        raise
+
+
+# A worker's rules and options, sent once when it starts rather than with every input.
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(planned, options: Options) -> None:
+    """Workers leave Ctrl-C to the parent (which stops them) and die quietly on SIGTERM."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _WORKER.update(planned=planned, options=options)
+
+
+def _worker_check(path: Path) -> list[RunReport]:
+    return check_path(path, _WORKER["planned"], _WORKER["options"])

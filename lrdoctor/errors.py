@@ -24,3 +24,15 @@ class ConfigError(LrdoctorError):
 
 class CatalogueError(LrdoctorError):
     """A rule file that is malformed or names an unknown detector or parameter."""
+
+
+class InternalError(LrdoctorError):
+    """A bug in lrdoctor met while reading or judging one input: never a traceback, exit 2.
+
+    `where` names the reader or rule that raised, so the one line is a usable bug report.
+    """
+
+    def __init__(self, source: object, where: str, exc: BaseException) -> None:
+        self.source, self.where = str(source), where
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        super().__init__(f"{self.source}: internal error in {where} ({detail}) — please report")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from lrdoctor.commands import boundary
+
 
 class Format(StrEnum):
     text = "text"
@@ -40,6 +42,7 @@ def _dump(data: dict) -> str:
     return json.dumps(data, indent=2, allow_nan=False)
 
 
+@boundary
 def lr_find_command(
     run: Path = typer.Argument(..., help="Log of an LR range test (the LR grows every step)."),
     method: str = typer.Option("landmarks", help="What to suggest: landmarks (default: the "
@@ -98,6 +101,7 @@ def _lrfind_text(result, width: int) -> str:
     return "\n".join(lines)
 
 
+@boundary
 def compare_command(
     runs: list[Path] = typer.Argument(..., help="Logs of runs that differ in LR (files, "
                                       "folders or globs)."),

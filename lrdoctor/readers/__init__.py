@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from lrdoctor.errors import InputError
+from lrdoctor.errors import InputError, InternalError, LrdoctorError
 from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
 from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
@@ -23,21 +23,47 @@ from lrdoctor.readers.tensorboard import EventDirReader, EventFileReader
 from lrdoctor.readers.wandb import WandbExportReader
 
 READERS: list[Reader] = [
-    ParquetReader(), MlflowSqliteReader(), EventFileReader(), TrainerStateReader(),
-    JsonLinesReader(), JsonReader(), WandbExportReader(), FrameworkCsvReader(), CsvReader(),
+    ParquetReader(),
+    MlflowSqliteReader(),
+    EventFileReader(),
+    TrainerStateReader(),
+    JsonLinesReader(),
+    JsonReader(),
+    WandbExportReader(),
+    FrameworkCsvReader(),
+    CsvReader(),
 ]
 DIRECTORY_READERS: list[DirectoryReader] = [
-    HfOutputDirReader(), LightningVersionReader(), DvcLiveReader(), EventDirReader(),
+    HfOutputDirReader(),
+    LightningVersionReader(),
+    DvcLiveReader(),
+    EventDirReader(),
     MlflowStoreReader(),
 ]
 # File endings worth opening when a folder is walked; everything else is ignored there.
-LOG_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet", ".pq", ".json", ".jsonl", ".ndjson",
-                "mlflow.db")
+LOG_SUFFIXES = (
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".parquet",
+    ".pq",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    "mlflow.db",
+)
 SNIFF_BYTES = 8192
 
 __all__ = [
-    "DIRECTORY_READERS", "READERS", "LOG_SUFFIXES", "Reader", "Select", "Table",
-    "discover", "read_path", "supported_formats",
+    "DIRECTORY_READERS",
+    "READERS",
+    "LOG_SUFFIXES",
+    "Reader",
+    "Select",
+    "Table",
+    "discover",
+    "read_path",
+    "supported_formats",
 ]
 
 
@@ -83,12 +109,11 @@ def _expand(path: Path) -> list[Path]:
         claimed = [d for d in dirs if any(r.claims_dir(root_path / d) for r in DIRECTORY_READERS)]
         out.extend(root_path / d for d in claimed)
         dirs[:] = sorted(d for d in dirs if d not in claimed and not d.startswith("."))
-        out.extend(
-            root_path / f for f in sorted(files) if f.lower().endswith(LOG_SUFFIXES)
-        )
+        out.extend(root_path / f for f in sorted(files) if f.lower().endswith(LOG_SUFFIXES))
     if not out:
         raise InputError(
-            path, "the folder holds no training logs",
+            path,
+            "the folder holds no training logs",
             f"lrdoctor reads: {supported_formats()}",
         )
     return sorted(out)
@@ -98,8 +123,8 @@ def read_path(path: Path, select: Select = select_all) -> list[Table]:
     """Read one input with the first reader that recognises it."""
     if path.is_dir():
         for reader in DIRECTORY_READERS:
-            if reader.claims_dir(path):
-                return reader.read(path, select)
+            if _guarded(reader, path, reader.claims_dir, path):
+                return _guarded(reader, path, reader.read, path, select)
         raise InputError(path, "is a folder that no reader recognises")
     try:
         with open(path, "rb") as fh:
@@ -111,10 +136,35 @@ def read_path(path: Path, select: Select = select_all) -> list[Table]:
     if not head.strip():
         raise InputError(path, "the file is empty", "is the training job writing to it yet?")
     for reader in READERS:
-        if reader.sniff(path, head):
-            return reader.read(path, select)
+        if _guarded(reader, path, reader.sniff, path, head):
+            return _guarded(reader, path, reader.read, path, select)
     raise InputError(
         path,
         "is not a training log lrdoctor can read",
         f"supported: {supported_formats()}; name the columns with --loss-col/--lr-col",
     )
+
+
+def _guarded(reader: Reader, path: Path, step, *args):
+    """One call into a reader; anything it did not foresee is that input's error, named after
+    the reader (a reader bug must not become a traceback and exit 1)."""
+    try:
+        return step(*args)
+    except LrdoctorError:
+        raise
+    except RecursionError as exc:
+        raise InputError(
+            path,
+            "is nested too deeply to read",
+            "a training log holds flat records; this one is not a log",
+        ) from exc
+    except OSError as exc:  # a file that vanished or turned unreadable during the read
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    except MemoryError as exc:
+        raise InputError(
+            path,
+            f"ran out of memory in the {reader.name} reader",
+            "the log is larger than this machine can hold",
+        ) from exc
+    except Exception as exc:  # noqa: BLE001
+        raise InternalError(path, f"the {reader.name} reader", exc) from exc

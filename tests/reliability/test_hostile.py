@@ -1,0 +1,325 @@
+"""The hostile-input catalogue: one table of cases, one runner that checks every guarantee.
+
+Each case builds its inputs under `tmp/in`, names the command, and states the outcome: the exit
+code and, for exit 2, the one stderr line (it names the file and says what). For every case the
+runner also checks what holds for all of them (docs/reliability.md): no traceback, no hang past
+the deadline, no exit 1 unless a finding reached the fail level, inputs byte-identical (sha256),
+and an output that parses when the format is a machine's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.inputs import csv_text, healthy_rows, invoke, write
+
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE = 60  # seconds: a hang guard, far above any case's run time
+HEALTHY = csv_text(healthy_rows())
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A case: `build(tmp)` writes the inputs (under tmp/"in") and returns the CLI arguments."""
+
+    build: Callable[[Path], list]
+    exit: int
+    says: str = ""  # what the single stderr error line contains (exit 2)
+    names: str | None = None  # the file the error line names (default: none required)
+    parses: str | None = None  # "json" or "junit": stdout must parse as that
+    process: bool = False  # run in a fresh interpreter (signals, real stdout, FIFOs)
+    patch: Callable | None = None  # (monkeypatch) -> None: inject a fault in-process
+    lines: int = 1  # error lines expected on stderr when exit is 2
+    check: Callable | None = field(default=None)  # (tmp, result) -> None: a further assertion
+
+
+def inputs(tmp: Path) -> Path:
+    folder = tmp / "in"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def healthy(name: str = "run.csv") -> Callable[[Path], Path]:
+    def build(tmp: Path) -> Path:
+        return write(inputs(tmp) / name, HEALTHY)
+
+    return build
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+# ---- faults injected in-process (a bug somewhere in lrdoctor) --------------------------------
+
+
+def reader_raises(monkeypatch) -> None:
+    from lrdoctor.readers.tabular import CsvReader
+
+    real = CsvReader.read
+
+    def read(self, path, select):
+        if Path(path).name == "bad.csv":
+            raise ValueError("a reader bug")
+        return real(self, path, select)
+
+    monkeypatch.setattr(CsvReader, "read", read)
+
+
+def normalise_raises(monkeypatch) -> None:
+    import lrdoctor.engine
+    import lrdoctor.run
+
+    def build_run(*args, **kwargs):
+        raise ZeroDivisionError("a normalisation bug")
+
+    monkeypatch.setattr(lrdoctor.run, "build_run", build_run)
+    assert lrdoctor.engine  # check_path imports build_run from lrdoctor.run at call time
+
+
+def format_raises(monkeypatch) -> None:
+    from lrdoctor.formats import FORMATS
+
+    def broken(report, ctx):
+        raise KeyError("a renderer bug")
+
+    monkeypatch.setitem(FORMATS, "json", broken)
+
+
+def worker_dies(monkeypatch) -> None:
+    """Kill the worker process that reads `die.csv` (as the OOM killer would)."""
+    import lrdoctor.engine
+
+    real = lrdoctor.engine.check_path
+
+    def check_path(path, planned, options):
+        if Path(path).name == "die.csv":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, planned, options)
+
+    monkeypatch.setattr(lrdoctor.engine, "check_path", check_path)
+
+
+def folder_of(good: int, *bad: str) -> Callable[[Path], list]:
+    def build(tmp: Path) -> list:
+        folder = inputs(tmp)
+        for k in range(good):
+            write(folder / f"good{k:02d}.csv", HEALTHY)
+        for name in bad:
+            write(folder / name, HEALTHY)
+        return [folder]
+
+    return build
+
+
+def batch_reports_the_rest(tmp: Path, result) -> None:
+    report = json.loads(result.stdout)
+    assert len(report["runs"]) >= 5 and all(r.get("error") is None for r in report["runs"])
+    assert [Path(e["source"]).name for e in report["errors"]] == [
+        n for n in ("bad.csv", "die.csv") if (tmp / "in" / n).exists()
+    ]
+
+
+# ---- the processes a case may need -------------------------------------------------------------
+
+SLOW_READ = """
+import sys, time
+from pathlib import Path
+import lrdoctor.engine as engine
+busy = Path(sys.argv[1])
+def check_path(path, planned, options):
+    busy.touch()   # tell the test a worker is busy
+    time.sleep(60)
+engine.check_path = check_path
+sys.argv = ["lrdoctor", *sys.argv[2:]]
+from lrdoctor.cli import main
+main()
+"""
+
+
+def run_process(args: list, signal_after_start: int | None, tmp: Path):
+    """Run the real entry point (`lrdoctor.cli.main`) in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    if signal_after_start is None:
+        cmd = [sys.executable, "-c", "from lrdoctor.cli import main; main()", *map(str, args)]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            timeout=DEADLINE,
+            env=env,
+            cwd=tmp,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        return proc.returncode, proc.stdout, proc.stderr
+    ready = tmp / "busy"
+    cmd = [sys.executable, "-c", SLOW_READ, str(ready), *map(str, args)]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    for _ in range(DEADLINE * 10):
+        if ready.exists() or proc.poll() is not None:
+            break
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(0.1)
+    proc.send_signal(signal_after_start)
+    out, err = proc.communicate(timeout=DEADLINE)
+    return proc.returncode, out, err
+
+
+@contextlib.contextmanager
+def deadline(seconds: int):
+    """Fail a case that hangs (a FIFO opened, a loop that never ends) instead of the suite."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"the case did not finish within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+json_args = ["--format", "json"]
+
+CASES: dict[str, Hostile] = {
+    # 1. A crash is never exit 1.
+    "reader bug on the only input": Hostile(
+        lambda t: [healthy("bad.csv")(t)],
+        2,
+        says="internal error in the csv reader (ValueError: a reader bug) — please report",
+        names="bad.csv",
+        patch=reader_raises,
+    ),
+    "reader bug in a batch": Hostile(
+        lambda t: [*folder_of(6, "bad.csv")(t), *json_args],
+        2,
+        names="bad.csv",
+        says="internal error in the csv reader",
+        parses="json",
+        patch=reader_raises,
+        check=batch_reports_the_rest,
+    ),
+    "reader bug in a parallel batch": Hostile(
+        lambda t: [*folder_of(6, "bad.csv")(t), *json_args, "--jobs", "2"],
+        2,
+        names="bad.csv",
+        says="internal error in the csv reader",
+        parses="json",
+        patch=reader_raises,
+        check=batch_reports_the_rest,
+    ),
+    "normalisation bug": Hostile(
+        lambda t: [healthy()(t)],
+        2,
+        says="internal error in run normalisation (ZeroDivisionError",
+        names="run.csv",
+        patch=normalise_raises,
+    ),
+    "renderer bug": Hostile(
+        lambda t: [healthy()(t), *json_args],
+        2,
+        says="internal error in lrdoctor check (KeyError",
+        patch=format_raises,
+    ),
+    "a killed worker loses only its input": Hostile(
+        lambda t: [*folder_of(6, "die.csv")(t), *json_args, "--jobs", "2"],
+        2,
+        names="die.csv",
+        says="the worker process reading it died",
+        parses="json",
+        patch=worker_dies,
+        check=batch_reports_the_rest,
+    ),
+    "SIGTERM stops the workers": Hostile(
+        lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 143, process=True, lines=0
+    ),
+    "SIGINT stops the workers": Hostile(
+        lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 130, process=True, lines=0
+    ),
+}
+
+# Cases run in a process that must be signalled once a worker is busy.
+SIGNALLED = {"SIGTERM stops the workers": signal.SIGTERM, "SIGINT stops the workers": signal.SIGINT}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile(name, tmp_path, monkeypatch):
+    case = CASES[name]
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = [str(a) for a in case.build(tmp_path)]
+    if (
+        not case.process
+        and args[:1] != ["check"]
+        and args[:1] not in (["watch"], ["compare"], ["lr-find"], ["rules"])
+    ):
+        args = ["check", *args]
+    before = digest(tmp_path / "in") if (tmp_path / "in").exists() else {}
+    if case.process:
+        code, out, err = run_process(args, SIGNALLED.get(name), tmp_path)
+        assert "Traceback" not in out + err, err
+    else:
+        if case.patch is not None:
+            case.patch(monkeypatch)
+        with deadline(DEADLINE):
+            result = invoke(*args)
+        code, out, err = result.exit_code, result.stdout, result.stderr
+    assert code == case.exit, (code, err)
+    errors = [ln for ln in err.splitlines() if ln.strip()]
+    if case.exit == 2:
+        assert len(errors) == case.lines, err
+        assert all(ln.startswith("lrdoctor: error: ") for ln in errors), err
+        assert any(case.says in ln for ln in errors), err
+        if case.names:
+            assert any(case.names in ln for ln in errors), err
+    elif case.exit in (130, 143):
+        assert not errors, err
+    if case.parses == "json":
+        json.loads(out)
+    elif case.parses == "junit":
+        ET.fromstring(out)
+    after = digest(tmp_path / "in") if (tmp_path / "in").exists() else {}
+    assert after == before, "an input was modified"
+    if case.check is not None:
+        case.check(tmp_path, type("Result", (), {"stdout": out, "stderr": err})())
+
+
+def test_no_worker_outlives_a_signal(tmp_path):
+    """After SIGTERM no process of the batch is left (they would hold files and cores)."""
+    import time
+
+    args = ["check", *folder_of(8)(tmp_path), "--jobs", "2"]
+    code, _, err = run_process(args, signal.SIGTERM, tmp_path)
+    assert code == 143, err
+    time.sleep(0.5)
+    mine = subprocess.run(["pgrep", "-f", str(tmp_path / "busy")], capture_output=True, text=True)
+    assert not mine.stdout.strip(), mine.stdout
