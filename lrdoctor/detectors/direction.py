@@ -189,10 +189,18 @@ def high_signs(s: Signs, lr: float | None, family: str | None, *, peak: float,
 EFFICIENT = {"sgd": 0.3, None: 20.0}
 
 
-def low_signs(s: Signs, lr: float | None, family: str | None, *, ratio: float) -> list[Sign]:
+def low_signs(s: Signs, lr: float | None, family: str | None, *, ratio: float,
+              calm: float | None = None, steady: float | None = None) -> list[Sign]:
     """Signs of an LR far below its best: tiny updates, steps in the linear regime, or an LR
-    below the family's band."""
+    below the family's band; for a run that barely moved also (when the caller gives their
+    limits) a calm start, or an unbroken descent."""
     out = []
+    # A run past its edge is thrown in its first steps: its first gradient norm dwarfs the later
+    # ones. A flat run whose first gradient was no larger than its later level was never thrown.
+    if calm is not None and s.grad_catapult is not None and s.grad_catapult < calm:
+        out.append(Sign("calm_start", s.grad_catapult, calm))
+    if steady is not None and s.trend <= steady:
+        out.append(Sign("steady_descent", s.trend, steady))
     if s.update_ratio is not None and s.update_ratio < ratio:
         out.append(Sign("small_updates", s.update_ratio, ratio))
     efficient = EFFICIENT.get(family, EFFICIENT[None])

@@ -127,7 +127,8 @@ def _by_signs(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, b
 def lr_too_low(
     run: Run, *, min_share: float = 0.15, min_z: float = 3.0, min_left: float = 0.1,
     stuck_moved: float = 0.8, low_ratio: float = 1e-3, peak: float = 1.5, catapult: float = 3.0,
-    tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
+    tuned_ratio: float = adv.TUNED_UPDATE_RATIO, flat_moved: float = 0.85,
+    calm_catapult: float = 1.5, steady_trend: float = -0.9,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR, or ran below its optimizer's range
     (warnings); or its loss still falls steadily at the end (info, unless a low sign backs it:
@@ -142,7 +143,9 @@ def lr_too_low(
     s = signs_of(run)
     family = run.optimizer_family
     if s is not None and s.moved >= stuck_moved:
-        low = low_signs(s, lr, family, ratio=low_ratio)
+        flat = flat_moved <= s.moved <= 1.0  # a loss that ended above its start is not crawling
+        low = low_signs(s, lr, family, ratio=low_ratio, calm=calm_catapult if flat else None,
+                        steady=steady_trend if flat else None)
         if low and not high_signs(s, lr, family, peak=peak, catapult=catapult):
             return [_too_low(run, "barely_moved", s.moved, stuck_moved, lr, s,
                              _sign_slots("sign", low[0]), tuned=tuned_ratio)]

@@ -1,0 +1,68 @@
+"""Which side of its best LR a flat run sits on: the calm-start and steady-descent signs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrdoctor.detectors.direction import signs_of
+from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low
+from lrdoctor.run import run_from_frame
+
+
+def flat_run(n=200, first_grad=1.0, drift=0.1, noise=0.02, seed=0, lr=1e-3):
+    """A loss that ends ~`drift` below its start (HF-style: no update ratio, grad_norm logged)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    loss = 1.0 - drift * t / n + noise * rng.standard_normal(n)
+    grad = 1.0 + 0.05 * rng.standard_normal(n)
+    grad[0] = first_grad
+    return run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr, "grad_norm": grad}))
+
+
+def test_flat_run_with_a_calm_start_is_too_low():
+    [ev] = lr_too_low(flat_run(noise=0.05))
+    assert ev.reason == "barely_moved"
+    assert ev.slots["sign"] == "calm_start"
+    assert ev.slots["sign_observed"] < ev.slots["sign_limit"] == 1.5
+    assert ev.suggested_lr > 1e-3  # raised, never below the run's LR
+
+
+def test_flat_run_thrown_by_its_first_steps_is_not_too_low():
+    run = flat_run(first_grad=8.0, noise=0.05)
+    assert signs_of(run).grad_catapult >= 3.0
+    assert lr_too_low(run) == []
+
+
+def test_unbroken_descent_without_grad_norm_is_too_low():
+    run = flat_run(noise=0.002)
+    run = run_from_frame(pd.DataFrame({"step": run["loss"].step, "loss": run["loss"].value,
+                                       "lr": 1e-3}))
+    [ev] = lr_too_low(run)
+    assert (ev.reason, ev.slots["sign"]) == ("barely_moved", "steady_descent")
+    assert ev.slots["sign_observed"] <= -0.9
+
+
+def test_a_run_that_learned_gets_no_flat_sign():
+    t = np.arange(300)
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": np.exp(-t / 40) + 0.05, "lr": 1e-3,
+                                       "grad_norm": np.exp(-t / 80) + 0.1}))
+    assert all(ev.reason != "barely_moved" for ev in lr_too_low(run))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), first=st.floats(0.2, 1.4), drift=st.floats(0.0, 0.14))
+def test_calm_flat_runs_are_never_called_both_too_low_and_too_high(seed, first, drift):
+    run = flat_run(first_grad=first, drift=drift, noise=0.05, seed=seed)
+    assert not (lr_too_low(run) and lr_too_high(run))
+
+
+@pytest.mark.parametrize("drift", [0.0, 0.1])
+def test_flat_sign_needs_the_loss_within_flat_moved(drift):
+    """A run that fell 40% is not flat: the calm start alone says nothing there."""
+    run = flat_run(drift=0.4, noise=0.05)
+    assert all(ev.slots.get("sign") != "calm_start" for ev in lr_too_low(run))
+    assert lr_too_low(flat_run(drift=drift, noise=0.05))[0].slots["sign"] == "calm_start"
