@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "lrdoctor.commands.rules",
     "lrdoctor.commands.sweep",
     "lrdoctor.commands.watch",
+    "lrdoctor.commands.plot",
 )
 
 

@@ -30,6 +30,8 @@ class Options:
 
     columns: Mapping[str, str] = field(default_factory=dict)
     optimizer: str | None = None
+    # Keep each plotted signal binned in the report (lrdoctor/curves.py) for pictures.
+    curves: bool = False
 
 
 def plan(
@@ -58,8 +60,11 @@ def needed_signals(planned: Sequence[PlannedRule]) -> set[str]:
     return out
 
 
-def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
-    """Apply every planned rule to one normalised run; a detector that raises is an outcome."""
+def check_run(run, planned: Sequence[PlannedRule], curves: bool = False) -> RunReport:
+    """Apply every planned rule to one normalised run; a detector that raises is an outcome.
+
+    `curves`: also keep the run's plotted signals, binned, for a picture of it.
+    """
     report = RunReport(
         source=run.source,
         columns=dict(run.columns),
@@ -67,6 +72,10 @@ def check_run(run, planned: Sequence[PlannedRule]) -> RunReport:
         n_steps=run.n_steps,
         preview=_preview(run),
     )
+    if curves:
+        from lrdoctor.curves import run_curves
+
+        report.curves = run_curves(run)
     for p in planned:
         outcome, findings = apply_rule(run, p)
         report.outcomes.append(outcome)
@@ -149,6 +158,10 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
     from lrdoctor.run import build_run, wanted_columns
 
     needed = needed_signals(planned)
+    if options.curves:
+        from lrdoctor.curves import PLOTTED
+
+        needed |= set(PLOTTED)
     where = "input dispatch"
     try:
         tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
@@ -159,7 +172,7 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
             if not run.has("loss"):
                 raise _no_loss(table, options.columns)
             where = "the engine"
-            reports.append(check_run(run, planned))
+            reports.append(check_run(run, planned, options.curves))
         return reports
     except LrdoctorError as exc:
         return [RunReport(source=str(path), error=str(exc))]

@@ -77,6 +77,8 @@ class RunReport:
     error: str | None = None
     # A downsampled (step, loss) curve for charts; never the full series.
     preview: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
+    # The plotted signals, binned (lrdoctor/curves.py), when a picture was asked for.
+    curves: dict = field(default_factory=dict, repr=False)
 
     @property
     def status(self) -> Status:

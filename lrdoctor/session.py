@@ -35,9 +35,10 @@ class Session:
     @property
     def needed(self) -> set[str]:
         """Every signal a planned rule reads: the columns worth loading."""
+        from lrdoctor.curves import PLOTTED
         from lrdoctor.engine import needed_signals
 
-        return needed_signals(self.planned)
+        return needed_signals(self.planned) | (set(PLOTTED) if self.options.curves else set())
 
     def read(self, path: Path, extra: Iterable[str] = ()) -> list:
         """The runs in one input, normalised under the session's column names and optimizer;
@@ -53,7 +54,7 @@ class Session:
         """Every planned rule on one run (watch and Monitor call this after each refresh)."""
         from lrdoctor.engine import check_run
 
-        return check_run(run, self.planned)
+        return check_run(run, self.planned, self.options.curves)
 
     def check(self, paths: Sequence[Path], jobs: int | None = None) -> Report:
         """Read and evaluate many inputs; an unreadable input becomes an error report."""

@@ -18,8 +18,9 @@ CI_WIDTH = 120
 @boundary
 def check_command(
     paths: list[str] = typer.Argument(..., help="Log files, folders or glob patterns."),
-    format: str = typer.Option("text", "--format", "-f", help="text, json, github, junit "
-                               "or markdown."),
+    format: str = typer.Option("text", "--format", "-f", help="text, json, github, junit, "
+                               "markdown or html (a page with a figure per run; the plot "
+                               "extra)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="error, warning or info: the "
                                        "lowest severity that fails the check (default error)."),
@@ -61,6 +62,13 @@ def check_command(
         update_ratio=update_ratio_col, val_loss=val_loss_col, epoch=epoch_col,
     )
     level = check_severity(fail_on, "--fail-on") if fail_on else settings.fail_on
+    if format == "html":  # say a missing extra before reading anything; keep curves to draw
+        import dataclasses
+
+        from lrdoctor.plots import require
+
+        require("--format html")
+        options = dataclasses.replace(options, curves=True)
 
     inputs = discover(paths)
     report = _run_all(inputs, planned, options, jobs, show=not quiet and sys.stderr.isatty())

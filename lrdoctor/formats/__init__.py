@@ -43,7 +43,7 @@ def step_range(f: Finding) -> str:
 
 
 def _formats() -> dict[str, Render]:
-    from lrdoctor.formats import github, junit, markdown, text
+    from lrdoctor.formats import github, html, junit, markdown, text
     from lrdoctor.formats import json as json_format
 
     return {
@@ -52,6 +52,7 @@ def _formats() -> dict[str, Render]:
         "github": github.render,
         "junit": junit.render,
         "markdown": markdown.render,
+        "html": html.render,
     }
 
 

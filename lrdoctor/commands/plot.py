@@ -1,0 +1,52 @@
+"""`lrdoctor plot RUN -o run.png|run.svg`: the picture of one checked run (the `plot` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lrdoctor.commands import boundary
+
+
+@boundary
+def plot_command(
+    run: Path = typer.Argument(..., help="A training log (one run)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The picture to write: .png or .svg."),
+    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
+    loss_col: str | None = typer.Option(None, "--loss-col"),
+    lr_col: str | None = typer.Option(None, "--lr-col"),
+    optimizer: str | None = typer.Option(None, "--optimizer"),
+) -> None:
+    """Draw a run: loss, LR, gradient norm and update ratio, with the findings marked."""
+    import dataclasses
+
+    from lrdoctor.errors import ConfigError, InputError
+    from lrdoctor.plots import FORMATS, require, save
+    from lrdoctor.session import open_session
+
+    require("lrdoctor plot")
+    if output.suffix.lower().lstrip(".") not in FORMATS:
+        raise ConfigError(f"--output {output}: end the name in .png or .svg")
+    session = open_session(
+        config=config, optimizer=optimizer, columns={"loss": loss_col, "lr": lr_col}
+    )
+    session = dataclasses.replace(
+        session, options=dataclasses.replace(session.options, curves=True)
+    )
+    report = session.check([run])
+    if report.runs and report.runs[0].error is not None:
+        raise ConfigError(report.runs[0].error)
+    if len(report.runs) != 1:
+        raise InputError(
+            run,
+            f"holds {len(report.runs)} runs",
+            "plot draws one run; use check --format html for several",
+        )
+    from lrdoctor.plots.run import run_figure
+
+    save(run_figure(report.runs[0]), output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plot")(plot_command)

@@ -1,0 +1,187 @@
+"""Pictures: binned curves keep spikes, the run figure marks findings, the HTML page is
+self-contained, `plot` writes PNG/SVG, and a missing matplotlib is one line and exit 2."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lrdoctor.cli import app
+from lrdoctor.curves import bin_series
+
+needs_mpl = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None,
+    reason="matplotlib (the plot extra) is not installed",
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_binning_keeps_a_one_step_spike_and_the_nonfinite_steps():
+    step = np.arange(100_000, dtype=float)
+    value = np.full(len(step), 1.0)
+    value[54_321] = 500.0
+    value[77_000:77_010] = np.nan
+    curve = bin_series(step, value, max_bins=500)
+    assert curve.binned and len(curve) == 500
+    assert curve.high.max() == 500.0  # the bin keeps its spike as its high
+    assert np.nanmax(curve.mean) == pytest.approx(1 + 499 / 200)  # its mean: 200 steps
+    spike_bin = int(np.argmax(curve.high))
+    assert curve.step[spike_bin - 1] < 54_321 < curve.step[spike_bin + 1]
+    assert curve.nonfinite.tolist() == list(range(77_000, 77_010))
+    assert curve.low.min() == 1.0
+
+
+def test_a_short_series_is_kept_point_for_point():
+    curve = bin_series(np.arange(10.0), np.linspace(1, 2, 10))
+    assert not curve.binned and curve.mean.tolist() == np.linspace(1, 2, 10).tolist()
+
+
+def _report(*names):
+    """The fixtures checked as `--format html` checks them (curves kept)."""
+    import dataclasses
+
+    from lrdoctor.session import open_session
+
+    session = open_session()
+    session = dataclasses.replace(
+        session, options=dataclasses.replace(session.options, curves=True)
+    )
+    return session.check([FIXTURES / n for n in names])
+
+
+@needs_mpl
+def test_run_figure_marks_every_finding_and_the_suggested_lr():
+    from lrdoctor.plots.run import run_figure
+
+    (r,) = _report("warmup_too_high.parquet").runs
+    assert {f.rule for f in r.findings} >= {"LR001", "SC001"}
+    fig = run_figure(r)
+    lane, loss, lr = fig.axes[0], fig.axes[1], fig.axes[2]
+    labels = [t.get_text() for t in lane.texts]
+    assert all(any(t.startswith(f" {f.rule} ") for t in labels) for f in r.findings)
+    assert loss.get_yscale() == "log" and lr.get_yscale() == "log"
+    assert [a.get_ylabel() for a in fig.axes[2:]] == [
+        "LR (log)",
+        "grad norm (log)",
+        "update ratio (log)",
+    ]
+    low, high = lr.get_ylim()
+    assert low < r.suggested_lr < high
+    legend = [t.get_text() for t in lr.get_legend().get_texts()]
+    assert "suggested LR 0.01" in legend and "this run: peak 0.5" in legend
+
+
+@needs_mpl
+def test_one_huge_loss_is_clipped_and_marked_not_flattening_the_curve():
+    from lrdoctor.plots.run import robust_top
+
+    high = np.linspace(1.0, 0.1, 1000)
+    high[500] = 1e6
+    top = robust_top(high, np.linspace(1.0, 0.1, 1000))  # the running median ignores it
+    assert top is not None and top < 2.0
+    assert robust_top(np.linspace(1.0, 0.1, 1000), np.linspace(1.0, 0.1, 1000)) is None
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.svgs, self.rules, self.text = set(), [], 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a":
+            self.links.append(a.get("href"))
+        if tag == "svg":
+            self.svgs += 1
+        if "data-rule" in a:
+            self.rules.append(a["data-rule"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@needs_mpl
+def test_html_page_is_self_contained_with_a_linked_section_per_run(tmp_path):
+    out = tmp_path / "report.html"
+    names = ["warmup_too_high.parquet", "spirals_sgd_diverge_nan.parquet", "spike_recovers.parquet"]
+    result = run("check", *(FIXTURES / n for n in names), "--format", "html", "--output", out)
+    assert result.exit_code == 1, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    parser = _Page()
+    parser.feed(page)
+    assert parser.svgs == 3
+    assert parser.links == ["#run-0", "#run-1", "#run-2"]
+    assert {"run-0", "run-1", "run-2"} <= parser.ids
+    report = _report(*names)
+    assert parser.rules == [f.rule for r in report.runs for f in r.findings]
+    # the rule ids are text inside the figures too (svg text, not outlines)
+    svg_text = page[page.index("<svg") :]
+    assert all(
+        f">{f.rule} " in svg_text or f" {f.rule} " in svg_text
+        for r in report.runs
+        for f in r.findings
+    )
+
+
+@needs_mpl
+def test_plot_writes_png_and_svg(tmp_path):
+    png, svg = tmp_path / "run.png", tmp_path / "run.svg"
+    assert run("plot", FIXTURES / "spike_recovers.parquet", "-o", png).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run("plot", FIXTURES / "spike_recovers.parquet", "-o", svg).exit_code == 0
+    assert "<svg" in svg.read_text() and "SP001" in svg.read_text()
+
+
+@needs_mpl
+def test_plot_refuses_an_unknown_picture_format_and_a_missing_file(tmp_path):
+    bad = run("plot", FIXTURES / "spike_recovers.parquet", "-o", tmp_path / "run.gif")
+    assert bad.exit_code == 2 and bad.output.startswith("lrdoctor: error: --output ")
+    assert len(bad.output.strip().splitlines()) == 1
+    gone = run("plot", tmp_path / "nope.csv", "-o", tmp_path / "run.png")
+    assert gone.exit_code == 2 and gone.output.startswith("lrdoctor: error: ")
+    assert not (tmp_path / "run.png").exists()
+
+
+@pytest.mark.parametrize("args", [("check", "--format", "html"), ("plot", "-o", "x.png")])
+def test_without_matplotlib_one_line_names_the_extra(monkeypatch, tmp_path, args):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    command, *rest = args
+    result = run(command, FIXTURES / "spike_recovers.parquet", *rest)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lrdoctor: error: ")
+    assert lines[0].endswith("pip install 'lrdoctor[plot]'")
+
+
+def test_plain_check_does_not_import_matplotlib():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from lrdoctor.cli import app\n"
+        f"r = CliRunner().invoke(app, ['check', {str(FIXTURES / 'spike_recovers.parquet')!r}])\n"
+        "print(r.exit_code, 'matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+    )
+    assert out.stdout.split() == ["0", "False"]
