@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from lrdoctor.errors import ConfigError
+from lrdoctor.errors import ConfigError, did_you_mean
 
 # Canonical signal -> names people log, best first. Matching ignores case and the
 # separators "/", ".", "-" and " " (so `train/loss` also matches `train.loss`).
@@ -80,13 +80,13 @@ def detect_columns(
     for signal, column in overrides.items():
         if signal not in ALIASES:
             raise ConfigError(
-                f"unknown signal {signal!r} in the column mapping; valid signals: "
-                + ", ".join(SIGNALS)
+                f"unknown signal {signal!r} in the column mapping",
+                did_you_mean(signal, SIGNALS, "valid signals: " + ", ".join(SIGNALS)),
             )
         if column not in names:
             raise ConfigError(
-                f"column {column!r} given for {signal} is not in the log; its columns are: "
-                + ", ".join(list(names)[:40])
+                f"column {column!r} given for {signal} is not in the log",
+                did_you_mean(column, names, "its columns are: " + ", ".join(list(names)[:40])),
             )
         chosen[signal] = column
     by_key: dict[str, str] = {}

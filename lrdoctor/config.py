@@ -15,7 +15,7 @@ from typing import Any
 
 from lrdoctor.catalogue import Rule, build_catalogue  # noqa: F401  (moved; kept for callers)
 from lrdoctor.columns import SIGNALS
-from lrdoctor.errors import ConfigError
+from lrdoctor.errors import ConfigError, did_you_mean
 from lrdoctor.findings import SEVERITIES
 
 KEYS = (
@@ -82,7 +82,10 @@ def parse_settings(table: Mapping[str, Any], path: Path) -> Settings:
     """Validate the keys and value types of a configuration table."""
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; valid keys: {', '.join(KEYS)}")
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}",
+            did_you_mean(unknown[0], KEYS, f"valid keys: {', '.join(KEYS)}"),
+        )
 
     def where(key: str) -> str:
         return f"{path}: {key}"
@@ -198,7 +201,10 @@ def resolve_rules(
     for rid, values in rule_settings.items():
         rule = by_id.get(rid)
         if rule is None:
-            raise ConfigError(f"{where}: unknown rule {rid!r}; rules: {', '.join(by_id)}")
+            raise ConfigError(
+                f"{where}: unknown rule {rid!r}",
+                did_you_mean(rid, by_id, f"rules: {', '.join(by_id)}"),
+            )
         for name, value in values.items():
             if name == SEVERITY_KEY:
                 severity[rid] = check_severity(value, f"{where} {rid}.{name}")
@@ -209,7 +215,8 @@ def resolve_rules(
             else:
                 valid = [*rule.params, SEVERITY_KEY]
                 raise ConfigError(
-                    f"{where}: rule {rid} has no parameter {name!r}; valid: {', '.join(valid)}"
+                    f"{where}: rule {rid} has no parameter {name!r}",
+                    did_you_mean(name, valid, f"valid: {', '.join(valid)}"),
                 )
     return severity, params
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from lrdoctor.catalogue import Rule
-from lrdoctor.errors import ConfigError
+from lrdoctor.errors import ConfigError, did_you_mean
 
 
 def matches(selector: str, rule: Rule) -> bool:
@@ -22,9 +22,11 @@ def validate(selectors: Iterable[str], rules: Sequence[Rule], where: str = "--se
     for s in selectors:
         if not any(matches(s, r) for r in rules):
             valid = sorted({r.id for r in rules} | {r.category for r in rules})
+            names = [*valid, *(r.name for r in rules)]
             raise ConfigError(
-                f"{where}: unknown rule selector {s!r}; use a rule id, id prefix, name, "
-                f"category or ALL (e.g. {', '.join(valid[:12])})"
+                f"{where}: unknown rule selector {s!r}",
+                did_you_mean(s, names, "use a rule id, id prefix, name, category or ALL "
+                             f"(e.g. {', '.join(valid[:12])})"),
             )
 
 

@@ -50,7 +50,7 @@ def test_ignore_and_select(tmp_path):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--set", "NF001.nope=1"], "no parameter 'nope'; valid: window"),
+    (["--set", "NF001.nope=1"], "no parameter 'nope' — valid: window"),
     (["--set", "XX001.window=1"], "unknown rule 'XX001'"),
     (["--set", "NF001.window=9"], "out of range"),
     (["--set", "garbage"], "expected RULE.param=value"),
@@ -70,7 +70,7 @@ def test_missing_input_exits_2_with_one_line(tmp_path):
     result = run("check", tmp_path / "nope.csv")
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln]
-    assert lines == [f"lrdoctor: error: {tmp_path / 'nope.csv'}: no such file or directory; "
+    assert lines == [f"lrdoctor: error: {tmp_path / 'nope.csv'}: no such file or directory — "
                      "check the path"]
 
 
@@ -224,7 +224,7 @@ def test_rule_explains_sections_params_columns_and_fixtures():
 def test_unknown_rule_exits_2_listing_the_ids():
     result = run("rule", "XX999")
     assert result.exit_code == 2
-    assert result.output.startswith("lrdoctor: error: unknown rule 'XX999'; rules: ")
+    assert result.output.startswith("lrdoctor: error: unknown rule 'XX999' — rules: ")
     assert "NF001" in result.output and len(result.output.strip().splitlines()) == 1
 
 

@@ -32,7 +32,7 @@ def test_lrdoctor_toml_accepts_tool_table_too(tmp_path):
 
 
 @pytest.mark.parametrize("text, needle", [
-    ('selekt = ["NF"]', "unknown key 'selekt'; valid keys: select"),
+    ('selekt = ["NF"]', "unknown key 'selekt' — did you mean 'select'? (valid keys: select"),
     ('select = "NF"\nfail-on = 3', "fail-on: 3 is not one of"),
     ('ignore = [1]', "ignore: expected a list of strings"),
     ('[columns]\nlos = "x"', "unknown signal 'los'"),

@@ -50,12 +50,14 @@ def check_command(
 ) -> None:
     """Check training logs and report learning-rate problems."""
     from lrdoctor.config import check_severity
-    from lrdoctor.errors import ConfigError
+    from lrdoctor.errors import ConfigError, did_you_mean
     from lrdoctor.formats import FORMATS, Context
     from lrdoctor.readers import discover
 
     if format not in FORMATS:
-        raise ConfigError(f"--format {format!r}: use one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"--format {format!r}", did_you_mean(format, FORMATS, f"use one of {', '.join(FORMATS)}")
+        )
     settings, catalogue, planned, options = settle(
         config, rules_dirs, color, select, extend_select, ignore, set_, optimizer,
         step=step_col, loss=loss_col, lr=lr_col, grad_norm=grad_norm_col,

@@ -75,13 +75,16 @@ def rule_command(
     rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Extra rule folder."),
 ) -> None:
     """Explain one rule: rationale, parameters, required columns and fixtures."""
-    from lrdoctor.errors import ConfigError
+    from lrdoctor.errors import ConfigError, did_you_mean
 
     rules = _catalogue(config, rules_dirs)
     rule = next((r for r in rules if rule_id.upper() == r.id or rule_id == r.name), None)
     if rule is None:
+        ids = [r.id for r in rules]
         raise ConfigError(
-            f"unknown rule {rule_id!r}; rules: {', '.join(r.id for r in rules)}"
+            f"unknown rule {rule_id!r}",
+            did_you_mean(rule_id, [*ids, *(r.name for r in rules)],
+                         f"rules: {', '.join(ids)}"),
         )
     typer.echo(explain(rule))
 

@@ -329,5 +329,5 @@ def test_unreadable_file_simulated(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "open", guarded)
     result = invoke("check", path, "--format", "json")
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"lrdoctor: error: {path}: permission denied; make the file " \
+    assert result.stderr.strip() == f"lrdoctor: error: {path}: permission denied — make the file " \
                                     "readable"
