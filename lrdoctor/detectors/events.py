@@ -199,7 +199,7 @@ def _lr_in_force(run: Run, step: float) -> float | None:
 
 @detector(
     "overfitting",
-    reasons=("memorising", "not_memorising", "slight"),
+    reasons=("memorising", "not_memorising", "slight", "noisy"),
     slots=("best_val", "end_val", "best_step", "best_at"),
 )
 def overfitting(
@@ -209,37 +209,51 @@ def overfitting(
     min_points: int = 6,
     min_z: float = 3.0,
     material: float = 0.01,
+    best_before: float = 0.7,
 ) -> list[Evidence]:
     """The validation loss ended well above its minimum (measured against that minimum).
 
     The reason says what the training loss did meanwhile: still falling is memorisation
     (early stopping, regularisation); not falling means the run got worse as a whole. A rise
-    below `material` of the first evaluation's loss is `slight` (a loss already near zero).
+    below `material` of the first evaluation's loss is `slight` (a loss already near zero). A
+    rise that only the lowest single evaluation shows, or that the evaluations' noise could
+    make, is `noisy` (info): that evaluation's checkpoint is still the one to keep.
     """
     val = run["val_loss"].finite()
     if len(val) < min_points:
         return []
     padded = np.pad(val.value, 1, mode="edge")
     smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, 3), axis=1)
-    best = int(np.argmin(smooth))
-    low = float(smooth[best])
     # Where the validation loss ended: the median of its last evaluations (at least 3).
     k = max(3, len(val) // 10)
-    if best >= len(val) - k:
-        return []  # the minimum is among the last evaluations: nothing rose after it
     end = float(np.median(val.value[-k:]))
-    rise = end - low
     # The evaluations' own noise (what the 3-point median removed), for the mean of k of them.
     residual = val.value - smooth
     noise = float(np.median(np.abs(residual - np.median(residual)))) * 1.4826
-    if rise <= 0 or rise <= min_rise * abs(low) or rise <= min_z * noise / np.sqrt(k):
-        return []
+    best = int(np.argmin(smooth))
+    low = float(smooth[best])
+    rise = end - low
+    robust = (
+        best < len(val) - k and rise > 0 and rise > min_rise * abs(low)
+        and rise > min_z * noise / np.sqrt(k)
+    )
+    if not robust:
+        # The lowest single evaluation, early enough that the run had time to move off it.
+        best = int(np.argmin(val.value))
+        low = float(val.value[best])
+        rise = end - low
+        span = float(val.step[-1] - val.step[0])
+        early = span > 0 and float(val.step[best] - val.step[0]) <= best_before * span
+        if not (early and best < len(val) - k and rise > min_rise * abs(low)):
+            return []
     train = finite_prefix(run)
     falling = _train_kept_falling(train, val.step, best)
     if falling is None:
         return []
     reason = "memorising" if falling else "not_memorising"
-    if rise < material * abs(float(val.value[0])):
+    if not robust:
+        reason = "noisy"
+    elif rise < material * abs(float(val.value[0])):
         reason = "slight"
     return [
         Evidence(

@@ -1,0 +1,45 @@
+"""OF001 as data: a robust rise is a warning; one only the lowest single evaluation shows is info."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lrdoctor.detectors.events import overfitting
+from lrdoctor.run import run_from_frame
+
+
+def run_with_val(val: list[float], train_falls: bool = True):
+    n = 1000
+    steps = np.arange(n)
+    loss = np.exp(-steps / 300) + 0.1 if train_falls else np.full(n, 0.5)
+    vsteps = np.linspace(0, n - 1, len(val)).astype(int)
+    val_col = np.full(n, np.nan)
+    val_col[vsteps] = val
+    return run_from_frame(pd.DataFrame({"step": steps, "loss": loss, "val_loss": val_col}))
+
+
+def test_a_steady_rise_after_the_minimum_is_memorising():
+    val = [1.0, 0.8, 0.6, 0.5, 0.45, 0.44, 0.47, 0.52, 0.56, 0.6, 0.63, 0.66]
+    [ev] = overfitting(run_with_val(val))
+    assert (ev.reason, ev.limit) == ("memorising", 0.15)
+    assert ev.slots["best_val"] == 0.45  # the 3-point running median at the minimum
+    assert ev.observed > 0.3
+
+
+def test_a_single_low_evaluation_is_noisy_info():
+    """The smoothed curve is flat; only one lucky evaluation sits 20% lower."""
+    val = [0.7, 0.6, 0.52, 0.50, 0.40, 0.50, 0.51, 0.50, 0.49, 0.50, 0.51, 0.50, 0.50, 0.50]
+    [ev] = overfitting(run_with_val(val))
+    assert ev.reason == "noisy"
+    assert ev.slots["best_val"] == 0.40
+    assert ev.observed >= 0.15
+
+
+def test_a_minimum_late_in_the_run_is_not_noisy_overfitting():
+    val = [0.7, 0.6, 0.55, 0.52, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.38, 0.5, 0.5, 0.5]
+    assert overfitting(run_with_val(val)) == []
+
+
+def test_a_flat_validation_loss_is_quiet():
+    assert overfitting(run_with_val([0.5] * 12)) == []
