@@ -1,4 +1,4 @@
-"""OF001 as data: a robust rise is a warning; one only the lowest single evaluation shows is info."""
+"""OF001 as data: a robust rise is a warning; one only a single low evaluation shows is info."""
 
 from __future__ import annotations
 
