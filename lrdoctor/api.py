@@ -22,7 +22,7 @@ def check(
     config: str | os.PathLike | None = None,
     rules_dirs: Sequence[str | os.PathLike] = (),
 ) -> Report:
-    """Check one or more logs (paths, globs or folders) or a pandas DataFrame.
+    """Check one or more logs (paths, globs, folders, s3:// or mlflow:// URIs) or a DataFrame.
 
     Settles the configuration as the CLI does: `config` (or the nearest lrdoctor.toml /
     pyproject.toml with [tool.lrdoctor] above the working folder), then these arguments.
@@ -33,7 +33,6 @@ def check(
     """
     from pathlib import Path
 
-    from lrdoctor.readers import discover
     from lrdoctor.session import open_session
 
     session = open_session(
@@ -45,7 +44,9 @@ def check(
     if _is_frame(source):
         return session.check_frame(source)
     paths = [source] if isinstance(source, str | os.PathLike) else list(_as_iter(source))
-    return session.check(discover(paths), jobs=jobs)
+    from lrdoctor.sources import resolve
+
+    return session.check(resolve(paths), jobs=jobs)
 
 
 def _is_frame(obj: Any) -> bool:

@@ -152,10 +152,14 @@ def _preview(run) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(s.step[idx].tolist()), tuple(s.value[idx].tolist())
 
 
-def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> list[RunReport]:
-    """Read one input (which may hold several runs) and check each run; errors become reports."""
-    from lrdoctor.readers import read_path
+def check_path(path, planned: Sequence[PlannedRule], options: Options) -> list[RunReport]:
+    """Read one input (which may hold several runs) and check each run; errors become reports.
+
+    `path` is any input a source resolved (lrdoctor/sources): a local path, an object in a
+    bucket, an MLflow run. This is the per-input function every executor maps.
+    """
     from lrdoctor.run import build_run, wanted_columns
+    from lrdoctor.sources import read_input
 
     needed = needed_signals(planned)
     if options.curves:
@@ -164,7 +168,7 @@ def check_path(path: Path, planned: Sequence[PlannedRule], options: Options) -> 
         needed |= set(PLOTTED)
     where = "input dispatch"
     try:
-        tables = read_path(path, lambda names: wanted_columns(names, options.columns, needed))
+        tables = read_input(path, lambda names: wanted_columns(names, options.columns, needed))
         reports = []
         for table in tables:
             where = "run normalisation"
@@ -263,11 +267,18 @@ def _in_workers(paths: list[Path], planned, options: Options, jobs: int) -> list
 
 def _pool_round(paths, indices, planned, options, jobs, done) -> list[int]:
     """Check `indices` in a pool of `jobs` workers; returns those lost to a broken pool."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    # Remote inputs: the S3/GCS clients the listing started must not be forked into the
+    # workers (their threads and connections do not survive a fork); start them afresh.
+    remote = any(not isinstance(paths[i], Path) for i in indices)
     pool = ProcessPoolExecutor(
-        max_workers=jobs, initializer=_worker_init, initargs=(planned, options)
+        max_workers=jobs,
+        initializer=_worker_init,
+        initargs=(planned, options),
+        mp_context=multiprocessing.get_context("forkserver") if remote else None,
     )
     try:
         futures = {i: pool.submit(_worker_check, paths[i]) for i in indices}

@@ -8,6 +8,7 @@ API) over the configuration file over the rule files' defaults.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +44,12 @@ class Session:
     def read(self, path: Path, extra: Iterable[str] = ()) -> list:
         """The runs in one input, normalised under the session's column names and optimizer;
         `extra` names signals the caller needs beyond the planned rules' (e.g. val_loss)."""
-        from lrdoctor.readers import read_path
         from lrdoctor.run import build_run, wanted_columns
+        from lrdoctor.sources import read_input
 
         needed, columns = self.needed | set(extra), self.options.columns
-        tables = read_path(Path(path), lambda names: wanted_columns(names, columns, needed))
+        item = Path(path) if isinstance(path, str | os.PathLike) else path  # or a remote input
+        tables = read_input(item, lambda names: wanted_columns(names, columns, needed))
         return [build_run(t, columns, self.options.optimizer, extra=needed) for t in tables]
 
     def evaluate(self, run) -> RunReport:

@@ -17,7 +17,8 @@ CI_WIDTH = 120
 
 @boundary
 def check_command(
-    paths: list[str] = typer.Argument(..., help="Log files, folders or glob patterns."),
+    paths: list[str] = typer.Argument(..., help="Log files, folders, glob patterns, s3:// "
+                                      "(gs://, hdfs://) URIs or mlflow://HOST:PORT/EXPERIMENT."),
     format: str = typer.Option("text", "--format", "-f", help="text, json, github, junit, "
                                "markdown or html (a page with a figure per run; the plot "
                                "extra)."),
@@ -52,7 +53,7 @@ def check_command(
     from lrdoctor.config import check_severity
     from lrdoctor.errors import ConfigError, did_you_mean
     from lrdoctor.formats import FORMATS, Context
-    from lrdoctor.readers import discover
+    from lrdoctor.sources import resolve
 
     if format not in FORMATS:
         raise ConfigError(
@@ -72,7 +73,7 @@ def check_command(
         require("--format html")
         options = dataclasses.replace(options, curves=True)
 
-    inputs = discover(paths)
+    inputs = resolve(paths)
     report = _run_all(inputs, planned, options, jobs, show=not quiet and sys.stderr.isatty())
 
     to_terminal = output is None and sys.stdout.isatty()

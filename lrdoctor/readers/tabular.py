@@ -31,54 +31,61 @@ class ParquetReader:
         return head.startswith(PARQUET_MAGIC)
 
     def read(self, path: Path, select: Select) -> list[Table]:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        try:
-            handle = pq.ParquetFile(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            if _has_no_footer(path):
-                raise InputError(
-                    path,
-                    "the Parquet file has no footer",
-                    "its writer has not closed it yet (a live run?) or the copy was cut short; "
-                    "check it again once the writer has closed it",
-                ) from exc
-            raise InputError(path, f"not a readable Parquet file ({exc})") from exc
-        names = [f.name for f in handle.schema_arrow]
-        wanted = [n for n in names if n in set(select(names))]
-        # Handed over in a list that table_from_arrow empties: it frees the Arrow columns one
-        # by one as it converts them (peak memory near the log's size, not twice it).
-        out = table_from_arrow(str(path), [_read_parquet(handle, path, wanted)])
-        out.names = names
-        meta = handle.schema_arrow.metadata or {}
-        out.meta = {
-            k.decode(errors="replace"): v.decode(errors="replace")
-            for k, v in meta.items()
-            if not k.startswith(b"ARROW:") and k != b"pandas" and len(v) < 65536
-        }
-        key = run_key(names)
-        if key is None:
-            return [out]
-        # Several runs in one file (a `run`/`run_id`/`name` column): one table each.
-        try:
-            labels = handle.read(columns=[key]).column(0).cast(pa.string()).to_pylist()
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return [out]  # a run column that is not text-like names nothing
-        return split_runs(out, labels, key)
+        return read_parquet(str(path), path, select)
 
 
-def _read_parquet(handle, path: Path, wanted: list[str]):
+def read_parquet(source: str, file, select: Select) -> list[Table]:
+    """A Parquet log from a path or a seekable file (e.g. an object in S3): pyarrow reads the
+    footer, then only the column chunks of the selected columns, by byte range."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(file)
+    except (pa.ArrowInvalid, OSError) as exc:
+        if _has_no_footer(file):
+            raise InputError(
+                source,
+                "the Parquet file has no footer",
+                "its writer has not closed it yet (a live run?) or the copy was cut short; "
+                "check it again once the writer has closed it",
+            ) from exc
+        raise InputError(source, f"not a readable Parquet file ({exc})") from exc
+    names = [f.name for f in handle.schema_arrow]
+    wanted = [n for n in names if n in set(select(names))]
+    # Handed over in a list that table_from_arrow empties: it frees the Arrow columns one
+    # by one as it converts them (peak memory near the log's size, not twice it).
+    out = table_from_arrow(source, [_read_parquet(handle, source, wanted)])
+    out.names = names
+    meta = handle.schema_arrow.metadata or {}
+    out.meta = {
+        k.decode(errors="replace"): v.decode(errors="replace")
+        for k, v in meta.items()
+        if not k.startswith(b"ARROW:") and k != b"pandas" and len(v) < 65536
+    }
+    key = run_key(names)
+    if key is None:
+        return [out]
+    # Several runs in one file (a `run`/`run_id`/`name` column): one table each.
+    try:
+        labels = handle.read(columns=[key]).column(0).cast(pa.string()).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return [out]  # a run column that is not text-like names nothing
+    return split_runs(out, labels, key)
+
+
+def _read_parquet(handle, source: str, wanted: list[str]):
     import pyarrow as pa
 
     try:
         return handle.read(columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(path, f"the Parquet data is damaged ({exc})") from exc
+        raise InputError(source, f"the Parquet data is damaged ({exc})") from exc
 
 
-def _has_no_footer(path: Path) -> bool:
-    with open(path, "rb") as fh:
+def _has_no_footer(file) -> bool:
+    with contextlib.ExitStack() as stack:
+        fh = file if hasattr(file, "seek") else stack.enter_context(open(file, "rb"))
         fh.seek(0, io.SEEK_END)
         if fh.tell() < 8:
             return True
