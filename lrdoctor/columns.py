@@ -57,6 +57,42 @@ PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
 }
 
 SIGNALS: tuple[str, ...] = tuple(ALIASES)
+
+# Optimizer name -> the family whose LR band and update size the detectors know.
+OPTIMIZER_FAMILIES = {
+    "sgd": "sgd", "momentum": "sgd", "nesterov": "sgd", "sgdm": "sgd", "lars": "sgd",
+    "adam": "adam", "adamw": "adam", "nadam": "adam", "radam": "adam", "adamax": "adam",
+    "lamb": "adam", "adafactor": "adam", "lion": "adam", "fusedadam": "adam", "adam8bit": "adam",
+    # RMSprop normalises each step like Adam (a step of ~lr per parameter).
+    "rmsprop": "adam", "adagrad": "adaptive", "adadelta": "adadelta",
+}
+# Words in framework optimizer names that say how, not which (HF `paged_adamw_8bit`,
+# `adamw_torch_fused`, `lion_32bit`; fastai's `ranger` is RAdam + Lookahead).
+_HOW = {"torch", "hf", "fused", "apex", "paged", "bnb", "8bit", "32bit", "4bit", "xla", "npu",
+        "ao", "anyprecision", "galore", "layerwise", "schedule", "free", "lomo", "ademamix",
+        "grokadamw", "apollo", "stableadamw", "optimi", "foreach", "legacy", "tf", "keras"}
+_ALIAS_OPTIMIZERS = {"ranger": "adam", "adamwscheduledfree": "adam", "sgdw": "sgd",
+                     "adamwschedulefree": "adam", "qhadam": "adam", "lookahead": "adam"}
+
+
+def canonical_optimizer(name: str | None) -> str | None:
+    """The family (sgd, adam, adaptive, adadelta) of an optimizer as frameworks name it:
+    `AdamW`, `adamw_torch`, `paged_adamw_8bit`, `lr-Adam`, `torch.optim.SGD`, `<class 'Adam'>`."""
+    if not name:
+        return None
+    text = re.sub(r"^<class '|'>$", "", name.strip()).rsplit(".", 1)[-1].lower()
+    text = text.removeprefix("lr-").split("/")[0]
+    whole = text.replace("-", "").replace("_", "")
+    if whole in OPTIMIZER_FAMILIES or whole in _ALIAS_OPTIMIZERS:
+        return OPTIMIZER_FAMILIES.get(whole) or _ALIAS_OPTIMIZERS[whole]
+    words = [w for w in re.split(r"[_\-\s]+", text) if w and w not in _HOW]
+    for word in words:
+        word = re.sub(r"\d+bit$", "", word)
+        if word in OPTIMIZER_FAMILIES:
+            return OPTIMIZER_FAMILIES[word]
+        if word in _ALIAS_OPTIMIZERS:
+            return _ALIAS_OPTIMIZERS[word]
+    return None
 # Columns whose presence alone identifies the optimizer (Lightning's `lr-Adam`).
 _OPTIMIZER_FROM_LR = re.compile(r"^lr-([a-z]+)", re.IGNORECASE)
 

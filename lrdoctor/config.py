@@ -146,9 +146,9 @@ def check_severity(value: Any, where: str) -> str:
 
 
 def check_optimizer(value: Any, where: str) -> str:
-    from lrdoctor.run import OPTIMIZER_FAMILIES
+    from lrdoctor.columns import OPTIMIZER_FAMILIES, canonical_optimizer
 
-    if not isinstance(value, str) or value.lower().replace("-", "") not in OPTIMIZER_FAMILIES:
+    if not isinstance(value, str) or canonical_optimizer(value) is None:
         raise ConfigError(
             f"{where}: unknown optimizer {value!r}; known: {', '.join(sorted(OPTIMIZER_FAMILIES))}"
         )

@@ -7,31 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lrdoctor.columns import SIGNALS, detect_columns, optimizer_from_columns
+from lrdoctor.columns import (
+    OPTIMIZER_FAMILIES,
+    SIGNALS,
+    canonical_optimizer,
+    detect_columns,
+    optimizer_from_columns,
+)
 from lrdoctor.readers.base import Table
-
-# Optimizer names as users and loggers spell them -> the families the rules distinguish.
-OPTIMIZER_FAMILIES = {
-    "sgd": "sgd",
-    "momentum": "sgd",
-    "nesterov": "sgd",
-    "sgdm": "sgd",
-    "lars": "sgd",
-    "adam": "adam",
-    "adamw": "adam",
-    "nadam": "adam",
-    "radam": "adam",
-    "adamax": "adam",
-    "lamb": "adam",
-    "adafactor": "adam",
-    "lion": "adam",
-    "fusedadam": "adam",
-    "adam8bit": "adam",
-    # RMSprop normalises each step like Adam (a step of ~lr per parameter).
-    "rmsprop": "adam",
-    "adagrad": "adaptive",
-    "adadelta": "adadelta",
-}
 
 
 @dataclass(frozen=True)
@@ -88,7 +71,7 @@ class Run:
 
     @property
     def optimizer_family(self) -> str | None:
-        return OPTIMIZER_FAMILIES.get((self.optimizer or "").lower().replace("-", ""))
+        return canonical_optimizer(self.optimizer)
 
     @property
     def n_steps(self) -> int:

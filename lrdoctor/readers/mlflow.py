@@ -118,7 +118,7 @@ class MlflowSqliteReader:
     description = "MLflow SQLite backend (mlflow.db)"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        return head.startswith(SQLITE_MAGIC) and b"metrics" in head + _tail_names(path)
+        return head.startswith(SQLITE_MAGIC) and {"metrics", "runs"} <= _tables(path)
 
     def read(self, path: Path, select: Select) -> list[Table]:
         import sqlite3
@@ -169,7 +169,16 @@ class MlflowSqliteReader:
         return tables
 
 
-def _tail_names(path: Path) -> bytes:
-    """The schema lives in the first pages; read a little more than the sniffed head."""
-    with open(path, "rb") as fh:
-        return fh.read(1 << 16)
+def _tables(path: Path) -> set[str]:
+    """The database's table names. MLflow 3.x creates ~30 tables through its migrations, so
+    `metrics` is not always in the first pages: ask SQLite (read-only) rather than scan bytes."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return set()

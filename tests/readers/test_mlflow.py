@@ -75,3 +75,36 @@ def test_sqlite_backend_nan_and_clamped_inf(tmp_path):
     v = blown["loss"].value
     assert v[0] == 2.0 and np.isposinf(v[1]) and np.isnan(v[2])
     assert blown.optimizer == "SGD" and tables[1].meta["status"] == "FAILED"
+
+
+def test_sqlite_backend_found_when_metrics_is_not_in_the_first_pages(tmp_path):
+    # MLflow 3.x migrations create ~30 tables with long schemas before `metrics` and `runs`.
+    db = tmp_path / "mlflow.db"
+    con = sqlite3.connect(db)
+    for i in range(60):
+        cols = ", ".join(f"column_with_a_long_name_{j} VARCHAR(250)" for j in range(40))
+        con.execute(f"CREATE TABLE padding_{i} ({cols})")
+    con.executescript("""
+        CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY, name VARCHAR(250), status VARCHAR(9));
+        CREATE TABLE metrics (key VARCHAR(250), value FLOAT, timestamp BIGINT, run_uuid VARCHAR(32),
+                              step BIGINT, is_nan BOOLEAN);
+        CREATE TABLE params (key VARCHAR(250), value VARCHAR(8000), run_uuid VARCHAR(32));
+        INSERT INTO runs VALUES ('r1', 'only', 'FINISHED');
+        INSERT INTO metrics VALUES ('loss', 1.0, 1000, 'r1', 0, 0);
+    """)
+    con.commit()
+    con.close()
+    assert b"CREATE TABLE metrics" not in db.read_bytes()[: 1 << 16]
+    (table,) = read_path(db)
+    assert table.meta["run_name"] == "only"
+
+
+def test_sqlite_file_without_mlflow_tables_is_not_claimed(tmp_path):
+    db = tmp_path / "other.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE metrics (x INT)")
+    con.commit()
+    con.close()
+    from lrdoctor.readers.mlflow import MlflowSqliteReader
+
+    assert not MlflowSqliteReader().sniff(db, db.read_bytes()[:100])
