@@ -7,13 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lrdoctor.columns import (
-    OPTIMIZER_FAMILIES,
-    SIGNALS,
-    canonical_optimizer,
-    detect_columns,
-    optimizer_from_columns,
-)
+from lrdoctor.columns import SIGNALS, canonical_optimizer, detect_columns, optimizer_from_columns
 from lrdoctor.readers.base import Table
 
 
