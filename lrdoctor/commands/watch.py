@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -11,26 +10,33 @@ import typer
 
 from lrdoctor.commands import boundary
 
-# Text logs written line by line, whose last line may be caught half-written.
-LINE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".txt")
-
 
 @boundary
 def watch_command(
     path: Path = typer.Argument(..., help="The log file or run folder a job is writing."),
     interval: float = typer.Option(2.0, "--interval", min=0.01, help="Seconds between polls."),
-    idle: float = typer.Option(300.0, "--idle", min=0.0, help="Stop (exit 0) when the log "
-                               "has not changed for this many seconds; also how long to wait "
-                               "for a missing log."),
-    exit_on: str | None = typer.Option(None, "--exit-on", help="error or warning: exit 1 at "
-                                       "the first finding of this severity or worse."),
+    idle: float = typer.Option(
+        300.0,
+        "--idle",
+        min=0.0,
+        help="Stop (exit 0) when the log "
+        "has not changed for this many seconds; also how long to wait "
+        "for a missing log.",
+    ),
+    exit_on: str | None = typer.Option(
+        None,
+        "--exit-on",
+        help="error or warning: exit 1 at the first finding of this severity or worse.",
+    ),
     select: list[str] | None = typer.Option(None, "--select", help="Rules to run."),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to leave out."),
-    set_: list[str] | None = typer.Option(None, "--set", help="RULE.param=value (or "
-                                          "RULE.severity=warning)."),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="RULE.param=value (or RULE.severity=warning)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
-    rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
-                                                 "files."),
+    rules_dirs: list[Path] | None = typer.Option(
+        None, "--rules", help="Folder of extra rule files."
+    ),
     loss_col: str | None = typer.Option(None, "--loss-col"),
     lr_col: str | None = typer.Option(None, "--lr-col"),
     step_col: str | None = typer.Option(None, "--step-col"),
@@ -45,8 +51,17 @@ def watch_command(
     if exit_on is not None and check_severity(exit_on, "--exit-on") == "info":
         raise ConfigError("--exit-on 'info': use error or warning")
     _, catalogue, planned, options = settle(
-        config, rules_dirs, color, select, None, ignore, set_, optimizer,
-        loss=loss_col, lr=lr_col, step=step_col,
+        config,
+        rules_dirs,
+        color,
+        select,
+        None,
+        ignore,
+        set_,
+        optimizer,
+        loss=loss_col,
+        lr=lr_col,
+        step=step_col,
     )
     watcher = Watcher(path, planned, options, exit_on)
     code = watcher.follow(interval, idle, status=sys.stderr.isatty())
@@ -55,7 +70,12 @@ def watch_command(
 
 
 class Watcher:
-    """Re-reads the log whenever its size or mtime changes and keeps what was already said."""
+    """Follows the log by offset (lrdoctor/follow.py) and keeps what was already said.
+
+    Each poll parses only what was appended. The rules run on the whole run so far, but only
+    once it has grown by 1/ADAPTIVE since they last ran (so their cost per row stays constant
+    as the log grows), at once when a value first turns NaN or inf, and when the log goes idle.
+    """
 
     def __init__(self, path: Path, planned, options, exit_on: str | None):
         self.path, self.planned, self.options, self.exit_on = path, planned, options, exit_on
@@ -64,51 +84,92 @@ class Watcher:
         self.seen: set[tuple[str, str, str | None]] = set()
         self.read_error: str | None = None
         self.status = False
+        self.follower = None
+        self.rows = self.rows_checked = 0
+        self.evaluations = 0
+
+    def _select(self, names):
+        from lrdoctor.engine import needed_signals
+        from lrdoctor.run import wanted_columns
+
+        return wanted_columns(names, self.options.columns, needed_signals(self.planned))
 
     def follow(self, interval: float, idle: float, status: bool = False) -> int:
         """Poll until idle (0), a finding at the --exit-on level (1) or a missing log (2)."""
         from lrdoctor.commands import report_error
+        from lrdoctor.errors import LrdoctorError
+        from lrdoctor.follow import Follower
 
-        last_sig, last_change = None, time.monotonic()
+        last_change = time.monotonic()
         self.status = status
         try:
             while True:
-                sig = signature(self.path)
                 now = time.monotonic()
-                if sig is None and last_sig is None:
+                if self.follower is None and not self.path.exists():
                     if now - last_change >= idle:
-                        report_error(f"{self.path}: no such file or directory after waiting "
-                                     f"{idle:g} s; check the path")
+                        report_error(
+                            f"{self.path}: no such file or directory after waiting "
+                            f"{idle:g} s; check the path"
+                        )
                         return 2
-                elif sig != last_sig:
-                    if last_sig is not None and sig is not None and sig[0] < last_sig[0]:
-                        typer.echo(f"{self.path}: the log shrank (truncated or rotated); "
-                                   "reading it again from the start", err=True)
-                    last_sig, last_change = sig, now
-                    if sig is not None and self._evaluate():
-                        return 1
-                elif now - last_change >= idle:
-                    return 0
+                else:
+                    if self.follower is None:
+                        self.follower = Follower(self.path, self._select)
+                    try:
+                        added = self.follower.poll()
+                        self.read_error = None
+                    except LrdoctorError as exc:
+                        # Often a write caught half-way (a JSON file being rewritten): retry.
+                        self.read_error, added = str(exc), 0
+                        self.follower = None
+                    if added is None:
+                        typer.echo(
+                            f"{self.path}: the log shrank or was replaced (truncated or "
+                            "rotated); reading it again from the start",
+                            err=True,
+                        )
+                        self.rows = self.rows_checked = 0
+                    if added != 0:
+                        self.rows += added or 0
+                        last_change = now
+                        if self._due(added is None) and self._evaluate():
+                            return 1
+                    elif now - last_change >= idle:
+                        return 1 if self._settle() else 0
                 if status:
                     self._status()
                 time.sleep(interval)
         except KeyboardInterrupt:
+            self._settle()
             return 0
         finally:
             if status:
                 sys.stderr.write("\r\x1b[2K")
 
+    def _due(self, restarted: bool) -> bool:
+        from lrdoctor.monitor import ADAPTIVE
+
+        if restarted or not self.reports or self.follower.newly_broken():
+            return True
+        return self.rows - self.rows_checked >= max(1, self.rows_checked // ADAPTIVE)
+
+    def _settle(self) -> bool:
+        """Evaluate what arrived since the rules last ran (the log went idle, or was stopped)."""
+        if self.follower is not None and (self.rows != self.rows_checked or not self.reports):
+            return self._evaluate()
+        return False
+
     def _evaluate(self) -> bool:
-        """Read the log again; print the new findings; True when one reaches --exit-on."""
+        """Run the rules on the run so far; print new findings; True when one reaches --exit-on."""
         from lrdoctor.errors import LrdoctorError
         from lrdoctor.findings import SEVERITY_RANK
 
         try:
-            pairs = evaluate(self.path, self.planned, self.options)
+            pairs = evaluate_tables(self.follower.tables(), self.planned, self.options)
         except LrdoctorError as exc:
-            # Often a write caught half-way (a JSON file being rewritten): try at the next change.
             self.read_error = str(exc)
             return False
+        self.rows_checked, self.evaluations = self.rows, self.evaluations + 1
         self.read_error = None
         self.runs, self.reports = [p[0] for p in pairs], [p[1] for p in pairs]
         stop = False
@@ -137,20 +198,16 @@ class Watcher:
         sys.stderr.flush()
 
 
-def evaluate(path: Path, planned, options) -> list[tuple]:
-    """(run, report) for each run in the log: the same reading and rules as `check`."""
+def evaluate_tables(tables, planned, options) -> list[tuple]:
+    """(run, report) for each table read from the log: the same normalising and rules as
+    `check`."""
     from lrdoctor.engine import check_run, needed_signals
     from lrdoctor.errors import InputError
-    from lrdoctor.readers import read_path
-    from lrdoctor.run import build_run, wanted_columns
+    from lrdoctor.run import build_run
 
     needed = needed_signals(planned)
-    with _complete_lines(path) as readable:
-        tables = read_path(readable, lambda names: wanted_columns(names, options.columns, needed))
     out = []
     for table in tables:
-        if readable != path:  # name the log, not the temporary copy
-            table.source = table.source.replace(str(readable), str(path))
         run = build_run(table, options.columns, options.optimizer, extra=needed)
         if not run.has("loss"):
             raise InputError(table.source, "no loss column found yet", "name it with --loss-col")
@@ -158,49 +215,16 @@ def evaluate(path: Path, planned, options) -> list[tuple]:
     return out
 
 
-@contextlib.contextmanager
-def _complete_lines(path: Path):
-    """The log without a half-written last line: a number cut short could read as another value.
+def evaluate(path: Path, planned, options) -> list[tuple]:
+    """(run, report) for each run in the log, read whole: the same reading and rules as
+    `check`."""
+    from lrdoctor.engine import needed_signals
+    from lrdoctor.follow import read_whole
+    from lrdoctor.run import wanted_columns
 
-    Only line-oriented text logs are trimmed (via a copy, as the writer still holds the file);
-    anything else is read as it is.
-    """
-    import tempfile
-
-    if path.is_dir() or not path.name.lower().endswith(LINE_SUFFIXES):
-        yield path
-        return
-    with open(path, "rb") as fh:
-        data = fh.read()
-    cut = data.rfind(b"\n") + 1
-    if cut == len(data) or cut == 0:
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="lrdoctor-watch-") as folder:
-        copy = Path(folder) / path.name
-        copy.write_bytes(data[:cut])
-        yield copy
-
-
-def signature(path: Path) -> tuple[int, int, int] | None:
-    """(total size, newest mtime, file count) of a file or folder; None when it is missing."""
-    import os
-
-    try:
-        if not path.is_dir():
-            st = path.stat()
-            return (st.st_size, st.st_mtime_ns, 1)
-        size = newest = count = 0
-        for root, _dirs, files in os.walk(path):
-            for name in files:
-                try:
-                    st = os.stat(os.path.join(root, name))
-                except OSError:
-                    continue  # removed while walking
-                size, newest, count = size + st.st_size, max(newest, st.st_mtime_ns), count + 1
-        return (size, newest, count)
-    except OSError:
-        return None
+    needed = needed_signals(planned)
+    tables = read_whole(path, lambda names: wanted_columns(names, options.columns, needed))
+    return evaluate_tables(tables, planned, options)
 
 
 def format_finding(f, source: str | None = None) -> str:

@@ -63,6 +63,7 @@ __all__ = [
     "Table",
     "discover",
     "read_path",
+    "reader_for",
     "supported_formats",
 ]
 
@@ -121,10 +122,16 @@ def _expand(path: Path) -> list[Path]:
 
 def read_path(path: Path, select: Select = select_all) -> list[Table]:
     """Read one input with the first reader that recognises it."""
+    reader = reader_for(path)
+    return _guarded(reader, path, reader.read, path, select)
+
+
+def reader_for(path: Path) -> Reader:
+    """The first reader that recognises the input (`watch` follows some formats by offset)."""
     if path.is_dir():
         for reader in DIRECTORY_READERS:
             if _guarded(reader, path, reader.claims_dir, path):
-                return _guarded(reader, path, reader.read, path, select)
+                return reader
         raise InputError(path, "is a folder that no reader recognises")
     try:
         with open(path, "rb") as fh:
@@ -137,7 +144,7 @@ def read_path(path: Path, select: Select = select_all) -> list[Table]:
         raise InputError(path, "the file is empty", "is the training job writing to it yet?")
     for reader in READERS:
         if _guarded(reader, path, reader.sniff, path, head):
-            return _guarded(reader, path, reader.read, path, select)
+            return reader
     raise InputError(
         path,
         "is not a training log lrdoctor can read",

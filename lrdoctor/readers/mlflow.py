@@ -13,8 +13,13 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 # MLflow clamps ±inf to ±float max before storing; map them back.
 _CLAMP = 1.7976931348623157e308
 # Params that name the optimizer or the learning rate, copied into the run's metadata.
-_PARAMS = {"optimizer": "optimizer", "optim": "optimizer", "optimizer_name": "optimizer",
-           "lr": "lr", "learning_rate": "lr"}
+_PARAMS = {
+    "optimizer": "optimizer",
+    "optim": "optimizer",
+    "optimizer_name": "optimizer",
+    "lr": "lr",
+    "learning_rate": "lr",
+}
 
 
 def _meta_yaml(path: Path) -> dict[str, str]:
@@ -63,6 +68,11 @@ def _read_run(run_dir: Path, select: Select, source: str) -> Table:
                 values = values[: len(steps)]
                 continue
         series[key] = (steps, values)
+    return table_from_series(source, series, select, notes, run_meta(run_dir))
+
+
+def run_meta(run_dir: Path) -> dict[str, str]:
+    """A run's id, name, status and optimizer (from its params) for the Table's meta."""
     meta = {"framework": "mlflow", "run_id": run_dir.name}
     info = _meta_yaml(run_dir / "meta.yaml")
     for key in ("run_name", "status"):
@@ -72,7 +82,7 @@ def _read_run(run_dir: Path, select: Select, source: str) -> Table:
     for name, target in _PARAMS.items():
         if (params / name).is_file():
             meta.setdefault(target, (params / name).read_text(errors="replace").strip())
-    return table_from_series(source, series, select, notes, meta)
+    return meta
 
 
 class MlflowStoreReader:
@@ -80,9 +90,7 @@ class MlflowStoreReader:
     description = "MLflow file store (mlruns/, an experiment or a run folder)"
 
     def claims_dir(self, path: Path) -> bool:
-        return _is_run(path) or _is_experiment(path) or any(
-            _is_experiment(p) for p in _dirs(path)
-        )
+        return _is_run(path) or _is_experiment(path) or any(_is_experiment(p) for p in _dirs(path))
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return False
@@ -90,9 +98,9 @@ class MlflowStoreReader:
     def read(self, path: Path, select: Select) -> list[Table]:
         if _is_run(path):
             return [_read_run(path, select, str(path))]
-        experiments = [path] if _is_experiment(path) else [
-            p for p in _dirs(path) if _is_experiment(p)
-        ]
+        experiments = (
+            [path] if _is_experiment(path) else [p for p in _dirs(path) if _is_experiment(p)]
+        )
         runs = [r for e in experiments for r in _dirs(e) if _is_run(r)]
         tables = []
         for r in runs:
@@ -133,9 +141,7 @@ class MlflowSqliteReader:
                 "SELECT run_uuid, key, step, value, is_nan FROM metrics "
                 "ORDER BY run_uuid, key, timestamp, step"
             ).fetchall()
-            params = con.execute(
-                "SELECT run_uuid, key, value FROM params"
-            ).fetchall()
+            params = con.execute("SELECT run_uuid, key, value FROM params").fetchall()
         except sqlite3.Error as exc:
             raise InputError(path, f"not an MLflow database ({exc})") from exc
         finally:
@@ -156,13 +162,18 @@ class MlflowSqliteReader:
                 v[v >= _CLAMP] = np.inf
                 v[v <= -_CLAMP] = -np.inf
                 series[key] = (steps, v)
-            meta = {"framework": "mlflow", "run_id": run_uuid, "run_name": name or run_uuid,
-                    "status": status or ""}
+            meta = {
+                "framework": "mlflow",
+                "run_id": run_uuid,
+                "run_name": name or run_uuid,
+                "status": status or "",
+            }
             for p_run, key, value in params:
                 if p_run == run_uuid and key in _PARAMS:
                     meta.setdefault(_PARAMS[key], value)
-            tables.append(table_from_series(f"{path}::{name or run_uuid}", series, select,
-                                            meta=meta))
+            tables.append(
+                table_from_series(f"{path}::{name or run_uuid}", series, select, meta=meta)
+            )
         _unique_sources(tables)
         if not tables:
             raise InputError(path, "the MLflow database holds no logged metrics")

@@ -108,49 +108,13 @@ class CsvReader:
 
     def read(self, path: Path, select: Select) -> list[Table]:
         import pyarrow as pa
-        import pyarrow.csv as pacsv
 
         compressed = _starts_with(path, GZIP_MAGIC)
-        header_line = _first_line(path, compressed)
-        delimiter = _delimiter(header_line)
-        names = split_header(header_line, delimiter)
-        names = [n.strip() for n in names]
-        if not any(names):
-            raise InputError(path, "the file has no header row", "a log needs column names")
+        names, unique, delimiter = header_names(path, _first_line(path, compressed))
         wanted = set(select(names))
-        skipped_rows = 0
-
-        def skip_row(row) -> str:
-            nonlocal skipped_rows
-            skipped_rows += 1
-            return "skip"
-
-        unique = _unique(names)
         include = [u for u, n in zip(unique, names, strict=True) if n in wanted]
-        try:
-            source = pa.input_stream(str(path), compression="gzip" if compressed else None)
-            with _no_unraisable_report():
-                table = pacsv.read_csv(
-                    source,
-                    read_options=pacsv.ReadOptions(
-                        column_names=unique, skip_rows=1, block_size=1 << 24
-                    ),
-                    parse_options=pacsv.ParseOptions(
-                        delimiter=delimiter, invalid_row_handler=skip_row, newlines_in_values=False
-                    ),
-                    convert_options=pacsv.ConvertOptions(
-                        include_columns=include,
-                        null_values=NULL_CELLS,
-                        strings_can_be_null=True,
-                        quoted_strings_can_be_null=True,
-                    ),
-                )
-        except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
-            if "straddl" in str(exc):  # pyarrow's words for a row longer than a block
-                raise InputError(
-                    path, "a line is over 16 MiB long", "this is not a training log"
-                ) from exc
-            raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
+        source = pa.input_stream(str(path), compression="gzip" if compressed else None)
+        table, skipped_rows = parse_csv(path, source, names, unique, delimiter, include, 1)
         notes = []
         if skipped_rows:
             notes.append(
@@ -158,11 +122,61 @@ class CsvReader:
                 "of fields could not be parsed and were skipped (a partial last line from a "
                 "job still writing?)"
             )
-        held = [table.rename_columns([names[unique.index(c)] for c in table.column_names])]
+        held = [table]
         del table  # handed over: table_from_arrow frees each column once converted
         out = table_from_arrow(str(path), held, notes)
         out.names = names
         return [out]
+
+
+def header_names(path: Path, header_line: str) -> tuple[list[str], list[str], str]:
+    """The header's column names, their unique internal spellings, and the delimiter."""
+    delimiter = _delimiter(header_line)
+    names = [n.strip() for n in split_header(header_line, delimiter)]
+    if not any(names):
+        raise InputError(path, "the file has no header row", "a log needs column names")
+    return names, _unique(names), delimiter
+
+
+def parse_csv(path, source, names, unique, delimiter, include, skip_rows: int):
+    """Rows of CSV text (a stream, or bytes `watch` read after the header) as an Arrow table
+    named by the header, and how many rows had the wrong number of fields."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    skipped_rows = 0
+
+    def skip_row(row) -> str:
+        nonlocal skipped_rows
+        skipped_rows += 1
+        return "skip"
+
+    if isinstance(source, bytes):
+        source = pa.BufferReader(source)
+    try:
+        with _no_unraisable_report():
+            table = pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(
+                    column_names=unique, skip_rows=skip_rows, block_size=1 << 24
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, invalid_row_handler=skip_row, newlines_in_values=False
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=include,
+                    null_values=NULL_CELLS,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
+        if "straddl" in str(exc):  # pyarrow's words for a row longer than a block
+            raise InputError(
+                path, "a line is over 16 MiB long", "this is not a training log"
+            ) from exc
+        raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
+    return table.rename_columns([names[unique.index(c)] for c in table.column_names]), skipped_rows
 
 
 @contextlib.contextmanager

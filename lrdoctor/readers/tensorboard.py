@@ -67,12 +67,12 @@ def fields(buf: bytes):
         if wire == 0:
             value, i = _varint(buf, i)
         elif wire == 1:
-            value, i = buf[i:i + 8], i + 8
+            value, i = buf[i : i + 8], i + 8
         elif wire == 2:
             size, i = _varint(buf, i)
-            value, i = buf[i:i + size], i + size
+            value, i = buf[i : i + size], i + size
         elif wire == 5:
-            value, i = buf[i:i + 4], i + 4
+            value, i = buf[i : i + 4], i + 4
         else:
             raise ValueError(f"unsupported wire type {wire}")
         yield num, wire, value
@@ -89,11 +89,17 @@ def _tensor_scalar(buf: bytes) -> float | None:
         elif num == 4:
             content = value
         elif num == 5:  # float_val, packed or not
-            vals += struct.unpack(f"<{len(value) // 4}f", value) if wire == 2 else \
-                struct.unpack("<f", value)
+            vals += (
+                struct.unpack(f"<{len(value) // 4}f", value)
+                if wire == 2
+                else struct.unpack("<f", value)
+            )
         elif num == 6:  # double_val
-            vals += struct.unpack(f"<{len(value) // 8}d", value) if wire == 2 else \
-                struct.unpack("<d", value)
+            vals += (
+                struct.unpack(f"<{len(value) // 8}d", value)
+                if wire == 2
+                else struct.unpack("<d", value)
+            )
     if content and dtype in _FLOAT_DTYPES:
         arr = np.frombuffer(content, _FLOAT_DTYPES[dtype])
         return float(arr[0]) if arr.size == 1 else None
@@ -144,34 +150,53 @@ def _scalars(event: bytes, scalar_tags: set[str]):
 
 def read_events(path: Path, notes: list[str], scalar_tags: set[str] | None = None):
     """Every scalar point of one event file, in file order, as (step, tag, value)."""
+    return parse_events(path.read_bytes(), path.name, notes, scalar_tags)[0]
+
+
+def parse_events(
+    data: bytes,
+    name: str,
+    notes: list[str],
+    scalar_tags: set[str] | None = None,
+    final: bool = True,
+) -> tuple[list, int]:
+    """The scalar points of the whole records in `data`, and the bytes those records take.
+
+    `final=False` (following a live file): a record cut short is the writer's next one, left
+    unread without a note.
+    """
     import numpy as np
 
-    data = path.read_bytes()
     scalar_tags = set() if scalar_tags is None else scalar_tags
     headers, spans = [], []
     i, n = 0, len(data)
+    cut = f"{name}: the last record is cut short (a live writer?); ignored"
     while i < n:
         if n - i < 12:
-            notes.append(f"{path.name}: the last record is cut short (a live writer?); ignored")
+            if final:
+                notes.append(cut)
             break
         length = struct.unpack_from("<Q", data, i)[0]
         headers.append((i, length))
         if i + 12 + length + 4 > n:
-            notes.append(f"{path.name}: the last record is cut short (a live writer?); ignored")
+            if final:
+                notes.append(cut)
             headers.pop()
             break
         spans.append((i + 12, i + 12 + length))
         i += 12 + length + 4
+    consumed = i  # the start of the first record not whole yet
     if not headers:
-        return []
+        return [], 0
     raw = np.frombuffer(data, np.uint8)
     starts = np.array([h[0] for h in headers])
     head_rows = raw[starts[:, None] + np.arange(8)]
     stored = np.array([struct.unpack_from("<I", data, s + 8)[0] for s in starts], np.uint32)
     bad_len = np.flatnonzero(masked_crc32c(head_rows) != stored)
     if bad_len.size:
-        notes.append(f"{path.name}: a record length fails its checksum; read stopped there")
+        notes.append(f"{name}: a record length fails its checksum; read stopped there")
         spans = spans[: int(bad_len[0])]
+        consumed = n  # nothing after a broken length can be framed: never read it again
     points, checked = [], []
     for start, end in spans:
         try:
@@ -182,11 +207,11 @@ def read_events(path: Path, notes: list[str], scalar_tags: set[str] | None = Non
             checked.append((start, end, found))
     ok = _data_crc_ok(data, raw, checked)
     if not ok.all():
-        notes.append(f"{path.name}: {int((~ok).sum())} record(s) failed their checksum; skipped")
+        notes.append(f"{name}: {int((~ok).sum())} record(s) failed their checksum; skipped")
     for good, (_, _, found) in zip(ok, checked, strict=True):
         if good:
             points.extend(found)
-    return points
+    return points, consumed
 
 
 def _data_crc_ok(data: bytes, raw, records):
@@ -224,8 +249,11 @@ def _to_table(source: str, files_by_prefix: dict[str, list[Path]], select: Selec
                 s[0].append(step)
                 s[1].append(value)
     if not series:
-        raise InputError(source, "the TensorBoard events hold no scalars",
-                         "log them with add_scalar / tf.summary.scalar")
+        raise InputError(
+            source,
+            "the TensorBoard events hold no scalars",
+            "log them with add_scalar / tf.summary.scalar",
+        )
     return table_from_series(source, series, select, notes, {"framework": "tensorboard"})
 
 
@@ -268,7 +296,10 @@ class EventDirReader:
         return False
 
     def read(self, path: Path, select: Select) -> list[Table]:
-        groups = {"": _event_files(path), "train": _event_files(path / "train"),
-                  "validation": _event_files(path / "validation")}
+        groups = {
+            "": _event_files(path),
+            "train": _event_files(path / "train"),
+            "validation": _event_files(path / "validation"),
+        }
         groups = {k: v for k, v in groups.items() if v}
         return [_to_table(str(path), groups, select)]
