@@ -20,11 +20,11 @@ from lrdoctor.readers.base import Select, Table, select_all
 
 # The schemes pyarrow.fs reads (GCS and HDFS as pyarrow builds them; S3 is what is tested).
 FILESYSTEM_SCHEMES = ("s3://", "gs://", "gcs://", "hdfs://", "viewfs://")
-MLFLOW_SCHEME = "mlflow://"
+MLFLOW_SCHEMES = ("mlflow://", "mlflow+https://")
 
 
 def is_remote(text: str) -> bool:
-    return text.startswith((*FILESYSTEM_SCHEMES, MLFLOW_SCHEME))
+    return text.startswith((*FILESYSTEM_SCHEMES, *MLFLOW_SCHEMES))
 
 
 def resolve(args: Iterable[str | os.PathLike]) -> list:
@@ -41,7 +41,7 @@ def resolve(args: Iterable[str | os.PathLike]) -> list:
         if local:  # keep the user's order across local and remote arguments
             found.extend(discover(local))
             local = []
-        if text.startswith(MLFLOW_SCHEME):
+        if text.startswith(MLFLOW_SCHEMES):
             from lrdoctor.sources.mlflow import list_runs
 
             found.extend(list_runs(text))

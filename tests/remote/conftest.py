@@ -42,3 +42,50 @@ def s3_env(s3_endpoint, monkeypatch):
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     return values
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 (SQLite backend in a temporary folder): its address."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    if shutil.which("mlflow") is None:
+        pytest.skip("mlflow is not installed (the test-remote extra)")
+    folder = tmp_path_factory.mktemp("mlflow")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [
+        "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+        "--default-artifact-root", str(folder / "artifacts"),
+    ]  # fmt: skip
+    log = open(folder / "server.log", "wb")  # noqa: SIM115  (closed at teardown)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    address = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{address}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            log.close()
+            pytest.skip(
+                "mlflow server did not start: " + (folder / "server.log").read_text()[-300:]
+            )
+        time.sleep(0.5)
+    yield address
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
