@@ -185,3 +185,87 @@ def test_plain_check_does_not_import_matplotlib():
         check=True,
     )
     assert out.stdout.split() == ["0", "False"]
+
+
+@needs_mpl
+def test_lr_find_plot_marks_every_candidate_and_highlights_the_default(tmp_path):
+    from lrdoctor.lrfind import analyse_run
+    from lrdoctor.plots.lrfind import lrfind_figure
+    from lrdoctor.session import open_session
+
+    path = FIXTURES / "range_test_spirals_sgd.parquet"
+    out = tmp_path / "lr.png"
+    result = run("lr-find", path, "--plot", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    found = analyse_run(open_session().read(path)[0])
+    ax = lrfind_figure(found).axes[0]
+    assert ax.get_xscale() == "log"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for name, value in found.candidates.items():
+        if value is not None:
+            (x,) = lines[f"{name} {fmt(value)}"].get_xdata()
+            assert x == value
+    default = lines[f"suggested {fmt(found.suggested_lr)} (landmarks)"]
+    assert default.get_xdata()[0] == found.suggested_lr
+    assert default.get_linewidth() > max(
+        lines[k].get_linewidth() for k in lines if k != default.get_label()
+    )
+    reasons = fig_text(lrfind_figure(found))
+    assert all(name in reasons for name in found.candidates)
+
+
+def fmt(x):
+    from lrdoctor.present import fmt_lr
+
+    return fmt_lr(x)
+
+
+def fig_text(fig) -> str:
+    return "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+@needs_mpl
+def test_compare_plot_draws_the_u_curve_with_best_edge_and_suggestion(tmp_path):
+    from lrdoctor.compare import CompareResult, RunSummary
+    from lrdoctor.plots.sweep import compare_figure
+
+    lrs = [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    runs = [
+        RunSummary(f"r{k}", lr, final, final, 2.0, optimizer="sgd")
+        for k, (lr, final) in enumerate(zip(lrs, [1.5, 0.9, 0.4, 0.7, float("inf")], strict=False))
+    ]
+    result = CompareResult(runs, "final_loss", 1e-2, 1e-1, 2e-2, 0.018)
+    ax = compare_figure(result).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["sgd"].get_xdata()) == lrs[:4]  # the diverged run is not on the curve
+    assert list(lines["sgd: diverged"].get_xdata()) == [1.0]
+    assert lines["best 0.01"].get_xdata()[0] == 1e-2
+    assert lines["largest stable 0.1"].get_xdata()[0] == 1e-1
+    assert lines["suggested next 0.02"].get_xdata()[0] == 2e-2
+
+    paths = []
+    for lr, final in zip(lrs[:4], [1.5, 0.9, 0.4, 0.7], strict=True):
+        p = tmp_path / f"run_lr={lr:g}.csv"
+        steps = np.arange(200)
+        losses = 2.0 - (2.0 - final) * (1 - np.exp(-steps / 40))
+        p.write_text(
+            "step,loss\n" + "".join(f"{s},{v}\n" for s, v in zip(steps, losses, strict=True))
+        )
+        paths.append(p)
+    out = tmp_path / "u.svg"
+    cli = run("compare", *paths, "--plot", out)
+    assert cli.exit_code == 0, cli.output
+    assert "best 0.01" in out.read_text()
+
+
+def test_plot_options_without_matplotlib_say_the_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = run(
+        "lr-find", FIXTURES / "range_test_spirals_sgd.parquet", "--plot", tmp_path / "a.png"
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "lrdoctor: error: lr-find --plot needs matplotlib, which is not installed — "
+        "pip install 'lrdoctor[plot]'"
+    ]

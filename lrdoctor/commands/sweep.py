@@ -43,6 +43,31 @@ def _dump(data: dict) -> str:
 
 
 @boundary
+def _plot_option(what: str):
+    return typer.Option(None, "--plot", help=f"Also draw {what} to this .png or .svg file "
+                        "(needs the plot extra: pip install 'lrdoctor[plot]').")
+
+
+def _draw(path: Path | None, figure, result) -> None:
+    from lrdoctor.plots import save
+
+    if path is not None:
+        save(figure(result), path)
+
+
+def _check_plot(path: Path | None, what: str) -> None:
+    """Before any work: matplotlib is there and the file name says PNG or SVG."""
+    if path is None:
+        return
+    from lrdoctor.errors import ConfigError
+    from lrdoctor.plots import FORMATS, require
+
+    require(what)
+    if path.suffix.lower().lstrip(".") not in FORMATS:
+        raise ConfigError(f"--plot {path}: end the name in .png or .svg")
+
+
+@boundary
 def lr_find_command(
     run: Path = typer.Argument(..., help="Log of an LR range test (the LR grows every step)."),
     method: str = typer.Option("landmarks", help="What to suggest: landmarks (default: the "
@@ -59,11 +84,13 @@ def lr_find_command(
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
     width: int = typer.Option(64, min=20, help="Plot width in characters."),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
+    plot: Path | None = _plot_option("the loss vs LR with every candidate marked"),
 ) -> None:
     """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
     from lrdoctor.errors import LrdoctorError
     from lrdoctor.lrfind import analyse_run
 
+    _check_plot(plot, "lr-find --plot")
     try:
         runs = _session(loss_col, lr_col, config).read(run)
         if len(runs) != 1:
@@ -72,6 +99,9 @@ def lr_find_command(
                              diverge_factor=diverge_factor)
     except LrdoctorError as exc:
         raise _fail(exc) from None
+    from lrdoctor.plots.lrfind import lrfind_figure
+
+    _draw(plot, lrfind_figure, result)
     if output_format is Format.json:
         typer.echo(_dump(result.to_dict()))
         return
@@ -102,6 +132,7 @@ def _lrfind_text(result, width: int) -> str:
 
 
 @boundary
+@boundary
 def compare_command(
     runs: list[Path] = typer.Argument(..., help="Logs of runs that differ in LR (files, "
                                       "folders or globs)."),
@@ -115,12 +146,14 @@ def compare_command(
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
     rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
                                                  "files."),
+    plot: Path | None = _plot_option("the final loss vs LR per optimizer (the U curve)"),
 ) -> None:
     """Compare the runs of an LR sweep: best LR, edge of stability, a suggested LR."""
     from lrdoctor.compare import compare_runs, summarise
     from lrdoctor.errors import InputError, LrdoctorError
     from lrdoctor.readers import discover
 
+    _check_plot(plot, "compare --plot")
     try:
         session = _session(loss_col, lr_col, config, rules_dirs)
         paths = discover(runs)
@@ -140,6 +173,9 @@ def compare_command(
         result = compare_runs(summaries)
     except LrdoctorError as exc:
         raise _fail(exc) from None
+    from lrdoctor.plots.sweep import compare_figure
+
+    _draw(plot, compare_figure, result)
     if output_format is Format.json:
         typer.echo(_dump(result.to_dict()))
         return
