@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -45,7 +46,12 @@ def check_command(
     epoch_col: str | None = typer.Option(None, "--epoch-col"),
     optimizer: str | None = typer.Option(None, "--optimizer", help="sgd, momentum, nesterov, "
                                          "adagrad, adadelta, rmsprop, adam, adamw, ..."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel processes."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel processes "
+                                    "(with --executor and no --scheduler: local workers)."),
+    executor: str = typer.Option("local", "--executor", help="local (processes), dask or ray "
+                                 "(the dask / ray extras; docs/scale.md)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="The Dask scheduler or Ray "
+                                         "cluster address (default: a local cluster)."),
     color: str = typer.Option("auto", "--color", help="auto, always or never."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
 ) -> None:
@@ -74,7 +80,11 @@ def check_command(
         options = dataclasses.replace(options, curves=True)
 
     inputs = resolve(paths)
-    report = _run_all(inputs, planned, options, jobs, show=not quiet and sys.stderr.isatty())
+    show = not quiet and sys.stderr.isatty()
+    if executor != "local" or scheduler:
+        report = _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show)
+    else:
+        report = _run_all(inputs, planned, options, jobs, show=show)
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(
@@ -153,6 +163,26 @@ def _run_all(inputs, planned, options, jobs, show: bool):
             runs.extend(check_paths(part, planned, options, jobs=jobs).runs)
             progress.advance(task, len(part))
     return Report(runs=runs)
+
+
+def _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show: bool):
+    """The same per-input check mapped on Dask or Ray (lrdoctor/executors.py), with progress."""
+    from lrdoctor.errors import ConfigError
+    from lrdoctor.executors import run_on
+
+    if executor == "local":
+        raise ConfigError("--scheduler needs --executor dask or --executor ray")
+    with contextlib.ExitStack() as stack:
+        advance = lambda n: None  # noqa: E731
+        if show:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            progress = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
+            task = progress.add_task(f"checking on {executor}", total=len(inputs))
+            advance = lambda n: progress.advance(task, n)  # noqa: E731
+        return run_on(executor, inputs, planned, options, scheduler=scheduler, workers=jobs,
+                      advance=advance)
 
 
 def _color(choice: str, to_terminal: bool, output: Path | None) -> bool:
