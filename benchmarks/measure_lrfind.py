@@ -142,7 +142,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
     sys.path.insert(0, str(corpus))
     import score as scorer  # the corpus' own scorer: its peers and its file readers
 
-    rows, peers = [], {"fastai valley": [], "pytorch-lr-finder steepest": []}
+    rows, runs, peers = [], [], {"fastai valley": [], "pytorch-lr-finder steepest": []}
     results: dict[str, list] = {m: [] for m in METHODS}
     calib: dict[str, list[bool]] = {}
     errors: list[float] = []
@@ -150,6 +150,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
     for meta, run in _devcorpus_runs(corpus, lambda r: r["label"] == "range_test"):
         r = analyse_run(run, shift=dict.fromkeys(LANDMARK_SHIFT, 0.0))
         rows.append((meta, r.candidates))
+        runs.append(run)
         for m in METHODS[1:]:
             results[m].append((r.candidates[m], meta["lr_best"]))
         series = scorer.load_series(str(corpus / meta["path"]), meta["format"])
@@ -175,8 +176,8 @@ def devcorpus_lrfind(corpus: Path) -> None:
     loto = []
     for task in sorted({meta["task"] for meta, _ in rows}):
         shift = fit_shift([row for row in rows if row[0]["task"] != task])
-        loto += [(_landmarks_lr(c, shift), meta["lr_best"]) for meta, c in rows
-                 if meta["task"] == task]
+        loto += [(analyse_run(run, shift=shift).suggested_lr, meta["lr_best"])
+                 for (meta, _), run in zip(rows, runs, strict=True) if meta["task"] == task]
     lines = [(f"{m} (default)" if m == DEFAULT_METHOD else m, *score(results[m]),
               *score([p for p in results[m] if p[0] is not None])[:1]) for m in METHODS]
     edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])

@@ -55,7 +55,7 @@ RANGE_DECADES = 0.8
 # answered development-corpus tests, and no evidence in the curve singled out a subset that
 # lands >= 80 % of the time (the landmarks' agreement did not: docs/lr-numbers.md). A caveat
 # note (flat bottom, short, fast, no turn-up, capped) makes it "low".
-CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up")
+CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up", "no descent")
 
 
 @dataclass(frozen=True)
@@ -308,6 +308,12 @@ def analyse(
     log_mean, spread = landmark_estimate(candidates, shift)
     if method == "landmarks":
         chosen = None if log_mean is None else float(10**log_mean)
+        if chosen is None and diverged:
+            # No descent to read landmarks from, but the test blew up at its edge: the edge moved by
+            # its own measured shift is the one landmark left (a low-confidence answer).
+            chosen = float(edge * 10 ** shift["edge"])
+            notes.append(f"no descent to read: {fmt_lr(chosen)} is the edge moved by its "
+                         f"measured shift ({shift['edge']:+.2f} decades) alone")
     else:
         chosen = candidates[method]
     if chosen is not None and chosen > edge:

@@ -267,3 +267,18 @@ def test_trainer_fixtures():
     data = json.loads(spirals.stdout)
     # the trainer's spirals/SGD sweep is best at 0.1-1 (fixtures/sweeps.csv)
     assert data["method"] == "landmarks" and 0.01 <= data["suggested_lr"] <= 1.0
+
+
+def test_no_descent_but_a_blow_up_answers_from_the_edge_alone():
+    """A test started too high: flat, then blown up. The edge moved by its shift is the answer."""
+    from lrdoctor.lrfind import LANDMARK_SHIFT
+
+    rng = np.random.default_rng(2)
+    lr = np.geomspace(1e-3, 10, 300)
+    loss = 0.7 + rng.normal(0, 0.01, 300)
+    loss[250:] *= np.exp(np.arange(50) * 0.3)  # blows up from lr ≈ 2.2
+    r = analyse(lr, loss)
+    assert r.candidates["valley"] is None  # nothing to read a descent from
+    assert r.raw_lr == pytest.approx(r.candidates["edge"] * 10 ** LANDMARK_SHIFT["edge"])
+    assert r.confidence == "low" and r.method == "landmarks"
+    assert any(n.startswith("no descent") for n in r.notes)
