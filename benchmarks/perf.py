@@ -1,7 +1,7 @@
 """Performance benchmark: lrdoctor against a baseline measured in the same run.
 
-    python benchmarks/perf.py            # full sizes (10M-row logs, 1,000 files), a few minutes
-    python benchmarks/perf.py --quick    # 1M rows, 200 files: about a minute or two
+    python benchmarks/perf.py            # full sizes (10M-row logs, 500 files, 1M-row watch)
+    python benchmarks/perf.py --quick    # 1M rows, 100 files: a few minutes
 
 Every measurement is a fresh subprocess; its wall time comes from a monotonic clock and its peak
 memory from the kernel (`os.wait4` rusage, the figure `/usr/bin/time -v` prints). Each figure
@@ -128,45 +128,116 @@ def _pair(case: str, ours: Sample, base: Sample, time_limit: float, mem_limit: f
     return rows
 
 
+READ_TABLE = "import pyarrow.parquet as pq; pq.read_table({path!r})"
+READ_CSV = "import pyarrow.csv as pc; pc.read_csv({path!r})"
+
+
 def case_large(tmp: Path, rows: int, reps: int, kind: str) -> list[Row]:
-    """Cases 1 and 2: a big log, lrdoctor check vs pandas reading the same file."""
+    """Rows 1-3: a big log, lrdoctor check vs pyarrow reading the same file (all columns)."""
     path = tmp / f"large.{kind}"
     (write_parquet if kind == "parquet" else write_csv)(path, rows)
-    reader = "read_parquet" if kind == "parquet" else "read_csv"
-    base = median([PY, "-c", f"import pandas as pd; pd.{reader}({str(path)!r})"], reps)
+    base = median([PY, "-c", (READ_TABLE if kind == "parquet" else READ_CSV).format(
+        path=str(path))], reps)
     ours = median([*LRDOCTOR, "check", str(path), "--format", "json"], reps)
-    return _pair(f"{rows:,}-row {kind}", ours, base, 1.5, 2.0)
+    return _pair(f"{rows:,}-row {kind}", ours, base, 1.3, 1.3)
 
 
 def case_small(tmp: Path, reps: int) -> list[Row]:
-    """Case 3: a 1,000-row log, against the start-up floor of importing numpy and pyarrow."""
+    """Row 4: a 1,000-row log, against the start-up floor of importing numpy and pyarrow."""
     path = write_parquet(tmp / "small.parquet", 1000)
     base = median([PY, "-c", "import numpy, pyarrow.parquet"], reps)
     ours = median([*LRDOCTOR, "check", str(path)], reps)
-    return _pair("1,000-row parquet (start-up)", ours, base, 1.5, None)
+    return _pair("1,000-row parquet (start-up)", ours, base, 1.3, None)
 
 
-def case_many(tmp: Path, files: int, serial: int, reps: int) -> list[Row]:
-    """Case 4: many small runs in one call; vs one process per file, and 1 worker vs all cores."""
+READ_ALL = (
+    "import pathlib, pyarrow.csv as pc\n"
+    "for p in sorted(pathlib.Path({folder!r}).glob('*.csv')): pc.read_csv(p)"
+)
+
+
+def case_many(tmp: Path, files: int, rows: int, reps: int) -> list[Row]:
+    """Row 5: many small runs in one call vs one process reading them all; and --jobs 1."""
     folder = tmp / "many"
     folder.mkdir()
-    paths = [write_csv(folder / f"run{i:04d}.csv", 300, seed=i) for i in range(files)]
+    for i in range(files):
+        write_csv(folder / f"run{i:04d}.csv", rows, seed=i)
     cores = os.cpu_count() or 1
+    base = median([PY, "-c", READ_ALL.format(folder=str(folder))], reps)
     one = median([*LRDOCTOR, "check", str(folder), "--format", "json", "--jobs", "1"], reps)
-    alln = median([*LRDOCTOR, "check", str(folder), "--format", "json", "--jobs", str(cores)],
-                  reps)
-    # One process per file, timed on `serial` files and scaled to all of them.
-    start = time.perf_counter()
-    for p in paths[:serial]:
-        measure([*LRDOCTOR, "check", str(p), "--format", "json"])
-    per_file = (time.perf_counter() - start) / serial * files
-    speedup = one.seconds / alln.seconds
+    alln = median([*LRDOCTOR, "check", str(folder), "--format", "json"], reps)
+    label = f"{files} x {rows:,}-row files"
     return [
-        Row(f"{files} files, --jobs {cores} vs per-file processes "
-            f"(extrapolated from {serial})", "speed-up", alln.seconds, per_file, "s",
-            per_file / alln.seconds, "report", True),
-        Row(f"{files} files, --jobs {cores} vs --jobs 1", "speed-up", alln.seconds, one.seconds,
-            "s", speedup, f">= 1.7x on {cores} cores", speedup >= 1.7),
+        *_pair(f"{label} (--jobs {cores} default)", alln, base, 1.5, None),
+        *_pair(f"{label}, --jobs 1", one, base, 1.5, None),
+    ]
+
+
+WATCH_SNIPPET = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from lrdoctor.follow import Follower
+sys.path.insert(0, {bench!r})
+import perf
+path = Path({path!r})
+perf.write_csv(path, {rows})
+text = path.read_bytes()
+body = text[text.index(b"\\n") + 1:]
+chunk = b"".join(body.splitlines(keepends=True)[:{chunk}])
+follower = Follower(path, lambda names: names)
+follower.poll()
+costs = []
+for _ in range({polls}):
+    with open(path, "ab") as fh:
+        fh.write(chunk)
+    t = time.process_time(); follower.poll(); costs.append(time.process_time() - t)
+costs.sort()
+print(costs[len(costs) // 2])
+"""
+
+
+def case_watch(tmp: Path, rows: int, reps: int) -> list[Row]:
+    """Row 6: the CPU of one watch poll (1,000 rows appended) on a long log vs a short one."""
+    chunk, polls = 1000, 5 * reps
+
+    def poll_cost(n: int) -> float:
+        code = WATCH_SNIPPET.format(root=str(ROOT), bench=str(ROOT / "benchmarks"),
+                                    path=str(tmp / f"watch{n}.csv"), rows=n, chunk=chunk,
+                                    polls=polls)
+        out = subprocess.run([PY, "-c", code], cwd=ROOT, env=CHILD_ENV, capture_output=True,
+                             text=True, check=True).stdout
+        return float(out.split()[-1])
+
+    short, long = poll_cost(10_000), poll_cost(rows)
+    ratio = long / short
+    return [Row(f"watch poll (+{chunk:,} rows) at {rows:,} rows vs at 10,000", "CPU per poll",
+                long * 1e3, short * 1e3, "ms", ratio, "<= 1.5x (independent of length)",
+                ratio <= 1.5)]
+
+
+def case_monitor(reps: int, steps: int) -> list[Row]:
+    """Row 7: Monitor.update inside a small torch model's training loop (needs torch)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return [Row("Monitor.update, torch MLP (torch not installed)", "skipped", 0, 0, "", 0,
+                    "<= 1%", False)]
+    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'benchmarks')!r}]; "
+            "import monitor_overhead as m, json; "
+            f"print(json.dumps(m.main(['--steps', '{steps}', '--reps', '{reps}', "
+            "'--memory-steps', '1000'])))")
+    import json
+
+    out = subprocess.run([PY, "-c", code], cwd=ROOT, env=CHILD_ENV, capture_output=True,
+                         text=True, check=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return [
+        Row(f"Monitor.update, default schedule ({steps:,} steps)", "µs/update vs step",
+            r["update_us"], r["step_us"], "µs", r["overhead"], "<= 1%", r["overhead"] <= 0.01),
+        Row(f"Monitor(budget=0.01).update ({steps:,} steps)", "µs/update vs step",
+            r["budget_us"], r["step_us"], "µs", r["budget_overhead"], "<= 1%",
+            r["budget_overhead"] <= 0.01),
     ]
 
 
@@ -226,7 +297,8 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(rows: int, files: int, serial: int, reps: int, trainer_steps: int | None) -> list[Row]:
+def run(rows: int, files: int, file_rows: int, reps: int, trainer_steps: int | None,
+        watch_rows: int, monitor_steps: int) -> list[Row]:
     global CHILD_ENV
     out: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lrdoctor-perf-") as tmp:
@@ -237,28 +309,45 @@ def run(rows: int, files: int, serial: int, reps: int, trainer_steps: int | None
             out += case_large(tmp, rows, reps, kind)
             (tmp / f"large.{kind}").unlink()  # keep the disk footprint to one big file
         out += case_small(tmp, reps)
-        out += case_many(tmp, files, serial, reps)
+        out += case_many(tmp, files, file_rows, reps)
+        out += case_watch(tmp, watch_rows, reps)
+        out += case_monitor(reps, monitor_steps)
         out += case_trainer(reps, trainer_steps)
     return out
 
 
+BASELINES = f"""baselines (each a fresh process; FILE is the generated log):
+  large parquet   {PY} -c "{READ_TABLE.format(path='FILE')}"
+  large csv       {PY} -c "{READ_CSV.format(path='FILE')}"
+  start-up        {PY} -c "import numpy, pyarrow.parquet"
+  many files      {PY} -c "{READ_ALL.format(folder='FOLDER')}"
+  watch           Follower.poll CPU (process_time) after appending 1,000 rows, long vs short log
+  Monitor         benchmarks/monitor_overhead.py: the same torch loop without the Monitor
+"""
+
+
 def main(argv: list[str] | None = None) -> list[Row]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="1M rows and 200 files")
+    ap.add_argument("--quick", action="store_true", help="1M rows, 100 files, short loops")
     ap.add_argument("--rows", type=int, help="rows of the large logs (default 10M, quick 1M)")
-    ap.add_argument("--files", type=int, help="files in the many-files case (1000, quick 200)")
-    ap.add_argument("--serial", type=int, help="files checked one process each (50, quick 20)")
+    ap.add_argument("--files", type=int, help="files in the many-files case (500, quick 100)")
+    ap.add_argument("--file-rows", type=int, default=2000, help="rows per file (2,000)")
     ap.add_argument("--reps", type=int, help="repetitions per measurement (5, quick 3)")
+    ap.add_argument("--watch-rows", type=int, help="length of the long watched log (1M)")
+    ap.add_argument("--monitor-steps", type=int, help="torch steps (20,000, quick 5,000)")
     ap.add_argument("--trainer-steps", type=int, help="override TrainConfig().steps (tests)")
+    ap.add_argument("--serial", type=int, help=argparse.SUPPRESS)  # accepted, no longer used
     a = ap.parse_args(argv)
     rows = a.rows or (1_000_000 if a.quick else 10_000_000)
-    files = a.files or (200 if a.quick else 1000)
-    serial = min(a.serial or (20 if a.quick else 50), files)
+    files = a.files or (100 if a.quick else 500)
     reps = a.reps or (3 if a.quick else 5)
+    watch_rows = a.watch_rows or (200_000 if a.quick else 1_000_000)
+    monitor_steps = a.monitor_steps or (5_000 if a.quick else 20_000)
     print(environment())
-    print(f"sizes: {rows:,} rows, {files} files, {serial} per-file processes, "
-          f"median of {reps}\n", flush=True)
-    result = run(rows, files, serial, reps, a.trainer_steps)
+    print(f"sizes: {rows:,} rows, {files} x {a.file_rows:,}-row files, watch up to "
+          f"{watch_rows:,} rows, {monitor_steps:,} torch steps, median of {reps}\n")
+    print(BASELINES, flush=True)
+    result = run(rows, files, a.file_rows, reps, a.trainer_steps, watch_rows, monitor_steps)
     print(table(result))
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return result

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from lrdoctor.findings import SEVERITY_RANK, Finding, RunReport
 
@@ -36,19 +35,6 @@ class TrainingHealthError(RuntimeError):
         super().__init__(f"{worst.rule} {worst.name}{where}: {worst.message}")
 
 
-class _Column:
-    """A growing float64 buffer with an `empty` mask; capacity doubles so appends are O(1)."""
-
-    def __init__(self, capacity: int):
-        self.values = np.full(capacity, np.nan)
-        self.empty = np.ones(capacity, bool)  # rows before the signal first appeared: empty
-
-    def grow(self, capacity: int) -> None:
-        values, empty = np.full(capacity, np.nan), np.ones(capacity, bool)
-        values[: len(self.values)], empty[: len(self.empty)] = self.values, self.empty
-        self.values, self.empty = values, empty
-
-
 class Monitor:
     """Watch a training run from inside its loop with the same rules as `lrdoctor check`.
 
@@ -63,7 +49,8 @@ class Monitor:
     when a signal first becomes non-finite; see docs/monitoring.md for the cost. Findings of the
     `defer` categories wait for `check()` (the end of training or a NaN); with `confirm` > 0 a
     finding must persist until the run has grown by that fraction before it is reported
-    (default 0.5; a non-finite value is always reported at once).
+    (default 0.5; a non-finite value is always reported at once). `budget` (e.g. 0.01) caps
+    the scheduled evaluations at that share of the loop's time (docs/performance.md).
     """
 
     def __init__(
@@ -80,26 +67,32 @@ class Monitor:
         params: Mapping[str, Mapping[str, Any]] | None = None,
         optimizer: str | None = None,
         source: str = "<monitor>",
+        budget: float | None = None,
     ):
-        from lrdoctor.engine import needed_signals, plan
         from lrdoctor.errors import ConfigError
+        from lrdoctor.follow import Columns
 
         if raise_on is not None and raise_on not in SEVERITY_RANK:
             raise ConfigError(f"raise_on={raise_on!r}: use error, warning or info")
         if check_every is not None and check_every < 1:
             raise ConfigError(f"check_every={check_every!r}: must be at least 1")
-        self.planned = plan(_rules(rules), severity, params)
-        self._needed = needed_signals(self.planned)
+        self.session = _session(rules, severity, params, optimizer)
+        self.planned = self.session.planned
+        self._needed = self.session.needed
         self.raise_on, self.check_every, self.warmup = raise_on, check_every, warmup
+        if budget is not None and not 0 < budget:
+            raise ConfigError(f"budget={budget!r}: a share of the loop's time, e.g. 0.01")
+        # With a budget, scheduled evaluations wait while they have used more than that share
+        # of the time since the first update (a non-finite value and check() never wait).
+        self.budget, self._spent, self._t0 = budget, 0.0, None
         self.defer, self.confirm = frozenset(defer), confirm
         self._pending: dict[tuple[str, str | None], int] = {}
-        self._broken: set[str] = set()
         self.optimizer, self.source = optimizer, source
         self.log_path = Path(log_path) if log_path is not None else None
         self._writer = None
-        self._n = 0
-        self._step = np.full(64, np.nan)
-        self._cols: dict[str, _Column] = {}
+        # The running state: one growing column per signal (O(1) amortised per update, memory
+        # within twice the run); an evaluation reads views of it, no copy and no cache.
+        self._rows = Columns()
         self._checked_at = 0
         self._seen: dict[tuple[str, str | None], Finding] = {}
         self.last_report: RunReport | None = None
@@ -107,41 +100,29 @@ class Monitor:
     # -- feeding ---------------------------------------------------------------------------
     def update(self, step: int | float | None = None, **values: float | None) -> list[Finding]:
         """Append one row (None / omitted = not logged this step); return the new findings."""
+        rows = self._rows
         if step is None:
-            step = self._step[self._n - 1] + 1 if self._n else 0
-        if self._n == len(self._step):
-            self._resize(2 * len(self._step))
-        i = self._n
-        self._step[i] = float(step)
-        non_finite = False
+            step = rows._values["step"][rows.n - 1] + 1 if rows.n else 0
+        i = rows.open_row()
+        rows.set_row(i, "step", float(step))
         for name, value in values.items():
-            if value is None:
-                continue
-            col = self._cols.get(name)
-            if col is None:
-                col = self._cols[name] = _Column(len(self._step))
-            v = float(value)
-            col.values[i], col.empty[i] = v, False
-            if not np.isfinite(v) and name not in self._broken:
-                # Evaluate at once on a signal's first non-finite value only: a run that goes
-                # on logging NaN must not cost a full evaluation per row.
-                self._broken.add(name)
-                non_finite = True
-        self._n += 1
+            if value is not None:
+                rows.set_row(i, name, float(value))
+        # Evaluate at once on a signal's first non-finite value only: a run that goes on
+        # logging NaN must not cost a full evaluation per row.
+        non_finite, rows.newly_broken = rows.newly_broken, False
         if self.log_path is not None:
             self._log(step, values)
-        n = self._n
+        n = rows.n
         every = self.check_every or max(1, n // ADAPTIVE)
+        if self.budget is not None and self._t0 is None:
+            self._t0 = time.perf_counter()
         if not non_finite and (n < self.warmup or n - self._checked_at < every):
             return []
+        if not non_finite and self.budget is not None:
+            if self._spent > self.budget * (time.perf_counter() - self._t0):
+                return []
         return self._evaluate(final=non_finite)
-
-    def _resize(self, capacity: int) -> None:
-        step = np.full(capacity, np.nan)
-        step[: len(self._step)] = self._step
-        self._step = step
-        for col in self._cols.values():
-            col.grow(capacity)
 
     def _log(self, step, values: Mapping[str, float | None]) -> None:
         if self._writer is None:
@@ -154,29 +135,23 @@ class Monitor:
     # -- evaluating ------------------------------------------------------------------------
     def run(self):
         """The run so far, normalised exactly as `check` would normalise the same log."""
-        from lrdoctor.readers.base import Table
         from lrdoctor.run import build_run
 
-        n = self._n
-        values = {"step": self._step[:n].copy()}
-        empty = {"step": np.zeros(n, bool)}
-        for name, col in self._cols.items():
-            values[name], empty[name] = col.values[:n].copy(), col.empty[:n].copy()
-        table = Table(source=self.source, names=list(values), values=values, empty=empty)
-        return build_run(table, optimizer=self.optimizer, extra=self._needed)
+        table = self._rows.table(self.source)
+        return build_run(table, self.session.options.columns, self.optimizer, extra=self._needed)
 
     def report(self) -> RunReport:
         """A full evaluation of everything fed so far (what `check` says about the log)."""
-        from lrdoctor.engine import check_run
-
-        self._checked_at = self._n
-        self.last_report = check_run(self.run(), self.planned)
+        start = time.perf_counter()
+        self._checked_at = self._rows.n
+        self.last_report = self.session.evaluate(self.run())
+        self._spent += time.perf_counter() - start
         return self.last_report
 
     def _evaluate(self, final: bool) -> list[Finding]:
         """Report what is new; `final` (the end, or a non-finite value) skips the holding back."""
         report = self.report()
-        n, new = self._n, []
+        n, new = self._rows.n, []
         present = {(f.rule, f.cause): f for f in report.findings}
         self._pending = {k: v for k, v in self._pending.items() if k in present}
         for key, f in present.items():
@@ -207,7 +182,7 @@ class Monitor:
 
     @property
     def n_rows(self) -> int:
-        return self._n
+        return self._rows.n
 
     def close(self) -> None:
         if self._writer is not None:
@@ -221,15 +196,27 @@ class Monitor:
         self.close()
 
 
-def _rules(rules: Iterable[Any] | None):
-    from lrdoctor.catalogue import Rule, load_builtin
-    from lrdoctor.selection import select_rules
+def _session(rules, severity, params, optimizer):
+    """The one pipeline (lrdoctor/session.py), with `rules` as selectors or Rule objects."""
+    from dataclasses import replace
 
-    catalogue = load_builtin()
-    if rules is None:
-        return list(catalogue)
-    rules = list(rules)
-    objects = [r for r in rules if isinstance(r, Rule)]
-    names = [r for r in rules if not isinstance(r, Rule)]
-    chosen = select_rules(catalogue, names) if names else []
-    return [*objects, *[r for r in chosen if r not in objects]]
+    from lrdoctor.catalogue import Rule
+    from lrdoctor.engine import plan
+    from lrdoctor.selection import select_rules
+    from lrdoctor.session import open_session
+
+    rules = None if rules is None else list(rules)
+    names = None if rules is None else [r for r in rules if not isinstance(r, Rule)]
+    objects = [r for r in rules or () if isinstance(r, Rule)]
+    session = open_session(
+        select=names if names else None,
+        severity=severity,
+        params=params,
+        optimizer=optimizer,
+        where="Monitor",
+    )
+    if not objects:
+        return session
+    chosen = select_rules(session.catalogue, names) if names else []
+    planned = plan([*objects, *[r for r in chosen if r not in objects]], severity, params)
+    return replace(session, planned=tuple(planned))
