@@ -80,7 +80,7 @@ class Monitor:
         self.planned = self.session.planned
         self._needed = self.session.needed
         self.raise_on, self.check_every, self.warmup = raise_on, check_every, warmup
-        if budget is not None and not 0 < budget:
+        if budget is not None and not budget > 0:
             raise ConfigError(f"budget={budget!r}: a share of the loop's time, e.g. 0.01")
         # With a budget, scheduled evaluations wait while they have used more than that share
         # of the time since the first update (a non-finite value and check() never wait).
@@ -119,9 +119,11 @@ class Monitor:
             self._t0 = time.perf_counter()
         if not non_finite and (n < self.warmup or n - self._checked_at < every):
             return []
-        if not non_finite and self.budget is not None:
-            if self._spent > self.budget * (time.perf_counter() - self._t0):
-                return []
+        over = self.budget is not None and self._spent > self.budget * (
+            time.perf_counter() - self._t0
+        )
+        if over and not non_finite:
+            return []
         return self._evaluate(final=non_finite)
 
     def _log(self, step, values: Mapping[str, float | None]) -> None:
