@@ -129,6 +129,8 @@ class Report:
     """The result of one `check`: a report per run."""
 
     runs: list[RunReport] = field(default_factory=list)
+    # Special files met in a folder walk and never opened: (path, what it is).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def exit_code(self, fail_on: Severity = "error") -> int:
         """0 when nothing reaches the fail level, 1 when a finding does, 2 when an input or a
@@ -140,8 +142,11 @@ class Report:
     def to_dict(self) -> dict:
         # Unreadable inputs are listed apart, so every entry of "runs" keeps the contract's
         # status values (pass / warn / fail).
-        return {
+        out = {
             "schema": REPORT_SCHEMA,
             "runs": [r.to_dict() for r in self.runs if r.error is None],
             "errors": [{"source": r.source, "error": r.error} for r in self.runs if r.error],
         }
+        if self.skipped:
+            out["skipped"] = [{"source": s, "reason": why} for s, why in self.skipped]
+        return out

@@ -11,6 +11,11 @@ import typer
 from lrdoctor.errors import LrdoctorError
 
 
+def report_warning(message: str) -> None:
+    """One line on stderr for something skipped that does not fail the check."""
+    typer.echo(f"lrdoctor: warning: {message}", err=True)
+
+
 def report_error(message: str) -> None:
     """One red line on stderr: plain off a terminal or with NO_COLOR, red with FORCE_COLOR."""
     import os

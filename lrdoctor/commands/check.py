@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from lrdoctor.commands import boundary, report_error
+from lrdoctor.commands import boundary, report_error, report_warning
 
 # Above this many inputs (and on a terminal) a progress bar shows on stderr.
 PROGRESS_FROM = 20
@@ -79,19 +79,25 @@ def check_command(
         require("--format html")
         options = dataclasses.replace(options, curves=True)
 
-    inputs = resolve(paths)
+    skipped: list = []
+    inputs = resolve(paths, skipped)
+    step_summary = _step_summary() if format == "github" else None
+    _refuse_overwriting(inputs, output, step_summary)
+    for path, kind in skipped:
+        report_warning(f"{path}: skipped, it is {kind} (only regular files are read)")
     show = not quiet and sys.stderr.isatty()
     if executor != "local" or scheduler:
         report = _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show)
     else:
         report = _run_all(inputs, planned, options, jobs, show=show)
+    report.skipped = [(str(p), kind) for p, kind in skipped]
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(
         rules={r.id: r for r in catalogue}, fail_on=level,
         color=format == "text" and _color(color, to_terminal, output),
         width=_width(to_terminal),
-        step_summary=_step_summary() if format == "github" else None,
+        step_summary=step_summary,
     )
     if format == "text" and report.runs and all(r.error is not None for r in report.runs):
         for r in report.runs:  # nothing was readable: one line per input, no report
@@ -201,6 +207,17 @@ def _width(to_terminal: bool) -> int:
     # CI logs are wide: do not wrap at rich's default of 80 columns.
     columns = os.environ.get("COLUMNS", "")
     return int(columns) if columns.isdigit() and int(columns) >= 40 else CI_WIDTH
+
+
+def _refuse_overwriting(inputs, output: Path | None, step_summary: Path | None) -> None:
+    """Inputs are sacred: no report goes over a log, into a run folder, or to a device."""
+    from lrdoctor.readers.files import check_output
+
+    local = [p for p in inputs if isinstance(p, Path)]
+    if output is not None:
+        check_output(output, local)
+    if step_summary is not None:
+        check_output(step_summary, local, "GITHUB_STEP_SUMMARY")
 
 
 def _step_summary() -> Path | None:

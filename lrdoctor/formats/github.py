@@ -39,7 +39,15 @@ def render(report: Report, ctx) -> str:
     if ctx.step_summary is not None:
         from lrdoctor.formats.markdown import render as markdown
 
-        with open(ctx.step_summary, "a", encoding="utf-8") as fh:
-            fh.write(markdown(report, ctx) + "\n")
+        try:
+            with open(ctx.step_summary, "a", encoding="utf-8") as fh:
+                fh.write(markdown(report, ctx) + "\n")
+        except OSError as exc:  # the annotations still go out; the summary is the extra
+            from lrdoctor.commands import report_warning
+
+            report_warning(
+                f"GITHUB_STEP_SUMMARY {ctx.step_summary}: cannot be written "
+                f"({exc.strerror or exc}); the step summary was left out"
+            )
     out = lines(report)
     return "\n".join(out) + "\n" if out else ""

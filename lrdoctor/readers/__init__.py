@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lrdoctor.errors import InputError, InternalError, LrdoctorError
 from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
+from lrdoctor.readers.files import iglob_safe, require_regular, special_kind
 from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
 from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
@@ -73,24 +74,28 @@ def supported_formats() -> str:
     return ", ".join(dict.fromkeys(r.name for r in [*READERS, *DIRECTORY_READERS]))
 
 
-def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def discover(
+    paths: Iterable[str | os.PathLike], skipped: list[tuple[Path, str]] | None = None
+) -> list[Path]:
     """Expand globs and folders into the inputs to check, in a stable order.
 
     A folder that a directory reader claims is one input; any other folder contributes every
-    log file below it. Missing paths are errors, named in the message.
+    log file below it. Missing paths are errors, named in the message. Special files met in a
+    folder (FIFOs, devices, sockets) are never opened: they go to `skipped` with what they are.
     """
     found: list[Path] = []
+    skipped = [] if skipped is None else skipped
     for raw in paths:
         text = os.fspath(raw)
-        matches = sorted(glob.glob(text, recursive=True)) if glob.has_magic(text) else [text]
+        matches = sorted(iglob_safe(text)) if glob.has_magic(text) else [text]
         if not matches:
             raise InputError(text, "no file matches this pattern")
         for match in matches:
-            found.extend(_expand(Path(match)))
+            found.extend(_expand(Path(match), skipped))
     return list(dict.fromkeys(found))
 
 
-def _expand(path: Path) -> list[Path]:
+def _expand(path: Path, skipped: list[tuple[Path, str]]) -> list[Path]:
     try:
         is_dir = path.is_dir()
         exists = is_dir or path.exists()
@@ -110,14 +115,29 @@ def _expand(path: Path) -> list[Path]:
         claimed = [d for d in dirs if any(r.claims_dir(root_path / d) for r in DIRECTORY_READERS)]
         out.extend(root_path / d for d in claimed)
         dirs[:] = sorted(d for d in dirs if d not in claimed and not d.startswith("."))
-        out.extend(root_path / f for f in sorted(files) if f.lower().endswith(LOG_SUFFIXES))
-    if not out:
+        for name in sorted(files):
+            if name.lower().endswith(LOG_SUFFIXES):
+                _walked_file(root_path / name, out, skipped)
+    if not out and not skipped:
         raise InputError(
             path,
             "the folder holds no training logs",
             f"lrdoctor reads: {supported_formats()}",
         )
     return sorted(out)
+
+
+def _walked_file(path: Path, out: list[Path], skipped: list[tuple[Path, str]]) -> None:
+    """A log-named file met in a folder walk: an input if regular (or a broken link, which
+    is then reported), skipped without opening if it is a FIFO, device or socket."""
+    try:
+        kind = special_kind(os.stat(path).st_mode)
+    except OSError:
+        kind = None  # a broken link or a loop: read_path names it as the input's error
+    if kind is None:
+        out.append(path)
+    else:
+        skipped.append((path, kind))
 
 
 def read_path(path: Path, select: Select = select_all) -> list[Table]:
@@ -133,6 +153,7 @@ def reader_for(path: Path) -> Reader:
             if _guarded(reader, path, reader.claims_dir, path):
                 return reader
         raise InputError(path, "is a folder that no reader recognises")
+    require_regular(path)  # a FIFO given directly would block `open` for ever
     try:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)

@@ -134,16 +134,20 @@ def _text_column(path: Path, names: list[str], column: str) -> list[str | None]:
     line = _first_line(path, _starts_with(path, GZIP_MAGIC))
     unique = _unique(names)
     internal = unique[names.index(column)]
-    source = pa.input_stream(str(path), compression="gzip" if _starts_with(path, GZIP_MAGIC)
-                             else None)
+    source = pa.input_stream(
+        str(path), compression="gzip" if _starts_with(path, GZIP_MAGIC) else None
+    )
     table = pacsv.read_csv(
         source,
         read_options=pacsv.ReadOptions(column_names=unique, skip_rows=1, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter=_delimiter(line),
-                                          invalid_row_handler=lambda row: "skip"),
+        parse_options=pacsv.ParseOptions(
+            delimiter=_delimiter(line), invalid_row_handler=lambda row: "skip"
+        ),
         convert_options=pacsv.ConvertOptions(
-            include_columns=[internal], column_types={internal: pa.string()},
-            null_values=NULL_CELLS, strings_can_be_null=True,
+            include_columns=[internal],
+            column_types={internal: pa.string()},
+            null_values=NULL_CELLS,
+            strings_can_be_null=True,
         ),
     )
     return [None if v is None else v.strip() for v in table.column(0).to_pylist()]
@@ -188,6 +192,8 @@ class DvcLiveReader:
         assert root is not None
         series = {}
         for tsv in sorted(root.rglob("*.tsv")):
+            if not tsv.is_file():  # a FIFO or device named *.tsv would block the read
+                continue
             name = tsv.relative_to(root).with_suffix("").as_posix()
             with open(tsv, newline="", encoding="utf-8") as fh:
                 rows = list(csv.reader(fh, delimiter="\t"))
@@ -204,17 +210,25 @@ class DvcLiveReader:
             series[name] = (steps, values)
         if not series:
             raise InputError(path, "holds no DVCLive metric files")
-        return [table_from_series(
-            str(path), series, select, meta={"framework": "dvclive"},
-            notes=["DVCLive's step counts calls to next_step(), not necessarily optimizer "
-                   "steps"],
-        )]
+        return [
+            table_from_series(
+                str(path),
+                series,
+                select,
+                meta={"framework": "dvclive"},
+                notes=[
+                    "DVCLive's step counts calls to next_step(), not necessarily optimizer steps"
+                ],
+            )
+        ]
 
 
 def _metrics_dir(path: Path) -> Path | None:
     for candidate in (path / "plots" / "metrics", path):
-        if candidate.name == "metrics" and candidate.parent.name == "plots" and any(
-            candidate.rglob("*.tsv")
+        if (
+            candidate.name == "metrics"
+            and candidate.parent.name == "plots"
+            and any(candidate.rglob("*.tsv"))
         ):
             return candidate
     return None

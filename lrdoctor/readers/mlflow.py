@@ -133,9 +133,9 @@ class MlflowSqliteReader:
 
         import numpy as np
 
-        uri = f"file:{path.resolve()}?mode=ro"
         try:
-            con = sqlite3.connect(uri, uri=True)
+            con = sqlite3.connect(sqlite_uri(path), uri=True)
+            _require_tables(con, path, ("runs", "metrics", "params"))
             runs = con.execute("SELECT run_uuid, name, status FROM runs").fetchall()
             rows = con.execute(
                 "SELECT run_uuid, key, step, value, is_nan FROM metrics "
@@ -180,13 +180,30 @@ class MlflowSqliteReader:
         return tables
 
 
+def sqlite_uri(path: Path) -> str:
+    """A read-only, immutable `file:` URI: a `?` or `#` in the name stays part of the name, and
+    SQLite writes no journal, WAL or lock file next to the user's database."""
+    from urllib.parse import quote
+
+    return f"file:{quote(str(path.resolve()), safe='/')}?mode=ro&immutable=1"
+
+
+def _require_tables(con, path: Path, names: tuple[str, ...]) -> None:
+    """The MLflow tables must be tables: a view can compute rows without end."""
+    query = "SELECT name, type FROM sqlite_master WHERE name IN (?, ?, ?)"
+    found = dict(con.execute(query, names).fetchall())
+    odd = [n for n in names if found.get(n) != "table"]
+    if odd:
+        raise InputError(path, f"not an MLflow database (no table {odd[0]!r})")
+
+
 def _tables(path: Path) -> set[str]:
     """The database's table names. MLflow 3.x creates ~30 tables through its migrations, so
     `metrics` is not always in the first pages: ask SQLite (read-only) rather than scan bytes."""
     import sqlite3
 
     try:
-        con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        con = sqlite3.connect(sqlite_uri(path), uri=True)
         try:
             return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         finally:

@@ -27,8 +27,9 @@ def is_remote(text: str) -> bool:
     return text.startswith((*FILESYSTEM_SCHEMES, *MLFLOW_SCHEMES))
 
 
-def resolve(args: Iterable[str | os.PathLike]) -> list:
-    """Every input the arguments name, in a stable order, duplicates dropped."""
+def resolve(args: Iterable[str | os.PathLike], skipped: list | None = None) -> list:
+    """Every input the arguments name, in a stable order, duplicates dropped; special local
+    files met in a folder walk go to `skipped` (see `discover`)."""
     from lrdoctor.readers import discover
 
     found: list = []
@@ -39,7 +40,7 @@ def resolve(args: Iterable[str | os.PathLike]) -> list:
             local.append(arg)
             continue
         if local:  # keep the user's order across local and remote arguments
-            found.extend(discover(local))
+            found.extend(discover(local, skipped))
             local = []
         if text.startswith(MLFLOW_SCHEMES):
             from lrdoctor.sources.mlflow import list_runs
@@ -50,7 +51,7 @@ def resolve(args: Iterable[str | os.PathLike]) -> list:
 
             found.extend(list_files(text))
     if local:
-        found.extend(discover(local))
+        found.extend(discover(local, skipped))
     return list(dict.fromkeys(found))
 
 

@@ -136,6 +136,101 @@ def batch_reports_the_rest(tmp: Path, result) -> None:
     ]
 
 
+# ---- inputs are sacred ----------------------------------------------------------------------
+
+
+def mlflow_db(path: Path, metrics_view: bool = False) -> Path:
+    import math
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE runs (run_uuid TEXT PRIMARY KEY, name TEXT, status TEXT);
+        CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT);
+        CREATE TABLE m (key TEXT, value FLOAT, timestamp BIGINT, run_uuid TEXT, step BIGINT,
+                        is_nan BOOLEAN);
+        INSERT INTO runs VALUES ('r1', 'good', 'FINISHED');
+    """)
+    con.executemany(
+        "INSERT INTO m VALUES ('loss', ?, ?, 'r1', ?, 0)",
+        [(math.exp(-s / 60) + 0.1, s, s) for s in range(300)],
+    )
+    if metrics_view:  # rows without end: a recursive view
+        con.execute(
+            "CREATE VIEW metrics AS WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL "
+            "SELECT i + 1 FROM n) SELECT 'r1' AS run_uuid, 'loss' AS key, i AS step, "
+            "1.0 AS value, 0 AS is_nan, i AS timestamp FROM n"
+        )
+    else:
+        con.execute("ALTER TABLE m RENAME TO metrics")
+    con.commit()
+    con.close()
+    return path
+
+
+def no_side_files(tmp: Path, result) -> None:
+    names = sorted(p.name for p in (tmp / "in").iterdir())
+    assert not [n for n in names if n.endswith(("-wal", "-shm", "-journal"))], names
+
+
+def fifo_in_folder(tmp: Path) -> list:
+    folder = folder_of(1)(tmp)[0]
+    os.mkfifo(folder / "live.csv")
+    return [folder, *json_args]
+
+
+def skipped_fifo(tmp: Path, result) -> None:
+    report = json.loads(result.stdout)
+    assert report["skipped"] == [
+        {"source": str(tmp / "in" / "live.csv"), "reason": "a FIFO (named pipe)"}
+    ]
+    assert len(report["runs"]) == 1 and "live.csv" in result.stderr
+
+
+def glob_loop(tmp: Path) -> list:
+    folder = folder_of(2)(tmp)[0]
+    (folder / "up").symlink_to("..")
+    (folder / "self").symlink_to(".")
+    return [str(folder / "**" / "*.csv"), *json_args]
+
+
+def two_runs(tmp: Path, result) -> None:
+    assert len(json.loads(result.stdout)["runs"]) == 2
+
+
+def output_is(target: Callable[[Path], Path], *extra) -> Callable[[Path], list]:
+    def build(tmp: Path) -> list:
+        log = healthy()(tmp)
+        return [log, "-o", target(tmp), *extra]
+
+    return build
+
+
+def log_in_folder(tmp: Path) -> list:
+    folder = folder_of(2)(tmp)[0]
+    return [folder, "-o", folder / "good01.csv"]
+
+
+def symlink_to_log(tmp: Path) -> Path:
+    link = tmp / "report.txt"
+    link.symlink_to(healthy()(tmp))
+    return link
+
+
+def hard_link_to_log(tmp: Path) -> Path:
+    link = tmp / "report.txt"
+    os.link(healthy()(tmp), link)
+    return link
+
+
+def step_summary_is_log(monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "in/run.csv")
+
+
+def step_summary_unwritable(monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "no/such/folder/summary.md")
+
+
 # ---- the processes a case may need -------------------------------------------------------------
 
 SLOW_READ = """
@@ -264,6 +359,53 @@ CASES: dict[str, Hostile] = {
     ),
     "SIGINT stops the workers": Hostile(
         lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 130, process=True, lines=0
+    ),
+    # 2. Inputs are sacred.
+    "output is the input": Hostile(
+        output_is(lambda t: t / "in" / "run.csv"), 2, says="is one of the inputs", names="run.csv"
+    ),
+    "output is a log inside the checked folder": Hostile(
+        log_in_folder, 2, says="is one of the inputs", names="good01.csv"
+    ),
+    "output is a symlink to the input": Hostile(
+        output_is(symlink_to_log), 2, says="is one of the inputs", names="report.txt"
+    ),
+    "output is a hard link to the input": Hostile(
+        output_is(hard_link_to_log), 2, says="is one of the inputs"
+    ),
+    "output is a folder": Hostile(output_is(lambda t: t / "in"), 2, says="is a folder"),
+    "output is a device": Hostile(
+        output_is(lambda t: Path(os.devnull)), 2, says="is a character device"
+    ),
+    "step summary is the input": Hostile(
+        lambda t: [healthy()(t), "-f", "github"],
+        2,
+        says="GITHUB_STEP_SUMMARY",
+        names="run.csv",
+        patch=step_summary_is_log,
+    ),
+    "step summary unwritable": Hostile(
+        lambda t: [healthy()(t), "-f", "github"], 0, patch=step_summary_unwritable
+    ),
+    "FIFO given directly": Hostile(
+        lambda t: [(os.mkfifo(inputs(t) / "live.csv"), t / "in" / "live.csv")[1]],
+        2,
+        says="is a FIFO (named pipe), not a regular file",
+        names="live.csv",
+    ),
+    "FIFO in a folder is skipped": Hostile(fifo_in_folder, 0, parses="json", check=skipped_fifo),
+    "symlink loop under a ** glob": Hostile(glob_loop, 0, parses="json", check=two_runs),
+    "SQLite name that reads as a URI": Hostile(
+        lambda t: [mlflow_db(inputs(t) / "x?mode=rwc#mlflow.db"), *json_args],
+        0,
+        parses="json",
+        check=no_side_files,
+    ),
+    "SQLite metrics as an endless view": Hostile(
+        lambda t: [mlflow_db(inputs(t) / "mlflow.db", metrics_view=True)],
+        2,
+        says="no table 'metrics'",
+        names="mlflow.db",
     ),
 }
 
