@@ -234,7 +234,8 @@ def step_summary_unwritable(monkeypatch) -> None:
 # ---- the processes a case may need -------------------------------------------------------------
 
 SLOW_READ = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even under xdist
 from pathlib import Path
 import lrdoctor.engine as engine
 busy = Path(sys.argv[1])
