@@ -295,6 +295,11 @@ def _pool_round(paths, indices, planned, options, jobs, done) -> list[int]:
         pool.shutdown(wait=False, cancel_futures=True)
         for process in workers:
             process.terminate()
+        for process in workers:
+            process.join(5)
+        # With its workers gone the pool's manager thread ends at once; waiting for it keeps
+        # its exit hook from writing to a closed pipe ("Exception ignored" on stderr).
+        pool.shutdown(wait=True)
         raise
 
 

@@ -405,7 +405,7 @@ CASES: dict[str, Hostile] = {
     "SQLite metrics as an endless view": Hostile(
         lambda t: [mlflow_db(inputs(t) / "mlflow.db", metrics_view=True)],
         2,
-        says="no table 'metrics'",
+        says="is not a training log",
         names="mlflow.db",
     ),
 }
