@@ -8,9 +8,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 MARK = "▼"
+CLIPPED = "▲"
+# A cell above this quantile of the cells is clipped when showing it would squeeze the others
+# into less than CLIP_SHARE of the chart's height (one blow-up must not flatten the run).
+CLIP_QUANTILE = 0.95
+CLIP_SHARE = 0.5
+# A cell shows its highest value (a spike) when it exceeds the median by more than SPIKE_FACTOR
+# times the usual such excess, and by at least half again (log) or MIN_SPIKE of the span.
+SPIKE_FACTOR = 4.0
+LOG_MIN_SPIKE = math.log10(1.5)
+MIN_SPIKE = 0.15
 # Vertical line styles for the marks of an x-y plot, one per mark so the legend tells them apart.
 MARK_LINES = "│┆┊╎"
 # Braille dot bits by (column, row) inside one 2x4 cell.
@@ -28,29 +39,68 @@ def _scaled(values: Sequence[float], log: bool) -> list[float | None]:
     return out
 
 
-def _resample(steps: Sequence[float], values: Sequence[float | None], width: int):
-    """Group points into `width` equal step bins; each bin shows its median, or NaN when any of
-    its values cannot be drawn (a NaN must stay visible however wide the bin)."""
-    pts = [(s, v) for s, v in zip(steps, values, strict=False)
-           if s is not None and math.isfinite(s)]
+@dataclass(frozen=True)
+class Sparkline:
+    """A one-line chart and what it needs to be read: the y range it spans (on its scale), the
+    cells clipped above that range, the cells that show a spike, and the marker line."""
+
+    chart: str
+    marker: str  # MARK under the cells of marked steps; "" without marks
+    low: float | None = None  # the values at the bottom and top block (unscaled)
+    high: float | None = None
+    log: bool = False
+    clipped: int = 0  # cells drawn as CLIPPED: above `high`, the largest being `peak`
+    peak: float | None = None
+    spikes: int = 0  # cells that show their bin's highest value (a spike), not its median
+
+    def __iter__(self):  # chart, marker = sparkline(...)
+        return iter((self.chart, self.marker))
+
+    def legend(self) -> str:
+        """The scale and range, and what each glyph in the chart and marker line means."""
+        if self.low is None:
+            return ""
+        parts = [f"{'log' if self.log else 'linear'} scale {_fmt(self.low)}–{_fmt(self.high)}"]
+        if self.marker:
+            parts.append(f"{MARK} finding")
+        if self.clipped:
+            parts.append(f"{CLIPPED} above the range (max {_fmt(self.peak)})")
+        if "×" in self.chart:
+            parts.append("× NaN/inf")
+        return " · ".join(parts)
+
+
+def _cells(steps, values, highs, width: int):
+    """Per cell: the median of its values, the highest of its highs, whether any value could
+    not be drawn; and the step range."""
+    pts = [
+        (s, v, h)
+        for s, v, h in zip(steps, values, highs, strict=False)
+        if s is not None and math.isfinite(s)
+    ]
     if not pts:
-        return [], 0.0, 0.0
+        return [], [], [], 0.0, 0.0
     lo, hi = min(p[0] for p in pts), max(p[0] for p in pts)
     width = max(1, min(width, len(pts)))
     bins: list[list[float]] = [[] for _ in range(width)]
+    tops: list[float | None] = [None] * width
     missing = [False] * width
     # Halved so that steps near ±1e308 cannot overflow the span to inf.
     half_span = (hi / 2 - lo / 2) or 0.5
-    for s, v in pts:
+    for s, v, h in pts:
         i = min(width - 1, int((s / 2 - lo / 2) / half_span * width))
         if v is None:
             missing[i] = True
-        else:
-            bins[i].append(v)
-    cells: list[float | None] = []
-    for b, miss in zip(bins, missing, strict=True):
-        cells.append(math.nan if miss else sorted(b)[len(b) // 2] if b else None)
-    return cells, lo, hi
+            continue
+        bins[i].append(v)
+        top = v if h is None else max(v, h)
+        tops[i] = top if tops[i] is None else max(tops[i], top)
+    mids = [sorted(b)[len(b) // 2] if b else None for b in bins]
+    return mids, tops, missing, lo, hi
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
 def sparkline(
@@ -60,33 +110,86 @@ def sparkline(
     width: int = 60,
     log: bool = False,
     marks: Sequence[float] = (),
-) -> tuple[str, str]:
-    """A one-line block chart of `values` over `steps` and a second line marking `marks` steps.
+    highs: Sequence[float] | None = None,
+) -> Sparkline:
+    """A one-line block chart of `values` over `steps`, with a marker line for `marks` steps.
 
-    Non-finite values (and non-positive ones on a log scale) are drawn as `×`; empty bins as a
-    space. Returns (chart, marker line); the marker line is blank when there are no marks.
+    Each cell shows the median of its values, or, when the cell's highest value (`highs`: the
+    largest logged value each point stands for, e.g. of a downsampled bin) stands far above the
+    cells' usual spread, that value: a few-step spike stays visible in a long run. The range
+    is the cells' robust one: a cell far above the rest is drawn as CLIPPED rather than
+    flattening every other cell. Non-finite values (and non-positive ones on a log scale) are
+    drawn as `×`; empty cells as a space.
     """
-    cells, lo, hi = _resample(steps, _scaled(values, log), width)
-    if not cells:
-        return "", ""
-    finite = [c for c in cells if c is not None and not math.isnan(c)]
-    vmin, vmax = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    highs = values if highs is None else highs
+    mids, tops, missing, lo, hi = _cells(steps, _scaled(values, log), _scaled(highs, log), width)
+    if not mids:
+        return Sparkline("", "")
+    shown, spikes = _with_spikes(mids, tops, log)
+    finite = sorted(v for v in shown if v is not None)
+    if not finite:
+        chars = ["×" if m else " " for m in missing]
+        return Sparkline("".join(chars), _marker(marks, lo, hi, len(mids)), log=log)
+    vmin, top = finite[0], finite[-1]
+    robust = _quantile(finite, CLIP_QUANTILE)
+    # Clip when the top cell would squeeze the others into the lowest CLIP_SHARE of the chart.
+    clip = (top / 2 - vmin / 2) * CLIP_SHARE > (robust / 2 - vmin / 2) and robust > vmin
+    vmax = robust if clip else top
     half = (vmax / 2 - vmin / 2) or 0.5  # halved: no overflow near ±1e308
-    chars = []
-    for c in cells:
-        if c is None:
-            chars.append(" ")
-        elif math.isnan(c):
+    chars, clipped = [], 0
+    for v, miss in zip(shown, missing, strict=True):
+        if miss:
             chars.append("×")
+        elif v is None:
+            chars.append(" ")
+        elif v > vmax:
+            chars.append(CLIPPED)
+            clipped += 1
         else:
-            level = (c / 2 - vmin / 2) / half
-            chars.append(BLOCKS[min(len(BLOCKS) - 1, int(level * len(BLOCKS)))])
-    marker = [" "] * len(cells)
+            level = (v / 2 - vmin / 2) / half
+            chars.append(BLOCKS[max(0, min(len(BLOCKS) - 1, int(level * len(BLOCKS))))])
+    unscale = (lambda x: 10**x) if log else (lambda x: x)  # noqa: E731
+    return Sparkline(
+        "".join(chars),
+        _marker(marks, lo, hi, len(mids)),
+        low=unscale(vmin),
+        high=unscale(vmax),
+        log=log,
+        clipped=clipped,
+        peak=unscale(top) if clipped else None,
+        spikes=spikes,
+    )
+
+
+def _with_spikes(mids, tops, log: bool) -> tuple[list[float | None], int]:
+    """Cells whose highest value stands far above their median (beyond SPIKE_FACTOR times the
+    usual excess of a cell, and beyond MIN_SPIKE of the chart) show that value instead."""
+    excess = sorted(
+        t - m for m, t in zip(mids, tops, strict=True) if m is not None and t is not None
+    )
+    if not excess:
+        return list(mids), 0
+    usual = excess[len(excess) // 2]
+    known = [m for m in mids if m is not None]
+    span = (max(known) / 2 - min(known) / 2) * 2
+    floor = LOG_MIN_SPIKE if log else MIN_SPIKE * (span or 1.0)
+    shown, spikes = [], 0
+    for m, t in zip(mids, tops, strict=True):
+        if m is not None and t is not None and t - m > max(SPIKE_FACTOR * usual, floor):
+            shown.append(t)
+            spikes += 1
+        else:
+            shown.append(m)
+    return shown, spikes
+
+
+def _marker(marks: Sequence[float], lo: float, hi: float, n: int) -> str:
+    marker = [" "] * n
     for m in marks:
         if m is not None and math.isfinite(m) and lo <= m <= hi:
-            i = min(len(cells) - 1, int((m - lo) / ((hi - lo) or 1.0) * len(cells)))
+            i = min(n - 1, int((m - lo) / ((hi - lo) or 1.0) * n))
             marker[i] = MARK
-    return "".join(chars), "".join(marker).rstrip()
+    return "".join(marker).rstrip()
 
 
 def _fmt(x: float) -> str:
@@ -142,8 +245,10 @@ def xy_plot(
         else:  # join consecutive points so the curve reads as a line
             n = max(abs(cur[0] - prev[0]), abs(cur[1] - prev[1]), 1)
             for k in range(n + 1):
-                dot(round(prev[0] + (cur[0] - prev[0]) * k / n),
-                    round(prev[1] + (cur[1] - prev[1]) * k / n))
+                dot(
+                    round(prev[0] + (cur[0] - prev[0]) * k / n),
+                    round(prev[1] + (cur[1] - prev[1]) * k / n),
+                )
         prev = cur
 
     rows = [[chr(0x2800 + c) if c else " " for c in r] for r in grid]

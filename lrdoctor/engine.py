@@ -142,14 +142,18 @@ def _order(category: str) -> int:
     return order.index(category) if category in order else len(order)
 
 
-def _preview(run) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _preview(run) -> tuple[tuple[float, ...], ...]:
+    """(steps, losses, highs): PREVIEW_POINTS sampled losses and, for each, the highest finite
+    loss up to the next sample, so a few-step spike in a long run survives for the sparkline."""
     import numpy as np
 
     if not run.has("loss"):
         return ((), ())
     s = run["loss"]
     idx = np.unique(np.linspace(0, len(s) - 1, min(PREVIEW_POINTS, len(s))).astype(int))
-    return tuple(s.step[idx].tolist()), tuple(s.value[idx].tolist())
+    with np.errstate(invalid="ignore"):
+        highs = np.fmax.reduceat(np.where(np.isfinite(s.value), s.value, np.nan), idx)
+    return tuple(s.step[idx].tolist()), tuple(s.value[idx].tolist()), tuple(highs.tolist())
 
 
 def check_path(path, planned: Sequence[PlannedRule], options: Options) -> list[RunReport]:

@@ -75,8 +75,9 @@ class RunReport:
     optimizer: str | None = None
     n_steps: int = 0
     error: str | None = None
-    # A downsampled (step, loss) curve for charts; never the full series.
-    preview: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
+    # A downsampled (step, loss[, highest loss until the next point]) curve for charts; never
+    # the full series.
+    preview: tuple[tuple[float, ...], ...] = ((), ())
     # The plotted signals, binned (lrdoctor/curves.py), when a picture was asked for.
     curves: dict = field(default_factory=dict, repr=False)
 

@@ -60,15 +60,18 @@ def _run(console, run: RunReport, ctx) -> None:
     if run.columns:
         used = ", ".join(f"{sig}={col}" for sig, col in run.columns.items())
         console.print(f"  [dim]columns: {escape(used)}[/]")
-    steps, losses = run.preview
+    steps, losses, *highs = run.preview
     if steps:
         marks = [f.step for f in run.findings if f.step is not None]
         positive = all(v > 0 for v in losses if v == v and abs(v) != float("inf"))
-        chart, marker = sparkline(steps, losses, width=min(60, ctx.width - 10), marks=marks,
-                                  log=positive)
-        console.print(f"  [dim]loss[/] {chart}  [dim]{steps[0]:,.0f}–{steps[-1]:,.0f}[/]")
-        if marker:
-            console.print(f"       [red]{marker}[/]")
+        line = sparkline(steps, losses, width=min(60, ctx.width - 10), marks=marks,
+                         log=positive, highs=highs[0] if highs else None)
+        span = f"steps {steps[0]:,.0f}–{steps[-1]:,.0f}"
+        console.print(f"  [dim]loss[/] {line.chart}  [dim]{span}[/]")
+        if line.marker:
+            console.print(f"       [red]{line.marker}[/]")
+        if line.legend():
+            console.print(f"       [dim]{escape(line.legend())}[/]")
     for f in run.findings:
         title = escape(f"{f.rule} {f.name}")
         where = f"  {step_range(f)}" if f.step is not None else ""
