@@ -21,11 +21,15 @@ def check(
     jobs: int | None = 1,
     config: str | os.PathLike | None = None,
     rules_dirs: Sequence[str | os.PathLike] = (),
+    curves: bool = False,
 ) -> Report:
     """Check one or more logs (paths, globs, folders, s3:// or mlflow:// URIs) or a DataFrame.
 
     Settles the configuration as the CLI does: `config` (or the nearest lrdoctor.toml /
     pyproject.toml with [tool.lrdoctor] above the working folder), then these arguments.
+    `curves=True` keeps each run's signals binned, so its figure (`report._repr_html_()` in a
+    notebook, `lrdoctor.formats.html.render_report_html`) draws the LR, gradient norm and update
+    ratio beside the loss.
 
     >>> report = lrdoctor.check("run.parquet")            # doctest: +SKIP
     >>> report.runs[0].status, report.runs[0].suggested_lr  # doctest: +SKIP
@@ -37,10 +41,21 @@ def check(
 
     session = open_session(
         config=Path(config) if config is not None else None,
-        rules_dirs=[Path(d) for d in rules_dirs], select=select, ignore=ignore,
-        severity=severity, params=params, optimizer=optimizer, columns=columns,
+        rules_dirs=[Path(d) for d in rules_dirs],
+        select=select,
+        ignore=ignore,
+        severity=severity,
+        params=params,
+        optimizer=optimizer,
+        columns=columns,
         where="lrdoctor.check()",
     )
+    if curves:
+        import dataclasses
+
+        session = dataclasses.replace(
+            session, options=dataclasses.replace(session.options, curves=True)
+        )
     if _is_frame(source):
         return session.check_frame(source)
     paths = [source] if isinstance(source, str | os.PathLike) else list(_as_iter(source))

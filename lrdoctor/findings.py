@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from lrdoctor.errors import LrdoctorError
+
 Severity = Literal["error", "warning", "info"]
 Status = Literal["pass", "warn", "fail", "error"]
 CATEGORIES = (
@@ -139,6 +141,26 @@ class Report:
         if any(r.error is not None or r.detector_errors for r in self.runs):
             return 2
         return 1 if any(r.fails(fail_on) for r in self.runs) else 0
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the HTML report's sections (figures with the plot extra), else a
+        table of verdicts."""
+        from html import escape
+
+        try:
+            from lrdoctor.formats.html import report_fragment
+
+            return report_fragment(self)
+        except LrdoctorError:  # no matplotlib: the table alone
+            rows = "".join(
+                f"<tr><td>{escape(r.source)}</td><td>{r.status}</td><td>{r.n_steps:,}</td>"
+                f"<td>{escape(', '.join(f.rule for f in r.findings) or (r.error or ''))}</td></tr>"
+                for r in self.runs
+            )
+            return (
+                "<table><tr><th>run</th><th>verdict</th><th>steps</th><th>findings</th>"
+                f"</tr>{rows}</table>"
+            )
 
     def to_dict(self) -> dict:
         # Unreadable inputs are listed apart, so every entry of "runs" keeps the contract's

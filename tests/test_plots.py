@@ -269,3 +269,23 @@ def test_plot_options_without_matplotlib_say_the_extra(monkeypatch, tmp_path):
         "lrdoctor: error: lr-find --plot needs matplotlib, which is not installed — "
         "pip install 'lrdoctor[plot]'"
     ]
+
+
+@needs_mpl
+def test_notebook_repr_shows_the_report_sections_with_all_panels():
+    from lrdoctor.api import check
+
+    report = check(str(FIXTURES / "warmup_too_high.parquet"), curves=True)
+    html = report._repr_html_()
+    assert html.startswith('<div class="lrdoctor">') and "<body" not in html
+    assert html.count("<svg") == 1 and "grad norm" in html and "LR001" in html
+    assert "body {" not in html  # the scoped style leaves the notebook's page alone
+
+
+def test_notebook_repr_without_matplotlib_is_a_table(monkeypatch):
+    from lrdoctor.api import check
+
+    report = check(str(FIXTURES / "warmup_too_high.parquet"))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    html = report._repr_html_()
+    assert html.startswith("<table>") and "LR001" in html and "fail" in html

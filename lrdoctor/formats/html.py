@@ -11,37 +11,54 @@ from html import escape
 
 from lrdoctor.findings import Report, RunReport
 
+# Scoped to the report's own element, so a notebook's page keeps its styles.
+PAGE_CSS = "body { margin: 1.5em auto; max-width: 1080px; padding: 0 1em; }"
 CSS = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #212121;
-       margin: 1.5em auto; max-width: 1080px; padding: 0 1em; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; word-break: break-all; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; }
-th, td { text-align: left; padding: 0.25em 0.7em; border-bottom: 1px solid #e0e0e0;
-         vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.verdict { font-weight: bold; padding: 0.05em 0.45em; border-radius: 3px; color: #fff; }
-.pass { background: #2e7d32; } .warn { background: #ef6c00; }
-.fail, .error { background: #c62828; }
-.sev { font-weight: bold; } .sev-error { color: #c62828; } .sev-warning { color: #ef6c00; }
-.sev-info { color: #1565c0; }
-.figure svg { width: 100%; height: auto; }
-.finding { margin: 0.6em 0 0.9em; } .finding p { margin: 0.15em 0 0.15em 1.5em; }
-.rec { color: #2e7d32; } .muted { color: #616161; font-size: 0.92em; }
+.lrdoctor { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #212121; }
+.lrdoctor h1 { font-size: 1.4em; }
+.lrdoctor h2 { font-size: 1.15em; margin-top: 2em; word-break: break-all; }
+.lrdoctor table { border-collapse: collapse; margin: 0.5em 0 1em; }
+.lrdoctor th, .lrdoctor td { text-align: left; padding: 0.25em 0.7em;
+  border-bottom: 1px solid #e0e0e0; vertical-align: top; }
+.lrdoctor td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.lrdoctor .verdict { font-weight: bold; padding: 0.05em 0.45em; border-radius: 3px; color: #fff; }
+.lrdoctor .pass { background: #2e7d32; } .lrdoctor .warn { background: #ef6c00; }
+.lrdoctor .fail, .lrdoctor .error { background: #c62828; }
+.lrdoctor .sev { font-weight: bold; } .lrdoctor .sev-error { color: #c62828; }
+.lrdoctor .sev-warning { color: #ef6c00; } .lrdoctor .sev-info { color: #1565c0; }
+.lrdoctor .figure svg { width: 100%; height: auto; }
+.lrdoctor .finding { margin: 0.6em 0 0.9em; }
+.lrdoctor .finding p { margin: 0.15em 0 0.15em 1.5em; }
+.lrdoctor .rec { color: #2e7d32; } .lrdoctor .muted { color: #616161; font-size: 0.92em; }
 """
 
 
 def render_report_html(report: Report, title: str = "lrdoctor report") -> str:
     """The whole report as one HTML page (figures need matplotlib: the `plot` extra)."""
+    return (
+        "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f"<title>{escape(title)}</title><style>{PAGE_CSS}</style></head><body>",
+                report_fragment(report, title),
+                "</body></html>",
+            ]
+        )
+        + "\n"
+    )
+
+
+def report_fragment(report: Report, title: str = "lrdoctor report") -> str:
+    """The report as one <div> with its own scoped style: the page's body, a notebook's cell."""
     from lrdoctor.plots import require
 
     require("--format html")
     counts = {s: sum(r.status == s for r in report.runs) for s in ("error", "fail", "warn", "pass")}
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing checked"
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f'<div class="lrdoctor"><style>{CSS}</style>',
         f"<h1>{escape(title)}</h1>",
         f'<p class="muted">{len(report.runs)} run{"s" if len(report.runs) != 1 else ""} '
         f"checked: {escape(tally)}</p>",
@@ -49,8 +66,8 @@ def render_report_html(report: Report, title: str = "lrdoctor report") -> str:
     if len(report.runs) > 1:
         parts.append(_summary(report))
     parts.extend(run_section(run, k) for k, run in enumerate(report.runs))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append("</div>")
+    return "\n".join(parts)
 
 
 def render(report: Report, ctx) -> str:
