@@ -114,6 +114,15 @@ def write_csv(path: Path, rows: int, seed: int = 0) -> Path:
     return path
 
 
+def generate(kind: str, path: Path, rows: int, seed: int = 0) -> Path:
+    """Write a log in a child process: the kernel's peak RSS of a child starts at its parent's
+    (ru_maxrss survives fork), so generating 10M rows here would inflate every figure."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import perf; "
+            f"from pathlib import Path; perf.write_{kind}(Path({str(path)!r}), {rows}, {seed})")
+    subprocess.run([PY, "-c", code], check=True, env=CHILD_ENV)
+    return path
+
+
 # -- cases --------------------------------------------------------------------------------------
 
 def _pair(case: str, ours: Sample, base: Sample, time_limit: float, mem_limit: float | None
@@ -135,7 +144,7 @@ READ_CSV = "import pyarrow.csv as pc; pc.read_csv({path!r})"
 def case_large(tmp: Path, rows: int, reps: int, kind: str) -> list[Row]:
     """Rows 1-3: a big log, lrdoctor check vs pyarrow reading the same file (all columns)."""
     path = tmp / f"large.{kind}"
-    (write_parquet if kind == "parquet" else write_csv)(path, rows)
+    generate(kind, path, rows)
     base = median([PY, "-c", (READ_TABLE if kind == "parquet" else READ_CSV).format(
         path=str(path))], reps)
     ours = median([*LRDOCTOR, "check", str(path), "--format", "json"], reps)
@@ -144,7 +153,7 @@ def case_large(tmp: Path, rows: int, reps: int, kind: str) -> list[Row]:
 
 def case_small(tmp: Path, reps: int) -> list[Row]:
     """Row 4: a 1,000-row log, against the start-up floor of importing numpy and pyarrow."""
-    path = write_parquet(tmp / "small.parquet", 1000)
+    path = generate("parquet", tmp / "small.parquet", 1000)
     base = median([PY, "-c", "import numpy, pyarrow.parquet"], reps)
     ours = median([*LRDOCTOR, "check", str(path)], reps)
     return _pair("1,000-row parquet (start-up)", ours, base, 1.3, None)
@@ -305,14 +314,20 @@ def run(rows: int, files: int, file_rows: int, reps: int, trainer_steps: int | N
         tmp = Path(tmp)
         CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        print(table([]), flush=True)
+
+        def add(rows_: list[Row]) -> None:  # each row as soon as it is measured
+            out.extend(rows_)
+            print(table(rows_).split("\n", 2)[2], flush=True)
+
         for kind in ("parquet", "csv"):
-            out += case_large(tmp, rows, reps, kind)
+            add(case_large(tmp, rows, reps, kind))
             (tmp / f"large.{kind}").unlink()  # keep the disk footprint to one big file
-        out += case_small(tmp, reps)
-        out += case_many(tmp, files, file_rows, reps)
-        out += case_watch(tmp, watch_rows, reps)
-        out += case_monitor(reps, monitor_steps)
-        out += case_trainer(reps, trainer_steps)
+        add(case_small(tmp, reps))
+        add(case_many(tmp, files, file_rows, reps))
+        add(case_watch(tmp, watch_rows, reps))
+        add(case_monitor(reps, monitor_steps))
+        add(case_trainer(reps, trainer_steps))
     return out
 
 
@@ -348,7 +363,6 @@ def main(argv: list[str] | None = None) -> list[Row]:
           f"{watch_rows:,} rows, {monitor_steps:,} torch steps, median of {reps}\n")
     print(BASELINES, flush=True)
     result = run(rows, files, a.file_rows, reps, a.trainer_steps, watch_rows, monitor_steps)
-    print(table(result))
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return result
 
