@@ -43,9 +43,13 @@ def plot_command(
             f"holds {len(report.runs)} runs",
             "plot draws one run; use check --format html for several",
         )
+    import numpy as np
+
     from lrdoctor.plots.run import run_figure
 
-    save(run_figure(report.runs[0]), output)
+    with np.errstate(all="ignore"):  # log axes near 1e200 (a run that blew up) overflow
+        fig = run_figure(report.runs[0])
+    save(fig, output)
 
 
 def register(app: typer.Typer) -> None:

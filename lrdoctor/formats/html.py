@@ -144,8 +144,11 @@ def run_section(run: RunReport, k: int) -> str:
 
 
 def _figure(run: RunReport, k: int) -> str:
+    import numpy as np
+
     from lrdoctor.plots import svg_inline
     from lrdoctor.plots.run import run_figure
 
-    fig = run_figure(run)
+    with np.errstate(all="ignore"):  # log axes near 1e200 (a run that blew up) overflow
+        fig = run_figure(run)
     return svg_inline(fig, salt=f"run{k}")
