@@ -52,7 +52,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 # writes `lr-AdamW` and `lr-AdamW/pg1`; Ultralytics writes `lr/pg0`).
 PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     # Matched against the normalised key, where "-", "." and " " have become "/".
-    "lr": (re.compile(r"^lr/[a-z][a-z0-9_]*$"), re.compile(r"^lr/[a-z][a-z0-9_]*/pg0$")),
+    # With several param groups LearningRateMonitor writes `lr-Adam/pg1`, `pg2`, ... (no pg0).
+    "lr": (re.compile(r"^lr/[a-z][a-z0-9_]*$"), re.compile(r"^lr/[a-z][a-z0-9_]*/pg\d+$")),
     "grad_norm": (re.compile(r"^grad_[\d/]+_norm_total$"),),
 }
 
@@ -104,6 +105,11 @@ def _key(name: str) -> str:
 _ALIAS_KEYS = {sig: [_key(a) for a in names] for sig, names in ALIASES.items()}
 
 
+def _group_number(name: str) -> int:
+    m = re.search(r"pg(\d+)$", name)
+    return int(m.group(1)) if m else -1
+
+
 def detect_columns(
     names: Sequence[str], overrides: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -138,8 +144,10 @@ def detect_columns(
         )
         if match is None:
             for pattern in PATTERNS.get(signal, ()):
-                match = next(
-                    (n for n in names if pattern.match(_key(n)) and n not in used), None
+                # The first param group: `pg1` before `pg10` (numbers, not text, decide).
+                match = min(
+                    (n for n in names if pattern.match(_key(n)) and n not in used),
+                    key=_group_number, default=None,
                 )
                 if match is not None:
                     break

@@ -8,31 +8,42 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def lightning_callback(path: str | Path):
-    """A Lightning Callback writing step, loss, lr and the update norms via TorchCapture."""
-    from lightning.pytorch import Callback
+def lightning_callback(path: str | Path, every: int = 10):
+    """A Lightning Callback writing each optimizer step's loss, LR per param group and (every
+    `every` steps) the pre-clip grad norm and the update ratio, via TorchCapture.
 
-    from lrdoctor.capture.torch import COLUMNS, TorchCapture
-    from lrdoctor.capture.writer import LogWriter
+    Works with `lightning` or `pytorch_lightning`. Lightning runs backward inside
+    `optimizer.step(closure)`, so the norms are taken in `on_before_optimizer_step` (after
+    backward, before clipping) rather than by optimizer hooks.
+    """
+    try:
+        from lightning.pytorch import Callback
+    except ImportError:
+        from pytorch_lightning import Callback
+
+    from lrdoctor.capture.torch import TorchCapture
 
     class LrdoctorCallback(Callback):
         def on_train_start(self, trainer, pl_module):
-            self.capture = TorchCapture(trainer.optimizers[0], pl_module)
-            self.writer, self.written = LogWriter(path, columns=COLUMNS), 0
+            self.capture = TorchCapture(trainer.optimizers[0], pl_module, path=path,
+                                        every=every, hooks=False)
+            self.stepped = False
+
+        def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+            self.capture.begin_step()
+            self.stepped = True
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            # The optimizer stepped inside this batch (unless accumulating gradients): its row
-            # gets the batch's loss, which Lightning only hands over now.
-            if len(self.capture.rows) > self.written:
-                loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-                row = self.capture.rows[-1]
-                row["loss"] = float(loss) if loss is not None else None
-                self.writer.write(**row)
-                self.written = len(self.capture.rows)
+            if not self.stepped:  # accumulating gradients: no update in this batch
+                return
+            loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+            if loss is not None:
+                self.capture._pending["loss"] = float(loss)
+            self.capture.end_step()
+            self.stepped = False
 
         def on_train_end(self, trainer, pl_module):
             self.capture.close()
-            self.writer.close()
 
     return LrdoctorCallback()
 

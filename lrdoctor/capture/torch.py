@@ -1,4 +1,4 @@
-"""PyTorch: hook an optimizer so every step logs lr, grad/weight/update norms (needs torch)."""
+"""PyTorch: optimizer hooks that log loss, lr per group, grad and update norms (needs torch)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,37 @@ import math
 from pathlib import Path
 
 COLUMNS = ["step", "loss", "lr", "grad_norm", "weight_norm", "update_norm", "update_ratio"]
+# Hyper-parameters worth keeping in the side file (the rest of a param group is the params).
+_HYPER = ("lr", "momentum", "betas", "eps", "weight_decay", "nesterov", "dampening", "amsgrad")
+
+
+def optimizer_meta(optimizer) -> dict:
+    """The optimizer's class and each param group's hyper-parameters, for `<log>.lrdoctor`."""
+    groups = [{k: g[k] for k in _HYPER if k in g and not hasattr(g[k], "item")}
+              for g in optimizer.param_groups]
+    return {"optimizer": type(optimizer).__name__, "param_groups": groups}
 
 
 class TorchCapture:
     """Record the signals lrdoctor reads at every `optimizer.step()`.
 
-    >>> cap = TorchCapture(opt, path="run.csv")        # doctest: +SKIP
+    >>> cap = TorchCapture(opt, model, path="run.csv")   # doctest: +SKIP
     >>> loss.backward(); cap.log(loss=loss.item())      # doctest: +SKIP
-    >>> cap.measure_grads()   # optional: before clip_grad_norm_, to log the pre-clip norm
-    >>> opt.step()            # the hooks compute the norms and write the row
+    >>> clip_grad_norm_(model.parameters(), 1.0); opt.step()   # doctest: +SKIP
 
-    Without `measure_grads()` the grad norm is taken when `step()` starts, i.e. after any
-    clipping. The update norm needs a copy of the parameters before each step (memory equal
-    to the model's); `every=N` measures norms on every Nth step only.
+    Every step writes the loss and the LR of each param group (`lr`, `lr_pg1`, ...). Every
+    `every`-th step (10 by default: the norms cost a parameter copy and a few fused passes)
+    also writes grad_norm, weight_norm, update_norm and update_ratio. `log(loss=...)` right
+    after `backward()` takes the gradient norm then, before any clipping; otherwise it is taken
+    when `step()` starts. The optimizer's name and hyper-parameters go to `<path>.lrdoctor`,
+    which the readers use. A new TorchCapture starts the file anew (`resume=True` appends).
+    `hooks=False` leaves the optimizer alone: call `begin_step()` / `end_step()` yourself (as
+    the Lightning callback does, since Lightning's closure runs backward inside `step()`).
     """
 
-    def __init__(self, optimizer, model=None, path: str | Path | None = None, every: int = 1,
-                 extra_columns: list[str] | None = None):
+    def __init__(self, optimizer, model=None, path: str | Path | None = None, every: int = 10,
+                 extra_columns: list[str] | None = None, resume: bool = False,
+                 hooks: bool = True):
         import torch  # noqa: F401  (fail here, clearly, when torch is missing)
 
         from lrdoctor.capture.writer import LogWriter
@@ -33,62 +47,78 @@ class TorchCapture:
         self.every = max(1, every)
         self.step = 0
         self.rows: list[dict] = []
-        self.meta = {"optimizer": type(optimizer).__name__}
-        self.writer = LogWriter(path, columns=COLUMNS + list(extra_columns or []),
-                                meta=self.meta) if path else None
+        self.meta = optimizer_meta(optimizer)
+        groups = [f"lr_pg{i}" for i in range(1, len(optimizer.param_groups))]
+        self.columns = COLUMNS + groups + list(extra_columns or [])
+        self.writer = LogWriter(path, columns=self.columns, meta=self.meta,
+                                resume=resume) if path else None
         self._pending: dict = {}
         self._before = None
-        self._handles = [optimizer.register_step_pre_hook(self._pre),
-                         optimizer.register_step_post_hook(self._post)]
+        self._handles = [optimizer.register_step_pre_hook(lambda *a: self.begin_step()),
+                         optimizer.register_step_post_hook(lambda *a: self.end_step())] \
+            if hooks else []
 
     def log(self, **values) -> None:
-        """Values (loss, val_loss, ...) to write with the next step's row."""
+        """Values (loss, val_loss, ...) for this step's row; on a measured step, also the
+        gradient norm now (after backward, before clipping)."""
         self._pending.update({k: float(v) for k, v in values.items()})
+        if self._measuring() and "grad_norm" not in self._pending:
+            self.measure_grads()
 
-    def measure_grads(self) -> float:
-        """The global gradient L2 norm now (call it before clipping to log the pre-clip norm)."""
+    def measure_grads(self) -> float | None:
+        """The global gradient L2 norm now (None when no parameter has a gradient yet)."""
         import torch
 
         grads = [p.grad.detach() for p in self.params if p.grad is not None]
+        if not grads:
+            return None
         norm = float(torch.linalg.vector_norm(torch.stack(
-            [torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads]))) if grads \
-            else math.nan
+            [n.double() for n in torch._foreach_norm(grads)])))
         self._pending["grad_norm"] = norm
         return norm
 
     def _measuring(self) -> bool:
         return self.step % self.every == 0
 
-    def _pre(self, optimizer, args, kwargs) -> None:
+    def begin_step(self) -> None:
+        """Before the update: the gradient norm (unless logged) and a copy of the weights."""
         if not self._measuring():
             return
         if "grad_norm" not in self._pending:
             self.measure_grads()
-        self._before = [p.detach().clone() for p in self.params]
-
-    def _post(self, optimizer, args, kwargs) -> None:
         import torch
 
-        row = {"step": self.step, "lr": float(optimizer.param_groups[0]["lr"]), **self._pending}
+        with torch.no_grad():
+            self._before = torch._foreach_mul([p.detach() for p in self.params], 1.0)
+
+    def end_step(self) -> dict:
+        """After the update: the row of this step (written to the log)."""
+        import torch
+
+        groups = self.optimizer.param_groups
+        row = {"step": self.step, "lr": _number(groups[0]["lr"]),
+               **{f"lr_pg{i}": _number(g["lr"]) for i, g in enumerate(groups[1:], 1)},
+               **self._pending}
         if self._before is not None:
-            f64 = torch.float64
-            w = torch.linalg.vector_norm(torch.stack(
-                [torch.linalg.vector_norm(p.detach(), dtype=f64) for p in self.params]))
-            u = torch.linalg.vector_norm(torch.stack(
-                [torch.linalg.vector_norm(p.detach() - b, dtype=f64)
-                 for p, b in zip(self.params, self._before, strict=True)]))
-            row.update(weight_norm=float(w), update_norm=float(u),
-                       update_ratio=float(u / w) if float(w) > 0 else math.nan)
+            with torch.no_grad():
+                after = [p.detach() for p in self.params]
+                w = _total(torch._foreach_norm(after))
+                u = _total(torch._foreach_norm(torch._foreach_sub(after, self._before)))
+            row.update(weight_norm=w, update_norm=u)
+            if w > 0 and math.isfinite(w) and math.isfinite(u):
+                row["update_ratio"] = u / w
             self._before = None
         self._pending = {}
         self.step += 1
         self.rows.append(row)
         if self.writer is not None:
             self.writer.write(**row)
+        return row
 
     def close(self) -> None:
         for h in self._handles:
             h.remove()
+        self._handles = []
         if self.writer is not None:
             self.writer.close()
 
@@ -97,3 +127,13 @@ class TorchCapture:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _number(value) -> float:
+    return float(value.item() if hasattr(value, "item") else value)
+
+
+def _total(norms) -> float:
+    import torch
+
+    return float(torch.linalg.vector_norm(torch.stack([n.double() for n in norms])))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+
+# The side file beside a log: `run.csv.lrdoctor` holds what a CSV has no place for.
+SIDE_SUFFIX = ".lrdoctor"
 
 
 class LogWriter:
@@ -14,15 +18,25 @@ class LogWriter:
     shape, and a key left out is an empty cell (CSV) or null (Parquet). CSV rows are flushed
     every `flush_every` rows; Parquet rows are buffered into row groups of `row_group` rows and
     the file is only valid once `close()` (or the end of the `with`) writes its footer.
+
+    A new writer starts the file anew, so a re-run never mixes into the previous run's rows;
+    `resume=True` appends to it (a resumed job). `meta` (the optimizer, its hyper-parameters)
+    goes to the side file `<path>.lrdoctor` (JSON) that the readers merge into the run.
     """
 
     def __init__(self, path: str | Path, columns: list[str] | None = None,
-                 flush_every: int = 1, row_group: int = 1024, meta: dict | None = None):
+                 flush_every: int = 1, row_group: int = 1024, meta: dict | None = None,
+                 resume: bool = False):
         self.path = Path(path)
         self.parquet = self.path.suffix.lower() in {".parquet", ".pq"}
         self.columns = list(columns) if columns else None
         self.flush_every, self.row_group = max(1, flush_every), max(1, row_group)
-        self.meta = {k: str(v) for k, v in (meta or {}).items()}
+        self.resume = resume
+        self.meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in
+                     (meta or {}).items()}
+        if meta:
+            side = self.path.with_name(self.path.name + SIDE_SUFFIX)
+            side.write_text(json.dumps(meta, indent=1, default=str) + "\n", encoding="utf-8")
         self._rows: list[dict] = []
         self._fh = None
         self._pq = None
@@ -42,9 +56,10 @@ class LogWriter:
                 self._flush_parquet()
             return
         if self._fh is None:
-            new = not self.path.exists() or self.path.stat().st_size == 0
+            new = not self.resume or not self.path.exists() or self.path.stat().st_size == 0
             # Held open across writes; closed by close() / the end of the `with`.
-            self._fh = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+            self._fh = open(self.path, "w" if new else "a", encoding="utf-8",  # noqa: SIM115
+                            newline="")
             if new:
                 self._fh.write(",".join(self.columns) + "\n")
         self._fh.write(",".join(_cell(row.get(c)) for c in self.columns) + "\n")

@@ -143,7 +143,8 @@ def _walked_file(path: Path, out: list[Path], skipped: list[tuple[Path, str]]) -
 def read_path(path: Path, select: Select = select_all) -> list[Table]:
     """Read one input with the first reader that recognises it."""
     reader = reader_for(path)
-    return _guarded(reader, path, reader.read, path, select)
+    tables = _guarded(reader, path, reader.read, path, select)
+    return tables if path.is_dir() else with_side_meta(path, tables)
 
 
 def reader_for(path: Path) -> Reader:
@@ -171,6 +172,25 @@ def reader_for(path: Path) -> Reader:
         "is not a training log lrdoctor can read",
         f"supported: {supported_formats()}; name the columns with --loss-col/--lr-col",
     )
+
+
+def with_side_meta(path: Path, tables: list[Table]) -> list[Table]:
+    """Merge `<log>.lrdoctor` (JSON the capture helpers write: optimizer, hyper-parameters)
+    into each table's metadata; what the log itself says wins."""
+    import json
+
+    side = path.with_name(path.name + ".lrdoctor")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8")) if side.is_file() else {}
+    except (OSError, ValueError):
+        meta = {}
+        for t in tables:
+            t.notes.append(f"{side.name} is not valid JSON; ignored")
+    if isinstance(meta, dict):
+        for t in tables:
+            for k, v in meta.items():
+                t.meta.setdefault(str(k), v if isinstance(v, str) else json.dumps(v))
+    return tables
 
 
 def _guarded(reader: Reader, path: Path, step, *args):

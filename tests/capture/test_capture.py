@@ -48,9 +48,24 @@ def test_csv_writer_appends_without_rewriting_and_reads_back(tmp_path):
     run = build_run(read_path(path)[0])
     assert run["loss"].step.tolist() == [0, 1]
     assert math.isnan(run["loss"].value[1])
-    with LogWriter(path) as log:  # resuming appends; the header is not written twice
+    with LogWriter(path, resume=True) as log:  # resuming appends, without a second header
         log.write(step=3, loss=1.0, lr=1e-3)
     assert path.read_text().count("step") == 1
+    assert build_run(read_path(path)[0])["loss"].step.tolist() == [0, 1, 3]
+    with LogWriter(path) as log:  # a new run starts the file anew: never two runs mixed
+        log.write(step=0, loss=3.0, lr=1e-2)
+    assert build_run(read_path(path)[0])["loss"].value.tolist() == [3.0]
+
+
+def test_side_file_carries_the_optimizer_into_the_run(tmp_path):
+    path = tmp_path / "run.csv"
+    meta = {"optimizer": "AdamW", "param_groups": [{"lr": 1e-3, "betas": [0.9, 0.999]}]}
+    with LogWriter(path, meta=meta) as log:
+        log.write(step=0, loss=2.0, lr=1e-3)
+    assert "optimizer" not in path.read_text()
+    run = build_run(read_path(path)[0])
+    assert run.optimizer == "AdamW" and run.optimizer_family == "adam"
+    assert run.meta["param_groups"] == '[{"lr": 0.001, "betas": [0.9, 0.999]}]'
 
 
 def test_parquet_writer_row_groups_and_metadata(tmp_path):
@@ -76,7 +91,7 @@ def test_torch_capture_hooks_optimizer(tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(32, 4), torch.randn(32, 1)
     path = tmp_path / "torch.csv"
-    with TorchCapture(opt, model, path=path) as cap:
+    with TorchCapture(opt, model, path=path, every=1) as cap:
         for _ in range(5):
             opt.zero_grad()
             loss = torch.nn.functional.mse_loss(model(x), y)

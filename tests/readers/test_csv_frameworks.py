@@ -130,3 +130,11 @@ def test_canonical_optimizer_knows_framework_spellings(name, family):
     from lrdoctor.columns import canonical_optimizer
 
     assert canonical_optimizer(name) == family
+
+
+def test_lightning_lr_monitor_param_groups_map_to_the_first_group():
+    from lrdoctor.columns import detect_columns
+
+    names = ["epoch", "lr-Adam/pg1", "lr-Adam/pg10", "lr-Adam/pg2", "step", "train_loss"]
+    assert detect_columns(names)["lr"] == "lr-Adam/pg1"
+    assert detect_columns(["lr-SGD/pg3", "lr-SGD/pg2", "loss"])["lr"] == "lr-SGD/pg2"

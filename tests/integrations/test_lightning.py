@@ -1,0 +1,85 @@
+"""Lightning: CSVLogger / TensorBoardLogger with LearningRateMonitor and three param groups,
+and lrdoctor's Lightning callback (importable with `lightning` or `pytorch_lightning`)."""
+
+from __future__ import annotations
+
+import pytest
+from tiny import REGIMES, assert_regime, columns, mlp, tensors
+
+torch = pytest.importorskip("torch")
+L = pytest.importorskip("lightning")
+
+
+class Tiny(L.LightningModule):
+    def __init__(self, lr: float):
+        super().__init__()
+        self.net, self.lr = mlp(), lr
+
+    def training_step(self, batch, batch_idx):
+        loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+        self.log("train_loss", loss, on_step=True)
+        return loss
+
+    def configure_optimizers(self):
+        # Three groups: LearningRateMonitor then writes lr-Adam/pg1, pg2, pg3 (no pg0).
+        layers = [{"params": self.net[i].parameters()} for i in (0, 2, 4)]
+        return torch.optim.Adam(layers, lr=self.lr)
+
+
+def fit(lr: float, callbacks=(), loggers=None) -> None:
+    from lightning.pytorch.callbacks import LearningRateMonitor
+
+    x, y = tensors()
+    data = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y),
+        batch_size=64,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+    )
+    trainer = L.Trainer(
+        max_epochs=8,
+        logger=loggers if loggers is not None else False,
+        callbacks=[LearningRateMonitor("step"), *callbacks] if loggers else list(callbacks),
+        log_every_n_steps=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+    )
+    trainer.fit(Tiny(lr), data)
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_csv_logger(regime, tmp_path):
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    fit(REGIMES[regime], loggers=[CSVLogger(tmp_path / "csv"), TensorBoardLogger(tmp_path / "tb")])
+    for run in (
+        tmp_path / "csv" / "lightning_logs" / "version_0",
+        tmp_path / "tb" / "lightning_logs" / "version_0",
+    ):
+        assert columns(run)["lr"] == "lr-Adam/pg1"
+        assert_regime(regime, run)  # the optimizer family comes from `lr-Adam`
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_lrdoctor_callback(regime, tmp_path):
+    from lrdoctor.capture.callbacks import lightning_callback
+
+    log = tmp_path / "run.csv"
+    fit(REGIMES[regime], callbacks=[lightning_callback(log, every=1)])
+    import lrdoctor
+
+    run = lrdoctor.check(log).runs[0]
+    # The callback never writes a NaN of its own: NF001 only for a real divergence.
+    assert regime == "too_high" or "NF001" not in {f.rule for f in run.findings}
+    assert {"loss", "lr", "grad_norm", "update_ratio"} <= set(run.columns)
+    assert run.optimizer == "Adam"
+    assert_regime(regime, log)
+
+
+def test_callback_imports_with_pytorch_lightning():
+    pl = pytest.importorskip("pytorch_lightning")
+    import lrdoctor.capture.callbacks as cb
+
+    assert isinstance(cb.lightning_callback("x.csv"), (L.Callback, pl.Callback))
