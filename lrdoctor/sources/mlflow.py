@@ -18,15 +18,12 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Select, Table
+from lrdoctor.readers.mlflow import _CLAMP, _PARAMS  # as the store readers map them
 
 API = "/api/2.0/mlflow"
 RUNS_PAGE = 1000  # the server's maximum for runs/search
 HISTORY_PAGE = 25000  # the server's maximum for metrics/get-history
 TIMEOUT = 60.0
-# MLflow stores +-inf as +-float max; map them back, as the SQLite reader does.
-_CLAMP = 1.7976931348623157e308
-_PARAMS = {"optimizer": "optimizer", "optim": "optimizer", "optimizer_name": "optimizer",
-           "lr": "lr", "learning_rate": "lr"}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def mlflow_server(tmp_path_factory):
     log = open(folder / "server.log", "wb")  # noqa: SIM115  (closed at teardown)
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     address = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240  # ~15 s on an idle machine; minutes on a loaded one
     while True:
         try:
             with urllib.request.urlopen(f"http://{address}/health", timeout=2) as answer:
