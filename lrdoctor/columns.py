@@ -11,40 +11,109 @@ from lrdoctor.errors import ConfigError, did_you_mean
 # separators "/", ".", "-" and " " (so `train/loss` also matches `train.loss`).
 ALIASES: dict[str, tuple[str, ...]] = {
     "step": (
-        "step", "global_step", "train/global_step", "trainer/global_step", "optimizer_step",
-        "iteration", "iter", "it", "num_updates", "update", "updates", "batch", "_step",
+        "step",
+        "global_step",
+        "train/global_step",
+        "trainer/global_step",
+        "optimizer_step",
+        "iteration",
+        "iter",
+        "it",
+        "num_updates",
+        "update",
+        "updates",
+        "batch",
+        "_step",
     ),
     "epoch": ("epoch", "train/epoch", "trainer/epoch", "_epoch", "epochs"),
     "loss": (
-        "loss", "train_loss", "train/loss", "train_loss_step", "train/loss_step", "loss_step",
-        "training_loss", "train/train_loss", "batch_loss", "train/batch_loss", "trn_loss",
-        "train_loss_epoch", "loss_epoch", "objective", "train/objective",
+        "loss",
+        "train_loss",
+        "train/loss",
+        "train_loss_step",
+        "train/loss_step",
+        "loss_step",
+        "training_loss",
+        "train/train_loss",
+        "batch_loss",
+        "train/batch_loss",
+        "trn_loss",
+        "train_loss_epoch",
+        "loss_epoch",
+        "objective",
+        "train/objective",
     ),
     "lr": (
-        "lr", "learning_rate", "train/learning_rate", "train/lr", "optimizer/lr", "lr/pg0",
-        "lr_pg0", "learningrate", "learning-rate", "lr0", "trainer/learning_rate",
+        "lr",
+        "learning_rate",
+        "train/learning_rate",
+        "train/lr",
+        "optimizer/lr",
+        "lr/pg0",
+        "lr_pg0",
+        "learningrate",
+        "learning-rate",
+        "lr0",
+        "trainer/learning_rate",
     ),
     "grad_norm": (
-        "grad_norm", "gnorm", "train/grad_norm", "train/gnorm", "gradient_norm", "grad_norm_total",
-        "grad_2.0_norm_total", "grad_2_0_norm_total", "train/gradient_norm", "total_grad_norm",
-        "global_grad_norm", "optimizer/grad_norm", "gradnorm",
+        "grad_norm",
+        "gnorm",
+        "train/grad_norm",
+        "train/gnorm",
+        "gradient_norm",
+        "grad_norm_total",
+        "grad_2.0_norm_total",
+        "grad_2_0_norm_total",
+        "train/gradient_norm",
+        "total_grad_norm",
+        "global_grad_norm",
+        "optimizer/grad_norm",
+        "gradnorm",
     ),
     "update_ratio": (
-        "update_ratio", "train/update_ratio", "update_to_weight", "update_weight_ratio",
-        "update/weight", "update_to_weight_ratio", "param_update_ratio", "updates_to_weights",
+        "update_ratio",
+        "train/update_ratio",
+        "update_to_weight",
+        "update_weight_ratio",
+        "update/weight",
+        "update_to_weight_ratio",
+        "param_update_ratio",
+        "updates_to_weights",
     ),
     "update_norm": ("update_norm", "train/update_norm", "param_update_norm", "delta_norm"),
     "weight_norm": (
-        "weight_norm", "train/weight_norm", "param_norm", "parameter_norm", "params_norm",
-        "train/param_norm", "wnorm",
+        "weight_norm",
+        "train/weight_norm",
+        "param_norm",
+        "parameter_norm",
+        "params_norm",
+        "train/param_norm",
+        "wnorm",
     ),
     "val_loss": (
-        "val_loss", "eval_loss", "valid_loss", "validation_loss", "eval/loss", "val/loss",
-        "valid/loss", "validation/loss", "val_loss_epoch", "dev_loss", "test_loss",
+        "val_loss",
+        "eval_loss",
+        "valid_loss",
+        "validation_loss",
+        "eval/loss",
+        "val/loss",
+        "valid/loss",
+        "validation/loss",
+        "val_loss_epoch",
+        "dev_loss",
+        "test_loss",
     ),
     "val_accuracy": (
-        "val_accuracy", "val_acc", "eval_accuracy", "eval/accuracy", "val/acc", "val/accuracy",
-        "valid_accuracy", "valid_acc", "val_acc_epoch",
+        "val_accuracy",
+        "val_acc",
+        "eval_accuracy",
+        "eval/accuracy",
+        "val/acc",
+        "val/accuracy",
+        "valid_accuracy",
+        "valid_acc",
+        "val_acc_epoch",
     ),
 }
 
@@ -61,19 +130,65 @@ SIGNALS: tuple[str, ...] = tuple(ALIASES)
 
 # Optimizer name -> the family whose LR band and update size the detectors know.
 OPTIMIZER_FAMILIES = {
-    "sgd": "sgd", "momentum": "sgd", "nesterov": "sgd", "sgdm": "sgd", "lars": "sgd",
-    "adam": "adam", "adamw": "adam", "nadam": "adam", "radam": "adam", "adamax": "adam",
-    "lamb": "adam", "adafactor": "adam", "lion": "adam", "fusedadam": "adam", "adam8bit": "adam",
+    "sgd": "sgd",
+    "momentum": "sgd",
+    "nesterov": "sgd",
+    "sgdm": "sgd",
+    "lars": "sgd",
+    "adam": "adam",
+    "adamw": "adam",
+    "nadam": "adam",
+    "radam": "adam",
+    "adamax": "adam",
+    "lamb": "adam",
+    "adafactor": "adam",
+    "lion": "adam",
+    "fusedadam": "adam",
+    "adam8bit": "adam",
     # RMSprop normalises each step like Adam (a step of ~lr per parameter).
-    "rmsprop": "adam", "adagrad": "adaptive", "adadelta": "adadelta",
+    "rmsprop": "adam",
+    "adagrad": "adaptive",
+    "adadelta": "adadelta",
 }
 # Words in framework optimizer names that say how, not which (HF `paged_adamw_8bit`,
 # `adamw_torch_fused`, `lion_32bit`; fastai's `ranger` is RAdam + Lookahead).
-_HOW = {"torch", "hf", "fused", "apex", "paged", "bnb", "8bit", "32bit", "4bit", "xla", "npu",
-        "ao", "anyprecision", "galore", "layerwise", "schedule", "free", "lomo", "ademamix",
-        "grokadamw", "apollo", "stableadamw", "optimi", "foreach", "legacy", "tf", "keras"}
-_ALIAS_OPTIMIZERS = {"ranger": "adam", "adamwscheduledfree": "adam", "sgdw": "sgd",
-                     "adamwschedulefree": "adam", "qhadam": "adam", "lookahead": "adam"}
+_HOW = {
+    "torch",
+    "hf",
+    "fused",
+    "apex",
+    "paged",
+    "bnb",
+    "8bit",
+    "32bit",
+    "4bit",
+    "xla",
+    "npu",
+    "ao",
+    "anyprecision",
+    "galore",
+    "layerwise",
+    "schedule",
+    "free",
+    "lomo",
+    "ademamix",
+    "grokadamw",
+    "apollo",
+    "stableadamw",
+    "optimi",
+    "foreach",
+    "legacy",
+    "tf",
+    "keras",
+}
+_ALIAS_OPTIMIZERS = {
+    "ranger": "adam",
+    "adamwscheduledfree": "adam",
+    "sgdw": "sgd",
+    "adamwschedulefree": "adam",
+    "qhadam": "adam",
+    "lookahead": "adam",
+}
 
 
 def canonical_optimizer(name: str | None) -> str | None:
@@ -94,6 +209,8 @@ def canonical_optimizer(name: str | None) -> str | None:
         if word in _ALIAS_OPTIMIZERS:
             return _ALIAS_OPTIMIZERS[word]
     return None
+
+
 # Columns whose presence alone identifies the optimizer (Lightning's `lr-Adam`).
 _OPTIMIZER_FROM_LR = re.compile(r"^lr-([a-z]+)", re.IGNORECASE)
 
@@ -131,9 +248,10 @@ def detect_columns(
                 did_you_mean(column, names, "its columns are: " + ", ".join(list(names)[:40])),
             )
         chosen[signal] = column
+    keyed = [(_key(name), name) for name in names]  # each name normalised once
     by_key: dict[str, str] = {}
-    for name in names:
-        by_key.setdefault(_key(name), name)
+    for key, name in keyed:
+        by_key.setdefault(key, name)
     used = set(chosen.values())
     for signal in SIGNALS:
         if signal in chosen:
@@ -146,7 +264,7 @@ def detect_columns(
             for pattern in PATTERNS.get(signal, ()):
                 # The first param group: `pg1` before `pg10` (numbers, not text, decide).
                 match = min(
-                    (n for n in names if pattern.match(_key(n)) and n not in used),
+                    (n for k, n in keyed if pattern.match(k) and n not in used),
                     key=_group_number, default=None,
                 )
                 if match is not None:

@@ -361,6 +361,13 @@ CASES: dict[str, Hostile] = {
     "SIGINT stops the workers": Hostile(
         lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 130, process=True, lines=0
     ),
+    # 3. Bounded work (the limits themselves are open work; see docs/reliability.md).
+    "JSON nested 100,000 deep": Hostile(
+        lambda t: [write(inputs(t) / "d.json", "[" * 100_000 + "]" * 100_000)],
+        2,
+        says="is nested too deeply to read",
+        names="d.json",
+    ),
     # 2. Inputs are sacred.
     "output is the input": Hostile(
         output_is(lambda t: t / "in" / "run.csv"), 2, says="is one of the inputs", names="run.csv"
@@ -466,3 +473,30 @@ def test_no_worker_outlives_a_signal(tmp_path):
     time.sleep(0.5)
     mine = subprocess.run(["pgrep", "-f", str(tmp_path / "busy")], capture_output=True, text=True)
     assert not mine.stdout.strip(), mine.stdout
+
+
+def test_column_selection_runs_once_per_file(tmp_path):
+    """A 4,000-column Parquet (per-layer metrics) asks for its columns once, not per column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lrdoctor.readers import read_path
+
+    n = 50
+    cols = {"step": list(range(n)), "loss": losses_of(n), "lr": [0.01] * n}
+    cols.update({f"layer{j}/grad_norm": [1.0] * n for j in range(4000)})
+    pq.write_table(pa.table(cols), tmp_path / "wide.parquet")
+    calls = []
+
+    def select(names):
+        calls.append(len(names))
+        return {"step", "loss", "lr"}
+
+    (table,) = read_path(tmp_path / "wide.parquet", select)
+    assert calls == [4003] and sorted(table.values) == ["loss", "lr", "step"]
+
+
+def losses_of(n: int) -> list[float]:
+    import math
+
+    return [math.exp(-i / 20) + 0.1 for i in range(n)]
