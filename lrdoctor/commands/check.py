@@ -246,4 +246,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check")(check_command)
+    app.command(
+        "check",
+        epilog="Example: lrdoctor check fixtures/spirals_adam_too_low.parquet --fail-on warning --format github",
+    )(check_command)

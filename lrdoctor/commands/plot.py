@@ -53,4 +53,7 @@ def plot_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plot")(plot_command)
+    app.command(
+        "plot",
+        epilog="Example: lrdoctor plot fixtures/spirals_adam_too_high.csv.gz -o run.svg",
+    )(plot_command)

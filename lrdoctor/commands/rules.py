@@ -9,7 +9,9 @@ import typer
 from lrdoctor.commands import boundary
 
 SECTIONS = (
-    ("what", "What it does"), ("why", "Why is this bad?"), ("example", "Example"),
+    ("what", "What it does"),
+    ("why", "Why is this bad?"),
+    ("example", "Example"),
     ("limits", "Known problems"),
 )
 
@@ -23,12 +25,22 @@ def _catalogue(config: Path | None, rules_dirs: list[Path] | None):
 
 def rule_dict(rule) -> dict:
     return {
-        "id": rule.id, "name": rule.name, "category": rule.category,
-        "severity": rule.severity, "summary": rule.summary, "detector": rule.detector,
-        "requires": list(rule.requires), "signal": rule.signal,
+        "id": rule.id,
+        "name": rule.name,
+        "category": rule.category,
+        "severity": rule.severity,
+        "summary": rule.summary,
+        "detector": rule.detector,
+        "requires": list(rule.requires),
+        "signal": rule.signal,
         "params": {
-            n: {"default": p.default, "help": p.help, "min": p.min, "max": p.max,
-                "choices": list(p.choices)}
+            n: {
+                "default": p.default,
+                "help": p.help,
+                "min": p.min,
+                "max": p.max,
+                "choices": list(p.choices),
+            }
             for n, p in rule.params.items()
         },
         "rationale": dict(rule.rationale),
@@ -83,16 +95,19 @@ def rule_command(
         ids = [r.id for r in rules]
         raise ConfigError(
             f"unknown rule {rule_id!r}",
-            did_you_mean(rule_id, [*ids, *(r.name for r in rules)],
-                         f"rules: {', '.join(ids)}"),
+            did_you_mean(rule_id, [*ids, *(r.name for r in rules)], f"rules: {', '.join(ids)}"),
         )
     typer.echo(explain(rule))
 
 
 def explain(rule) -> str:
     """A rule's documentation as plain text (also readable in CI logs)."""
-    lines = [f"{rule.id} {rule.name} ({rule.category}, default severity {rule.severity})", "",
-             rule.summary, ""]
+    lines = [
+        f"{rule.id} {rule.name} ({rule.category}, default severity {rule.severity})",
+        "",
+        rule.summary,
+        "",
+    ]
     for key, title in SECTIONS:
         if rule.rationale.get(key):
             lines += [f"## {title}", rule.rationale[key], ""]
@@ -123,5 +138,5 @@ def explain(rule) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("rules")(rules_command)
-    app.command("rule")(rule_command)
+    app.command("rules", epilog="Example: lrdoctor rules --format json")(rules_command)
+    app.command("rule", epilog="Example: lrdoctor rule LR001")(rule_command)

@@ -20,9 +20,13 @@ class Format(StrEnum):
     json = "json"
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    typer.secho(f"error: {exc}", fg="red", err=True)
-    return typer.Exit(2)
+def plot_width(width: int | None) -> int:
+    """The plot's width: the option, else the terminal's less the axis labels (20 to 100)."""
+    import shutil
+
+    if width is not None:
+        return width
+    return max(20, min(100, shutil.get_terminal_size((80, 24)).columns - 16))
 
 
 def _overrides(loss_col: str | None, lr_col: str | None) -> dict[str, str]:
@@ -42,7 +46,6 @@ def _dump(data: dict) -> str:
     return json.dumps(data, indent=2, allow_nan=False)
 
 
-@boundary
 def _plot_option(what: str):
     return typer.Option(None, "--plot", help=f"Also draw {what} to this .png or .svg file "
                         "(needs the plot extra: pip install 'lrdoctor[plot]').")
@@ -82,30 +85,28 @@ def lr_find_command(
     output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
     loss_col: str | None = typer.Option(None, help="Column holding the loss."),
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
-    width: int = typer.Option(64, min=20, help="Plot width in characters."),
+    width: int | None = typer.Option(None, min=20, help="Plot width in characters (default: "
+                                     "the terminal's, at most 100)."),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
     plot: Path | None = _plot_option("the loss vs LR with every candidate marked"),
 ) -> None:
     """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
-    from lrdoctor.errors import LrdoctorError
+    from lrdoctor.errors import InputError
     from lrdoctor.lrfind import analyse_run
 
     _check_plot(plot, "lr-find --plot")
-    try:
-        runs = _session(loss_col, lr_col, config).read(run)
-        if len(runs) != 1:
-            raise LrdoctorError(f"{run}: holds {len(runs)} runs; lr-find reads one range test")
-        result = analyse_run(runs[0], method=method, beta=beta, trim_start=trim,
-                             diverge_factor=diverge_factor)
-    except LrdoctorError as exc:
-        raise _fail(exc) from None
+    runs = _session(loss_col, lr_col, config).read(run)
+    if len(runs) != 1:
+        raise InputError(run, f"holds {len(runs)} runs", "lr-find reads one range test")
+    result = analyse_run(runs[0], method=method, beta=beta, trim_start=trim,
+                         diverge_factor=diverge_factor)
     from lrdoctor.plots.lrfind import lrfind_figure
 
     _draw(plot, lrfind_figure, result)
     if output_format is Format.json:
         typer.echo(_dump(result.to_dict()))
         return
-    typer.echo(_lrfind_text(result, width))
+    typer.echo(_lrfind_text(result, plot_width(width)))
 
 
 def _lrfind_text(result, width: int) -> str:
@@ -132,7 +133,6 @@ def _lrfind_text(result, width: int) -> str:
 
 
 @boundary
-@boundary
 def compare_command(
     runs: list[Path] = typer.Argument(..., help="Logs of runs that differ in LR (files, "
                                       "folders or globs)."),
@@ -142,7 +142,8 @@ def compare_command(
     output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
     loss_col: str | None = typer.Option(None, help="Column holding the loss."),
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
-    width: int = typer.Option(64, min=20, help="Plot width in characters."),
+    width: int | None = typer.Option(None, min=20, help="Plot width in characters (default: "
+                                     "the terminal's, at most 100)."),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
     rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
                                                  "files."),
@@ -150,36 +151,33 @@ def compare_command(
 ) -> None:
     """Compare the runs of an LR sweep: best LR, edge of stability, a suggested LR."""
     from lrdoctor.compare import compare_runs, summarise
-    from lrdoctor.errors import InputError, LrdoctorError
+    from lrdoctor.errors import ConfigError, InputError
     from lrdoctor.readers import discover
 
     _check_plot(plot, "compare --plot")
-    try:
-        session = _session(loss_col, lr_col, config, rules_dirs)
-        paths = discover(runs)
-        loaded = [r for p in paths for r in session.read(p, extra=("val_loss",))]
-        if lr and len(lr) != len(loaded):
-            raise LrdoctorError(f"--lr was given {len(lr)} times for {len(loaded)} runs; "
-                                "give one LR per run, in order")
-        summaries = []
-        for k, run in enumerate(loaded):
-            if not run.has("loss"):
-                raise InputError(run.source, "no loss column found", "name it with --loss-col")
-            summary = summarise(run, session.evaluate(run), lr[k] if lr else None)
-            if summary.lr is None:
-                raise InputError(run.source, "cannot tell this run's LR: no lr column and "
-                                 "none in the file name (e.g. lr=0.01)", "pass --lr per run")
-            summaries.append(summary)
-        result = compare_runs(summaries)
-    except LrdoctorError as exc:
-        raise _fail(exc) from None
+    session = _session(loss_col, lr_col, config, rules_dirs)
+    paths = discover(runs)
+    loaded = [r for p in paths for r in session.read(p, extra=("val_loss",))]
+    if lr and len(lr) != len(loaded):
+        raise ConfigError(f"--lr was given {len(lr)} times for {len(loaded)} runs",
+                          "give one LR per run, in order")
+    summaries = []
+    for k, run in enumerate(loaded):
+        if not run.has("loss"):
+            raise InputError(run.source, "no loss column found", "name it with --loss-col")
+        summary = summarise(run, session.evaluate(run), lr[k] if lr else None)
+        if summary.lr is None:
+            raise InputError(run.source, "cannot tell this run's LR: no lr column and "
+                             "none in the file name (e.g. lr=0.01)", "pass --lr per run")
+        summaries.append(summary)
+    result = compare_runs(summaries)
     from lrdoctor.plots.sweep import compare_figure
 
     _draw(plot, compare_figure, result)
     if output_format is Format.json:
         typer.echo(_dump(result.to_dict()))
         return
-    typer.echo(_compare_text(result, width))
+    typer.echo(_compare_text(result, plot_width(width)))
 
 
 def _compare_text(result, width: int) -> str:
@@ -215,5 +213,11 @@ def _compare_text(result, width: int) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add `lr-find` and `compare` to the lrdoctor CLI."""
-    app.command("lr-find")(lr_find_command)
-    app.command("compare")(compare_command)
+    app.command(
+        "lr-find",
+        epilog="Example: lrdoctor lr-find fixtures/range_test_blobs_adam.csv --method min_div10",
+    )(lr_find_command)
+    app.command(
+        "compare",
+        epilog="Example: lrdoctor compare sweep/*.parquet --format json",
+    )(compare_command)

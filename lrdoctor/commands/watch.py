@@ -272,10 +272,16 @@ def _final(watcher: Watcher, catalogue, color: str) -> None:
     if not watcher.reports:
         return
     to_terminal = sys.stdout.isatty()
-    ctx = Context(rules={r.id: r for r in catalogue}, color=color_wanted(color, to_terminal))
+    from lrdoctor.commands.check import _width
+
+    ctx = Context(rules={r.id: r for r in catalogue}, color=color_wanted(color, to_terminal),
+                  width=_width(to_terminal))
     typer.echo("")
     typer.echo(FORMATS["text"](Report(runs=watcher.reports), ctx), nl=False, color=ctx.color)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("watch")(watch_command)
+    app.command(
+        "watch",
+        epilog="Example: lrdoctor watch runs/today/log.csv --exit-on error --idle 600",
+    )(watch_command)

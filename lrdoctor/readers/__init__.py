@@ -160,8 +160,12 @@ def reader_for(path: Path) -> Reader:
             head = fh.read(SNIFF_BYTES)
     except PermissionError as exc:
         raise InputError(path, "permission denied", "make the file readable") from exc
+    except FileNotFoundError as exc:
+        raise InputError(path, "no such file or directory", "check the path") from exc
     except OSError as exc:
-        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        raise InputError(
+            path, f"cannot be read ({exc.strerror or exc})", "check the file is readable"
+        ) from exc
     if not head.strip():
         raise InputError(path, "the file is empty", "is the training job writing to it yet?")
     for reader in READERS:
@@ -207,7 +211,9 @@ def _guarded(reader: Reader, path: Path, step, *args):
             "a training log holds flat records; this one is not a log",
         ) from exc
     except OSError as exc:  # a file that vanished or turned unreadable during the read
-        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        raise InputError(
+            path, f"cannot be read ({exc.strerror or exc})", "is something moving or rewriting it?"
+        ) from exc
     except MemoryError as exc:
         raise InputError(
             path,

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import typer
 
+from lrdoctor.commands import boundary
+
 
 def _ints(text: str | None) -> tuple[int, ...]:
     return tuple(int(s) for s in text.split(",") if s.strip()) if text else ()
 
 
+@boundary
 def train_command(
     out: Path = typer.Option(..., help="Log file: .csv, .csv.gz or .parquet."),
     dataset: str = typer.Option("spirals", help="blobs, spirals or regression."),
@@ -56,14 +59,23 @@ def train_command(
 
     from rich.progress import Progress
 
+    from lrdoctor.errors import ConfigError
     from lrdoctor.trainer import TrainConfig, train, write_log
+    from lrdoctor.trainer.logfile import FORMATS
 
+    # Refused before training, not after the whole run has been computed.
+    if not out.name.lower().endswith(FORMATS):
+        raise ConfigError(
+            f"--out {out}: cannot tell the log format from the name",
+            f"end it in {', '.join(FORMATS)}",
+        )
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: no such folder {out.parent}", "create it first")
     params["milestones"] = _ints(milestones)
     try:
         config = TrainConfig.from_dict(params)
     except ValueError as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(2) from None
+        raise ConfigError(str(exc), "see lrdoctor train --help") from None
     start = time.perf_counter()
     with Progress(transient=True, disable=steps < 20_000) as bar:
         task = bar.add_task("training", total=steps)
@@ -77,6 +89,7 @@ def train_command(
     )
 
 
+@boundary
 def fixtures_command(
     out: Path | None = typer.Option(None, help="Output folder (default: the manifest's)."),
     only: list[str] | None = typer.Option(None, help="Generate only these fixtures."),
@@ -90,5 +103,10 @@ def fixtures_command(
 
 def register(app: typer.Typer) -> None:
     """Add `train` (and the hidden maintainer command `fixtures`) to the lrdoctor CLI."""
-    app.command("train")(train_command)
-    app.command("fixtures", hidden=True)(fixtures_command)
+    app.command(
+        "train",
+        epilog="Example: lrdoctor train --out run.parquet --optimizer adam --lr 3e-4 --steps 2000",
+    )(train_command)
+    app.command(
+        "fixtures", hidden=True, epilog="Example: lrdoctor fixtures --out /tmp/fx --only short_run"
+    )(fixtures_command)

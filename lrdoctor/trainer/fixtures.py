@@ -125,7 +125,11 @@ def config_differs_from_sweep(fx: dict) -> set[str]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lrdoctor.trainer.fixtures",
+        description=__doc__.splitlines()[0],
+        epilog="example: python -m lrdoctor.trainer.fixtures --out /tmp/fx --only short_run",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder")
     parser.add_argument("--only", nargs="*", default=None, help="fixture names")
     parser.add_argument("--manifest", type=Path, default=MANIFEST)

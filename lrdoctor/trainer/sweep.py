@@ -135,9 +135,22 @@ def generate_sweep_runs(out_dir: str | Path, pairs=SWEEP_PAIRS) -> Path:
     return index
 
 
-if __name__ == "__main__":
-    import sys
+def main(argv: list[str] | None = None) -> None:
+    """`python -m lrdoctor.trainer.sweep [OUT] [--logs DIR]`: run every sweep, write the summary."""
+    import argparse
 
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "fixtures/sweeps.csv")
-    write_summary(run_sweep(), target)
-    print(f"wrote {target}")
+    parser = argparse.ArgumentParser(
+        prog="python -m lrdoctor.trainer.sweep",
+        description=__doc__.splitlines()[0],
+        epilog="example: python -m lrdoctor.trainer.sweep /tmp/sweeps.csv --logs /tmp/sweep-logs",
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=Path("fixtures/sweeps.csv"),
+                        help="summary CSV to write (default: fixtures/sweeps.csv)")
+    parser.add_argument("--logs", type=Path, default=None, help="also write each run's log here")
+    args = parser.parse_args(argv)
+    write_summary(run_sweep(out_dir=args.logs), args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The CLI behaves like ruff's: --version, -h, an example per command, completion, one-line
+usage errors with a did-you-mean, and options refused before any work is done."""
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+import lrdoctor
+from lrdoctor.cli import app
+
+GROUP = get_command(app)
+COMMANDS = sorted(GROUP.commands)
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("lrdoctor: error: ") and " — " in line
+    assert "Traceback" not in result.output and "╭" not in result.output
+    return line
+
+
+def test_version():
+    for flag in ("--version", "-V"):
+        result = run(flag)
+        assert result.exit_code == 0 and result.stdout.strip() == f"lrdoctor {lrdoctor.__version__}"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_short_help_and_an_example_in_every_command(name):
+    result = run(name, "-h")
+    assert result.exit_code == 0
+    assert GROUP.commands[name].epilog.startswith(f"Example: lrdoctor {name} ")
+    assert f"Example: lrdoctor {name}" in result.stdout
+
+
+def test_shell_completion_script():
+    result = run("--show-completion", "bash")
+    assert result.exit_code == 0 and "complete" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["chek", "x.csv"], "no such command 'chek' — did you mean 'check'?"),
+        (["check", "--selct", "NF", "x.csv"], "no such option --selct — did you mean '--select'?"),
+        (["check", "x.csv", "--jobs", "0"], "invalid value for '--jobs'"),
+        (["check"], "missing argument"),
+        (["lr-find", "x.csv", "--format", "xml"], "invalid value for '--format'"),
+        (["rules", "--formt", "json"], "did you mean '--format'?"),
+    ],
+)
+def test_usage_errors_are_one_line(args, needle):
+    assert needle in one_error_line(run(*args))
+
+
+def test_lr_find_and_compare_errors_share_the_style(tmp_path):
+    line = one_error_line(run("lr-find", tmp_path / "nope.csv"))
+    assert line.startswith(f"lrdoctor: error: {tmp_path / 'nope.csv'}: ")
+    line = one_error_line(run("compare", tmp_path / "nope.csv"))
+    assert line.startswith(f"lrdoctor: error: {tmp_path / 'nope.csv'}: ")
+
+
+def test_train_refuses_a_bad_out_before_training(tmp_path, monkeypatch):
+    import lrdoctor.trainer
+
+    def no_training(*a, **k):
+        raise AssertionError("trained before checking --out")
+
+    monkeypatch.setattr(lrdoctor.trainer, "train", no_training)
+    line = one_error_line(run("train", "--out", tmp_path / "x.txt", "--steps", "10"))
+    assert "--out" in line and ".parquet" in line
+    line = one_error_line(run("train", "--out", tmp_path / "x.csv", "--optimizer", "sgdd"))
+    assert "sgdd" in line
+
+
+@pytest.mark.parametrize("module", ["lrdoctor.trainer.sweep", "lrdoctor.trainer.fixtures"])
+def test_trainer_scripts_parse_their_arguments(module, tmp_path, monkeypatch, capsys):
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        importlib.import_module(module).main(["--help"])
+    assert exc.value.code == 0
+    assert "usage: python -m " + module in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # no file named --help
+
+
+def test_plots_follow_the_terminal_width(monkeypatch):
+    from lrdoctor.commands.sweep import plot_width
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert plot_width(None) == 100
+    monkeypatch.setenv("COLUMNS", "60")
+    assert plot_width(None) == 44
+    assert plot_width(30) == 30
