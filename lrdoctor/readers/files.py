@@ -36,8 +36,13 @@ def require_regular(path: Path) -> os.stat_result:
     """Stat `path` (following links) and refuse anything but a regular file, before opening."""
     try:
         st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise InputError(path, "no such file or directory", "check the path") from exc
+    except PermissionError as exc:
+        raise InputError(path, "permission denied", "make the file readable") from exc
     except OSError as exc:
-        raise InputError(path, f"cannot be read ({exc.strerror or exc})") from exc
+        raise InputError(path, f"cannot be read ({exc.strerror or exc})",
+                         "check the file is readable") from exc
     kind = special_kind(st.st_mode)
     if kind is not None and not stat.S_ISDIR(st.st_mode):
         raise InputError(path, f"is {kind}, not a regular file", "lrdoctor reads log files")
