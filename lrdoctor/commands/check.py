@@ -63,7 +63,8 @@ def check_command(
 
     if format not in FORMATS:
         raise ConfigError(
-            f"--format {format!r}", did_you_mean(format, FORMATS, f"use one of {', '.join(FORMATS)}")
+            f"--format {format!r}",
+            did_you_mean(format, FORMATS, f"use one of {', '.join(FORMATS)}"),
         )
     settings, catalogue, planned, options = settle(
         config, rules_dirs, color, select, extend_select, ignore, set_, optimizer,
@@ -248,5 +249,8 @@ def write_atomic(path: Path, text: str) -> None:
 def register(app: typer.Typer) -> None:
     app.command(
         "check",
-        epilog="Example: lrdoctor check fixtures/spirals_adam_too_low.parquet --fail-on warning --format github",
+        epilog=(
+            "Example: lrdoctor check fixtures/spirals_adam_too_low.parquet --fail-on warning "
+            "--format github"
+        ),
     )(check_command)
