@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lrdoctor.errors import InputError, InternalError, LrdoctorError
 from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
-from lrdoctor.readers.files import iglob_safe, require_regular, special_kind
+from lrdoctor.readers.files import iglob_safe, require_regular, special_kind, unreadable
 from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
 from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
@@ -158,14 +158,8 @@ def reader_for(path: Path) -> Reader:
     try:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
-    except PermissionError as exc:
-        raise InputError(path, "permission denied", "make the file readable") from exc
-    except FileNotFoundError as exc:
-        raise InputError(path, "no such file or directory", "check the path") from exc
     except OSError as exc:
-        raise InputError(
-            path, f"cannot be read ({exc.strerror or exc})", "check the file is readable"
-        ) from exc
+        raise unreadable(path, exc) from exc
     if not head.strip():
         raise InputError(path, "the file is empty", "is the training job writing to it yet?")
     for reader in READERS:

@@ -32,17 +32,21 @@ def special_kind(mode: int) -> str | None:
     return next((word for test, word in _KINDS if test(mode)), "not a regular file")
 
 
+def unreadable(path: Path, exc: OSError) -> InputError:
+    """The one-line error for a file the OS would not stat or open, with what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError(path, "no such file or directory", "check the path")
+    if isinstance(exc, PermissionError):
+        return InputError(path, "permission denied", "make the file readable")
+    return InputError(path, f"cannot be read ({exc.strerror or exc})", "check the file is readable")
+
+
 def require_regular(path: Path) -> os.stat_result:
     """Stat `path` (following links) and refuse anything but a regular file, before opening."""
     try:
         st = os.stat(path)
-    except FileNotFoundError as exc:
-        raise InputError(path, "no such file or directory", "check the path") from exc
-    except PermissionError as exc:
-        raise InputError(path, "permission denied", "make the file readable") from exc
     except OSError as exc:
-        raise InputError(path, f"cannot be read ({exc.strerror or exc})",
-                         "check the file is readable") from exc
+        raise unreadable(path, exc) from exc
     kind = special_kind(st.st_mode)
     if kind is not None and not stat.S_ISDIR(st.st_mode):
         raise InputError(path, f"is {kind}, not a regular file", "lrdoctor reads log files")
