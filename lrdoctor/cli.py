@@ -125,6 +125,8 @@ _register_commands()
 
 def main() -> None:
     """Entry point: a project error from any command is one line on stderr and exit 2."""
+    import contextlib
+    import os
     import signal
     import sys
 
@@ -141,10 +143,22 @@ def main() -> None:
     def terminate(signum, frame):
         raise Terminated
 
+    def exit_now(code: int):
+        # Stopped by a signal, with the workers already ended: leave without the interpreter's
+        # exit hooks, which would talk to the torn-down pool ("Exception ignored" on stderr).
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+
     signal.signal(signal.SIGTERM, terminate)  # stop like Ctrl-C: workers ended, no traceback
     try:
         try:
             app()
+        except SystemExit as exc:
+            if exc.code in (EXIT_SIGINT, EXIT_SIGTERM):
+                exit_now(exc.code)
+            raise
         finally:
             sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's last flush
     except BrokenPipeError:
@@ -154,6 +168,6 @@ def main() -> None:
         report_error(str(exc))
         raise SystemExit(2) from None
     except KeyboardInterrupt:  # outside a command (e.g. while importing)
-        raise SystemExit(EXIT_SIGINT) from None
+        exit_now(EXIT_SIGINT)
     except Terminated:
-        raise SystemExit(EXIT_SIGTERM) from None
+        exit_now(EXIT_SIGTERM)

@@ -47,20 +47,21 @@ def s3_env(s3_endpoint, monkeypatch):
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on 127.0.0.1 (SQLite backend in a temporary folder): its address."""
-    import shutil
     import socket
     import subprocess
+    import sys
     import time
     import urllib.request
 
-    if shutil.which("mlflow") is None:
-        pytest.skip("mlflow is not installed (the test-remote extra)")
+    # The test's client and the server must be this interpreter's mlflow, not one on PATH.
+    pytest.importorskip("mlflow", reason="mlflow is not installed (the test-remote extra)")
     folder = tmp_path_factory.mktemp("mlflow")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     command = [
-        "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1",
         "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
         "--default-artifact-root", str(folder / "artifacts"),
     ]  # fmt: skip
