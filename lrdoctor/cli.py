@@ -8,6 +8,8 @@ import typer
 import typer.core
 from typer.core import TyperGroup
 
+from lrdoctor.errors import did_you_mean, error_text
+
 # Recent typer carries its own copy of click (typer._click); earlier releases use click itself.
 click = importlib.import_module(
     (getattr(typer.core, "_click", None) or typer.core.click).__name__ + ".exceptions"
@@ -61,17 +63,6 @@ def usage_text(exc) -> str:
         what = what[:1].lower() + what[1:]
     return error_text(where, what, hint or f"see '{where} --help'")
 
-
-def did_you_mean(word, choices, fallback=""):
-    from lrdoctor.errors import did_you_mean
-
-    return did_you_mean(word, choices, fallback)
-
-
-def error_text(source, what, hint=""):
-    from lrdoctor.errors import error_text
-
-    return error_text(source, what, hint)
 
 
 app = typer.Typer(

@@ -43,10 +43,9 @@ def nothing_learned(
     causes = []
     if high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult):
         causes.append("lr_high")
-    # A steady, unbroken descent is learning, only too slowly.
-    if low_signs(s, lr, run.optimizer_family, ratio=low_ratio) or (
-        s.trend <= steady_trend and not causes
-    ):
+    # A steady, unbroken descent is learning, only too slowly (unless the LR's high signs show).
+    if low_signs(s, lr, run.optimizer_family, ratio=low_ratio,
+                 steady=None if causes else steady_trend):
         causes.append("lr_low")
     if s.update_ratio == 0 or (run.has("grad_norm") and not np.any(run["grad_norm"].value > 0)):
         causes.append("frozen")
