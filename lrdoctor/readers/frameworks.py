@@ -19,6 +19,7 @@ from lrdoctor.readers.tabular import (
     _first_line,
     _starts_with,
     _unique,
+    read_options,
     split_header,
 )
 
@@ -139,7 +140,7 @@ def _text_column(path: Path, names: list[str], column: str) -> list[str | None]:
     )
     table = pacsv.read_csv(
         source,
-        read_options=pacsv.ReadOptions(column_names=unique, skip_rows=1, block_size=1 << 24),
+        read_options=read_options(unique, 1, path.stat().st_size),
         parse_options=pacsv.ParseOptions(
             delimiter=_delimiter(line), invalid_row_handler=lambda row: "skip"
         ),

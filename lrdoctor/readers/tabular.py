@@ -94,6 +94,9 @@ def _has_no_footer(file) -> bool:
         return fh.read(4) != PARQUET_MAGIC
 
 
+CSV_BLOCK = 1 << 24  # bytes Arrow parses at a time; also the longest line it can take
+
+
 class CsvReader:
     name = "csv"
     description = "CSV or TSV with a header row, optionally gzip-compressed"
@@ -115,7 +118,9 @@ class CsvReader:
         wanted = set(select(names))
         include = [u for u, n in zip(unique, names, strict=True) if n in wanted]
         source = pa.input_stream(str(path), compression="gzip" if compressed else None)
-        table, skipped_rows = parse_csv(path, source, names, unique, delimiter, include, 1)
+        table, skipped_rows = parse_csv(
+            path, source, names, unique, delimiter, include, 1, size=path.stat().st_size
+        )
         notes = []
         if skipped_rows:
             notes.append(
@@ -139,7 +144,24 @@ def header_names(path: Path, header_line: str) -> tuple[list[str], list[str], st
     return names, _unique(names), delimiter
 
 
-def parse_csv(path, source, names, unique, delimiter, include, skip_rows: int):
+def read_options(column_names: list[str], skip_rows: int, size: int):
+    """Arrow's CSV read options for `size` bytes of text.
+
+    Arrow's thread pool parses one block per thread, so it only helps past one block; and a
+    process that started it aborts at exit now and then ("terminate called without an active
+    exception", apache/arrow#34314: 16 of 200 runs of a `watch` poll here, 0 of 200 without).
+    So text of one block or less (nearly every training log) is parsed on this thread."""
+    import pyarrow.csv as pacsv
+
+    return pacsv.ReadOptions(
+        column_names=column_names,
+        skip_rows=skip_rows,
+        block_size=CSV_BLOCK,
+        use_threads=size > CSV_BLOCK,
+    )
+
+
+def parse_csv(path, source, names, unique, delimiter, include, skip_rows: int, size: int = 0):
     """Rows of CSV text (a stream, or bytes `watch` read after the header) as an Arrow table
     named by the header, and how many rows had the wrong number of fields."""
     import pyarrow as pa
@@ -153,14 +175,13 @@ def parse_csv(path, source, names, unique, delimiter, include, skip_rows: int):
         return "skip"
 
     if isinstance(source, bytes):
+        size = len(source)
         source = pa.BufferReader(source)
     try:
         with _no_unraisable_report():
             table = pacsv.read_csv(
                 source,
-                read_options=pacsv.ReadOptions(
-                    column_names=unique, skip_rows=skip_rows, block_size=1 << 24
-                ),
+                read_options=read_options(unique, skip_rows, size),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, invalid_row_handler=skip_row, newlines_in_values=False
                 ),
