@@ -40,8 +40,11 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--dump", type=Path)
     ap.add_argument("--only", help="score one task")
-    ap.add_argument("--loto", action="store_true",
-                    help="also re-derive the data-derived thresholds leaving each task out")
+    ap.add_argument(
+        "--loto",
+        action="store_true",
+        help="also re-derive the data-derived thresholds leaving each task out",
+    )
     args = ap.parse_args(argv)
     corpus = args.corpus.resolve()
     scorer = load_scorer(corpus)
@@ -55,8 +58,14 @@ def main(argv=None) -> int:
         rep = report_json(corpus / r["path"])
         label, sugg = scorer.predict_label(rep)
         every = [
-            (f["rule"], f.get("reason"), f["category"], f.get("cause"), f["severity"],
-             f.get("confidence"))
+            (
+                f["rule"],
+                f.get("reason"),
+                f["category"],
+                f.get("cause"),
+                f["severity"],
+                f.get("confidence"),
+            )
             for run in rep["runs"]
             for f in run["findings"]
         ]
@@ -144,9 +153,14 @@ def recipe(rows) -> dict:
     low = [s for lab, s, _ in rows if lab == "too_low" and s]
     h_ratio = [s.update_ratio for s in healthy if s.update_ratio]
     l_ratio = [s.update_ratio for s in low if s.update_ratio]
-    at_best = [s.update_ratio for lab, s, r in rows
-               if lab in ("healthy", "nan_numerical") and s and s.update_ratio
-               and abs(np.log10(r["lr"] / r["lr_best"])) < 0.1]
+    at_best = [
+        s.update_ratio
+        for lab, s, r in rows
+        if lab in ("healthy", "nan_numerical")
+        and s
+        and s.update_ratio
+        and abs(np.log10(r["lr"] / r["lr_best"])) < 0.1
+    ]
     return {
         "stuck_moved": float(np.percentile([s.moved for s in healthy], 95)),
         "low_ratio": float(np.sqrt(np.percentile(h_ratio, 5) * np.percentile(l_ratio, 90))),
@@ -157,10 +171,16 @@ def recipe(rows) -> dict:
 def as_params(t: dict) -> dict:
     return {
         "LR001": {"stuck_moved": t["stuck_moved"], "low_ratio": t["low_ratio"]},
-        "LR003": {"stuck_moved": t["stuck_moved"], "low_ratio": t["low_ratio"],
-                  "tuned_ratio": t["tuned_ratio"]},
-        "LR004": {"stuck_moved": t["stuck_moved"], "limit": t["low_ratio"],
-                  "tuned_ratio": t["tuned_ratio"]},
+        "LR003": {
+            "stuck_moved": t["stuck_moved"],
+            "low_ratio": t["low_ratio"],
+            "tuned_ratio": t["tuned_ratio"],
+        },
+        "LR004": {
+            "stuck_moved": t["stuck_moved"],
+            "limit": t["low_ratio"],
+            "tuned_ratio": t["tuned_ratio"],
+        },
     }
 
 
@@ -177,12 +197,15 @@ def loto(corpus: Path, runs, scorer) -> None:
         for r in runs:
             if r["task"] == task:
                 held.append((r, scorer.predict_label(report_json(corpus / r["path"], params))[0]))
-                inside.append((r, scorer.predict_label(
-                    report_json(corpus / r["path"], everything))[0]))
+                inside.append(
+                    (r, scorer.predict_label(report_json(corpus / r["path"], everything))[0])
+                )
         mine = [p == r["label"] for r, p in held if r["task"] == task]
-        print(f"  without {task:12s} stuck_moved {fold['stuck_moved']:.2f} low_ratio "
-              f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e}: accuracy on it "
-              f"{sum(mine) / len(mine):.2f}")
+        print(
+            f"  without {task:12s} stuck_moved {fold['stuck_moved']:.2f} low_ratio "
+            f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e}: accuracy on it "
+            f"{sum(mine) / len(mine):.2f}"
+        )
     acc_held = sum(p == r["label"] for r, p in held) / len(held)
     acc_in = sum(p == r["label"] for r, p in inside) / len(inside)
     print(f"  accuracy: leave-one-task-out {acc_held:.3f}, same recipe on all tasks {acc_in:.3f}")
@@ -210,8 +233,10 @@ def by_reason(rows) -> None:
     bands = defaultdict(Counter)
     for key, c in sorted(tally.items()):
         n = c["right"] + c["wrong"]
-        print(f"  {key[0]} {key[1]:18s} {key[2]:8s} {c['right']:3d}/{n:3d} = {c['right'] / n:.2f}"
-              f"  stated {stated[key]}")
+        print(
+            f"  {key[0]} {key[1]:18s} {key[2]:8s} {c['right']:3d}/{n:3d} = {c['right'] / n:.2f}"
+            f"  stated {stated[key]}"
+        )
         if stated[key] is not None:
             conf = stated[key]
             band = "0.90+" if conf >= 0.9 else "0.75-0.90" if conf >= 0.75 else "<0.75"

@@ -49,8 +49,10 @@ def evaluate_fixtures() -> int:
         ok = not missing and not bad and cause_ok
         failures += not ok
         rules = ",".join(f"{f.rule}:{f.severity[0]}" for f in rr.findings)
-        print(f"{'ok ' if ok else 'BAD'} {fx['name']:34s} {fx['label']:14s} "
-              f"missing={missing or '-'} unwanted={bad or '-'} cause_ok={cause_ok} [{rules}]")
+        print(
+            f"{'ok ' if ok else 'BAD'} {fx['name']:34s} {fx['label']:14s} "
+            f"missing={missing or '-'} unwanted={bad or '-'} cause_ok={cause_ok} [{rules}]"
+        )
     print(f"fixtures: {failures} not as expected")
     return failures
 
@@ -84,9 +86,11 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
             if rr.suggested_lr and float(row["best_lr"]) > 0:
                 off = abs(math.log10(float(row["lr"]) / float(row["best_lr"])))
                 errors.append((abs(math.log10(rr.suggested_lr / float(row["best_lr"]))), off))
-        print(f"{row['dataset']:10s} {row['optimizer']:9s} lr={float(row['lr']):<7g} "
-              f"{label:9s} status={rr.status:5s} cats={sorted(got)} "
-              f"suggested={rr.suggested_lr} best={row['best_lr']}")
+        print(
+            f"{row['dataset']:10s} {row['optimizer']:9s} lr={float(row['lr']):<7g} "
+            f"{label:9s} status={rr.status:5s} cats={sorted(got)} "
+            f"suggested={rr.suggested_lr} best={row['best_lr']}"
+        )
     print("\noutcomes:", dict(sorted(outcome.items())))
     print("findings per (rule, label):", dict(sorted(per_rule.items())))
     print("false alarms on healthy runs per rule:", dict(healthy_alarm))
@@ -103,9 +107,11 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
         if errs:
             within = sum(e <= math.log10(3) for e in errs) / len(errs)
             gain = sum(e < off for e, off in errors if off <= limit) / len(errs)
-            print(f"suggested_lr vs sweep best, {name}: {len(errs)} runs, within 3x: {within:.0%}, "
-                  f"median |log10 ratio| = {errs[len(errs) // 2]:.2f}, closer than the run's "
-                  f"own LR: {gain:.0%}")
+            print(
+                f"suggested_lr vs sweep best, {name}: {len(errs)} runs, within 3x: {within:.0%}, "
+                f"median |log10 ratio| = {errs[len(errs) // 2]:.2f}, closer than the run's "
+                f"own LR: {gain:.0%}"
+            )
 
 
 def main() -> None:

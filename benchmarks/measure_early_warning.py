@@ -45,8 +45,11 @@ def configs(seeds: list[int]) -> list[tuple[str, str, object]]:
         rows = list(csv.DictReader(fh))
     pairs = dict.fromkeys((r["dataset"], r["optimizer"]) for r in rows)
     for dataset, optimizer in pairs:
-        healthy = [float(r["lr"]) for r in rows if (r["dataset"], r["optimizer"]) ==
-                   (dataset, optimizer) and r["label"] == "healthy"]
+        healthy = [
+            float(r["lr"])
+            for r in rows
+            if (r["dataset"], r["optimizer"]) == (dataset, optimizer) and r["label"] == "healthy"
+        ]
         if not healthy:
             continue
         lrs = list(grid(optimizer))
@@ -85,8 +88,7 @@ def measure(item: tuple[str, str, object]) -> dict:
             masked = np.ma.is_masked(col[i]) if isinstance(col, np.ma.MaskedArray) else False
             row[n] = None if masked else float(col[i])
         rows.append((int(step), row))
-    out = {"kind": kind, "label": label, "seed": cfg.seed, "steps": len(loss),
-           "nan_step": nan_step}
+    out = {"kind": kind, "label": label, "seed": cfg.seed, "steps": len(loss), "nan_step": nan_step}
     for variant, kwargs in VARIANTS.items():
         monitor = Monitor(optimizer=log.meta.get("optimizer"), **kwargs)
         out[variant] = replay(monitor, rows, nan_step)
@@ -135,15 +137,20 @@ def summarise(results: list[dict], variant: str) -> str:
             f"{np.median([r['nan_step'] for r in diverged]):.0f} "
             f"[{min(r['nan_step'] for r in diverged)}–{max(r['nan_step'] for r in diverged)}] |",
         ]
-    lines.append(f"| healthy runs with a false alarm (any warning/error) | {len(false)}/"
-                 f"{len(healthy)} ({100 * len(false) / max(len(healthy), 1):.0f} %) |")
+    lines.append(
+        f"| healthy runs with a false alarm (any warning/error) | {len(false)}/"
+        f"{len(healthy)} ({100 * len(false) / max(len(healthy), 1):.0f} %) |"
+    )
     rules: dict[str, int] = {}
     for r in false:
         for rule in r["alarms"]:
             rules[rule] = rules.get(rule, 0) + 1
     if rules:
-        lines.append("| false alarms by rule (runs) | "
-                     + ", ".join(f"{k} {v}" for k, v in sorted(rules.items())) + " |")
+        lines.append(
+            "| false alarms by rule (runs) | "
+            + ", ".join(f"{k} {v}" for k, v in sorted(rules.items()))
+            + " |"
+        )
     missed = sorted({r["label"] for r in diverged if r["lr_warning"] is None})
     if missed:
         lines.append(f"| no warning before the NaN | {'; '.join(missed)} |")

@@ -64,8 +64,15 @@ def best_lrs(rows: list[dict]) -> dict[tuple[str, str], float]:
 
 def range_config(dataset: str, optimizer: str, seed: int):
     top = 100.0 if optimizer == "adadelta" else 10.0
-    return replace(sweep_base(dataset, optimizer), range_test=True, steps=RANGE_STEPS,
-                   range_start=top * 1e-7, range_end=top, eval_every=0, seed=seed)
+    return replace(
+        sweep_base(dataset, optimizer),
+        range_test=True,
+        steps=RANGE_STEPS,
+        range_start=top * 1e-7,
+        range_end=top,
+        eval_every=0,
+        seed=seed,
+    )
 
 
 def score(pairs: list[tuple[float | None, float]]) -> tuple[str, str, str]:
@@ -89,12 +96,18 @@ def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
                 r = analyse_run(run, method=m)
                 results[m].append((r.raw_lr, best[dataset, optimizer]))
             rows.append(({"lr_best": best[dataset, optimizer]}, r.candidates))
-    print("landmark shifts fitted on these tests:",
-          {k: round(v, 2) for k, v in fit_shift(rows).items()}, "shipped:", LANDMARK_SHIFT)
-    edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])
-                 for meta, c in rows]
+    print(
+        "landmark shifts fitted on these tests:",
+        {k: round(v, 2) for k, v in fit_shift(rows).items()},
+        "shipped:",
+        LANDMARK_SHIFT,
+    )
+    edge_only = [
+        (_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"]) for meta, c in rows
+    ]
     return [(m, *score(results[m])) for m in METHODS] + [
-        ("edge x 10^shipped shift alone", *score(edge_only))]
+        ("edge x 10^shipped shift alone", *score(edge_only))
+    ]
 
 
 def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
@@ -111,8 +124,9 @@ def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
             paths = [sweep_dir / c["file"] for c in sub]
             runs = [load_run(p) for p in paths]
             report = engine.check_paths(paths, planned)
-            result = compare_runs([summarise(run, rep) for run, rep in
-                                   zip(runs, report.runs, strict=True)])
+            result = compare_runs(
+                [summarise(run, rep) for run, rep in zip(runs, report.runs, strict=True)]
+            )
             best_pairs.append((result.best_lr, truth))
             capped += any("capped" in n for n in result.notes)
             suggested_pairs.append((result.suggested_lr, truth))
@@ -127,8 +141,10 @@ def _devcorpus_runs(corpus: Path, label) -> list[tuple[dict, object]]:
 
 def fit_shift(rows: list[tuple[dict, dict]]) -> dict[str, float]:
     """Each landmark's median log10(best / landmark) over the range tests that have it."""
-    return {k: statistics.median(math.log10(meta["lr_best"] / c[k]) for meta, c in rows
-                                 if c.get(k)) for k in LANDMARK_SHIFT}
+    return {
+        k: statistics.median(math.log10(meta["lr_best"] / c[k]) for meta, c in rows if c.get(k))
+        for k in LANDMARK_SHIFT
+    }
 
 
 def _landmarks_lr(cands: dict, shift: dict[str, float]) -> float | None:
@@ -157,7 +173,8 @@ def devcorpus_lrfind(corpus: Path) -> None:
         lrs, losses = list(series["lr"].to_numpy(float)), list(series["loss"].to_numpy(float))
         peers["fastai valley"].append((scorer.fastai_valley(lrs, losses), meta["lr_best"]))
         peers["pytorch-lr-finder steepest"].append(
-            (scorer.lrfinder_steepest(lrs, losses), meta["lr_best"]))
+            (scorer.lrfinder_steepest(lrs, losses), meta["lr_best"])
+        )
         shipped = analyse_run(run)
         results["landmarks"].append((shipped.suggested_lr, meta["lr_best"]))
         if shipped.suggested_lr_range:
@@ -166,35 +183,64 @@ def devcorpus_lrfind(corpus: Path) -> None:
             inside.append(low <= meta["lr_best"] <= high)
         if shipped.suggested_lr is not None:
             calib.setdefault(shipped.confidence, []).append(
-                abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9)
+                abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9
+            )
     deciles = statistics.quantiles(errors, n=10)
-    print(f"log10(lr_best / suggestion): 10th percentile {deciles[0]:+.2f}, 90th "
-          f"{deciles[-1]:+.2f}; lr_best inside suggested_lr_range for {sum(inside)} of "
-          f"{len(inside)}")
-    print("landmark shifts fitted on all tasks:",
-          {k: round(v, 2) for k, v in fit_shift(rows).items()}, "shipped:", LANDMARK_SHIFT)
+    print(
+        f"log10(lr_best / suggestion): 10th percentile {deciles[0]:+.2f}, 90th "
+        f"{deciles[-1]:+.2f}; lr_best inside suggested_lr_range for {sum(inside)} of "
+        f"{len(inside)}"
+    )
+    print(
+        "landmark shifts fitted on all tasks:",
+        {k: round(v, 2) for k, v in fit_shift(rows).items()},
+        "shipped:",
+        LANDMARK_SHIFT,
+    )
     loto = []
     for task in sorted({meta["task"] for meta, _ in rows}):
         shift = fit_shift([row for row in rows if row[0]["task"] != task])
-        loto += [(analyse_run(run, shift=shift).suggested_lr, meta["lr_best"])
-                 for (meta, _), run in zip(rows, runs, strict=True) if meta["task"] == task]
-    lines = [(f"{m} (default)" if m == DEFAULT_METHOD else m, *score(results[m]),
-              *score([p for p in results[m] if p[0] is not None])[:1]) for m in METHODS]
-    edge_only = [(_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"])
-                 for meta, c in rows]
+        loto += [
+            (analyse_run(run, shift=shift).suggested_lr, meta["lr_best"])
+            for (meta, _), run in zip(rows, runs, strict=True)
+            if meta["task"] == task
+        ]
+    lines = [
+        (
+            f"{m} (default)" if m == DEFAULT_METHOD else m,
+            *score(results[m]),
+            *score([p for p in results[m] if p[0] is not None])[:1],
+        )
+        for m in METHODS
+    ]
+    edge_only = [
+        (_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"]) for meta, c in rows
+    ]
     lines.append(("edge x 10^shipped shift alone", *score(edge_only), score(edge_only)[0]))
-    lines.insert(1, ("landmarks, leave-one-task-out", *score(loto),
-                     *score([p for p in loto if p[0] is not None])[:1]))
-    lines += [(name, *score(p), *score([q for q in p if q[0] is not None])[:1])
-              for name, p in peers.items()]
+    lines.insert(
+        1,
+        (
+            "landmarks, leave-one-task-out",
+            *score(loto),
+            *score([p for p in loto if p[0] is not None])[:1],
+        ),
+    )
+    lines += [
+        (name, *score(p), *score([q for q in p if q[0] is not None])[:1])
+        for name, p in peers.items()
+    ]
     n = len(rows)
     print(f"lr-find: {n} range tests of {corpus} vs the sweep's lr_best\n")
-    print("| method | within 3x (of all) | median abs log10 error | no answer "
-          "| within 3x (of answered) |\n|---|---|---|---|---|")
+    print(
+        "| method | within 3x (of all) | median abs log10 error | no answer "
+        "| within 3x (of answered) |\n|---|---|---|---|---|"
+    )
     for line in lines:
         print("| " + " | ".join(line) + " |")
-    print("\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
-          "\n|---|---|---|")
+    print(
+        "\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
+        "\n|---|---|---|"
+    )
     for level in ("high", "medium", "low"):
         hits = calib.get(level, [])
         share = f"{sum(hits) / len(hits):.0%}" if hits else "-"
@@ -208,7 +254,8 @@ def devcorpus_compare(corpus: Path) -> None:
     for meta, run in _devcorpus_runs(corpus, lambda r: r["family"] == "sweep"):
         report = engine.check_run(run, planned)
         sweeps.setdefault((meta["task"], meta["optimizer"]), []).append(
-            (meta, summarise(run, report, meta["lr"])))
+            (meta, summarise(run, report, meta["lr"]))
+        )
     keys = ("best_lr", "interpolated_lr", "stable_edge_lr", "suggested_lr")
     vs_train: dict[str, list] = {k: [] for k in keys}
     vs_val: dict[str, list] = {k: [] for k in keys}
@@ -219,28 +266,39 @@ def devcorpus_compare(corpus: Path) -> None:
         for key in keys:
             vs_train[key].append((getattr(result, key, None), cells[0][0]["lr_best"]))
             vs_val[key].append((getattr(result, key, None), cells[0][0]["lr_best_val"]))
-    print(f"\ncompare: {len(sweeps)} sweeps of {corpus} (13 constant LRs each); metric used: "
-          f"{dict(Counter(metrics))}\n")
-    print("| output | within 3x of lr_best | median abs log10 error | no answer "
-          "| within 3x of lr_best_val |\n|---|---|---|---|---|")
+    print(
+        f"\ncompare: {len(sweeps)} sweeps of {corpus} (13 constant LRs each); metric used: "
+        f"{dict(Counter(metrics))}\n"
+    )
+    print(
+        "| output | within 3x of lr_best | median abs log10 error | no answer "
+        "| within 3x of lr_best_val |\n|---|---|---|---|---|"
+    )
     for key in keys:
         print("| " + " | ".join((key, *score(vs_train[key]), score(vs_val[key])[0])) + " |")
 
 
 def table(title: str, header: str, rows: list[tuple]) -> str:
-    lines = [f"| {title} | within 3x | median abs log10 error | no answer |",
-             "|---|---|---|---|"]
+    lines = [f"| {title} | within 3x | median abs log10 error | no answer |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return header + "\n\n" + "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--devcorpus", type=Path, default=None,
-                    help="score on a development corpus (labels.json + score.py) instead")
+    ap.add_argument(
+        "--devcorpus",
+        type=Path,
+        default=None,
+        help="score on a development corpus (labels.json + score.py) instead",
+    )
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--sweep-dir", type=Path, default=None,
-                    help="folder of sweep logs with index.csv (default: run them in a temp dir)")
+    ap.add_argument(
+        "--sweep-dir",
+        type=Path,
+        default=None,
+        help="folder of sweep logs with index.csv (default: run them in a temp dir)",
+    )
     args = ap.parse_args()
     start = time.perf_counter()
     if args.devcorpus:
@@ -254,13 +312,23 @@ def main() -> None:
         rows = sweep_index(sweep_dir)
         best = best_lrs(rows)
         n = len(SWEEP_PAIRS) * args.seeds
-        print(table("method", f"lr-find: {n} range tests ({len(SWEEP_PAIRS)} pairs x "
-                    f"{args.seeds} seeds, {RANGE_STEPS} steps each) vs the sweep's best LR",
-                    measure_lrfind(best, args.seeds, tmp)))
+        print(
+            table(
+                "method",
+                f"lr-find: {n} range tests ({len(SWEEP_PAIRS)} pairs x "
+                f"{args.seeds} seeds, {RANGE_STEPS} steps each) vs the sweep's best LR",
+                measure_lrfind(best, args.seeds, tmp),
+            )
+        )
         print()
-        print(table("output", f"compare: {2 * len(best)} one-decade sub-grids of the "
-                    "half-decade sweeps vs the full sweep's best LR",
-                    measure_compare(rows, sweep_dir)))
+        print(
+            table(
+                "output",
+                f"compare: {2 * len(best)} one-decade sub-grids of the "
+                "half-decade sweeps vs the full sweep's best LR",
+                measure_compare(rows, sweep_dir),
+            )
+        )
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 

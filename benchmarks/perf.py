@@ -74,8 +74,9 @@ def measure(cmd: list[str], ok_codes=(0, 1)) -> Sample:
 
 def _measure_once(cmd: list[str]) -> tuple[Sample, int, str]:
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                            env=CHILD_ENV)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=CHILD_ENV
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -90,12 +91,15 @@ def _measure_once(cmd: list[str]) -> tuple[Sample, int, str]:
 def median(cmd: list[str], reps: int, **kw) -> Sample:
     measure(cmd, **kw)  # warm-up, discarded
     runs = [measure(cmd, **kw) for _ in range(reps)]
-    return Sample(statistics.median(r.seconds for r in runs),
-                  statistics.median(r.peak_mb for r in runs),
-                  statistics.median(r.cpu for r in runs))
+    return Sample(
+        statistics.median(r.seconds for r in runs),
+        statistics.median(r.peak_mb for r in runs),
+        statistics.median(r.cpu for r in runs),
+    )
 
 
 # -- inputs -------------------------------------------------------------------------------------
+
 
 def log_columns(rows: int, seed: int = 0) -> dict:
     """A plausible log: noisy decaying loss, cosine LR, val_loss every 100 steps, null between."""
@@ -110,9 +114,12 @@ def log_columns(rows: int, seed: int = 0) -> dict:
     val_every = 100
     val = pa.array(loss + 0.05, mask=(step % val_every) != 0)
     return {
-        "step": pa.array(step), "loss": pa.array(loss), "lr": pa.array(lr),
+        "step": pa.array(step),
+        "loss": pa.array(loss),
+        "lr": pa.array(lr),
         "grad_norm": pa.array(np.abs(1 + 0.1 * rng.standard_normal(rows))),
-        "update_ratio": pa.array(lr * 1e0 + 1e-4), "val_loss": val,
+        "update_ratio": pa.array(lr * 1e0 + 1e-4),
+        "val_loss": val,
     }
 
 
@@ -128,31 +135,56 @@ def write_csv(path: Path, rows: int, seed: int = 0) -> Path:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    pacsv.write_csv(pa.table(log_columns(rows, seed)), path,
-                    pacsv.WriteOptions(quoting_style="none"))
+    pacsv.write_csv(
+        pa.table(log_columns(rows, seed)), path, pacsv.WriteOptions(quoting_style="none")
+    )
     return path
 
 
 def generate(kind: str, path: Path, rows: int, seed: int = 0) -> Path:
     """Write a log in a child process: the kernel's peak RSS of a child starts at its parent's
     (ru_maxrss survives fork), so generating 10M rows here would inflate every figure."""
-    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import perf; "
-            f"from pathlib import Path; perf.write_{kind}(Path({str(path)!r}), {rows}, {seed})")
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import perf; "
+        f"from pathlib import Path; perf.write_{kind}(Path({str(path)!r}), {rows}, {seed})"
+    )
     subprocess.run([PY, "-c", code], check=True, env=CHILD_ENV)
     return path
 
 
 # -- cases --------------------------------------------------------------------------------------
 
-def _pair(case: str, ours: Sample, base: Sample, time_limit: float, mem_limit: float | None
-          ) -> list[Row]:
-    rows = [Row(case, "time", ours.seconds, base.seconds, "s", ours.seconds / base.seconds,
-                f"<= {time_limit}x", ours.seconds / base.seconds <= time_limit,
-                ours.cpu / base.cpu)]
+
+def _pair(
+    case: str, ours: Sample, base: Sample, time_limit: float, mem_limit: float | None
+) -> list[Row]:
+    rows = [
+        Row(
+            case,
+            "time",
+            ours.seconds,
+            base.seconds,
+            "s",
+            ours.seconds / base.seconds,
+            f"<= {time_limit}x",
+            ours.seconds / base.seconds <= time_limit,
+            ours.cpu / base.cpu,
+        )
+    ]
     if mem_limit is not None:
         r = ours.peak_mb / base.peak_mb
-        rows.append(Row(case, "peak RSS", ours.peak_mb, base.peak_mb, "MB", r,
-                        f"<= {mem_limit}x", r <= mem_limit))
+        rows.append(
+            Row(
+                case,
+                "peak RSS",
+                ours.peak_mb,
+                base.peak_mb,
+                "MB",
+                r,
+                f"<= {mem_limit}x",
+                r <= mem_limit,
+            )
+        )
     return rows
 
 
@@ -164,8 +196,9 @@ def case_large(tmp: Path, rows: int, reps: int, kind: str) -> list[Row]:
     """Rows 1-3: a big log, lrdoctor check vs pyarrow reading the same file (all columns)."""
     path = tmp / f"large.{kind}"
     generate(kind, path, rows)
-    base = median([PY, "-c", (READ_TABLE if kind == "parquet" else READ_CSV).format(
-        path=str(path))], reps)
+    base = median(
+        [PY, "-c", (READ_TABLE if kind == "parquet" else READ_CSV).format(path=str(path))], reps
+    )
     ours = median([*LRDOCTOR, "check", str(path), "--format", "json"], reps)
     return _pair(f"{rows:,}-row {kind}", ours, base, 1.3, 1.3)
 
@@ -230,18 +263,33 @@ def case_watch(tmp: Path, rows: int, reps: int) -> list[Row]:
     chunk, polls = 1000, 5 * reps
 
     def poll_cost(n: int) -> float:
-        code = WATCH_SNIPPET.format(root=str(ROOT), bench=str(ROOT / "benchmarks"),
-                                    path=str(tmp / f"watch{n}.csv"), rows=n, chunk=chunk,
-                                    polls=polls)
-        out = subprocess.run([PY, "-c", code], cwd=ROOT, env=CHILD_ENV, capture_output=True,
-                             text=True, check=True).stdout
+        code = WATCH_SNIPPET.format(
+            root=str(ROOT),
+            bench=str(ROOT / "benchmarks"),
+            path=str(tmp / f"watch{n}.csv"),
+            rows=n,
+            chunk=chunk,
+            polls=polls,
+        )
+        out = subprocess.run(
+            [PY, "-c", code], cwd=ROOT, env=CHILD_ENV, capture_output=True, text=True, check=True
+        ).stdout
         return float(out.split()[-1])
 
     short, long = poll_cost(10_000), poll_cost(rows)
     ratio = long / short
-    return [Row(f"watch poll (+{chunk:,} rows) at {rows:,} rows vs at 10,000", "CPU per poll",
-                long * 1e3, short * 1e3, "ms", ratio, "<= 1.5x (independent of length)",
-                ratio <= 1.5)]
+    return [
+        Row(
+            f"watch poll (+{chunk:,} rows) at {rows:,} rows vs at 10,000",
+            "CPU per poll",
+            long * 1e3,
+            short * 1e3,
+            "ms",
+            ratio,
+            "<= 1.5x (independent of length)",
+            ratio <= 1.5,
+        )
+    ]
 
 
 def case_monitor(reps: int, steps: int) -> list[Row]:
@@ -249,23 +297,51 @@ def case_monitor(reps: int, steps: int) -> list[Row]:
     try:
         import torch  # noqa: F401
     except ImportError:
-        return [Row("Monitor.update, torch MLP (torch not installed)", "skipped", 0, 0, "", 0,
-                    "<= 1%", False)]
-    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'benchmarks')!r}]; "
-            "import monitor_overhead as m, json; "
-            f"print(json.dumps(m.main(['--steps', '{steps}', '--reps', '{reps}', "
-            "'--memory-steps', '1000'])))")
+        return [
+            Row(
+                "Monitor.update, torch MLP (torch not installed)",
+                "skipped",
+                0,
+                0,
+                "",
+                0,
+                "<= 1%",
+                False,
+            )
+        ]
+    code = (
+        f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'benchmarks')!r}]; "
+        "import monitor_overhead as m, json; "
+        f"print(json.dumps(m.main(['--steps', '{steps}', '--reps', '{reps}', "
+        "'--memory-steps', '1000'])))"
+    )
     import json
 
-    out = subprocess.run([PY, "-c", code], cwd=ROOT, env=CHILD_ENV, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [PY, "-c", code], cwd=ROOT, env=CHILD_ENV, capture_output=True, text=True, check=True
+    ).stdout
     r = json.loads(out.strip().splitlines()[-1])
     return [
-        Row(f"Monitor.update, default schedule ({steps:,} steps)", "µs/update vs step",
-            r["update_us"], r["step_us"], "µs", r["overhead"], "<= 1%", r["overhead"] <= 0.01),
-        Row(f"Monitor(budget=0.01).update ({steps:,} steps)", "µs/update vs step",
-            r["budget_us"], r["step_us"], "µs", r["budget_overhead"], "<= 1%",
-            r["budget_overhead"] <= 0.01),
+        Row(
+            f"Monitor.update, default schedule ({steps:,} steps)",
+            "µs/update vs step",
+            r["update_us"],
+            r["step_us"],
+            "µs",
+            r["overhead"],
+            "<= 1%",
+            r["overhead"] <= 0.01,
+        ),
+        Row(
+            f"Monitor(budget=0.01).update ({steps:,} steps)",
+            "µs/update vs step",
+            r["budget_us"],
+            r["step_us"],
+            "µs",
+            r["budget_overhead"],
+            "<= 1%",
+            r["budget_overhead"] <= 0.01,
+        ),
     ]
 
 
@@ -288,34 +364,53 @@ def case_trainer(reps: int, steps: int | None) -> list[Row]:
     for label, extra in (("", {}), (", OPENBLAS_NUM_THREADS=1", {"OPENBLAS_NUM_THREADS": "1"})):
         rates = []
         for _ in range(reps):
-            out = subprocess.run([PY, "-c", TRAIN_SNIPPET.format(steps=steps)], cwd=ROOT,
-                                 env={**(CHILD_ENV or os.environ), **extra},
-                                 capture_output=True, text=True, check=True).stdout.split()
+            out = subprocess.run(
+                [PY, "-c", TRAIN_SNIPPET.format(steps=steps)],
+                cwd=ROOT,
+                env={**(CHILD_ENV or os.environ), **extra},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
             rates.append(int(out[0]) / float(out[1]))
         rate = statistics.median(rates)
-        rows.append(Row(f"trainer, TrainConfig() defaults{label}", "steps/s", rate, 2000.0,
-                        "steps/s", rate / 2000.0, ">= 2000 steps/s" if not extra else "report",
-                        rate >= 2000 or bool(extra)))
+        rows.append(
+            Row(
+                f"trainer, TrainConfig() defaults{label}",
+                "steps/s",
+                rate,
+                2000.0,
+                "steps/s",
+                rate / 2000.0,
+                ">= 2000 steps/s" if not extra else "report",
+                rate >= 2000 or bool(extra),
+            )
+        )
     return rows
 
 
 # -- report -------------------------------------------------------------------------------------
+
 
 def environment() -> str:
     import numpy
     import pandas
     import pyarrow
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-            f"numpy {numpy.__version__}, pandas {pandas.__version__}, "
-            f"pyarrow {pyarrow.__version__}; {time.strftime('%Y-%m-%d')}; "
-            f"load average {os.getloadavg()[0]:.1f}")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+        f"numpy {numpy.__version__}, pandas {pandas.__version__}, "
+        f"pyarrow {pyarrow.__version__}; {time.strftime('%Y-%m-%d')}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| case | measure | lrdoctor | baseline | ratio | target | result | CPU-time ratio |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| case | measure | lrdoctor | baseline | ratio | target | result | CPU-time ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         cpu = f"{r.cpu_ratio:.2f}x" if r.cpu_ratio is not None else ""
         lines.append(
@@ -325,8 +420,15 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(rows: int, files: int, file_rows: int, reps: int, trainer_steps: int | None,
-        watch_rows: int, monitor_steps: int) -> list[Row]:
+def run(
+    rows: int,
+    files: int,
+    file_rows: int,
+    reps: int,
+    trainer_steps: int | None,
+    watch_rows: int,
+    monitor_steps: int,
+) -> list[Row]:
     global CHILD_ENV
     out: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lrdoctor-perf-") as tmp:
@@ -351,10 +453,10 @@ def run(rows: int, files: int, file_rows: int, reps: int, trainer_steps: int | N
 
 
 BASELINES = f"""baselines (each a fresh process; FILE is the generated log):
-  large parquet   {PY} -c "{READ_TABLE.format(path='FILE')}"
-  large csv       {PY} -c "{READ_CSV.format(path='FILE')}"
+  large parquet   {PY} -c "{READ_TABLE.format(path="FILE")}"
+  large csv       {PY} -c "{READ_CSV.format(path="FILE")}"
   start-up        {PY} -c "import numpy, pyarrow.parquet"
-  many files      {PY} -c "{READ_ALL.format(folder='FOLDER')}"
+  many files      {PY} -c "{READ_ALL.format(folder="FOLDER")}"
   watch           Follower.poll CPU (process_time) after appending 1,000 rows, long vs short log
   Monitor         benchmarks/monitor_overhead.py: the same torch loop without the Monitor
 """
@@ -378,8 +480,10 @@ def main(argv: list[str] | None = None) -> list[Row]:
     watch_rows = a.watch_rows or (200_000 if a.quick else 1_000_000)
     monitor_steps = a.monitor_steps or (5_000 if a.quick else 20_000)
     print(environment())
-    print(f"sizes: {rows:,} rows, {files} x {a.file_rows:,}-row files, watch up to "
-          f"{watch_rows:,} rows, {monitor_steps:,} torch steps, median of {reps}\n")
+    print(
+        f"sizes: {rows:,} rows, {files} x {a.file_rows:,}-row files, watch up to "
+        f"{watch_rows:,} rows, {monitor_steps:,} torch steps, median of {reps}\n"
+    )
     print(BASELINES, flush=True)
     result = run(rows, files, a.file_rows, reps, a.trainer_steps, watch_rows, monitor_steps)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")

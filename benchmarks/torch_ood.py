@@ -38,6 +38,7 @@ WIDE_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
 
 # ---------------------------------------------------------------- data and models (torch)
 
+
 def tabular_task(seed: int):
     """20 features, 4 classes from a random tanh teacher, 10 % of labels flipped."""
     import torch
@@ -49,8 +50,14 @@ def tabular_task(seed: int):
     flip = torch.rand(5000, generator=g) < 0.1
     y[flip] = torch.randint(0, 4, (int(flip.sum()),), generator=g)
     model = torch.nn.Sequential(
-        torch.nn.Linear(20, 64), torch.nn.BatchNorm1d(64), torch.nn.ReLU(), torch.nn.Dropout(0.1),
-        torch.nn.Linear(64, 64), torch.nn.BatchNorm1d(64), torch.nn.ReLU(), torch.nn.Dropout(0.1),
+        torch.nn.Linear(20, 64),
+        torch.nn.BatchNorm1d(64),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.1),
+        torch.nn.Linear(64, 64),
+        torch.nn.BatchNorm1d(64),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.1),
         torch.nn.Linear(64, 4),
     )
     return (x[:4000], y[:4000]), (x[4000:], y[4000:]), model, torch.nn.functional.cross_entropy
@@ -69,15 +76,24 @@ def bars_task(seed: int):
     r = torch.arange(16.0) - 7.5
     yy, xx = torch.meshgrid(r, r, indexing="ij")
     dist = xx * torch.sin(theta)[:, None, None] - yy * torch.cos(theta)[:, None, None] - off
-    img = torch.exp(-(dist / width) ** 2) + 0.4 * torch.randn(n, 16, 16, generator=g)
+    img = torch.exp(-((dist / width) ** 2)) + 0.4 * torch.randn(n, 16, 16, generator=g)
     img = img.unsqueeze(1)
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(64, 4),
+        torch.nn.Conv2d(1, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 4),
     )
-    return (img[:2500], cls[:2500]), (img[2500:], cls[2500:]), model, \
-        torch.nn.functional.cross_entropy
+    return (
+        (img[:2500], cls[:2500]),
+        (img[2500:], cls[2500:]),
+        model,
+        torch.nn.functional.cross_entropy,
+    )
 
 
 class CharLSTM:
@@ -118,8 +134,8 @@ def markov_text_task(seed: int, vocab: int = 40, seq: int = 24):
         seq_ids.append(min(bisect.bisect_left(cdf[seq_ids[-1]], rng.random()), vocab - 1))
     text = torch.tensor(seq_ids)
     starts = torch.arange(0, n - seq - 1, seq)
-    x = torch.stack([text[s:s + seq] for s in starts])
-    y = torch.stack([text[s + 1:s + seq + 1] for s in starts])
+    x = torch.stack([text[s : s + seq] for s in starts])
+    y = torch.stack([text[s + 1 : s + seq + 1] for s in starts])
     cut = int(0.9 * len(x))
 
     def loss_fn(logits, target):
@@ -137,7 +153,10 @@ def regression_task(seed: int, huber: bool):
     t = torch.sin(x[:, :1]) + 0.1 * x[:, 1:2] * x[:, 2:3] + 0.3 * x[:, 3:4]
     t = t + 0.2 * torch.distributions.StudentT(3.0).sample((4000, 1))
     model = torch.nn.Sequential(
-        torch.nn.Linear(8, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), torch.nn.Tanh(),
+        torch.nn.Linear(8, 64),
+        torch.nn.Tanh(),
+        torch.nn.Linear(64, 64),
+        torch.nn.Tanh(),
         torch.nn.Linear(64, 1),
     )
     loss = torch.nn.functional.huber_loss if huber else torch.nn.functional.mse_loss
@@ -145,6 +164,7 @@ def regression_task(seed: int, huber: bool):
 
 
 # ---------------------------------------------------------------- sweep configuration
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -169,8 +189,17 @@ SWEEPS = (
     Sweep("tabular", "tabular", "adam", ADAM_GRID, 1500, 64),
     Sweep("cnn", "bars", "sgd_momentum", SGD_GRID, 1000, 32, schedule="onecycle"),
     Sweep("cnn", "bars", "adamw", WIDE_GRID, 1000, 32, schedule="warmup_cosine", clip=1.0),
-    Sweep("charlm", "markov", "adam", WIDE_GRID, 1200, 16, schedule="warmup_cosine", clip=1.0,
-          csv=True),
+    Sweep(
+        "charlm",
+        "markov",
+        "adam",
+        WIDE_GRID,
+        1200,
+        16,
+        schedule="warmup_cosine",
+        clip=1.0,
+        csv=True,
+    ),
     Sweep("charlm", "markov", "rmsprop", WIDE_GRID, 1200, 16, schedule="step", csv=True),
     Sweep("regression", "mse", "sgd", SGD_GRID, 2000, 64, schedule="step"),
     Sweep("regression", "huber", "adagrad", ADAGRAD_GRID, 2000, 64),
@@ -225,6 +254,7 @@ def make_schedule(name: str, opt, lr: float, steps: int):
 
 # ---------------------------------------------------------------- training one run
 
+
 def train_one(sweep: Sweep, lr: float, seed: int, task) -> dict[str, list]:
     """Train one LR; log step, loss, lr, pre-clip grad_norm, update_ratio, val_loss (or None)."""
     import torch
@@ -246,8 +276,11 @@ def train_one(sweep: Sweep, lr: float, seed: int, task) -> dict[str, list]:
         idx = torch.randint(0, len(xtr), (sweep.batch,), generator=g)
         xb, yb = xtr[idx], ytr[idx]
         if sweep.task == "bars":  # augmentation: fresh pixel noise and a random shift
-            xb = torch.roll(xb + 0.1 * torch.randn(xb.shape, generator=g),
-                            shifts=int(torch.randint(-1, 2, (1,), generator=g)), dims=3)
+            xb = torch.roll(
+                xb + 0.1 * torch.randn(xb.shape, generator=g),
+                shifts=int(torch.randint(-1, 2, (1,), generator=g)),
+                dims=3,
+            )
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(xb), yb)
         loss.backward()
@@ -286,7 +319,7 @@ def summarise(loss: list[float]) -> tuple[float, bool]:
     arr = np.asarray(loss, dtype=float)
     if not np.isfinite(arr).all():
         return math.inf, True
-    return float(np.median(arr[-max(len(arr) // 10, 1):])), False
+    return float(np.median(arr[-max(len(arr) // 10, 1) :])), False
 
 
 def write_run(log: dict, path: Path, sweep: Sweep, bare: bool) -> Path:
@@ -296,9 +329,14 @@ def write_run(log: dict, path: Path, sweep: Sweep, bare: bool) -> Path:
 
     keep = ("step", "loss", "lr") if bare else tuple(log)
     if sweep.csv:
-        names = {"step": "step", "loss": "train/loss", "lr": "learning_rate",
-                 "grad_norm": "train/grad_norm", "update_ratio": "train/update_ratio",
-                 "val_loss": "eval/loss"}
+        names = {
+            "step": "step",
+            "loss": "train/loss",
+            "lr": "learning_rate",
+            "grad_norm": "train/grad_norm",
+            "update_ratio": "train/update_ratio",
+            "val_loss": "eval/loss",
+        }
         path = path.with_name(path.name + ".csv")
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)
@@ -307,10 +345,17 @@ def write_run(log: dict, path: Path, sweep: Sweep, bare: bool) -> Path:
                 w.writerow(["" if v is None else repr(v) for v in row])
         return path
     path = path.with_name(path.name + ".parquet")
-    table = pa.table({k: pa.array(log[k], type=pa.int64() if k == "step" else pa.float64())
-                      for k in keep})
-    optim = {"sgd_momentum": "SGD", "sgd": "SGD", "adam": "Adam", "adamw": "AdamW",
-             "rmsprop": "RMSprop", "adagrad": "Adagrad"}[sweep.optimizer]
+    table = pa.table(
+        {k: pa.array(log[k], type=pa.int64() if k == "step" else pa.float64()) for k in keep}
+    )
+    optim = {
+        "sgd_momentum": "SGD",
+        "sgd": "SGD",
+        "adam": "Adam",
+        "adamw": "AdamW",
+        "rmsprop": "RMSprop",
+        "adagrad": "Adagrad",
+    }[sweep.optimizer]
     pq.write_table(table.replace_schema_metadata({"optimizer": optim}), path)
     return path
 
@@ -335,20 +380,37 @@ def generate(out: Path, sweeps, quick: bool) -> list[dict]:
             log = train_one(sw, lr, seed=0, task=task)
             final, div = summarise(log["loss"])
             stem = out / f"{sw.name}_lr{lr:g}"
-            files = (write_run(log, stem, sw, bare=False),
-                     write_run(log, stem.with_name(stem.name + "_bare"), sw, bare=True))
-            cells.append({"setup": sw.setup, "optimizer": sw.optimizer, "schedule": sw.schedule,
-                          "clip": sw.clip or "", "lr": lr, "final_loss": final, "diverged": div,
-                          "steps": len(log["loss"]), "file": files[0].name,
-                          "bare": files[1].name})
-        labels, best_lr = label_sweep(list(sw.grid), [c["final_loss"] for c in cells],
-                                      [c["diverged"] for c in cells])
+            files = (
+                write_run(log, stem, sw, bare=False),
+                write_run(log, stem.with_name(stem.name + "_bare"), sw, bare=True),
+            )
+            cells.append(
+                {
+                    "setup": sw.setup,
+                    "optimizer": sw.optimizer,
+                    "schedule": sw.schedule,
+                    "clip": sw.clip or "",
+                    "lr": lr,
+                    "final_loss": final,
+                    "diverged": div,
+                    "steps": len(log["loss"]),
+                    "file": files[0].name,
+                    "bare": files[1].name,
+                }
+            )
+        labels, best_lr = label_sweep(
+            list(sw.grid), [c["final_loss"] for c in cells], [c["diverged"] for c in cells]
+        )
         for c, lab in zip(cells, labels, strict=True):
             rows.append({**c, "label": lab, "best_lr": best_lr})
-        curve = " ".join(f"{c['lr']:g}:{lab[:4]}:{c['final_loss']:.3g}"
-                         for c, lab in zip(cells, labels, strict=True))
-        print(f"[{time.process_time() - t0:5.1f}s cpu] {sw.name:24s} best={best_lr:g}  {curve}",
-              flush=True)
+        curve = " ".join(
+            f"{c['lr']:g}:{lab[:4]}:{c['final_loss']:.3g}"
+            for c, lab in zip(cells, labels, strict=True)
+        )
+        print(
+            f"[{time.process_time() - t0:5.1f}s cpu] {sw.name:24s} best={best_lr:g}  {curve}",
+            flush=True,
+        )
     with open(out / "index.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -358,13 +420,21 @@ def generate(out: Path, sweeps, quick: bool) -> list[dict]:
 
 # ---------------------------------------------------------------- evaluation
 
+
 def alarms(rr) -> list:
     return [f for f in rr.findings if f.severity in ALARM]
 
 
 def describe(findings) -> str:
-    return "; ".join(f"{f.rule}:{f.severity}" + (f"(cause={f.cause})" if f.cause else "")
-                     + f" {f.message[:150]!r}" for f in findings) or "no findings"
+    return (
+        "; ".join(
+            f"{f.rule}:{f.severity}"
+            + (f"(cause={f.cause})" if f.cause else "")
+            + f" {f.message[:150]!r}"
+            for f in findings
+        )
+        or "no findings"
+    )
 
 
 def evaluate(out: Path, rows: list[dict]) -> str:
@@ -400,22 +470,27 @@ def evaluate(out: Path, rows: list[dict]) -> str:
                 if rr.suggested_lr and best > 0:
                     errs[key].append(abs(math.log10(rr.suggested_lr / best)))
             if variant == "full":
-                causes.update(f"{f.rule}:{f.cause}" for f in rr.findings
-                              if f.category == "non_finite")
-            bad = (label == "healthy" and got) or (label != "healthy"
-                                                  and not cats & PROBLEM[label])
-            wrong = label != "healthy" and cats & PROBLEM[
-                "too_low" if label == "too_high" else "too_high"]
+                causes.update(
+                    f"{f.rule}:{f.cause}" for f in rr.findings if f.category == "non_finite"
+                )
+            bad = (label == "healthy" and got) or (label != "healthy" and not cats & PROBLEM[label])
+            wrong = (
+                label != "healthy"
+                and cats & PROBLEM["too_low" if label == "too_high" else "too_high"]
+            )
             if bad or wrong or rr.error:
-                kind = ("FALSE ALARM" if label == "healthy" else
-                        "WRONG DIR" if wrong else "MISS")
-                why.append(f"{kind:11s} [{variant}] {where} {label} best={best:g} "
-                           f"suggested={rr.suggested_lr and f'{rr.suggested_lr:.3g}'}: "
-                           f"{rr.error or describe(rr.findings)}")
-    lines = ["| setup | variant | healthy: false alarms | rules (alarms on healthy) | "
-             "too_high recall | too_low recall | wrong direction | suggested_lr within 3x "
-             "| median abs log10 err |",
-             "|---|---|---|---|---|---|---|---|---|"]
+                kind = "FALSE ALARM" if label == "healthy" else "WRONG DIR" if wrong else "MISS"
+                why.append(
+                    f"{kind:11s} [{variant}] {where} {label} best={best:g} "
+                    f"suggested={rr.suggested_lr and f'{rr.suggested_lr:.3g}'}: "
+                    f"{rr.error or describe(rr.findings)}"
+                )
+    lines = [
+        "| setup | variant | healthy: false alarms | rules (alarms on healthy) | "
+        "too_high recall | too_low recall | wrong direction | suggested_lr within 3x "
+        "| median abs log10 err |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for key in sorted(stats, key=lambda k: (k[0] == "ALL", k)):
         s, e = stats[key], sorted(errs[key])
         off = s["too_high"] + s["too_low"]
@@ -425,9 +500,13 @@ def evaluate(out: Path, rows: list[dict]) -> str:
         lines.append(
             f"| {key[0]} | {key[1]} | {s['false_alarm']}/{s['healthy']} | {fa_rules} | "
             f"{s['too_high_hit']}/{s['too_high']} | {s['too_low_hit']}/{s['too_low']} | "
-            f"{s['wrong_dir']} | {within} | {med} |")
-    lines += ["", "non_finite findings by rule:cause (full logs): "
-              + (", ".join(f"{k}×{n}" for k, n in sorted(causes.items())) or "none")]
+            f"{s['wrong_dir']} | {within} | {med} |"
+        )
+    lines += [
+        "",
+        "non_finite findings by rule:cause (full logs): "
+        + (", ".join(f"{k}×{n}" for k, n in sorted(causes.items())) or "none"),
+    ]
     text = "\n".join(lines)
     print("\n" + text + "\n")
     print("\n".join(why))
@@ -451,8 +530,10 @@ def main() -> None:
     else:
         import torch
 
-        print(f"torch {torch.__version__}, python {platform.python_version()}, "
-              f"{platform.machine()}, runs in {out}")
+        print(
+            f"torch {torch.__version__}, python {platform.python_version()}, "
+            f"{platform.machine()}, runs in {out}"
+        )
         rows = generate(out, SWEEPS[::4] if args.quick else SWEEPS, args.quick)
     t1 = time.process_time()
     text = evaluate(out, rows)

@@ -64,7 +64,6 @@ def usage_text(exc) -> str:
     return error_text(where, what, hint or f"see '{where} --help'")
 
 
-
 app = typer.Typer(
     name="lrdoctor",
     cls=LrdoctorGroup,
@@ -87,7 +86,11 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", "-V", callback=_show_version, is_eager=True,
+        False,
+        "--version",
+        "-V",
+        callback=_show_version,
+        is_eager=True,
         help="Show the version and exit.",
     ),
 ) -> None:

@@ -265,7 +265,8 @@ def detect_columns(
                 # The first param group: `pg1` before `pg10` (numbers, not text, decide).
                 match = min(
                     (n for k, n in keyed if pattern.match(k) and n not in used),
-                    key=_group_number, default=None,
+                    key=_group_number,
+                    default=None,
                 )
                 if match is not None:
                     break

@@ -49,11 +49,17 @@ class RunSummary:
 
     def to_dict(self) -> dict:
         return {
-            "source": self.source, "lr": self.lr, "final_loss": _num(self.final_loss),
-            "best_loss": _num(self.best_loss), "initial_loss": _num(self.initial_loss),
-            "stable": self.stable, "final_val_loss": _num(self.final_val_loss),
-            "best_val_loss": _num(self.best_val_loss), "diverged": self.diverged,
-            "status": self.status, "categories": list(self.categories),
+            "source": self.source,
+            "lr": self.lr,
+            "final_loss": _num(self.final_loss),
+            "best_loss": _num(self.best_loss),
+            "initial_loss": _num(self.initial_loss),
+            "stable": self.stable,
+            "final_val_loss": _num(self.final_val_loss),
+            "best_val_loss": _num(self.best_val_loss),
+            "diverged": self.diverged,
+            "status": self.status,
+            "categories": list(self.categories),
         }
 
 
@@ -74,10 +80,13 @@ class CompareResult:
 
     def to_dict(self) -> dict:
         return {
-            "schema": SCHEMA, "metric": self.metric,
+            "schema": SCHEMA,
+            "metric": self.metric,
             "runs": [r.to_dict() for r in self.runs],
-            "best_lr": self.best_lr, "interpolated_lr": self.interpolated_lr,
-            "stable_edge_lr": self.stable_edge_lr, "suggested_lr": self.suggested_lr,
+            "best_lr": self.best_lr,
+            "interpolated_lr": self.interpolated_lr,
+            "stable_edge_lr": self.stable_edge_lr,
+            "suggested_lr": self.suggested_lr,
             "raw_suggested_lr": self.raw_suggested_lr,
             "notes": list(self.notes),
         }
@@ -127,10 +136,17 @@ def summarise(run, report=None, lr: float | None = None) -> RunSummary:
         best_val = float(ok.min()) if len(ok) else math.inf
     categories = tuple(sorted({f.category for f in report.findings})) if report else ()
     return RunSummary(
-        source=run.source, lr=lr, final_loss=float(final), best_loss=best, initial_loss=initial,
-        final_val_loss=final_val, best_val_loss=best_val,
-        status=report.status if report else "pass", categories=categories,
-        optimizer=run.optimizer, dataset=run.meta.get("dataset"),
+        source=run.source,
+        lr=lr,
+        final_loss=float(final),
+        best_loss=best,
+        initial_loss=initial,
+        final_val_loss=final_val,
+        best_val_loss=best_val,
+        status=report.status if report else "pass",
+        categories=categories,
+        optimizer=run.optimizer,
+        dataset=run.meta.get("dataset"),
     )
 
 
@@ -153,15 +169,21 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
     if any(len(v) > 1 for v in groups.values()):
         notes.append("several runs share an LR; the median of their losses is used")
     if len(lrs) < MIN_RUNS:
-        notes.append(f"only {len(lrs)} distinct LR{'s' if len(lrs) != 1 else ''}: a sweep needs "
-                     f"at least {MIN_RUNS} to locate the bottom of the U curve")
+        notes.append(
+            f"only {len(lrs)} distinct LR{'s' if len(lrs) != 1 else ''}: a sweep needs "
+            f"at least {MIN_RUNS} to locate the bottom of the U curve"
+        )
     # names as written by different loggers ("SGD", "sgd") are the same optimizer
-    for what, values in (("optimizers", {(r.optimizer or "").lower() for r in runs}),
-                         ("datasets", {r.dataset for r in runs})):
+    for what, values in (
+        ("optimizers", {(r.optimizer or "").lower() for r in runs}),
+        ("datasets", {r.dataset for r in runs}),
+    ):
         known = sorted(v for v in values if v)
         if len(known) > 1:
-            notes.append(f"the runs use different {what} ({', '.join(known)}): their losses "
-                         "are not comparable; compare one setting at a time")
+            notes.append(
+                f"the runs use different {what} ({', '.join(known)}): their losses "
+                "are not comparable; compare one setting at a time"
+            )
 
     edge = max((lr for lr in lrs if stable[lr]), default=None)
     if not any(math.isfinite(s) for s in scores):
@@ -172,16 +194,21 @@ def compare_runs(runs: list[RunSummary]) -> CompareResult:
     best = lrs[i]
     if len(lrs) >= MIN_RUNS:
         if i == len(lrs) - 1:
-            notes.append(f"the best LR ({fmt_lr(best)}) is the highest tried: extend the sweep "
-                         "towards higher LRs")
+            notes.append(
+                f"the best LR ({fmt_lr(best)}) is the highest tried: extend the sweep "
+                "towards higher LRs"
+            )
         elif i == 0:
-            notes.append(f"the best LR ({fmt_lr(best)}) is the lowest tried: extend the sweep "
-                         "towards lower LRs")
+            notes.append(
+                f"the best LR ({fmt_lr(best)}) is the lowest tried: extend the sweep "
+                "towards lower LRs"
+            )
     for j in (i - 1, i + 1):
         if 0 <= j < len(lrs) and abs(math.log10(lrs[j] / best)) > COARSE_DECADES + 1e-9:
             a, b = sorted((best, lrs[j]))
-            notes.append(f"the grid is coarse around the best LR: refine between {fmt_lr(a)} "
-                         f"and {fmt_lr(b)}")
+            notes.append(
+                f"the grid is coarse around the best LR: refine between {fmt_lr(a)} and {fmt_lr(b)}"
+            )
     interpolated = parabola_vertex(lrs, scores, i)
     suggestion = interpolated
     if edge is not None and suggestion > edge:

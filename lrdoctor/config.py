@@ -19,7 +19,13 @@ from lrdoctor.errors import ConfigError, did_you_mean
 from lrdoctor.findings import SEVERITIES
 
 KEYS = (
-    "select", "extend-select", "ignore", "fail-on", "optimizer", "columns", "rules-dirs",
+    "select",
+    "extend-select",
+    "ignore",
+    "fail-on",
+    "optimizer",
+    "columns",
+    "rules-dirs",
     "rules",
 )
 # The per-rule key that is not a parameter.
@@ -117,9 +123,7 @@ def parse_settings(table: Mapping[str, Any], path: Path) -> Settings:
     if "rules" in table:
         rules = table["rules"]
         if not isinstance(rules, dict) or not all(isinstance(v, dict) for v in rules.values()):
-            raise ConfigError(
-                f"{where('rules')}: expected tables like [tool.lrdoctor.rules.PL001]"
-            )
+            raise ConfigError(f"{where('rules')}: expected tables like [tool.lrdoctor.rules.PL001]")
         out = replace(out, rules={k: dict(v) for k, v in rules.items()})
     return out
 
@@ -157,7 +161,7 @@ def check_optimizer(value: Any, where: str) -> str:
 
 def check_columns(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a table of signal = \"column name\"")
+        raise ConfigError(f'{where}: expected a table of signal = "column name"')
     for signal, column in value.items():
         if signal not in SIGNALS:
             raise ConfigError(

@@ -82,8 +82,9 @@ class LrFindResult:
             "schema": SCHEMA,
             "source": self.source,
             "suggested_lr": self.suggested_lr,
-            "suggested_lr_range": (list(self.suggested_lr_range)
-                                   if self.suggested_lr_range else None),
+            "suggested_lr_range": (
+                list(self.suggested_lr_range) if self.suggested_lr_range else None
+            ),
             "raw_lr": self.raw_lr,
             "method": self.method,
             "confidence": self.confidence,
@@ -164,19 +165,28 @@ def _noise(loss: np.ndarray) -> float:
 def _check_range_test(source: str, lr: np.ndarray) -> None:
     ok = np.isfinite(lr) & (lr > 0)
     if not ok.all():
-        raise InputError(source, "the lr column has non-positive or non-finite values",
-                         "a range test logs a positive, increasing LR at every step")
+        raise InputError(
+            source,
+            "the lr column has non-positive or non-finite values",
+            "a range test logs a positive, increasing LR at every step",
+        )
     steps = np.diff(lr)
     falls = steps < -1e-9 * lr[1:]
     rises = steps > 1e-12 * lr[1:]
     if falls.any() or rises.mean() < 0.5 or lr[-1] < 10 * lr[0]:
         where = int(np.argmax(falls)) + 1 if falls.any() else None
-        detail = (f"the LR falls at row {where}" if where is not None
-                  else f"the LR spans {fmt_lr(lr[0])} to {fmt_lr(lr[-1])} and rises at only "
-                  f"{rises.mean():.0%} of steps")
-        raise InputError(source, f"not an LR range test: {detail}",
-                         "lr-find reads a log whose LR grows every step over a decade or more; "
-                         "use `lrdoctor check` for training runs, `lrdoctor compare` for sweeps")
+        detail = (
+            f"the LR falls at row {where}"
+            if where is not None
+            else f"the LR spans {fmt_lr(lr[0])} to {fmt_lr(lr[-1])} and rises at only "
+            f"{rises.mean():.0%} of steps"
+        )
+        raise InputError(
+            source,
+            f"not an LR range test: {detail}",
+            "lr-find reads a log whose LR grows every step over a decade or more; "
+            "use `lrdoctor check` for training runs, `lrdoctor compare` for sweeps",
+        )
 
 
 def landmark_estimate(
@@ -211,8 +221,11 @@ def analyse(
     if method not in METHODS:
         raise InputError(source, f"unknown method {method!r}", f"choose from {', '.join(METHODS)}")
     if len(lr) < MIN_POINTS:
-        raise InputError(source, f"only {len(lr)} steps; a range test needs {MIN_POINTS} or more",
-                         "log the loss at every step of the test")
+        raise InputError(
+            source,
+            f"only {len(lr)} steps; a range test needs {MIN_POINTS} or more",
+            "log the loss at every step of the test",
+        )
     _check_range_test(source, lr)
     notes: list[str] = []
     steps_per_decade = float((len(lr) - 1) / math.log10(lr[-1] / lr[0]))
@@ -226,8 +239,11 @@ def analyse(
     # when losses can be <= 0 (ratios mean nothing), the best plus that many start-to-best ranges.
     start = max(1, int(round(trim_start * n_finite)))
     if n_finite - start < MIN_POINTS // 2:
-        raise InputError(source, f"the loss is finite for only {n_finite} steps",
-                         "start the range at a lower LR or log more steps")
+        raise InputError(
+            source,
+            f"the loss is finite for only {n_finite} steps",
+            "start the range at a lower LR or log more steps",
+        )
     best = np.minimum.accumulate(smoothed)
     if (loss[:n_finite] > 0).all():
         limit = diverge_factor * best
@@ -267,12 +283,16 @@ def analyse(
     candidates["edge"] = edge
     if flat:
         if diverged:
-            notes.append("the loss never fell before the test blew up: the range starts too "
-                         "high or climbs too fast; start it at lower LRs or take more steps")
+            notes.append(
+                "the loss never fell before the test blew up: the range starts too "
+                "high or climbs too fast; start it at lower LRs or take more steps"
+            )
         else:
-            notes.append("flat curve: the loss did not fall by more than its noise "
-                         f"(drop {drop:.3g}, noise {level_noise:.3g}); model already trained "
-                         "or range too low")
+            notes.append(
+                "flat curve: the loss did not fall by more than its noise "
+                f"(drop {drop:.3g}, noise {level_noise:.3g}); model already trained "
+                "or range too low"
+            )
     else:
         # Search the main descent only: from where the fitted loss last sat near its start
         # level to the minimum, so noise wiggles on the flat start cannot win.
@@ -290,20 +310,28 @@ def analyse(
         candidates["min_div10"] = candidates["minimum"] / 10
         bottom = x[fitted <= fitted[i_min] + BOTTOM_FRACTION * drop]
         if bottom[-1] - bottom[0] > FLAT_BOTTOM_DECADES:
-            notes.append(f"flat bottom: the loss stays within {BOTTOM_FRACTION:.0%} of its "
-                         f"fall from its minimum from {fmt_lr(10 ** bottom[0])} to "
-                         f"{fmt_lr(10 ** bottom[-1])}; the minimum's position is uncertain")
+            notes.append(
+                f"flat bottom: the loss stays within {BOTTOM_FRACTION:.0%} of its "
+                f"fall from its minimum from {fmt_lr(10 ** bottom[0])} to "
+                f"{fmt_lr(10 ** bottom[-1])}; the minimum's position is uncertain"
+            )
     if not turned_up:
-        notes.append("the loss never turned up: extend the range to higher LRs "
-                     f"(edge {fmt_lr(edge)} is only a lower bound)")
+        notes.append(
+            "the loss never turned up: extend the range to higher LRs "
+            f"(edge {fmt_lr(edge)} is only a lower bound)"
+        )
     elif not diverged:
         notes.append("the loss rose but the test did not blow up; the edge is an estimate")
     if n_finite < SHORT_STEPS:
-        notes.append(f"short test: {n_finite} steps before it ended or blew up; the "
-                     f"landmarks rest on few points (run {SHORT_STEPS} or more)")
+        notes.append(
+            f"short test: {n_finite} steps before it ended or blew up; the "
+            f"landmarks rest on few points (run {SHORT_STEPS} or more)"
+        )
     if steps_per_decade < FAST_STEPS_PER_DECADE:
-        notes.append(f"fast test: {steps_per_decade:.1f} steps per decade of LR; the loss lags "
-                     f"the LR (take {FAST_STEPS_PER_DECADE:.0f} or more steps per decade)")
+        notes.append(
+            f"fast test: {steps_per_decade:.1f} steps per decade of LR; the loss lags "
+            f"the LR (take {FAST_STEPS_PER_DECADE:.0f} or more steps per decade)"
+        )
 
     log_mean, spread = landmark_estimate(candidates, shift)
     if method == "landmarks":
@@ -312,8 +340,10 @@ def analyse(
             # No descent to read landmarks from, but the test blew up at its edge: the edge moved by
             # its own measured shift is the one landmark left (a low-confidence answer).
             chosen = float(edge * 10 ** shift["edge"])
-            notes.append(f"no descent to read: {fmt_lr(chosen)} is the edge moved by its "
-                         f"measured shift ({shift['edge']:+.2f} decades) alone")
+            notes.append(
+                f"no descent to read: {fmt_lr(chosen)} is the edge moved by its "
+                f"measured shift ({shift['edge']:+.2f} decades) alone"
+            )
     else:
         chosen = candidates[method]
     if chosen is not None and chosen > edge:
@@ -326,10 +356,18 @@ def analyse(
         span = (float(chosen / 10**RANGE_DECADES), float(min(edge, chosen * 10**RANGE_DECADES)))
 
     return LrFindResult(
-        source=source, suggested_lr=human_lr(chosen), raw_lr=chosen, suggested_lr_range=span,
-        method=method if chosen is not None else "none", candidates=candidates,
-        confidence=confidence, spread_decades=spread, steps_per_decade=steps_per_decade,
-        notes=notes, lr=10**x, smoothed=np.interp(x, np.log10(lr[:n_finite]), smoothed),
+        source=source,
+        suggested_lr=human_lr(chosen),
+        raw_lr=chosen,
+        suggested_lr_range=span,
+        method=method if chosen is not None else "none",
+        candidates=candidates,
+        confidence=confidence,
+        spread_decades=spread,
+        steps_per_decade=steps_per_decade,
+        notes=notes,
+        lr=10**x,
+        smoothed=np.interp(x, np.log10(lr[:n_finite]), smoothed),
         fitted=fitted,
     )
 
@@ -338,9 +376,12 @@ def analyse_run(run, **options) -> LrFindResult:
     """Analyse a normalised run (`lrdoctor.run.Run`) holding a range test."""
     if not run.has("loss") or not run.has("lr"):
         missing = " and ".join(s for s in ("loss", "lr") if not run.has(s))
-        raise InputError(run.source, f"no {missing} column found",
-                         "a range test logs the lr and the loss of every step; "
-                         "name them with --lr-col/--loss-col")
+        raise InputError(
+            run.source,
+            f"no {missing} column found",
+            "a range test logs the lr and the loss of every step; "
+            "name them with --lr-col/--loss-col",
+        )
     loss = run["loss"]
     lr_series = run["lr"].finite()
     if len(lr_series) < 2:
@@ -349,8 +390,11 @@ def analyse_run(run, **options) -> LrFindResult:
     with np.errstate(divide="ignore", invalid="ignore"):
         log_lr = np.log10(lr_series.value)
     if not np.isfinite(log_lr).all():
-        raise InputError(run.source, "the lr column has non-positive values",
-                         "a range test logs a positive, increasing LR at every step")
+        raise InputError(
+            run.source,
+            "the lr column has non-positive values",
+            "a range test logs a positive, increasing LR at every step",
+        )
     _check_range_test(run.source, lr_series.value)
     inside = (loss.step >= lr_series.step[0]) & (loss.step <= lr_series.step[-1])
     lr = 10 ** np.interp(loss.step[inside], lr_series.step, log_lr)

@@ -25,8 +25,12 @@ def validate(selectors: Iterable[str], rules: Sequence[Rule], where: str = "--se
             names = [*valid, *(r.name for r in rules)]
             raise ConfigError(
                 f"{where}: unknown rule selector {s!r}",
-                did_you_mean(s, names, "use a rule id, id prefix, name, category or ALL "
-                             f"(e.g. {', '.join(valid[:12])})"),
+                did_you_mean(
+                    s,
+                    names,
+                    "use a rule id, id prefix, name, category or ALL "
+                    f"(e.g. {', '.join(valid[:12])})",
+                ),
             )
 
 

@@ -29,12 +29,35 @@ def test_generated_log_has_sparse_val_loss_as_nulls(tmp_path):
 
 def test_benchmark_runs_every_case_on_tiny_inputs(capsys):
     perf = _perf()
-    rows = perf.main(["--rows", "3000", "--files", "4", "--file-rows", "300", "--reps", "1",
-                      "--trainer-steps", "20", "--watch-rows", "12000",
-                      "--monitor-steps", "60"])
+    rows = perf.main(
+        [
+            "--rows",
+            "3000",
+            "--files",
+            "4",
+            "--file-rows",
+            "300",
+            "--reps",
+            "1",
+            "--trainer-steps",
+            "20",
+            "--watch-rows",
+            "12000",
+            "--monitor-steps",
+            "60",
+        ]
+    )
     cases = " ".join(r.case for r in rows)
-    for part in ("3,000-row parquet", "3,000-row csv", "1,000-row parquet", "4 x 300-row files",
-                 "--jobs 1", "watch poll", "Monitor", "trainer"):
+    for part in (
+        "3,000-row parquet",
+        "3,000-row csv",
+        "1,000-row parquet",
+        "4 x 300-row files",
+        "--jobs 1",
+        "watch poll",
+        "Monitor",
+        "trainer",
+    ):
         assert part in cases
     assert all(r.ours > 0 and r.base > 0 and r.ratio > 0 for r in rows if r.unit)
     out = capsys.readouterr().out

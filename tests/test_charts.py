@@ -32,8 +32,10 @@ def test_sparkline_of_nothing_is_empty():
     assert tuple(line) == ("", "") and line.legend() == ""
 
 
-@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1,
-                max_size=300), st.integers(1, 80))
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1, max_size=300),
+    st.integers(1, 80),
+)
 def test_sparkline_never_wider_than_asked(values, width):
     chart, marker = sparkline(range(len(values)), values, width=width, marks=[0])
     assert len(chart) <= width and len(marker) <= width
@@ -59,8 +61,9 @@ def test_xy_plot_without_finite_points_says_so():
 
 def test_sparkline_states_its_scale_and_range_and_explains_its_marks():
     steps = list(range(100))
-    line = sparkline(steps, [2.0 * math.exp(-s / 20) for s in steps], width=20, log=True,
-                     marks=[50])
+    line = sparkline(
+        steps, [2.0 * math.exp(-s / 20) for s in steps], width=20, log=True, marks=[50]
+    )
     assert line.log and line.low == pytest.approx(2.0 * math.exp(-99 / 20), rel=0.2)
     assert line.high == pytest.approx(2.0, rel=0.1)
     assert line.legend().startswith(f"log scale {line.low:.3g}–")

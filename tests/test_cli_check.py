@@ -36,8 +36,9 @@ def test_exit_zero_and_fail_on(tmp_path):
     bad = nan_run(tmp_path / "bad.csv")
     assert run("check", bad, "--exit-zero").exit_code == 0
     assert run("check", bad, "--set", "NF001.severity=warning").exit_code == 0
-    assert run("check", bad, "--set", "NF001.severity=warning", "--fail-on", "warning"
-               ).exit_code == 1
+    assert (
+        run("check", bad, "--set", "NF001.severity=warning", "--fail-on", "warning").exit_code == 1
+    )
 
 
 def test_ignore_and_select(tmp_path):
@@ -49,16 +50,19 @@ def test_ignore_and_select(tmp_path):
     assert result.exit_code == 2 and "unknown rule selector 'ZZ'" in result.output
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--set", "NF001.nope=1"], "no parameter 'nope' — valid: window"),
-    (["--set", "XX001.window=1"], "unknown rule 'XX001'"),
-    (["--set", "NF001.window=9"], "out of range"),
-    (["--set", "garbage"], "expected RULE.param=value"),
-    (["--fail-on", "fatal"], "'fatal' is not one of error, warning, info"),
-    (["--optimizer", "sgdd"], "unknown optimizer 'sgdd'"),
-    (["--format", "xml"], "use one of text, json"),
-    (["--loss-col", "nope"], "column 'nope' given for loss is not in the log"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--set", "NF001.nope=1"], "no parameter 'nope' — valid: window"),
+        (["--set", "XX001.window=1"], "unknown rule 'XX001'"),
+        (["--set", "NF001.window=9"], "out of range"),
+        (["--set", "garbage"], "expected RULE.param=value"),
+        (["--fail-on", "fatal"], "'fatal' is not one of error, warning, info"),
+        (["--optimizer", "sgdd"], "unknown optimizer 'sgdd'"),
+        (["--format", "xml"], "use one of text, json"),
+        (["--loss-col", "nope"], "column 'nope' given for loss is not in the log"),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, needle):
     result = run("check", healthy(tmp_path / "ok.csv"), *args)
     assert result.exit_code == 2
@@ -70,8 +74,9 @@ def test_missing_input_exits_2_with_one_line(tmp_path):
     result = run("check", tmp_path / "nope.csv")
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln]
-    assert lines == [f"lrdoctor: error: {tmp_path / 'nope.csv'}: no such file or directory — "
-                     "check the path"]
+    assert lines == [
+        f"lrdoctor: error: {tmp_path / 'nope.csv'}: no such file or directory — check the path"
+    ]
 
 
 def test_unreadable_input_among_good_ones_exits_2(tmp_path):
@@ -85,8 +90,18 @@ def test_unreadable_input_among_good_ones_exits_2(tmp_path):
 def test_column_overrides_and_optimizer(tmp_path):
     df = frame().rename(columns={"loss": "objective_value", "lr": "eta"})
     path = write_csv(tmp_path / "renamed.csv", df)
-    result = run("check", path, "--loss-col", "objective_value", "--lr-col", "eta",
-                 "--optimizer", "adam", "--format", "json")
+    result = run(
+        "check",
+        path,
+        "--loss-col",
+        "objective_value",
+        "--lr-col",
+        "eta",
+        "--optimizer",
+        "adam",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)["runs"][0]
     assert data["columns"]["loss"] == "objective_value" and data["columns"]["lr"] == "eta"
@@ -102,7 +117,7 @@ def test_json_output_written_atomically(tmp_path, monkeypatch):
     result = run("check", nan_run(tmp_path / "bad.csv"), "--format", "json", "--output", out)
     assert result.exit_code == 1 and result.output == ""
     assert json.loads(out.read_text())["runs"][0]["findings"][0]["rule"] == "NF001"
-    (src, dst), = replaced
+    ((src, dst),) = replaced
     assert os.path.dirname(src) == str(tmp_path) and dst == out
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
 
@@ -167,8 +182,15 @@ def test_help_and_typer_usage_error_exit_codes():
 
 
 def test_every_column_option_maps_its_signal(tmp_path):
-    names = {"step": "it_", "loss": "obj", "lr": "eta", "grad_norm": "g", "update_ratio": "u",
-             "val_loss": "vl", "epoch": "ep"}
+    names = {
+        "step": "it_",
+        "loss": "obj",
+        "lr": "eta",
+        "grad_norm": "g",
+        "update_ratio": "u",
+        "val_loss": "vl",
+        "epoch": "ep",
+    }
     df = frame(grad_norm=1.0, update_ratio=1e-3, val_loss=0.5, epoch=0.0)
     path = write_csv(tmp_path / "odd.csv", df.rename(columns=names))
     flags = [f"--{sig.replace('_', '-')}-col" for sig in names]
@@ -181,8 +203,13 @@ def test_every_column_option_maps_its_signal(tmp_path):
 def test_github_format_appends_the_step_summary(tmp_path):
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
-    result = run("check", nan_run(tmp_path / "bad.csv"), "--format", "github",
-                 env={"GITHUB_STEP_SUMMARY": str(summary)})
+    result = run(
+        "check",
+        nan_run(tmp_path / "bad.csv"),
+        "--format",
+        "github",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert result.exit_code == 1 and result.output.startswith("::error title=NF001 ")
     text = summary.read_text()
     assert text.startswith("earlier step\n") and "| run | verdict |" in text and "bad.csv" in text
@@ -213,8 +240,15 @@ def test_rules_lists_the_catalogue_as_table_and_json():
 def test_rule_explains_sections_params_columns_and_fixtures():
     result = run("rule", "NF001")
     assert result.exit_code == 0
-    for heading in ("## What it does", "## Why is this bad?", "## Example", "## Known problems",
-                    "## Parameters", "## Columns", "## Fixtures"):
+    for heading in (
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Known problems",
+        "## Parameters",
+        "## Columns",
+        "## Fixtures",
+    ):
         assert heading in result.output
     assert "- window = " in result.output and "--set NF001.window=VALUE" in result.output
     assert "requires: loss" in result.output
@@ -242,8 +276,10 @@ def test_progress_path_gives_the_same_report(tmp_path):
     from lrdoctor.commands.check import PROGRESS_FROM, _run_all
     from lrdoctor.engine import Options, plan
 
-    paths = [(nan_run if i % 7 == 0 else healthy)(tmp_path / f"r{i:02}.csv")
-             for i in range(PROGRESS_FROM + 3)]
+    paths = [
+        (nan_run if i % 7 == 0 else healthy)(tmp_path / f"r{i:02}.csv")
+        for i in range(PROGRESS_FROM + 3)
+    ]
     planned = plan([r for r in load_builtin() if r.id == "NF001"])
     shown = _run_all(paths, planned, Options(), 1, show=True)
     plain = _run_all(paths, planned, Options(), 1, show=False)

@@ -18,11 +18,18 @@ from lrdoctor.compare import SCHEMA, RunSummary, compare_runs, lr_from_name
 runner = CliRunner()
 
 
-@pytest.mark.parametrize(("name", "lr"), [
-    ("run_lr=0.01.csv", 0.01), ("adam_lr0.003.parquet", 0.003), ("lr_1e-3.csv", 1e-3),
-    ("sgd-LR-3e-4-seed1.csv", 3e-4), ("lr1.parquet", 1.0), ("model.csv", None),
-    ("clr=0.1.csv", None),
-])
+@pytest.mark.parametrize(
+    ("name", "lr"),
+    [
+        ("run_lr=0.01.csv", 0.01),
+        ("adam_lr0.003.parquet", 0.003),
+        ("lr_1e-3.csv", 1e-3),
+        ("sgd-LR-3e-4-seed1.csv", 3e-4),
+        ("lr1.parquet", 1.0),
+        ("model.csv", None),
+        ("clr=0.1.csv", None),
+    ],
+)
 def test_lr_from_name(name, lr):
     assert lr_from_name(name) == lr
 
@@ -61,8 +68,10 @@ def test_the_parabola_is_clipped_to_the_bracket_and_needs_a_convex_finite_bottom
     assert compare_runs(diverged).interpolated_lr == 1e-2
 
 
-@given(st.floats(-3.4, -1.6), st.lists(st.sampled_from([1e-4, 1e-3, 1e-2, 0.1, 1.0]),
-                                         min_size=3, unique=True))
+@given(
+    st.floats(-3.4, -1.6),
+    st.lists(st.sampled_from([1e-4, 1e-3, 1e-2, 0.1, 1.0]), min_size=3, unique=True),
+)
 def test_the_parabola_recovers_the_bottom_of_a_quadratic_u(log_best, lrs):
     lrs = sorted(lrs)
     r = compare_runs(u_curve(lrs, best=10**log_best))
@@ -100,9 +109,13 @@ def test_fewer_than_three_runs_and_mixed_optimizers_are_noted():
 
 
 def test_stable_edge_is_the_highest_finite_run_that_ended_below_its_start():
-    runs = [summary(1e-3, 0.5, initial_loss=1.0), summary(1e-2, 0.3, initial_loss=1.0),
-            summary(3e-2, 0.2, initial_loss=1.0, categories=("loss_spike",)),
-            summary(1e-1, 0.21, initial_loss=0.2), summary(1.0, math.inf, initial_loss=1.0)]
+    runs = [
+        summary(1e-3, 0.5, initial_loss=1.0),
+        summary(1e-2, 0.3, initial_loss=1.0),
+        summary(3e-2, 0.2, initial_loss=1.0, categories=("loss_spike",)),
+        summary(1e-1, 0.21, initial_loss=0.2),
+        summary(1.0, math.inf, initial_loss=1.0),
+    ]
     r = compare_runs(runs)
     assert r.best_lr == 3e-2 and r.stable_edge_lr == 3e-2
     assert [x.stable for x in r.runs] == [True, True, True, False, False]
@@ -113,8 +126,11 @@ def test_stable_edge_is_the_highest_finite_run_that_ended_below_its_start():
 
 
 def test_validation_loss_decides_when_every_run_has_it():
-    runs = [summary(1e-3, 0.5, final_val_loss=0.9), summary(1e-2, 0.3, final_val_loss=0.6),
-            summary(1e-1, 0.1, final_val_loss=0.8)]
+    runs = [
+        summary(1e-3, 0.5, final_val_loss=0.9),
+        summary(1e-2, 0.3, final_val_loss=0.6),
+        summary(1e-1, 0.1, final_val_loss=0.8),
+    ]
     r = compare_runs(runs)
     assert r.metric == "final_val_loss" and r.best_lr == 1e-2
 
@@ -131,22 +147,33 @@ def write_run(path: Path, lr: float | None, final: float, n=200, nan_at=None) ->
     if nan_at is not None:
         loss[nan_at:] = np.nan
     head = "step,loss" + (",lr" if lr is not None else "")
-    rows = [f"{i},{float(v)!r}" + (f",{lr!r}" if lr is not None else "") for i, v in
-            enumerate(loss)]
+    rows = [
+        f"{i},{float(v)!r}" + (f",{lr!r}" if lr is not None else "") for i, v in enumerate(loss)
+    ]
     path.write_text("\n".join([head, *rows]) + "\n")
     return path
 
 
 def test_cli_json_contract_with_a_diverged_run(tmp_path):
-    paths = [write_run(tmp_path / f"run{k}.csv", lr, f, nan_at=nan)
-             for k, (lr, f, nan) in enumerate([(1e-3, 0.6, None), (1e-2, 0.2, None),
-                                               (1e-1, 0.4, None), (1.0, 0.3, 50)])]
+    paths = [
+        write_run(tmp_path / f"run{k}.csv", lr, f, nan_at=nan)
+        for k, (lr, f, nan) in enumerate(
+            [(1e-3, 0.6, None), (1e-2, 0.2, None), (1e-1, 0.4, None), (1.0, 0.3, 50)]
+        )
+    ]
     result = runner.invoke(app, ["compare", *map(str, paths), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["schema"] == SCHEMA
-    assert {"schema", "runs", "best_lr", "interpolated_lr", "stable_edge_lr", "suggested_lr",
-            "notes"} <= set(data)
+    assert {
+        "schema",
+        "runs",
+        "best_lr",
+        "interpolated_lr",
+        "stable_edge_lr",
+        "suggested_lr",
+        "notes",
+    } <= set(data)
     assert [r["lr"] for r in data["runs"]] == [1e-3, 1e-2, 1e-1, 1.0]
     assert {"source", "lr", "final_loss", "best_loss", "status"} <= set(data["runs"][0])
     assert data["runs"][-1]["final_loss"] is None and data["runs"][-1]["diverged"]
@@ -165,8 +192,7 @@ def test_cli_reads_the_lr_from_file_names_and_draws_the_u_curve(tmp_path):
 
 def test_cli_lr_option_overrides_and_must_match_the_run_count(tmp_path):
     paths = [str(write_run(tmp_path / f"r{k}.csv", None, f)) for k, f in enumerate([0.9, 0.3])]
-    ok = runner.invoke(app, ["compare", *paths, "--lr", "0.1", "--lr", "0.01", "--format",
-                             "json"])
+    ok = runner.invoke(app, ["compare", *paths, "--lr", "0.1", "--lr", "0.01", "--format", "json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout)["best_lr"] == 0.01
     bad = runner.invoke(app, ["compare", *paths, "--lr", "0.1"])
     assert bad.exit_code == 2 and "--lr was given 1 times for 2 runs" in bad.stderr

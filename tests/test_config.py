@@ -31,16 +31,19 @@ def test_lrdoctor_toml_accepts_tool_table_too(tmp_path):
     assert load_settings(tmp_path / "lrdoctor.toml").ignore == ("NF",)
 
 
-@pytest.mark.parametrize("text, needle", [
-    ('selekt = ["NF"]', "unknown key 'selekt' — did you mean 'select'? (valid keys: select"),
-    ('select = "NF"\nfail-on = 3', "fail-on: 3 is not one of"),
-    ('ignore = [1]', "ignore: expected a list of strings"),
-    ('[columns]\nlos = "x"', "unknown signal 'los'"),
-    ('optimizer = "adamm"', "unknown optimizer 'adamm'"),
-    ('rules-dirs = ["../elsewhere"]', "leads outside"),
-    ("rules = 3", "expected tables like"),
-    ("select = [", "not a valid TOML file"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ('selekt = ["NF"]', "unknown key 'selekt' — did you mean 'select'? (valid keys: select"),
+        ('select = "NF"\nfail-on = 3', "fail-on: 3 is not one of"),
+        ("ignore = [1]", "ignore: expected a list of strings"),
+        ('[columns]\nlos = "x"', "unknown signal 'los'"),
+        ('optimizer = "adamm"', "unknown optimizer 'adamm'"),
+        ('rules-dirs = ["../elsewhere"]', "leads outside"),
+        ("rules = 3", "expected tables like"),
+        ("select = [", "not a valid TOML file"),
+    ],
+)
 def test_invalid_config_names_the_key(tmp_path, text, needle):
     (tmp_path / "lrdoctor.toml").write_text(text)
     with pytest.raises(ConfigError) as err:
@@ -68,11 +71,14 @@ def test_precedence_cli_over_file_over_defaults(tmp_path, monkeypatch):
     assert json.loads(result.output)["runs"][0]["findings"][0]["severity"] == "warning"
     # the file's fail-on catches it again; the command line overrides both
     (tmp_path / "lrdoctor.toml").write_text(
-        'fail-on = "warning"\n[rules.NF001]\nseverity = "warning"\n')
+        'fail-on = "warning"\n[rules.NF001]\nseverity = "warning"\n'
+    )
     assert runner.invoke(app, args).exit_code == 1
     assert runner.invoke(app, [*args, "--fail-on", "error"]).exit_code == 0
-    assert runner.invoke(app, [*args, "--set", "NF001.severity=error", "--fail-on", "error"]
-                         ).exit_code == 1
+    assert (
+        runner.invoke(app, [*args, "--set", "NF001.severity=error", "--fail-on", "error"]).exit_code
+        == 1
+    )
 
 
 def test_file_select_replaced_by_cli(tmp_path, monkeypatch):
@@ -123,7 +129,8 @@ def test_parameter_precedence_and_rules_dirs_relative_to_the_file(tmp_path, monk
 
     assert fired() == []  # rule default: the loss (< 1.2) stays below 10
     (project / "pyproject.toml").write_text(
-        '[tool.lrdoctor]\nrules-dirs = ["ci/rules"]\n[tool.lrdoctor.rules.CU010]\nvalue = 0.5\n')
+        '[tool.lrdoctor]\nrules-dirs = ["ci/rules"]\n[tool.lrdoctor.rules.CU010]\nvalue = 0.5\n'
+    )
     assert fired() == ["CU010"]  # the file lowers the limit
     assert fired("--set", "CU010.value=10") == []  # the command line wins over the file
     assert fired("--set", "CU010.value=0.5", "--set", "CU010.value=20") == []  # last --set wins
@@ -140,5 +147,8 @@ def test_explicit_config_must_exist_and_pyproject_needs_table(tmp_path):
 def test_columns_table_accepts_every_signal(tmp_path):
     cfg = tmp_path / "lrdoctor.toml"
     cfg.write_text('[columns]\nval_accuracy = "acc_v"\nweight_norm = "wn"\nloss = "obj"\n')
-    assert load_settings(cfg).columns == {"val_accuracy": "acc_v", "weight_norm": "wn",
-                                          "loss": "obj"}
+    assert load_settings(cfg).columns == {
+        "val_accuracy": "acc_v",
+        "weight_norm": "wn",
+        "loss": "obj",
+    }

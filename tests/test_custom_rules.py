@@ -76,8 +76,20 @@ def rules_dir(tmp_path):
 
 
 def check(path, rules_dir, *args):
-    result = runner.invoke(app, ["check", str(path), "--rules", str(rules_dir), "--select", "CU",
-                                 "--format", "json", *args])
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(path),
+            "--rules",
+            str(rules_dir),
+            "--select",
+            "CU",
+            "--format",
+            "json",
+            *args,
+        ],
+    )
     return result, json.loads(result.output) if result.output.startswith("{") else None
 
 
@@ -93,8 +105,9 @@ def test_custom_columns_fire(tmp_path, rules_dir):
     assert result.exit_code == 1
     assert ids(data) == ["CU001", "CU002", "CU003"]
     reach = next(f for f in data["runs"][0]["findings"] if f["rule"] == "CU001")
-    assert reach["message"] == "my_val_acc reached only 0.349 by step 300 (target 0.9)" \
-        or reach["observed"] == pytest.approx(0.1 + 0.5 * 300 / 399, rel=1e-6)
+    assert reach["message"] == "my_val_acc reached only 0.349 by step 300 (target 0.9)" or reach[
+        "observed"
+    ] == pytest.approx(0.1 + 0.5 * 300 / 399, rel=1e-6)
     assert reach["limit"] == 0.9 and reach["step"] == 300
 
 
@@ -116,22 +129,38 @@ def test_params_of_custom_rules_can_be_set(tmp_path, rules_dir):
 
 
 def test_missing_custom_column_is_a_skip(tmp_path, rules_dir):
-    result = runner.invoke(app, ["check", str(write_csv(tmp_path / "a.csv", frame())), "--rules",
-                                 str(rules_dir), "--select", "CU001", "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(write_csv(tmp_path / "a.csv", frame())),
+            "--rules",
+            str(rules_dir),
+            "--select",
+            "CU001",
+            "--format",
+            "json",
+        ],
+    )
     data = json.loads(result.stdout)
     assert result.exit_code == 2  # the only selected rule could not run
     assert data["runs"][0]["skipped"] == [
-        {"rule": "CU001", "name": "val-accuracy-too-slow", "reason": "needs my_val_acc"}]
+        {"rule": "CU001", "name": "val-accuracy-too-slow", "reason": "needs my_val_acc"}
+    ]
 
 
 def test_non_finite_signal(tmp_path):
     folder = tmp_path / "r"
     folder.mkdir()
     (folder / "x.toml").write_text(
-        REACH.replace('"reach_by"', '"non_finite_signal"').split("[params")[0]
+        REACH.replace('"reach_by"', '"non_finite_signal"')
+        .split("[params")[0]
         .replace("CU001", "CU010")
-        .replace("reached only {best} by step {by_step} (target {target})",
-                 "became {value} at step {step} ({count} values)"))
+        .replace(
+            "reached only {best} by step {by_step} (target {target})",
+            "became {value} at step {step} ({count} values)",
+        )
+    )
     acc = np.linspace(0.1, 0.9, 400)
     acc[123] = np.inf
     result, data = check(write_csv(tmp_path / "a.csv", frame(my_val_acc=acc)), folder)
@@ -139,15 +168,20 @@ def test_non_finite_signal(tmp_path):
     assert data["runs"][0]["findings"][0]["step"] == 123
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda t: t.replace('"reach_by"', '"no_such"'), "unknown detector 'no_such'"),
-    (lambda t: t.replace("[params.target]", "[params.targett]"), "no parameter 'targett'"),
-    (lambda t: t.replace('default = "above"', 'default = "up"'), "is not one of below, above"),
-    (lambda t: t.replace('signal = "my_val_acc"\n', ""), "needs `signal"),
-    (lambda t: t.replace('"CU001"', '"NF001"'), "clashes with NF001"),
-    (lambda t: t.replace('"reach_by"', '"non_finite"').split("[params")[0],
-     "does not watch a `signal`"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda t: t.replace('"reach_by"', '"no_such"'), "unknown detector 'no_such'"),
+        (lambda t: t.replace("[params.target]", "[params.targett]"), "no parameter 'targett'"),
+        (lambda t: t.replace('default = "above"', 'default = "up"'), "is not one of below, above"),
+        (lambda t: t.replace('signal = "my_val_acc"\n', ""), "needs `signal"),
+        (lambda t: t.replace('"CU001"', '"NF001"'), "clashes with NF001"),
+        (
+            lambda t: t.replace('"reach_by"', '"non_finite"').split("[params")[0],
+            "does not watch a `signal`",
+        ),
+    ],
+)
 def test_bad_custom_rules_are_catalogue_errors(tmp_path, edit, needle):
     folder = tmp_path / "r"
     folder.mkdir()

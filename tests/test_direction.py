@@ -39,8 +39,9 @@ def test_flat_run_thrown_by_its_first_steps_is_not_too_low():
 
 def test_unbroken_descent_without_grad_norm_is_too_low():
     run = flat_run(noise=0.002)
-    run = run_from_frame(pd.DataFrame({"step": run["loss"].step, "loss": run["loss"].value,
-                                       "lr": 1e-3}))
+    run = run_from_frame(
+        pd.DataFrame({"step": run["loss"].step, "loss": run["loss"].value, "lr": 1e-3})
+    )
     [ev] = lr_too_low(run)
     assert (ev.reason, ev.slots["sign"]) == ("barely_moved", "steady_descent")
     assert ev.slots["sign_observed"] <= -0.9
@@ -48,8 +49,16 @@ def test_unbroken_descent_without_grad_norm_is_too_low():
 
 def test_a_run_that_learned_gets_no_flat_sign():
     t = np.arange(300)
-    run = run_from_frame(pd.DataFrame({"step": t, "loss": np.exp(-t / 40) + 0.05, "lr": 1e-3,
-                                       "grad_norm": np.exp(-t / 80) + 0.1}))
+    run = run_from_frame(
+        pd.DataFrame(
+            {
+                "step": t,
+                "loss": np.exp(-t / 40) + 0.05,
+                "lr": 1e-3,
+                "grad_norm": np.exp(-t / 80) + 0.1,
+            }
+        )
+    )
     assert all(ev.reason != "barely_moved" for ev in lr_too_low(run))
 
 

@@ -15,22 +15,41 @@ from lrdoctor.formats import FORMATS, Context
 from lrdoctor.formats.github import escape_data, escape_property
 
 FINDING = Finding(
-    rule="NF001", name="non-finite-loss", category="non_finite", severity="error",
-    message="loss became nan at step 300, 100% gone:\nbad", recommendation="lower the LR",
+    rule="NF001",
+    name="non-finite-loss",
+    category="non_finite",
+    severity="error",
+    message="loss became nan at step 300, 100% gone:\nbad",
+    recommendation="lower the LR",
     step=300,
 )
-WARN = Finding(rule="XX001", name="something", category="other", severity="warning",
-               message="meh", recommendation="look", step=10, step_end=20)
+WARN = Finding(
+    rule="XX001",
+    name="something",
+    category="other",
+    severity="warning",
+    message="meh",
+    recommendation="look",
+    step=10,
+    step_end=20,
+)
 
 
 def report() -> Report:
-    bad = RunReport(source="runs/a,b.csv", findings=[FINDING, WARN], n_steps=400,
-                    outcomes=[RuleOutcome("NF001", "non-finite-loss", "fired"),
-                              RuleOutcome("XX001", "something", "fired"),
-                              RuleOutcome("YY001", "other", "skipped", "needs grad_norm")],
-                    preview=((0.0, 100.0, 300.0), (2.0, 1.0, float("nan"))))
-    good = RunReport(source="ok.csv", n_steps=10,
-                     outcomes=[RuleOutcome("NF001", "non-finite-loss", "passed")])
+    bad = RunReport(
+        source="runs/a,b.csv",
+        findings=[FINDING, WARN],
+        n_steps=400,
+        outcomes=[
+            RuleOutcome("NF001", "non-finite-loss", "fired"),
+            RuleOutcome("XX001", "something", "fired"),
+            RuleOutcome("YY001", "other", "skipped", "needs grad_norm"),
+        ],
+        preview=((0.0, 100.0, 300.0), (2.0, 1.0, float("nan"))),
+    )
+    good = RunReport(
+        source="ok.csv", n_steps=10, outcomes=[RuleOutcome("NF001", "non-finite-loss", "passed")]
+    )
     broken = RunReport(source="x.parquet", error="x.parquet: not a Parquet file")
     return Report(runs=[bad, good, broken])
 
@@ -98,8 +117,13 @@ def test_text_shows_verdicts_marks_and_skips():
 
 
 def _unescape(text: str) -> str:
-    return (text.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":")
-            .replace("%2C", ",").replace("%25", "%"))
+    return (
+        text.replace("%0A", "\n")
+        .replace("%0D", "\r")
+        .replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%25", "%")
+    )
 
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -107,10 +131,25 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 @given(TEXT, TEXT, TEXT)
 def test_any_text_stays_one_parseable_line_in_every_machine_format(source, message, rec):
-    f = Finding(rule="ZZ001", name="odd-text", category="other", severity="warning",
-                message=message, recommendation=rec, step=5)
-    rep = Report(runs=[RunReport(source=source, findings=[f], n_steps=10,
-                                 outcomes=[RuleOutcome("ZZ001", "odd-text", "fired")])])
+    f = Finding(
+        rule="ZZ001",
+        name="odd-text",
+        category="other",
+        severity="warning",
+        message=message,
+        recommendation=rec,
+        step=5,
+    )
+    rep = Report(
+        runs=[
+            RunReport(
+                source=source,
+                findings=[f],
+                n_steps=10,
+                outcomes=[RuleOutcome("ZZ001", "odd-text", "fired")],
+            )
+        ]
+    )
     ctx = Context(fail_on="warning")
     # The runner reads stdout line by line at "\n" only (not str.splitlines's separators).
     (line,) = FORMATS["github"](rep, ctx).removesuffix("\n").split("\n")
@@ -126,8 +165,12 @@ def test_any_text_stays_one_parseable_line_in_every_machine_format(source, messa
 
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_text_summary_is_one_line_per_run_within_the_width(width):
-    runs = [RunReport(source=f"logs/run_{i:03}_with_a_long_name.parquet", n_steps=12_345,
-                      findings=[WARN]) for i in range(12)]
+    runs = [
+        RunReport(
+            source=f"logs/run_{i:03}_with_a_long_name.parquet", n_steps=12_345, findings=[WARN]
+        )
+        for i in range(12)
+    ]
     out = FORMATS["text"](Report(runs=runs), Context(width=width)).split("Summary")[1]
     rows = [line for line in out.splitlines() if "logs/run_" in line]
     assert len(rows) == 12 and all(len(row) <= width for row in rows)

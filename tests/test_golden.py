@@ -11,7 +11,8 @@ import lrdoctor
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = [
-    f for f in tomllib.loads((ROOT / "fixtures/manifest.toml").read_text())["fixture"]
+    f
+    for f in tomllib.loads((ROOT / "fixtures/manifest.toml").read_text())["fixture"]
     if f["label"] != "range_test"
 ]
 # Measured misses, kept visible instead of tuned away (see docs/rules.md).
@@ -29,8 +30,12 @@ def _loud(report) -> set[str]:
 
 @pytest.mark.parametrize(
     "fx",
-    [pytest.param(f, marks=pytest.mark.xfail(reason=KNOWN_MISSES[f["name"]], strict=True))
-     if f["name"] in KNOWN_MISSES else f for f in FIXTURES],
+    [
+        pytest.param(f, marks=pytest.mark.xfail(reason=KNOWN_MISSES[f["name"]], strict=True))
+        if f["name"] in KNOWN_MISSES
+        else f
+        for f in FIXTURES
+    ],
     ids=lambda f: f["name"],
 )
 def test_fixture_meets_its_expectations(fx) -> None:
@@ -61,6 +66,7 @@ def _peak_lr(fx, report) -> float:
 
 def test_healthy_runs_pass() -> None:
     healthy = [f for f in FIXTURES if f["label"] == "healthy" and f["name"] not in KNOWN_MISSES]
-    statuses = {f["name"]: lrdoctor.check(ROOT / "fixtures" / f["file"]).runs[0].status
-                for f in healthy}
+    statuses = {
+        f["name"]: lrdoctor.check(ROOT / "fixtures" / f["file"]).runs[0].status for f in healthy
+    }
     assert set(statuses.values()) == {"pass"}, statuses

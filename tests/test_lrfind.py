@@ -28,8 +28,9 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 runner = CliRunner()
 
 
-def range_test(x0=-3.0, width=0.3, n=400, lo=-6.0, hi=1.0, blowup_at=0.0, noise=0.02, seed=0,
-               shift=0.0):
+def range_test(
+    x0=-3.0, width=0.3, n=400, lo=-6.0, hi=1.0, blowup_at=0.0, noise=0.02, seed=0, shift=0.0
+):
     """Loss = 2.3 - 2*sigmoid((log lr - x0)/width) + a blow-up past 10**blowup_at, with noise."""
     rng = np.random.default_rng(seed)
     x = np.linspace(lo, hi, n)
@@ -91,7 +92,8 @@ def test_the_default_is_the_mean_of_the_moved_landmarks_with_its_range():
 @settings(max_examples=20, deadline=None)
 @given(st.floats(-3.0, 3.0), st.floats(0.01, 100.0), st.integers(0, 10_000))
 def test_scaling_the_loss_changes_nothing_and_scaling_the_lr_moves_the_suggestion(
-        log_k, scale, seed):
+    log_k, scale, seed
+):
     lr, loss = range_test(x0=-3, blowup_at=-0.5, seed=seed)
     base = analyse(lr, loss)
     scaled = analyse(lr, loss * scale)
@@ -173,12 +175,15 @@ def test_the_test_is_cut_at_the_first_non_finite_loss():
     assert r.lr.max() < lr[-40] and r.suggested_lr is not None
 
 
-@pytest.mark.parametrize("lr", [
-    np.full(100, 1e-3),  # constant: a training run, not a range test
-    np.geomspace(1e-1, 1e-6, 100),  # falling
-    np.concatenate([np.geomspace(1e-6, 1e-2, 50), np.geomspace(1e-2, 1e-6, 50)]),
-    np.linspace(1e-3, 1.5e-3, 100),  # rising, but not even a decade
-])
+@pytest.mark.parametrize(
+    "lr",
+    [
+        np.full(100, 1e-3),  # constant: a training run, not a range test
+        np.geomspace(1e-1, 1e-6, 100),  # falling
+        np.concatenate([np.geomspace(1e-6, 1e-2, 50), np.geomspace(1e-2, 1e-6, 50)]),
+        np.linspace(1e-3, 1.5e-3, 100),  # rising, but not even a decade
+    ],
+)
 def test_an_lr_that_does_not_increase_is_not_a_range_test(lr):
     with pytest.raises(InputError, match="not an LR range test"):
         analyse(lr, np.ones(len(lr)))
@@ -203,20 +208,31 @@ def test_every_method_suggests_a_human_number_no_higher_than_the_edge(method):
 
 
 def write_csv(path: Path, lr, loss) -> Path:
-    lines = ["step,lr,loss"] + [f"{i},{float(a)!r},{float(b)!r}"
-                         for i, (a, b) in enumerate(zip(lr, loss, strict=True))]
+    lines = ["step,lr,loss"] + [
+        f"{i},{float(a)!r},{float(b)!r}" for i, (a, b) in enumerate(zip(lr, loss, strict=True))
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def test_cli_json_contract(tmp_path):
     lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
-    result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)),
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert {"schema", "source", "suggested_lr", "suggested_lr_range", "method", "candidates",
-            "confidence", "steps_per_decade", "notes"} <= set(data)
+    assert {
+        "schema",
+        "source",
+        "suggested_lr",
+        "suggested_lr_range",
+        "method",
+        "candidates",
+        "confidence",
+        "steps_per_decade",
+        "notes",
+    } <= set(data)
     assert data["schema"] == SCHEMA and data["method"] == "landmarks"
     assert set(data["candidates"]) == set(METHODS[1:])
     low, high = data["suggested_lr_range"]
@@ -226,8 +242,9 @@ def test_cli_json_contract(tmp_path):
 
 def test_cli_text_shows_plot_candidates_and_choice(tmp_path):
     lr, loss = range_test(x0=-3, blowup_at=-0.5)
-    result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)),
-                                 "--method", "steepest"])
+    result = runner.invoke(
+        app, ["lr-find", str(write_csv(tmp_path / "rt.csv", lr, loss)), "--method", "steepest"]
+    )
     assert result.exit_code == 0
     assert "suggested LR: 0.001 (steepest" in result.stdout
     assert "│ suggested = 0.001" in result.stdout and "(log x)" in result.stdout
@@ -238,8 +255,9 @@ def test_cli_text_shows_plot_candidates_and_choice(tmp_path):
 def test_cli_flat_curve_exits_0_with_null(tmp_path):
     lr = np.geomspace(1e-6, 1e-2, 200)
     loss = 0.3 + np.random.default_rng(0).normal(0, 0.05, 200)
-    result = runner.invoke(app, ["lr-find", str(write_csv(tmp_path / "f.csv", lr, loss)),
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["lr-find", str(write_csv(tmp_path / "f.csv", lr, loss)), "--format", "json"]
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["suggested_lr"] is None
 
@@ -258,12 +276,14 @@ def test_cli_missing_file_exits_2():
 
 
 def test_trainer_fixtures():
-    short = runner.invoke(app, ["lr-find", str(FIXTURES / "range_test_too_short.parquet"),
-                                "--format", "json"])
+    short = runner.invoke(
+        app, ["lr-find", str(FIXTURES / "range_test_too_short.parquet"), "--format", "json"]
+    )
     assert short.exit_code == 0
     assert any("extend the range" in n for n in json.loads(short.stdout)["notes"])
-    spirals = runner.invoke(app, ["lr-find", str(FIXTURES / "range_test_spirals_sgd.parquet"),
-                                  "--format", "json"])
+    spirals = runner.invoke(
+        app, ["lr-find", str(FIXTURES / "range_test_spirals_sgd.parquet"), "--format", "json"]
+    )
     data = json.loads(spirals.stdout)
     # the trainer's spirals/SGD sweep is best at 0.1-1 (fixtures/sweeps.csv)
     assert data["method"] == "landmarks" and 0.01 <= data["suggested_lr"] <= 1.0

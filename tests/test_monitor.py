@@ -44,10 +44,16 @@ def feed(path: Path, **kwargs) -> Monitor:
     return monitor
 
 
-@pytest.mark.parametrize("name", [
-    "spirals_sgd_diverge_nan.parquet", "blobs_momentum_diverge_nan.csv",
-    "regression_sgd_diverge_nan.parquet", "overfit_blobs.parquet", "blobs_sgd_healthy.csv",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "spirals_sgd_diverge_nan.parquet",
+        "blobs_momentum_diverge_nan.csv",
+        "regression_sgd_diverge_nan.parquet",
+        "overfit_blobs.parquet",
+        "blobs_sgd_healthy.csv",
+    ],
+)
 def test_final_evaluation_equals_check(name):
     path = FIXTURES / name
     monitor = feed(path, check_every=10**9)
@@ -63,7 +69,8 @@ def test_stepwise_findings_are_reported_once_and_nan_comes_at_once():
         new_by_step[step] = monitor.update(step=step, **values)
     reported = [(f.rule, f.cause) for new in new_by_step.values() for f in new]
     assert len(reported) == len(set(reported)) and reported == [
-        (f.rule, f.cause) for f in monitor.findings]
+        (f.rule, f.cause) for f in monitor.findings
+    ]
     first_nan = next(s for s, new in new_by_step.items() if any(f.rule == "NF001" for f in new))
     assert first_nan == 214  # the row where the loss first became non-finite, not later
     # the diverging LR was flagged before the NaN

@@ -12,27 +12,42 @@ from lrdoctor.selection import select_rules
 
 
 def rule(rid: str, name: str, category: str) -> Rule:
-    return Rule(id=rid, name=name, category=category, severity="error", detector="x",
-                requires=(), summary="", message="", recommendation="")
+    return Rule(
+        id=rid,
+        name=name,
+        category=category,
+        severity="error",
+        detector="x",
+        requires=(),
+        summary="",
+        message="",
+        recommendation="",
+    )
 
 
-RULES = [rule("LR001", "lr-too-high", "lr_too_high"), rule("LR002", "lr-too-low", "lr_too_low"),
-         rule("NF001", "non-finite-loss", "non_finite")]
+RULES = [
+    rule("LR001", "lr-too-high", "lr_too_high"),
+    rule("LR002", "lr-too-low", "lr_too_low"),
+    rule("NF001", "non-finite-loss", "non_finite"),
+]
 
 
 def ids(rules):
     return [r.id for r in rules]
 
 
-@pytest.mark.parametrize("select, ignore, extend, expected", [
-    (None, (), (), ["LR001", "LR002", "NF001"]),
-    (["LR"], (), (), ["LR001", "LR002"]),
-    (["lr-too-low"], (), ("NF001",), ["LR002", "NF001"]),
-    (["ALL"], ("non_finite",), (), ["LR001", "LR002"]),
-    (["LR"], ("LR001",), (), ["LR002"]),
-    (["LR001"], ("LR",), (), ["LR001"]),
-    ([], (), (), []),
-])
+@pytest.mark.parametrize(
+    "select, ignore, extend, expected",
+    [
+        (None, (), (), ["LR001", "LR002", "NF001"]),
+        (["LR"], (), (), ["LR001", "LR002"]),
+        (["lr-too-low"], (), ("NF001",), ["LR002", "NF001"]),
+        (["ALL"], ("non_finite",), (), ["LR001", "LR002"]),
+        (["LR"], ("LR001",), (), ["LR002"]),
+        (["LR001"], ("LR",), (), ["LR001"]),
+        ([], (), (), []),
+    ],
+)
 def test_selection(select, ignore, extend, expected):
     assert ids(select_rules(RULES, select, ignore, extend)) == expected
 
@@ -43,12 +58,16 @@ def test_unknown_selector_lists_valid_ones():
     assert "'QQ'" in str(err.value) and "LR001" in str(err.value)
 
 
-SELECTORS = st.sampled_from(["ALL", "LR", "LR001", "LR002", "NF", "NF001", "lr-too-high",
-                             "non_finite", "lr_too_low"])
+SELECTORS = st.sampled_from(
+    ["ALL", "LR", "LR001", "LR002", "NF", "NF001", "lr-too-high", "non_finite", "lr_too_low"]
+)
 
 
-@given(st.lists(SELECTORS, max_size=3), st.lists(SELECTORS, max_size=3),
-       st.lists(SELECTORS, max_size=3))
+@given(
+    st.lists(SELECTORS, max_size=3),
+    st.lists(SELECTORS, max_size=3),
+    st.lists(SELECTORS, max_size=3),
+)
 def test_selection_properties(select, ignore, extend):
     chosen = select_rules(RULES, select, ignore, extend)
     assert ids(chosen) == sorted(ids(chosen))  # catalogue order, no duplicates

@@ -27,10 +27,15 @@ def kinds(findings):
     return sorted((f.rule, f.severity) for f in findings)
 
 
-@pytest.mark.parametrize("name", [
-    "blobs_momentum_diverge_nan.csv", "spirals_sgd_diverge_nan.parquet", "overfit_blobs.parquet",
-    "spirals_momentum_healthy.csv.gz",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "blobs_momentum_diverge_nan.csv",
+        "spirals_sgd_diverge_nan.parquet",
+        "overfit_blobs.parquet",
+        "spirals_momentum_healthy.csv.gz",
+    ],
+)
 def test_finished_watch_equals_check(name):
     path = FIXTURES / name
     planned = plan(load_builtin())
@@ -42,8 +47,9 @@ def test_finished_watch_equals_check(name):
 
 
 def test_cli_prints_findings_with_evidence_then_the_final_report():
-    result = watch(FIXTURES / "blobs_momentum_diverge_nan.csv", "--interval", "0.01",
-                   "--idle", "0.05")
+    result = watch(
+        FIXTURES / "blobs_momentum_diverge_nan.csv", "--interval", "0.01", "--idle", "0.05"
+    )
     assert result.exit_code == 0, result.output
     live, final = result.output.split("✗ FAIL")
     assert live.count("NF001 non-finite-loss") == 1 and "→ lower the LR" in live
@@ -51,8 +57,15 @@ def test_cli_prints_findings_with_evidence_then_the_final_report():
 
 
 def test_exit_on_error_exits_1_on_a_diverging_file():
-    result = watch(FIXTURES / "spirals_sgd_diverge_nan.parquet", "--interval", "0.01",
-                   "--idle", "5", "--exit-on", "error")
+    result = watch(
+        FIXTURES / "spirals_sgd_diverge_nan.parquet",
+        "--interval",
+        "0.01",
+        "--idle",
+        "5",
+        "--exit-on",
+        "error",
+    )
     assert result.exit_code == 1
     assert "NF001" in result.output
 
@@ -83,7 +96,7 @@ def _grow(path: Path, text: str, pieces: int, pause: float) -> None:
     size = len(text) // pieces + 1
     for i in range(0, len(text), size):
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text[i:i + size])
+            fh.write(text[i : i + size])
         time.sleep(pause)
 
 

@@ -25,8 +25,9 @@ def lightning_callback(path: str | Path, every: int = 10):
 
     class LrdoctorCallback(Callback):
         def on_train_start(self, trainer, pl_module):
-            self.capture = TorchCapture(trainer.optimizers[0], pl_module, path=path,
-                                        every=every, hooks=False)
+            self.capture = TorchCapture(
+                trainer.optimizers[0], pl_module, path=path, every=every, hooks=False
+            )
             self.stepped = False
 
         def on_before_optimizer_step(self, trainer, pl_module, optimizer):
@@ -76,8 +77,12 @@ def hf_callback(path: str | Path):
     from lrdoctor.capture.writer import LogWriter
 
     columns = ["step", "loss", "lr", "grad_norm", "val_loss"]
-    names = {"loss": "loss", "learning_rate": "lr", "grad_norm": "grad_norm",
-             "eval_loss": "val_loss"}
+    names = {
+        "loss": "loss",
+        "learning_rate": "lr",
+        "grad_norm": "grad_norm",
+        "eval_loss": "val_loss",
+    }
 
     class LrdoctorCallback(TrainerCallback):
         writer = None

@@ -12,8 +12,10 @@ _HYPER = ("lr", "momentum", "betas", "eps", "weight_decay", "nesterov", "dampeni
 
 def optimizer_meta(optimizer) -> dict:
     """The optimizer's class and each param group's hyper-parameters, for `<log>.lrdoctor`."""
-    groups = [{k: g[k] for k in _HYPER if k in g and not hasattr(g[k], "item")}
-              for g in optimizer.param_groups]
+    groups = [
+        {k: g[k] for k in _HYPER if k in g and not hasattr(g[k], "item")}
+        for g in optimizer.param_groups
+    ]
     return {"optimizer": type(optimizer).__name__, "param_groups": groups}
 
 
@@ -34,29 +36,45 @@ class TorchCapture:
     the Lightning callback does, since Lightning's closure runs backward inside `step()`).
     """
 
-    def __init__(self, optimizer, model=None, path: str | Path | None = None, every: int = 10,
-                 extra_columns: list[str] | None = None, resume: bool = False,
-                 hooks: bool = True):
+    def __init__(
+        self,
+        optimizer,
+        model=None,
+        path: str | Path | None = None,
+        every: int = 10,
+        extra_columns: list[str] | None = None,
+        resume: bool = False,
+        hooks: bool = True,
+    ):
         import torch  # noqa: F401  (fail here, clearly, when torch is missing)
 
         from lrdoctor.capture.writer import LogWriter
 
         self.optimizer = optimizer
-        self.params = [p for g in optimizer.param_groups for p in g["params"]] if model is None \
+        self.params = (
+            [p for g in optimizer.param_groups for p in g["params"]]
+            if model is None
             else [p for p in model.parameters() if p.requires_grad]
+        )
         self.every = max(1, every)
         self.step = 0
         self.rows: list[dict] = []
         self.meta = optimizer_meta(optimizer)
         groups = [f"lr_pg{i}" for i in range(1, len(optimizer.param_groups))]
         self.columns = COLUMNS + groups + list(extra_columns or [])
-        self.writer = LogWriter(path, columns=self.columns, meta=self.meta,
-                                resume=resume) if path else None
+        self.writer = (
+            LogWriter(path, columns=self.columns, meta=self.meta, resume=resume) if path else None
+        )
         self._pending: dict = {}
         self._before = None
-        self._handles = [optimizer.register_step_pre_hook(lambda *a: self.begin_step()),
-                         optimizer.register_step_post_hook(lambda *a: self.end_step())] \
-            if hooks else []
+        self._handles = (
+            [
+                optimizer.register_step_pre_hook(lambda *a: self.begin_step()),
+                optimizer.register_step_post_hook(lambda *a: self.end_step()),
+            ]
+            if hooks
+            else []
+        )
 
     def log(self, **values) -> None:
         """Values (loss, val_loss, ...) for this step's row; on a measured step, also the
@@ -72,8 +90,9 @@ class TorchCapture:
         grads = [p.grad.detach() for p in self.params if p.grad is not None]
         if not grads:
             return None
-        norm = float(torch.linalg.vector_norm(torch.stack(
-            [n.double() for n in torch._foreach_norm(grads)])))
+        norm = float(
+            torch.linalg.vector_norm(torch.stack([n.double() for n in torch._foreach_norm(grads)]))
+        )
         self._pending["grad_norm"] = norm
         return norm
 
@@ -96,9 +115,12 @@ class TorchCapture:
         import torch
 
         groups = self.optimizer.param_groups
-        row = {"step": self.step, "lr": _number(groups[0]["lr"]),
-               **{f"lr_pg{i}": _number(g["lr"]) for i, g in enumerate(groups[1:], 1)},
-               **self._pending}
+        row = {
+            "step": self.step,
+            "lr": _number(groups[0]["lr"]),
+            **{f"lr_pg{i}": _number(g["lr"]) for i, g in enumerate(groups[1:], 1)},
+            **self._pending,
+        }
         if self._before is not None:
             with torch.no_grad():
                 after = [p.detach() for p in self.params]

@@ -24,16 +24,21 @@ class LogWriter:
     goes to the side file `<path>.lrdoctor` (JSON) that the readers merge into the run.
     """
 
-    def __init__(self, path: str | Path, columns: list[str] | None = None,
-                 flush_every: int = 1, row_group: int = 1024, meta: dict | None = None,
-                 resume: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        columns: list[str] | None = None,
+        flush_every: int = 1,
+        row_group: int = 1024,
+        meta: dict | None = None,
+        resume: bool = False,
+    ):
         self.path = Path(path)
         self.parquet = self.path.suffix.lower() in {".parquet", ".pq"}
         self.columns = list(columns) if columns else None
         self.flush_every, self.row_group = max(1, flush_every), max(1, row_group)
         self.resume = resume
-        self.meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in
-                     (meta or {}).items()}
+        self.meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (meta or {}).items()}
         if meta:
             side = self.path.with_name(self.path.name + SIDE_SUFFIX)
             side.write_text(json.dumps(meta, indent=1, default=str) + "\n", encoding="utf-8")
@@ -44,12 +49,15 @@ class LogWriter:
 
     def write(self, **row: float | int | None) -> None:
         if self.columns is None:
-            self.columns = ["step", *[k for k in row if k != "step"]] if "step" in row \
-                else list(row)
+            self.columns = (
+                ["step", *[k for k in row if k != "step"]] if "step" in row else list(row)
+            )
         extra = [k for k in row if k not in self.columns]
         if extra:
-            raise ValueError(f"new column(s) {extra} after the header {self.columns}; "
-                             "pass every column in the first row or via columns=")
+            raise ValueError(
+                f"new column(s) {extra} after the header {self.columns}; "
+                "pass every column in the first row or via columns="
+            )
         if self.parquet:
             self._rows.append(row)
             if len(self._rows) >= self.row_group:
@@ -58,8 +66,8 @@ class LogWriter:
         if self._fh is None:
             new = not self.resume or not self.path.exists() or self.path.stat().st_size == 0
             # Held open across writes; closed by close() / the end of the `with`.
-            self._fh = open(self.path, "w" if new else "a", encoding="utf-8",  # noqa: SIM115
-                            newline="")
+            mode = "w" if new else "a"
+            self._fh = open(self.path, mode, encoding="utf-8", newline="")  # noqa: SIM115
             if new:
                 self._fh.write(",".join(self.columns) + "\n")
         self._fh.write(",".join(_cell(row.get(c)) for c in self.columns) + "\n")
@@ -74,8 +82,9 @@ class LogWriter:
 
         if not self._rows:
             return
-        table = pa.table({c: pa.array([r.get(c) for r in self._rows], pa.float64())
-                          for c in self.columns})
+        table = pa.table(
+            {c: pa.array([r.get(c) for r in self._rows], pa.float64()) for c in self.columns}
+        )
         if self._pq is None:
             table = table.replace_schema_metadata(self.meta)
             self._pq = pq.ParquetWriter(self.path, table.schema)

@@ -18,25 +18,40 @@ CI_WIDTH = 120
 
 @boundary
 def check_command(
-    paths: list[str] = typer.Argument(..., help="Log files, folders, glob patterns, s3:// "
-                                      "(gs://, hdfs://) URIs or mlflow://HOST:PORT/EXPERIMENT."),
-    format: str = typer.Option("text", "--format", "-f", help="text, json, github, junit, "
-                               "markdown or html (a page with a figure per run; the plot "
-                               "extra)."),
+    paths: list[str] = typer.Argument(
+        ...,
+        help="Log files, folders, glob patterns, s3:// "
+        "(gs://, hdfs://) URIs or mlflow://HOST:PORT/EXPERIMENT.",
+    ),
+    format: str = typer.Option(
+        "text",
+        "--format",
+        "-f",
+        help="text, json, github, junit, "
+        "markdown or html (a page with a figure per run; the plot "
+        "extra).",
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
-    fail_on: str | None = typer.Option(None, "--fail-on", help="error, warning or info: the "
-                                       "lowest severity that fails the check (default error)."),
+    fail_on: str | None = typer.Option(
+        None,
+        "--fail-on",
+        help="error, warning or info: the lowest severity that fails the check (default error).",
+    ),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even with findings."),
-    select: list[str] | None = typer.Option(None, "--select", help="Rules to run: ids, "
-                                            "prefixes, names, categories or ALL."),
-    extend_select: list[str] | None = typer.Option(None, "--extend-select",
-                                                   help="Rules to add to the selection."),
+    select: list[str] | None = typer.Option(
+        None, "--select", help="Rules to run: ids, prefixes, names, categories or ALL."
+    ),
+    extend_select: list[str] | None = typer.Option(
+        None, "--extend-select", help="Rules to add to the selection."
+    ),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to leave out."),
-    set_: list[str] | None = typer.Option(None, "--set", help="RULE.param=value (or "
-                                          "RULE.severity=warning)."),
+    set_: list[str] | None = typer.Option(
+        None, "--set", help="RULE.param=value (or RULE.severity=warning)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
-    rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
-                                                 "files."),
+    rules_dirs: list[Path] | None = typer.Option(
+        None, "--rules", help="Folder of extra rule files."
+    ),
     step_col: str | None = typer.Option(None, "--step-col"),
     loss_col: str | None = typer.Option(None, "--loss-col"),
     lr_col: str | None = typer.Option(None, "--lr-col"),
@@ -44,14 +59,28 @@ def check_command(
     update_ratio_col: str | None = typer.Option(None, "--update-ratio-col"),
     val_loss_col: str | None = typer.Option(None, "--val-loss-col"),
     epoch_col: str | None = typer.Option(None, "--epoch-col"),
-    optimizer: str | None = typer.Option(None, "--optimizer", help="sgd, momentum, nesterov, "
-                                         "adagrad, adadelta, rmsprop, adam, adamw, ..."),
-    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel processes "
-                                    "(with --executor and no --scheduler: local workers)."),
-    executor: str = typer.Option("local", "--executor", help="local (processes), dask or ray "
-                                 "(the dask / ray extras; docs/scale.md)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="The Dask scheduler or Ray "
-                                         "cluster address (default: a local cluster)."),
+    optimizer: str | None = typer.Option(
+        None,
+        "--optimizer",
+        help="sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam, adamw, ...",
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Parallel processes (with --executor and no --scheduler: local workers).",
+    ),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="local (processes), dask or ray (the dask / ray extras; docs/scale.md).",
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="The Dask scheduler or Ray cluster address (default: a local cluster).",
+    ),
     color: str = typer.Option("auto", "--color", help="auto, always or never."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
 ) -> None:
@@ -67,9 +96,21 @@ def check_command(
             did_you_mean(format, FORMATS, f"use one of {', '.join(FORMATS)}"),
         )
     settings, catalogue, planned, options = settle(
-        config, rules_dirs, color, select, extend_select, ignore, set_, optimizer,
-        step=step_col, loss=loss_col, lr=lr_col, grad_norm=grad_norm_col,
-        update_ratio=update_ratio_col, val_loss=val_loss_col, epoch=epoch_col,
+        config,
+        rules_dirs,
+        color,
+        select,
+        extend_select,
+        ignore,
+        set_,
+        optimizer,
+        step=step_col,
+        loss=loss_col,
+        lr=lr_col,
+        grad_norm=grad_norm_col,
+        update_ratio=update_ratio_col,
+        val_loss=val_loss_col,
+        epoch=epoch_col,
     )
     level = check_severity(fail_on, "--fail-on") if fail_on else settings.fail_on
     if format == "html":  # say a missing extra before reading anything; keep curves to draw
@@ -95,7 +136,8 @@ def check_command(
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(
-        rules={r.id: r for r in catalogue}, fail_on=level,
+        rules={r.id: r for r in catalogue},
+        fail_on=level,
         color=format == "text" and _color(color, to_terminal, output),
         width=_width(to_terminal),
         step_summary=step_summary,
@@ -116,8 +158,11 @@ def check_command(
         typer.echo(text, nl=False, color=ctx.color)  # click strips ANSI codes otherwise
 
     code = report.exit_code(level)
-    idle = [r.source for r in report.runs
-            if r.error is None and r.outcomes and all(o.status == "skipped" for o in r.outcomes)]
+    idle = [
+        r.source
+        for r in report.runs
+        if r.error is None and r.outcomes and all(o.status == "skipped" for o in r.outcomes)
+    ]
     for source in idle:
         report_error(f"{source}: no selected rule could run (the log lacks the columns they need)")
     for r in report.runs:
@@ -144,9 +189,14 @@ def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optim
     if color not in ("auto", "always", "never"):
         raise ConfigError(f"--color {color!r}: use auto, always or never")
     session = open_session(
-        config=config, rules_dirs=rules_dirs or (), select=split_list(select),
-        extend_select=split_list(extend_select), ignore=split_list(ignore), set_=set_ or (),
-        optimizer=optimizer, columns=columns,
+        config=config,
+        rules_dirs=rules_dirs or (),
+        select=split_list(select),
+        extend_select=split_list(extend_select),
+        ignore=split_list(ignore),
+        set_=set_ or (),
+        optimizer=optimizer,
+        columns=columns,
     )
     return session.settings, session.catalogue, list(session.planned), session.options
 
@@ -166,7 +216,7 @@ def _run_all(inputs, planned, options, jobs, show: bool):
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("checking", total=len(inputs))
         for start in range(0, len(inputs), chunk):
-            part = inputs[start:start + chunk]
+            part = inputs[start : start + chunk]
             runs.extend(check_paths(part, planned, options, jobs=jobs).runs)
             progress.advance(task, len(part))
     return Report(runs=runs)
@@ -188,8 +238,9 @@ def _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show: bo
             progress = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
             task = progress.add_task(f"checking on {executor}", total=len(inputs))
             advance = lambda n: progress.advance(task, n)  # noqa: E731
-        return run_on(executor, inputs, planned, options, scheduler=scheduler, workers=jobs,
-                      advance=advance)
+        return run_on(
+            executor, inputs, planned, options, scheduler=scheduler, workers=jobs, advance=advance
+        )
 
 
 def _color(choice: str, to_terminal: bool, output: Path | None) -> bool:

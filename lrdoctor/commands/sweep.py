@@ -33,13 +33,18 @@ def _overrides(loss_col: str | None, lr_col: str | None) -> dict[str, str]:
     return {k: v for k, v in (("loss", loss_col), ("lr", lr_col)) if v}
 
 
-def _session(loss_col: str | None, lr_col: str | None, config: Path | None = None,
-             rules_dirs: list[Path] | None = None):
+def _session(
+    loss_col: str | None,
+    lr_col: str | None,
+    config: Path | None = None,
+    rules_dirs: list[Path] | None = None,
+):
     """The one session (config file, user rules, column names) that `check` uses too."""
     from lrdoctor.session import open_session
 
-    return open_session(config=config, rules_dirs=rules_dirs or (),
-                        columns=_overrides(loss_col, lr_col))
+    return open_session(
+        config=config, rules_dirs=rules_dirs or (), columns=_overrides(loss_col, lr_col)
+    )
 
 
 def _dump(data: dict) -> str:
@@ -47,8 +52,12 @@ def _dump(data: dict) -> str:
 
 
 def _plot_option(what: str):
-    return typer.Option(None, "--plot", help=f"Also draw {what} to this .png or .svg file "
-                        "(needs the plot extra: pip install 'lrdoctor[plot]').")
+    return typer.Option(
+        None,
+        "--plot",
+        help=f"Also draw {what} to this .png or .svg file "
+        "(needs the plot extra: pip install 'lrdoctor[plot]').",
+    )
 
 
 def _draw(path: Path | None, figure, result) -> None:
@@ -73,20 +82,28 @@ def _check_plot(path: Path | None, what: str) -> None:
 @boundary
 def lr_find_command(
     run: Path = typer.Argument(..., help="Log of an LR range test (the LR grows every step)."),
-    method: str = typer.Option("landmarks", help="What to suggest: landmarks (default: the "
-                               "half-drop, minimum and edge, each moved by its measured offset), "
-                               "or one candidate: steepest, valley, half_drop, minimum, "
-                               "min_div10 (the conservative choice) or edge."),
+    method: str = typer.Option(
+        "landmarks",
+        help="What to suggest: landmarks (default: the "
+        "half-drop, minimum and edge, each moved by its measured offset), "
+        "or one candidate: steepest, valley, half_drop, minimum, "
+        "min_div10 (the conservative choice) or edge.",
+    ),
     beta: float = typer.Option(0.98, min=0.0, max=0.999, help="EMA smoothing of the loss."),
-    trim: float = typer.Option(0.1, min=0.0, max=0.5, help="Fraction of noisy first steps "
-                               "to ignore."),
-    diverge_factor: float = typer.Option(4.0, min=1.01, help="The test blew up once the "
-                                         "smoothed loss exceeds this multiple of its best."),
+    trim: float = typer.Option(
+        0.1, min=0.0, max=0.5, help="Fraction of noisy first steps to ignore."
+    ),
+    diverge_factor: float = typer.Option(
+        4.0,
+        min=1.01,
+        help="The test blew up once the smoothed loss exceeds this multiple of its best.",
+    ),
     output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
     loss_col: str | None = typer.Option(None, help="Column holding the loss."),
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
-    width: int | None = typer.Option(None, min=20, help="Plot width in characters (default: "
-                                     "the terminal's, at most 100)."),
+    width: int | None = typer.Option(
+        None, min=20, help="Plot width in characters (default: the terminal's, at most 100)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
     plot: Path | None = _plot_option("the loss vs LR with every candidate marked"),
 ) -> None:
@@ -98,8 +115,9 @@ def lr_find_command(
     runs = _session(loss_col, lr_col, config).read(run)
     if len(runs) != 1:
         raise InputError(run, f"holds {len(runs)} runs", "lr-find reads one range test")
-    result = analyse_run(runs[0], method=method, beta=beta, trim_start=trim,
-                         diverge_factor=diverge_factor)
+    result = analyse_run(
+        runs[0], method=method, beta=beta, trim_start=trim, diverge_factor=diverge_factor
+    )
     from lrdoctor.plots.lrfind import lrfind_figure
 
     _draw(plot, lrfind_figure, result)
@@ -115,8 +133,9 @@ def _lrfind_text(result, width: int) -> str:
 
     lines = [f"LR range test: {result.source}"]
     marks = {"suggested": result.suggested_lr} if result.suggested_lr else {}
-    lines.append(xy_plot(result.lr, result.smoothed, width=width, height=12, logx=True,
-                         marks=marks))
+    lines.append(
+        xy_plot(result.lr, result.smoothed, width=width, height=12, logx=True, marks=marks)
+    )
     lines.append("")
     lines.append("candidates:")
     for name, value in result.candidates.items():
@@ -126,27 +145,36 @@ def _lrfind_text(result, width: int) -> str:
         lines.append("suggested LR: none")
     else:
         low, high = result.suggested_lr_range
-        lines.append(f"suggested LR: {fmt_lr(result.suggested_lr)} ({result.method}, range "
-                     f"{fmt_lr(low)} to {fmt_lr(high)}); confidence {result.confidence}")
+        lines.append(
+            f"suggested LR: {fmt_lr(result.suggested_lr)} ({result.method}, range "
+            f"{fmt_lr(low)} to {fmt_lr(high)}); confidence {result.confidence}"
+        )
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines)
 
 
 @boundary
 def compare_command(
-    runs: list[Path] = typer.Argument(..., help="Logs of runs that differ in LR (files, "
-                                      "folders or globs)."),
-    lr: list[float] | None = typer.Option(None, "--lr", help="The LR of each run, in the "
-                                          "order listed (repeat the option); overrides the "
-                                          "lr column and the file name."),
+    runs: list[Path] = typer.Argument(
+        ..., help="Logs of runs that differ in LR (files, folders or globs)."
+    ),
+    lr: list[float] | None = typer.Option(
+        None,
+        "--lr",
+        help="The LR of each run, in the "
+        "order listed (repeat the option); overrides the "
+        "lr column and the file name.",
+    ),
     output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
     loss_col: str | None = typer.Option(None, help="Column holding the loss."),
     lr_col: str | None = typer.Option(None, help="Column holding the LR."),
-    width: int | None = typer.Option(None, min=20, help="Plot width in characters (default: "
-                                     "the terminal's, at most 100)."),
+    width: int | None = typer.Option(
+        None, min=20, help="Plot width in characters (default: the terminal's, at most 100)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
-    rules_dirs: list[Path] | None = typer.Option(None, "--rules", help="Folder of extra rule "
-                                                 "files."),
+    rules_dirs: list[Path] | None = typer.Option(
+        None, "--rules", help="Folder of extra rule files."
+    ),
     plot: Path | None = _plot_option("the final loss vs LR per optimizer (the U curve)"),
 ) -> None:
     """Compare the runs of an LR sweep: best LR, edge of stability, a suggested LR."""
@@ -159,16 +187,21 @@ def compare_command(
     paths = discover(runs)
     loaded = [r for p in paths for r in session.read(p, extra=("val_loss",))]
     if lr and len(lr) != len(loaded):
-        raise ConfigError(f"--lr was given {len(lr)} times for {len(loaded)} runs",
-                          "give one LR per run, in order")
+        raise ConfigError(
+            f"--lr was given {len(lr)} times for {len(loaded)} runs",
+            "give one LR per run, in order",
+        )
     summaries = []
     for k, run in enumerate(loaded):
         if not run.has("loss"):
             raise InputError(run.source, "no loss column found", "name it with --loss-col")
         summary = summarise(run, session.evaluate(run), lr[k] if lr else None)
         if summary.lr is None:
-            raise InputError(run.source, "cannot tell this run's LR: no lr column and "
-                             "none in the file name (e.g. lr=0.01)", "pass --lr per run")
+            raise InputError(
+                run.source,
+                "cannot tell this run's LR: no lr column and none in the file name (e.g. lr=0.01)",
+                "pass --lr per run",
+            )
         summaries.append(summary)
     result = compare_runs(summaries)
     from lrdoctor.plots.sweep import compare_figure
@@ -190,22 +223,42 @@ def _compare_text(result, width: int) -> str:
     head = f"{'lr':>9}  {'final':>9}  {'best':>9}  {'final val':>9}  {'best val':>9}  status"
     lines = [head]
     for r in result.runs:
-        lines.append(f"{fmt_lr(r.lr):>9}  {loss(r.final_loss):>9}  {loss(r.best_loss):>9}  "
-                     f"{loss(r.final_val_loss):>9}  {loss(r.best_val_loss):>9}  "
-                     f"{r.status:<6} {r.source}")
+        lines.append(
+            f"{fmt_lr(r.lr):>9}  {loss(r.final_loss):>9}  {loss(r.best_loss):>9}  "
+            f"{loss(r.final_val_loss):>9}  {loss(r.best_val_loss):>9}  "
+            f"{r.status:<6} {r.source}"
+        )
     lines.append("")
-    marks = {k: v for k, v in (("best", result.best_lr), ("suggested", result.suggested_lr),
-                               ("stable edge", result.stable_edge_lr)) if v is not None}
+    marks = {
+        k: v
+        for k, v in (
+            ("best", result.best_lr),
+            ("suggested", result.suggested_lr),
+            ("stable edge", result.stable_edge_lr),
+        )
+        if v is not None
+    }
     label = "final val loss" if result.metric == "final_val_loss" else "final loss"
     lines.append(f"{label} vs LR (diverged runs are not drawn):")
-    lines.append(xy_plot([r.lr for r in result.runs], [result.score(r) for r in result.runs],
-                         width=width, height=10, logx=True, marks=marks))
+    lines.append(
+        xy_plot(
+            [r.lr for r in result.runs],
+            [result.score(r) for r in result.runs],
+            width=width,
+            height=10,
+            logx=True,
+            marks=marks,
+        )
+    )
     lines.append("")
     lines.append(f"best LR:            {fmt_lr(result.best_lr)} (lowest {label})")
-    lines.append(f"interpolated LR:    {fmt_lr(result.interpolated_lr)} (parabola through the "
-                 "best and its neighbours, in log LR)")
-    lines.append(f"largest stable LR:  {fmt_lr(result.stable_edge_lr)} (finite, ended below its "
-                 "first loss)")
+    lines.append(
+        f"interpolated LR:    {fmt_lr(result.interpolated_lr)} (parabola through the "
+        "best and its neighbours, in log LR)"
+    )
+    lines.append(
+        f"largest stable LR:  {fmt_lr(result.stable_edge_lr)} (finite, ended below its first loss)"
+    )
     lines.append(f"suggested LR:       {fmt_lr(result.suggested_lr)}")
     lines.extend(f"note: {n}" for n in result.notes)
     return "\n".join(lines)

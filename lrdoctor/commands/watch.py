@@ -274,8 +274,11 @@ def _final(watcher: Watcher, catalogue, color: str) -> None:
     to_terminal = sys.stdout.isatty()
     from lrdoctor.commands.check import _width
 
-    ctx = Context(rules={r.id: r for r in catalogue}, color=color_wanted(color, to_terminal),
-                  width=_width(to_terminal))
+    ctx = Context(
+        rules={r.id: r for r in catalogue},
+        color=color_wanted(color, to_terminal),
+        width=_width(to_terminal),
+    )
     typer.echo("")
     typer.echo(FORMATS["text"](Report(runs=watcher.reports), ctx), nl=False, color=ctx.color)
 

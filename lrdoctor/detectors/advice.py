@@ -101,8 +101,17 @@ def peak_lr(run: Run, until: float | None = None) -> float | None:
     return float(v.max()) if len(v) else None
 
 
-def _make(run: Run, lr: float, point: float, low: float, high: float, method: str,
-          confidence: str, direction: int, **numbers: Any) -> Suggestion:
+def _make(
+    run: Run,
+    lr: float,
+    point: float,
+    low: float,
+    high: float,
+    method: str,
+    confidence: str,
+    direction: int,
+    **numbers: Any,
+) -> Suggestion:
     """Round, order and keep the advice inside the family's range and on the right side."""
     profile = PROFILES.get(run.optimizer_family or "")
     lo_bound, hi_bound = (profile.low, profile.high) if profile else (1e-7, 10.0)
@@ -121,17 +130,26 @@ def _make(run: Run, lr: float, point: float, low: float, high: float, method: st
     return Suggestion(rounded, low, high, method, confidence, dict(numbers))
 
 
-def raise_from_ratio(run: Run, lr: float | None, ratio: float | None,
-                     tuned: float = TUNED_UPDATE_RATIO) -> Suggestion:
+def raise_from_ratio(
+    run: Run, lr: float | None, ratio: float | None, tuned: float = TUNED_UPDATE_RATIO
+) -> Suggestion:
     """Scale a crawling LR until the update/weight ratio reaches a well-tuned run's."""
     if lr is None or ratio is None or ratio <= 0:
         return raise_at_least(run, lr)
     gap = tuned / ratio
     lo_exp, hi_exp = RATIO_EXPONENT_RANGE
     return _make(
-        run, lr, lr * gap ** (1 / RATIO_EXPONENT), lr * gap ** (1 / hi_exp),
-        lr * gap ** (1 / lo_exp), "update_ratio", "medium", +1,
-        ratio=ratio, target=tuned, exponent=RATIO_EXPONENT,
+        run,
+        lr,
+        lr * gap ** (1 / RATIO_EXPONENT),
+        lr * gap ** (1 / hi_exp),
+        lr * gap ** (1 / lo_exp),
+        "update_ratio",
+        "medium",
+        +1,
+        ratio=ratio,
+        target=tuned,
+        exponent=RATIO_EXPONENT,
     )
 
 
@@ -142,8 +160,18 @@ def raise_at_least(run: Run, lr: float | None) -> Suggestion:
     low, high = typical_band(run.optimizer_family)
     center = math.sqrt(low * high)
     point = max(lr * AT_LEAST, center)
-    return _make(run, lr, point, lr * AT_LEAST, max(high, lr * AT_LEAST), "at_least", "low", +1,
-                 factor=AT_LEAST, center=center)
+    return _make(
+        run,
+        lr,
+        point,
+        lr * AT_LEAST,
+        max(high, lr * AT_LEAST),
+        "at_least",
+        "low",
+        +1,
+        factor=AT_LEAST,
+        center=center,
+    )
 
 
 def lower_from(run: Run, lr: float | None) -> Suggestion:
@@ -152,12 +180,24 @@ def lower_from(run: Run, lr: float | None) -> Suggestion:
         return NONE
     top = typical_band(run.optimizer_family)[1] / BAND_MARGIN
     point = min(lr / BACKOFF, top)
-    return _make(run, lr, point, point / 3.0, min(lr / 3.0, top * BAND_MARGIN), "backoff",
-                 "low", -1, factor=BACKOFF, from_lr=lr, top=top)
+    return _make(
+        run,
+        lr,
+        point,
+        point / 3.0,
+        min(lr / 3.0, top * BAND_MARGIN),
+        "backoff",
+        "low",
+        -1,
+        factor=BACKOFF,
+        from_lr=lr,
+        top=top,
+    )
 
 
-def from_blow_up(run: Run, lr: float | None, until: float, safety: float = 3.0,
-                 last: int = 10) -> Suggestion | None:
+def from_blow_up(
+    run: Run, lr: float | None, until: float, safety: float = 3.0, last: int = 10
+) -> Suggestion | None:
     """Size the LR from how fast the run blew up.
 
     Past the edge of stability an error grows by g = |1 - lr·λ| per step, so lr/lr_edge =
@@ -169,7 +209,7 @@ def from_blow_up(run: Run, lr: float | None, until: float, safety: float = 3.0,
     for name, power in (("grad_norm", 1.0), ("loss", 0.5)):
         if not run.has(name):
             continue
-        v = run[name].until(until).finite().value[-(last + 1):]
+        v = run[name].until(until).finite().value[-(last + 1) :]
         if len(v) < 4 or np.any(v <= 0):
             continue
         # Deep nets compound the growth as the weights blow up; its slowest steps are the ones
@@ -178,7 +218,18 @@ def from_blow_up(run: Run, lr: float | None, until: float, safety: float = 3.0,
         if growth <= 1.05:
             continue
         edge = lr * max(2.0 / (1.0 + growth), 1e-2)
-        return _make(run, lr, edge / safety, edge / (3 * safety), edge / 1.5, "blow_up_edge",
-                     "medium", -1, signal=name, growth=growth ** (1 / power), edge=edge,
-                     safety=safety)
+        return _make(
+            run,
+            lr,
+            edge / safety,
+            edge / (3 * safety),
+            edge / 1.5,
+            "blow_up_edge",
+            "medium",
+            -1,
+            signal=name,
+            growth=growth ** (1 / power),
+            edge=edge,
+            safety=safety,
+        )
     return None

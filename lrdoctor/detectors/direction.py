@@ -52,15 +52,21 @@ def _signs(run: Run) -> Signs | None:
     start = float(min(loss[0], np.median(loss[:3])))
     if start <= 0:
         return None
-    end = float(np.median(loss[-max(3, n // 10):]))
+    end = float(np.median(loss[-max(3, n // 10) :]))
     head = loss[: max(4, n // 3)]
     early_peak = float(_rolling_median(head, 3).max()) / start
     next_few = loss[1 : 1 + max(3, n // 20)]
     first_drop = start / max(float(np.median(next_few)), 1e-300)
     return Signs(
-        n=n, start=start, end=end, early_peak=early_peak, first_drop=first_drop,
-        trend=_rank_trend(loss), grad_catapult=_grad_catapult(run),
-        update_ratio=peak_phase_update_ratio(run), efficiency=first_order_efficiency(run),
+        n=n,
+        start=start,
+        end=end,
+        early_peak=early_peak,
+        first_drop=first_drop,
+        trend=_rank_trend(loss),
+        grad_catapult=_grad_catapult(run),
+        update_ratio=peak_phase_update_ratio(run),
+        efficiency=first_order_efficiency(run),
     )
 
 
@@ -138,7 +144,7 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
         if np.isfinite(peak) and peak > 0:
             keep &= lr >= share * peak
     v = ratio.value[keep]
-    v = v[int(len(v) * skip):]
+    v = v[int(len(v) * skip) :]
     return float(np.median(v)) if len(v) >= 4 else None
 
 
@@ -168,8 +174,9 @@ class Sign:
     limit: float
 
 
-def high_signs(s: Signs, lr: float | None, family: str | None, *, peak: float,
-               catapult: float) -> list[Sign]:
+def high_signs(
+    s: Signs, lr: float | None, family: str | None, *, peak: float, catapult: float
+) -> list[Sign]:
     """Signs of an LR past the edge of stability in a run that did not learn."""
     out = []
     if s.early_peak >= peak:
@@ -189,8 +196,15 @@ def high_signs(s: Signs, lr: float | None, family: str | None, *, peak: float,
 EFFICIENT = {"sgd": 0.3, None: 20.0}
 
 
-def low_signs(s: Signs, lr: float | None, family: str | None, *, ratio: float,
-              calm: float | None = None, steady: float | None = None) -> list[Sign]:
+def low_signs(
+    s: Signs,
+    lr: float | None,
+    family: str | None,
+    *,
+    ratio: float,
+    calm: float | None = None,
+    steady: float | None = None,
+) -> list[Sign]:
     """Signs of an LR far below its best: tiny updates, steps in the linear regime, or an LR
     below the family's band; for a run that barely moved also (when the caller gives their
     limits) a calm start, or an unbroken descent."""

@@ -57,8 +57,13 @@ def _last_jump(values: np.ndarray, k: int = 5) -> float:
 
 @detector("non_finite", reasons=("lr_too_high", "numerical", "unknown"))
 def non_finite(
-    run: Run, *, window: float = 0.1, loss_z: float = 3.0, norm_factor: float = 2.0,
-    min_prefix: int = 8, jump_factor: float = 10.0,
+    run: Run,
+    *,
+    window: float = 0.1,
+    loss_z: float = 3.0,
+    norm_factor: float = 2.0,
+    min_prefix: int = 8,
+    jump_factor: float = 10.0,
 ) -> list[Evidence]:
     """First NaN/inf, with a cause: the LR if loss, grad norm or update ratio climbed first."""
     first = first_non_finite(run)
@@ -90,8 +95,11 @@ def non_finite(
             slots["jump"] = jump
         cause = "lr_too_high" if climbed else "numerical"
         curve = binned(prefix, bins=20)
-        slots.update(prefix_start=float(curve.level[0]), prefix_end=float(curve.level[-1]),
-                     watched="with_grad" if run.has("grad_norm") else "loss_only")
+        slots.update(
+            prefix_start=float(curve.level[0]),
+            prefix_end=float(curve.level[-1]),
+            watched="with_grad" if run.has("grad_norm") else "loss_only",
+        )
     lr = adv.lr_at(run, step)
     advice = adv.NONE
     if cause != "numerical":
@@ -101,7 +109,11 @@ def non_finite(
         advice = adv.from_blow_up(run, lr, step) or adv.lower_from(run, unstable)
     return [
         Evidence(
-            reason=cause, observed=value, step=int(step), cause=cause, suggested_lr=advice.lr,
+            reason=cause,
+            observed=value,
+            step=int(step),
+            cause=cause,
+            suggested_lr=advice.lr,
             suggested_lr_range=advice.range,
             slots={**slots, "climbed": climbed, **adv.lr_slots(lr), **advice.slots()},
         )

@@ -234,7 +234,9 @@ def overfitting(
     low = float(smooth[best])
     rise = end - low
     robust = (
-        best < len(val) - k and rise > 0 and rise > min_rise * abs(low)
+        best < len(val) - k
+        and rise > 0
+        and rise > min_rise * abs(low)
         and rise > min_z * noise / np.sqrt(k)
     )
     if not robust:

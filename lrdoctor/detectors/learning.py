@@ -24,8 +24,15 @@ def chance_classes(level: float, tolerance: float, most: int) -> int | None:
 
 @detector("nothing_learned", reasons=("at_chance", "flat"))
 def nothing_learned(
-    run: Run, *, min_moved: float = 0.85, tolerance: float = 0.02, most_classes: int = 10,
-    peak: float = 1.5, catapult: float = 3.0, low_ratio: float = 1e-3, steady_trend: float = -0.9,
+    run: Run,
+    *,
+    min_moved: float = 0.85,
+    tolerance: float = 0.02,
+    most_classes: int = 10,
+    peak: float = 1.5,
+    catapult: float = 3.0,
+    low_ratio: float = 1e-3,
+    steady_trend: float = -0.9,
 ) -> list[Evidence]:
     """The training loss (and the validation loss, where logged) ended within a tenth of where
     it started; when that level is ln K, the model predicts uniformly over K classes."""
@@ -36,7 +43,7 @@ def nothing_learned(
     if run.has("val_loss"):
         v = run["val_loss"].finite().value
         if len(v) >= 2 and v[0] > 0:
-            val_moved = float(np.median(v[-max(1, len(v) // 4):]) / v[0])
+            val_moved = float(np.median(v[-max(1, len(v) // 4) :]) / v[0])
             if not min_moved <= val_moved <= 1 / min_moved:
                 return []  # validation improved: something was learned
     lr = adv.peak_lr(run)
@@ -44,20 +51,33 @@ def nothing_learned(
     if high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult):
         causes.append("lr_high")
     # A steady, unbroken descent is learning, only too slowly (unless the LR's high signs show).
-    if low_signs(s, lr, run.optimizer_family, ratio=low_ratio,
-                 steady=None if causes else steady_trend):
+    if low_signs(
+        s, lr, run.optimizer_family, ratio=low_ratio, steady=None if causes else steady_trend
+    ):
         causes.append("lr_low")
     if s.update_ratio == 0 or (run.has("grad_norm") and not np.any(run["grad_norm"].value > 0)):
         causes.append("frozen")
     causes += ["data", "lr_either"] if not causes else ["data"]
     k = chance_classes(s.end, tolerance, most_classes)
-    slots = {"first": s.start, "final": s.end, "moved": s.moved, "causes": causes,
-             "val": "logged" if val_moved is not None else "not_logged",
-             "val_moved": val_moved, **adv.lr_slots(lr)}
+    slots = {
+        "first": s.start,
+        "final": s.end,
+        "moved": s.moved,
+        "causes": causes,
+        "val": "logged" if val_moved is not None else "not_logged",
+        "val_moved": val_moved,
+        **adv.lr_slots(lr),
+    }
     loss = run["loss"]
     if k is not None:
         slots.update(classes=k, ln_k=math.log(k))
-    return [Evidence(
-        reason="at_chance" if k is not None else "flat", observed=s.moved, limit=min_moved,
-        step=int(loss.step[0]), step_end=int(loss.step[-1]), slots=slots,
-    )]
+    return [
+        Evidence(
+            reason="at_chance" if k is not None else "flat",
+            observed=s.moved,
+            limit=min_moved,
+            step=int(loss.step[0]),
+            step_end=int(loss.step[-1]),
+            slots=slots,
+        )
+    ]

@@ -31,15 +31,37 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
     return {prefix: sign.name, f"{prefix}_observed": sign.observed, f"{prefix}_limit": sign.limit}
 
 
-@detector("lr_too_high", reasons=(
-    "rose_after_best", "never_fell", "weights_exploded", "loss_exploded", "above_range_stuck",
-    "above_range", "thrown_early", "ended_above_start", "early_blowup", "stuck_high",
-))
+@detector(
+    "lr_too_high",
+    reasons=(
+        "rose_after_best",
+        "never_fell",
+        "weights_exploded",
+        "loss_exploded",
+        "above_range_stuck",
+        "above_range",
+        "thrown_early",
+        "ended_above_start",
+        "early_blowup",
+        "stuck_high",
+    ),
+)
 def lr_too_high(
-    run: Run, *, rise_fraction: float = 0.2, min_z: float = 3.0, blowup_factor: float = 10.0,
-    weight_blowup: float = 100.0, above_start: float = 1.1, blowup_peak: float = 10.0,
-    blowup_catapult: float = 20.0, blowup_moved: float = 0.5, stuck_moved: float = 0.8,
-    peak: float = 1.5, catapult: float = 3.0, low_ratio: float = 1e-3, flat_trend: float = -0.5,
+    run: Run,
+    *,
+    rise_fraction: float = 0.2,
+    min_z: float = 3.0,
+    blowup_factor: float = 10.0,
+    weight_blowup: float = 100.0,
+    above_start: float = 1.1,
+    blowup_peak: float = 10.0,
+    blowup_catapult: float = 20.0,
+    blowup_moved: float = 0.5,
+    stuck_moved: float = 0.8,
+    peak: float = 1.5,
+    catapult: float = 3.0,
+    low_ratio: float = 1e-3,
+    flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
@@ -54,29 +76,57 @@ def lr_too_high(
     if found is not None and found[0] == "rose_after_best":
         first_bad = int(sh.curve.end[sh.best_at])
     if found is None and (s := signs_of(run)) is not None:
-        found = _by_signs(s, adv.peak_lr(run), run.optimizer_family, above_start, blowup_peak,
-                          blowup_catapult, blowup_moved, stuck_moved, peak, catapult,
-                          low_ratio, flat_trend, thrown_catapult)
+        found = _by_signs(
+            s,
+            adv.peak_lr(run),
+            run.optimizer_family,
+            above_start,
+            blowup_peak,
+            blowup_catapult,
+            blowup_moved,
+            stuck_moved,
+            peak,
+            catapult,
+            low_ratio,
+            flat_trend,
+            thrown_catapult,
+        )
     if found is None:
         return []
     reason, observed, limit, slots = found
     slots = {"blowup_moved": blowup_moved, **slots}
     unstable = adv.peak_lr(run, until=first_bad) or adv.peak_lr(run)
     advice = adv.lower_from(run, unstable)
-    return [Evidence(
-        reason=reason, observed=observed, limit=limit, step=first_bad,
-        step_end=int(sh.loss.step[-1]), suggested_lr=advice.lr,
-        suggested_lr_range=advice.range,
-        slots={**adv.lr_slots(unstable), "best": sh.best, "best_step": first_bad, "end": sh.end,
-               "start": sh.start, **slots, **advice.slots()},
-    )]
+    return [
+        Evidence(
+            reason=reason,
+            observed=observed,
+            limit=limit,
+            step=first_bad,
+            step_end=int(sh.loss.step[-1]),
+            suggested_lr=advice.lr,
+            suggested_lr_range=advice.range,
+            slots={
+                **adv.lr_slots(unstable),
+                "best": sh.best,
+                "best_step": first_bad,
+                "end": sh.end,
+                "start": sh.start,
+                **slots,
+                **advice.slots(),
+            },
+        )
+    ]
 
 
 def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
     """(reason, observed, limit, slots) from the loss shape and explosions, or None."""
     rise = sh.end - sh.best_region
-    rose = rise > min_z * sh.se and rise >= rise_fraction * max(sh.drop, 0.0) and (
-        sh.best_at < len(sh.curve) - 2)
+    rose = (
+        rise > min_z * sh.se
+        and rise >= rise_fraction * max(sh.drop, 0.0)
+        and (sh.best_at < len(sh.curve) - 2)
+    )
     if rose and sh.drop > 0:
         return "rose_after_best", float(min(rise / sh.drop, 1e6)), rise_fraction, {}
     if rose:
@@ -93,13 +143,30 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
         # The optimizer is known and its LR is beyond anything it is used with: on
         # ../shared/devcorpus all 23 such runs were too high, whatever their curves looked like.
         _, lr, low, high = outside
-        return ("above_range_stuck" if stuck else "above_range"), lr, high, {
-            "range_low": low, "range_high": high}
+        return (
+            ("above_range_stuck" if stuck else "above_range"),
+            lr,
+            high,
+            {"range_low": low, "range_high": high},
+        )
     return None
 
 
-def _by_signs(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, blowup_moved,
-              stuck_moved, peak, catapult, low_ratio, flat_trend, thrown_catapult):
+def _by_signs(
+    s: Signs,
+    lr,
+    family,
+    above_start,
+    blowup_peak,
+    blowup_catapult,
+    blowup_moved,
+    stuck_moved,
+    peak,
+    catapult,
+    low_ratio,
+    flat_trend,
+    thrown_catapult,
+):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR."""
     base = {"moved": s.moved, "first": s.start, "final": s.end}
     gc = s.grad_catapult
@@ -110,8 +177,11 @@ def _by_signs(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, b
     if s.moved >= above_start:
         return "ended_above_start", s.moved, above_start, base
     if s.moved >= blowup_moved and (s.early_peak >= blowup_peak or (gc or 0) >= blowup_catapult):
-        sign = (Sign("early_peak", s.early_peak, blowup_peak) if s.early_peak >= blowup_peak
-                else Sign("grad_catapult", gc, blowup_catapult))
+        sign = (
+            Sign("early_peak", s.early_peak, blowup_peak)
+            if s.early_peak >= blowup_peak
+            else Sign("grad_catapult", gc, blowup_catapult)
+        )
         return "early_blowup", sign.observed, sign.limit, {**base, **_sign_slots("sign", sign)}
     if s.moved < stuck_moved:
         return None
@@ -125,10 +195,19 @@ def _by_signs(s: Signs, lr, family, above_start, blowup_peak, blowup_catapult, b
 
 @detector("lr_too_low", reasons=("barely_moved", "below_range", "unfinished", "unfinished_low"))
 def lr_too_low(
-    run: Run, *, min_share: float = 0.15, min_z: float = 3.0, min_left: float = 0.1,
-    stuck_moved: float = 0.8, low_ratio: float = 1e-3, peak: float = 1.5, catapult: float = 3.0,
-    tuned_ratio: float = adv.TUNED_UPDATE_RATIO, flat_moved: float = 0.85,
-    calm_catapult: float = 1.5, steady_trend: float = -0.9,
+    run: Run,
+    *,
+    min_share: float = 0.15,
+    min_z: float = 3.0,
+    min_left: float = 0.1,
+    stuck_moved: float = 0.8,
+    low_ratio: float = 1e-3,
+    peak: float = 1.5,
+    catapult: float = 3.0,
+    tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
+    flat_moved: float = 0.85,
+    calm_catapult: float = 1.5,
+    steady_trend: float = -0.9,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR, or ran below its optimizer's range
     (warnings); or its loss still falls steadily at the end (info, unless a low sign backs it:
@@ -144,11 +223,27 @@ def lr_too_low(
     family = run.optimizer_family
     if s is not None and s.moved >= stuck_moved:
         flat = flat_moved <= s.moved <= 1.0  # a loss that ended above its start is not crawling
-        low = low_signs(s, lr, family, ratio=low_ratio, calm=calm_catapult if flat else None,
-                        steady=steady_trend if flat else None)
+        low = low_signs(
+            s,
+            lr,
+            family,
+            ratio=low_ratio,
+            calm=calm_catapult if flat else None,
+            steady=steady_trend if flat else None,
+        )
         if low and not high_signs(s, lr, family, peak=peak, catapult=catapult):
-            return [_too_low(run, "barely_moved", s.moved, stuck_moved, lr, s,
-                             _sign_slots("sign", low[0]), tuned=tuned_ratio)]
+            return [
+                _too_low(
+                    run,
+                    "barely_moved",
+                    s.moved,
+                    stuck_moved,
+                    lr,
+                    s,
+                    _sign_slots("sign", low[0]),
+                    tuned=tuned_ratio,
+                )
+            ]
     phase = high_lr_phase(run)
     sh = shape_of(phase) if phase is not None else None
     if sh is None:
@@ -156,14 +251,27 @@ def lr_too_low(
     outside = lr_outside_profile(run)
     # Below the range its (known) optimizer is used with and not past a tenth of its start: on
     # ../shared/devcorpus all 19 runs below the range were too low.
-    if outside and outside[0] == "low" and (
-        no_progress(sh, min_z) or (s is not None and s.moved >= min_left)
+    if (
+        outside
+        and outside[0] == "low"
+        and (no_progress(sh, min_z) or (s is not None and s.moved >= min_left))
     ):
         _, lr_out, low, high = outside
-        return [_too_low(run, "below_range", lr_out, low, lr, s,
-                         {"range_low": low, "range_high": high}, tuned=tuned_ratio)]
+        return [
+            _too_low(
+                run,
+                "below_range",
+                lr_out,
+                low,
+                lr,
+                s,
+                {"range_low": low, "range_high": high},
+                tuned=tuned_ratio,
+            )
+        ]
     steady = (
-        _still_falling(sh, min_z) and sh.second_half_share >= min_share
+        _still_falling(sh, min_z)
+        and sh.second_half_share >= min_share
         and sh.start - sh.mid > min_z * sh.late_se  # both halves fell: a steady descent
     )
     if not steady:
@@ -173,20 +281,46 @@ def lr_too_low(
     # in the linear regime: the slow descent is the LR's doing, not the budget's.
     below = low_signs(s, lr, family, ratio=0.0) if s is not None and s.moved >= min_left else []
     if below:
-        return [_too_low(run, "unfinished_low", sh.second_half_share, min_share, lr, s,
-                         {**slots, **_sign_slots("sign", below[0])}, sh, tuned_ratio)]
-    return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh,
-                     tuned_ratio)]
+        return [
+            _too_low(
+                run,
+                "unfinished_low",
+                sh.second_half_share,
+                min_share,
+                lr,
+                s,
+                {**slots, **_sign_slots("sign", below[0])},
+                sh,
+                tuned_ratio,
+            )
+        ]
+    return [
+        _too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, tuned_ratio)
+    ]
 
 
-def _too_low(run: Run, reason: str, observed, limit, lr, s: Signs | None, slots: dict,
-             sh=None, tuned: float = adv.TUNED_UPDATE_RATIO) -> Evidence:
+def _too_low(
+    run: Run,
+    reason: str,
+    observed,
+    limit,
+    lr,
+    s: Signs | None,
+    slots: dict,
+    sh=None,
+    tuned: float = adv.TUNED_UPDATE_RATIO,
+) -> Evidence:
     advice = adv.raise_from_ratio(run, lr, s.update_ratio if s else None, tuned)
     loss = sh.loss if sh is not None else run["loss"]
     base = {"first": s.start, "final": s.end, "moved": s.moved} if s is not None else {}
     return Evidence(
-        reason=reason, observed=observed, limit=limit, step=int(loss.step[0]),
-        step_end=int(loss.step[-1]), suggested_lr=advice.lr, suggested_lr_range=advice.range,
+        reason=reason,
+        observed=observed,
+        limit=limit,
+        step=int(loss.step[0]),
+        step_end=int(loss.step[-1]),
+        suggested_lr=advice.lr,
+        suggested_lr_range=advice.range,
         slots={**adv.lr_slots(lr), **base, **slots, **advice.slots()},
     )
 
@@ -198,7 +332,7 @@ def _still_falling(sh, min_z: float) -> bool:
 
 def _ratio_window(run: Run, skip: float = 0.1) -> np.ndarray:
     s = run["update_ratio"].finite()
-    v = s.value[int(len(s) * skip):]
+    v = s.value[int(len(s) * skip) :]
     return v[v > 0]
 
 
@@ -217,8 +351,13 @@ def update_ratio_high(run: Run, *, limit: float = 0.1) -> list[Evidence]:
 
 @detector("update_ratio_low", reasons=("barely_moved", "fell_little"))
 def update_ratio_low(
-    run: Run, *, limit: float = 1e-3, peak: float = 1.5, min_left: float = 0.1,
-    stuck_moved: float = 0.8, tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
+    run: Run,
+    *,
+    limit: float = 1e-3,
+    peak: float = 1.5,
+    min_left: float = 0.1,
+    stuck_moved: float = 0.8,
+    tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up and did
     not cut its loss tenfold."""
@@ -231,17 +370,39 @@ def update_ratio_low(
         return []
     lr = adv.peak_lr(run)
     reason = "barely_moved" if s.moved >= stuck_moved else "fell_little"
-    return _ratio_evidence(run, reason, s.update_ratio, limit, lr,
-                           adv.raise_from_ratio(run, lr, s.update_ratio, tuned_ratio),
-                           first=s.start, final=s.end, moved=s.moved)
+    return _ratio_evidence(
+        run,
+        reason,
+        s.update_ratio,
+        limit,
+        lr,
+        adv.raise_from_ratio(run, lr, s.update_ratio, tuned_ratio),
+        first=s.start,
+        final=s.end,
+        moved=s.moved,
+    )
 
 
-def _ratio_evidence(run: Run, reason: str | None, ratio: float, limit: float, lr: float | None,
-                    advice: adv.Suggestion, **slots) -> list[Evidence]:
+def _ratio_evidence(
+    run: Run,
+    reason: str | None,
+    ratio: float,
+    limit: float,
+    lr: float | None,
+    advice: adv.Suggestion,
+    **slots,
+) -> list[Evidence]:
     """The finding of an update-ratio rule: the ratio against its limit, over the run."""
     steps = run["update_ratio"].step
-    return [Evidence(
-        reason=reason, observed=ratio, limit=limit, step=int(steps[0]), step_end=int(steps[-1]),
-        suggested_lr=advice.lr, suggested_lr_range=advice.range,
-        slots={**adv.lr_slots(lr), **slots, **advice.slots()},
-    )]
+    return [
+        Evidence(
+            reason=reason,
+            observed=ratio,
+            limit=limit,
+            step=int(steps[0]),
+            step_end=int(steps[-1]),
+            suggested_lr=advice.lr,
+            suggested_lr_range=advice.range,
+            slots={**adv.lr_slots(lr), **slots, **advice.slots()},
+        )
+    ]

@@ -55,7 +55,10 @@ def details(run: RunReport) -> str:
 def render(report: Report, ctx) -> str:
     counts = {s: sum(r.status == s for r in report.runs) for s in VERDICT}
     head = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    parts = [f"## lrdoctor: {len(report.runs)} run(s): {head or 'nothing checked'}", "",
-             summary(report)]
+    parts = [
+        f"## lrdoctor: {len(report.runs)} run(s): {head or 'nothing checked'}",
+        "",
+        summary(report),
+    ]
     parts += [details(r) for r in report.runs]
     return "\n".join(parts)

@@ -6,8 +6,10 @@ from lrdoctor.findings import Report, RunReport
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 VERDICT = {
-    "pass": ("✓ PASS", "bold green"), "warn": ("! WARN", "bold yellow"),
-    "fail": ("✗ FAIL", "bold red"), "error": ("✗ ERROR", "bold red"),
+    "pass": ("✓ PASS", "bold green"),
+    "warn": ("! WARN", "bold yellow"),
+    "fail": ("✗ FAIL", "bold red"),
+    "error": ("✗ ERROR", "bold red"),
 }
 # With more runs than this, passing runs are only listed in the summary table.
 DETAIL_ALL_UP_TO = 5
@@ -20,8 +22,13 @@ def render(report: Report, ctx) -> str:
 
     buffer = io.StringIO()
     console = Console(
-        file=buffer, width=ctx.width, force_terminal=ctx.color, no_color=not ctx.color,
-        color_system="standard" if ctx.color else None, highlight=False, emoji=False,
+        file=buffer,
+        width=ctx.width,
+        force_terminal=ctx.color,
+        no_color=not ctx.color,
+        color_system="standard" if ctx.color else None,
+        highlight=False,
+        emoji=False,
     )
     many = len(report.runs) > DETAIL_ALL_UP_TO
     for run in report.runs:
@@ -64,8 +71,14 @@ def _run(console, run: RunReport, ctx) -> None:
     if steps:
         marks = [f.step for f in run.findings if f.step is not None]
         positive = all(v > 0 for v in losses if v == v and abs(v) != float("inf"))
-        line = sparkline(steps, losses, width=min(60, ctx.width - 10), marks=marks,
-                         log=positive, highs=highs[0] if highs else None)
+        line = sparkline(
+            steps,
+            losses,
+            width=min(60, ctx.width - 10),
+            marks=marks,
+            log=positive,
+            highs=highs[0] if highs else None,
+        )
         span = f"steps {steps[0]:,.0f}–{steps[-1]:,.0f}"
         console.print(f"  [dim]loss[/] {line.chart}  [dim]{span}[/]")
         if line.marker:
@@ -81,12 +94,21 @@ def _run(console, run: RunReport, ctx) -> None:
             _indented(console, f"[green]→ {escape(f.recommendation)}[/]")
         _indented(console, f"[dim]→ lrdoctor rule {f.rule}[/]")
     for o in run.detector_errors:  # a bug in lrdoctor: say so, the other rules still ran
-        _indented(console, f"[red]detector error[/] [bold]{escape(o.rule)} {escape(o.name)}[/]: "
-                  f"{escape(o.reason)}", 2)
+        _indented(
+            console,
+            f"[red]detector error[/] [bold]{escape(o.rule)} {escape(o.name)}[/]: "
+            f"{escape(o.reason)}",
+            2,
+        )
     skipped = [o for o in run.outcomes if o.status == "skipped"]
     if skipped:
-        _indented(console, "[dim]skipped: " + escape(
-            "; ".join(f"{o.rule} {o.name} ({o.reason})" for o in skipped)) + "[/]", 2)
+        _indented(
+            console,
+            "[dim]skipped: "
+            + escape("; ".join(f"{o.rule} {o.name} ({o.reason})" for o in skipped))
+            + "[/]",
+            2,
+        )
     console.print()
 
 
@@ -118,6 +140,10 @@ def _summary(console, report: Report) -> None:
         worst = run.findings[0] if run.findings else None
         what = run.error or (f"{worst.rule} {worst.name}: {worst.message}" if worst else "")
         what = what if len(what) <= room else what[: room - 1] + "…"
-        table.add_row(escape(run.source), f"[{style}]{label}[/]",
-                      f"{run.n_steps:,}" if run.error is None else "", escape(what))
+        table.add_row(
+            escape(run.source),
+            f"[{style}]{label}[/]",
+            f"{run.n_steps:,}" if run.error is None else "",
+            escape(what),
+        )
     console.print(table)

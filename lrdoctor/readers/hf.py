@@ -89,8 +89,7 @@ class HfOutputDirReader:
             except InputError as exc:
                 notes.append(f"{STATE} was skipped: {exc.problem}")
         if best is None:
-            raise InputError(path, "no trainer_state.json in it could be read",
-                             "; ".join(notes))
+            raise InputError(path, "no trainer_state.json in it could be read", "; ".join(notes))
         table = best[1]
         table.notes[:0] = notes
         table.meta["history_from"] = best[2]

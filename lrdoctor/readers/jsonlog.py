@@ -36,15 +36,16 @@ def load_json(path: Path) -> object:
 
 
 def records_to_tables(
-    source: str, records: list[dict], select: Select, notes: list[str],
+    source: str,
+    records: list[dict],
+    select: Select,
+    notes: list[str],
     meta: dict[str, str] | None = None,
 ) -> list[Table]:
     """Records to tables, one per run when a `run`/`run_id`/`name` key tells the runs apart."""
     records = [flatten(r) for r in records]
     key = run_key({k for r in records[:1000] for k in r})
-    labels = (
-        [None if r.get(key) is None else str(r.get(key)) for r in records] if key else []
-    )
+    labels = [None if r.get(key) is None else str(r.get(key)) for r in records] if key else []
     wanted = (lambda names: {n for n in select(names) if n != key}) if key else select
     table = table_from_records(source, records, wanted, notes, meta)
     return split_runs(table, labels, key) if key else [table]
@@ -85,8 +86,9 @@ class JsonLinesReader:
         notes = []
         if bad:
             live = " (the last one: a job still writing?)" if last_bad and bad == 1 else ""
-            notes.append(f"{bad} line{'s' if bad != 1 else ''} could not be parsed and were "
-                         f"skipped{live}")
+            notes.append(
+                f"{bad} line{'s' if bad != 1 else ''} could not be parsed and were skipped{live}"
+            )
         if not records:
             raise InputError(path, "holds no JSON records")
         return records_to_tables(str(path), records, select, notes)
@@ -109,7 +111,8 @@ class JsonReader:
         from lrdoctor.readers import supported_formats
 
         raise InputError(
-            path, "is JSON but neither a list of records nor a {metric: [values]} history",
+            path,
+            "is JSON but neither a list of records nor a {metric: [values]} history",
             f"supported: {supported_formats()}",
         )
 
@@ -117,10 +120,15 @@ class JsonReader:
 def history_table(source: str, history: dict[str, list], select: Select) -> Table:
     """Keras `history.history`: the list index is the epoch, which becomes the step."""
     n = max(len(v) for v in history.values())
-    records = [{"epoch": i, **{k: v[i] for k, v in history.items() if i < len(v)}}
-               for i in range(n)]
-    table = table_from_records(source, records, lambda names: {*select(names), "step"},
-                               rename={"epoch": "step"},
-                               meta={"framework": "keras"})
+    records = [
+        {"epoch": i, **{k: v[i] for k, v in history.items() if i < len(v)}} for i in range(n)
+    ]
+    table = table_from_records(
+        source,
+        records,
+        lambda names: {*select(names), "step"},
+        rename={"epoch": "step"},
+        meta={"framework": "keras"},
+    )
     table.notes.append("a Keras history: the epoch index was used as the step")
     return table

@@ -32,8 +32,11 @@ def to_float(value: object) -> float | None:
 
 
 def table_from_records(
-    source: str, records: Sequence[Mapping[str, object]], select: Select,
-    notes: Iterable[str] = (), meta: Mapping[str, str] | None = None,
+    source: str,
+    records: Sequence[Mapping[str, object]],
+    select: Select,
+    notes: Iterable[str] = (),
+    meta: Mapping[str, str] | None = None,
     rename: Mapping[str, str] | None = None,
 ) -> Table:
     """One column per key seen in any record (in first-seen order); a missing key is empty."""
@@ -61,8 +64,12 @@ def table_from_records(
 
 
 def table_from_series(
-    source: str, series: Mapping[str, tuple[Sequence[float], Sequence[float]]], select: Select,
-    notes: Iterable[str] = (), meta: Mapping[str, str] | None = None, step_name: str = "step",
+    source: str,
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    select: Select,
+    notes: Iterable[str] = (),
+    meta: Mapping[str, str] | None = None,
+    step_name: str = "step",
 ) -> Table:
     """Metrics logged one series each (TensorBoard tags, MLflow keys) joined on their steps.
 
@@ -117,12 +124,16 @@ def split_runs(table: Table, labels: Sequence[str | None], column: str) -> list[
     out = []
     for label in order:
         rows = arr == label
-        out.append(Table(
-            source=f"{table.source}::{label}", names=[n for n in table.names if n != column],
-            values={k: v[rows] for k, v in table.values.items() if k != column},
-            empty={k: e[rows] for k, e in table.empty.items() if k != column},
-            notes=list(table.notes), meta={**table.meta, "run_name": label},
-        ))
+        out.append(
+            Table(
+                source=f"{table.source}::{label}",
+                names=[n for n in table.names if n != column],
+                values={k: v[rows] for k, v in table.values.items() if k != column},
+                empty={k: e[rows] for k, e in table.empty.items() if k != column},
+                notes=list(table.notes),
+                meta={**table.meta, "run_name": label},
+            )
+        )
     return out
 
 

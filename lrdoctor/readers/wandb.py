@@ -22,12 +22,15 @@ def _split(name: str) -> tuple[str, str] | None:
 
 class WandbExportReader:
     name = "wandb-export"
-    description = "Weights & Biases UI CSV export (Step, \"<run> - <metric>\" columns)"
+    description = 'Weights & Biases UI CSV export (Step, "<run> - <metric>" columns)'
 
     def sniff(self, path: Path, head: bytes) -> bool:
         names = sniffed_header(path, head)
-        return names is not None and len(names) > 1 and SEP not in names[0] and all(
-            SEP in n for n in names[1:]
+        return (
+            names is not None
+            and len(names) > 1
+            and SEP not in names[0]
+            and all(SEP in n for n in names[1:])
         )
 
     def read(self, path: Path, select: Select) -> list[Table]:
@@ -48,7 +51,8 @@ class WandbExportReader:
             cols = {m: c for m, c in metrics.items() if c in table.values}
             t = Table(
                 source=f"{path}::{run}" if len(runs) > 1 else str(path),
-                names=["step", *metrics], notes=list(table.notes),
+                names=["step", *metrics],
+                notes=list(table.notes),
                 meta={"framework": "wandb", "run_name": run},
             )
             if axis in table.values:

@@ -7,11 +7,19 @@ The names below load on first use, so that registering the `train` command (whic
 from importlib import import_module
 
 _EXPORTS = {
-    "DATASETS": "data", "Dataset": "data", "make_dataset": "data",
-    "read_log": "logfile", "write_log": "logfile",
-    "RunLog": "loop", "TrainConfig": "loop", "train": "loop",
-    "OPTIMIZERS": "optim", "make_optimizer": "optim",
-    "SCHEDULES": "schedules", "ReduceLROnPlateau": "schedules", "lr_schedule": "schedules",
+    "DATASETS": "data",
+    "Dataset": "data",
+    "make_dataset": "data",
+    "read_log": "logfile",
+    "write_log": "logfile",
+    "RunLog": "loop",
+    "TrainConfig": "loop",
+    "train": "loop",
+    "OPTIMIZERS": "optim",
+    "make_optimizer": "optim",
+    "SCHEDULES": "schedules",
+    "ReduceLROnPlateau": "schedules",
+    "lr_schedule": "schedules",
     "range_test_lrs": "schedules",
 }
 __all__ = sorted(_EXPORTS)

@@ -144,8 +144,13 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__.splitlines()[0],
         epilog="example: python -m lrdoctor.trainer.sweep /tmp/sweeps.csv --logs /tmp/sweep-logs",
     )
-    parser.add_argument("out", nargs="?", type=Path, default=Path("fixtures/sweeps.csv"),
-                        help="summary CSV to write (default: fixtures/sweeps.csv)")
+    parser.add_argument(
+        "out",
+        nargs="?",
+        type=Path,
+        default=Path("fixtures/sweeps.csv"),
+        help="summary CSV to write (default: fixtures/sweeps.csv)",
+    )
     parser.add_argument("--logs", type=Path, default=None, help="also write each run's log here")
     args = parser.parse_args(argv)
     write_summary(run_sweep(out_dir=args.logs), args.out)

@@ -19,13 +19,14 @@ def test_step_stats_known_values():
     before = [np.array([3.0, 0.0]), np.array([[0.0]])]
     after = [np.array([3.0, 4.0]), np.array([[0.0]])]
     stats = step_stats(before, after, grads=[np.array([1.0, 2.0]), np.array([[2.0]])])
-    assert stats == {"weight_norm": 5.0, "update_norm": 4.0, "update_ratio": 0.8,
-                     "grad_norm": 3.0}
+    assert stats == {"weight_norm": 5.0, "update_norm": 4.0, "update_ratio": 0.8, "grad_norm": 3.0}
 
 
 @settings(max_examples=30, deadline=None)
-@given(arrays(np.float64, st.integers(1, 20), elements=st.floats(-1e3, 1e3)),
-       arrays(np.float64, st.integers(1, 20), elements=st.floats(-1e3, 1e3)))
+@given(
+    arrays(np.float64, st.integers(1, 20), elements=st.floats(-1e3, 1e3)),
+    arrays(np.float64, st.integers(1, 20), elements=st.floats(-1e3, 1e3)),
+)
 def test_step_stats_equals_norm_of_concatenation(a, b):
     after = [a, b]
     before = [a * 0.5, b * 0.5]
@@ -118,7 +119,9 @@ def test_importing_capture_does_not_import_frameworks():
     import subprocess
     import sys
 
-    code = ("import sys, lrdoctor.capture, lrdoctor.capture.callbacks, lrdoctor.capture.torch;"
-            "print(any(m in sys.modules for m in ('torch', 'keras', 'lightning', 'transformers')))")
+    code = (
+        "import sys, lrdoctor.capture, lrdoctor.capture.callbacks, lrdoctor.capture.torch;"
+        "print(any(m in sys.modules for m in ('torch', 'keras', 'lightning', 'transformers')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

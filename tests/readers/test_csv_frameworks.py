@@ -119,13 +119,28 @@ def test_api_reports_each_run_of_a_multi_run_file():
     assert all(r.error is None for r in report.runs)
 
 
-@pytest.mark.parametrize(("name", "family"), [
-    ("adamw_torch", "adam"), ("adamw_torch_fused", "adam"), ("paged_adamw_8bit", "adam"),
-    ("adafactor", "adam"), ("lion_32bit", "adam"), ("sgd", "sgd"), ("adagrad", "adaptive"),
-    ("rmsprop_bnb", "adam"), ("lr-Adam/pg1", "adam"), ("<class 'torch.optim.sgd.SGD'>", "sgd"),
-    ("torch.optim.AdamW", "adam"), ("RAdam", "adam"), ("Adadelta", "adadelta"),
-    ("adam-w", "adam"), ("shampoo", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("adamw_torch", "adam"),
+        ("adamw_torch_fused", "adam"),
+        ("paged_adamw_8bit", "adam"),
+        ("adafactor", "adam"),
+        ("lion_32bit", "adam"),
+        ("sgd", "sgd"),
+        ("adagrad", "adaptive"),
+        ("rmsprop_bnb", "adam"),
+        ("lr-Adam/pg1", "adam"),
+        ("<class 'torch.optim.sgd.SGD'>", "sgd"),
+        ("torch.optim.AdamW", "adam"),
+        ("RAdam", "adam"),
+        ("Adadelta", "adadelta"),
+        ("adam-w", "adam"),
+        ("shampoo", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_canonical_optimizer_knows_framework_spellings(name, family):
     from lrdoctor.columns import canonical_optimizer
 

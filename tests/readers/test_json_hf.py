@@ -43,10 +43,13 @@ def test_trainer_state_sniffed_by_content_under_another_name(tmp_path):
 
 
 def test_old_trainer_state_without_grad_norm(tmp_path):
-    state = {"global_step": 2, "log_history": [
-        {"epoch": 0.1, "learning_rate": 5e-05, "loss": 2.3026, "step": 1},
-        {"epoch": 0.2, "learning_rate": 4e-05, "loss": 2.1, "step": 2},
-    ]}
+    state = {
+        "global_step": 2,
+        "log_history": [
+            {"epoch": 0.1, "learning_rate": 5e-05, "loss": 2.3026, "step": 1},
+            {"epoch": 0.2, "learning_rate": 4e-05, "loss": 2.1, "step": 2},
+        ],
+    }
     (tmp_path / "trainer_state.json").write_text(json.dumps(state))
     run, (table,) = run_of(tmp_path / "trainer_state.json")
     assert not run.has("grad_norm") and len(run["loss"]) == 2
@@ -54,8 +57,14 @@ def test_old_trainer_state_without_grad_norm(tmp_path):
 
 
 def _state(steps):
-    return json.dumps({"global_step": steps[-1], "log_history": [
-        {"loss": 1.0 / s, "learning_rate": 1e-4, "step": s, "epoch": s / 10} for s in steps]})
+    return json.dumps(
+        {
+            "global_step": steps[-1],
+            "log_history": [
+                {"loss": 1.0 / s, "learning_rate": 1e-4, "step": s, "epoch": s / 10} for s in steps
+            ],
+        }
+    )
 
 
 def test_output_dir_takes_newest_parsable_checkpoint(tmp_path):

@@ -19,11 +19,13 @@ def make_store(root):
         (run / "metrics" / "train").mkdir(parents=True)
         (run / "params").mkdir()
         (run / "meta.yaml").write_text(
-            f"run_id: {run_id}\nrun_name: {name}\nstatus: 3\nexperiment_id: '1'\n")
+            f"run_id: {run_id}\nrun_name: {name}\nstatus: 3\nexperiment_id: '1'\n"
+        )
         (run / "params" / "optimizer").write_text("AdamW")
         (run / "params" / "learning_rate").write_text(lr)
         (run / "metrics" / "train" / "loss").write_text(
-            "1700000000000 2.3 0\n1700000001000 2.1 1\n1700000002000 nan 2\n")
+            "1700000000000 2.3 0\n1700000001000 2.1 1\n1700000002000 nan 2\n"
+        )
         (run / "metrics" / "lr").write_text(f"1700000000000 {lr}\n")  # legacy 2 fields
         (run / "metrics" / "val_loss").write_text("1700000002000 2.2 2 ds d1g3st\n")
     (root / "mlruns" / ".trash").mkdir()
@@ -58,12 +60,17 @@ def test_sqlite_backend_nan_and_clamped_inf(tmp_path):
                               step BIGINT, is_nan BOOLEAN);
         CREATE TABLE params (key VARCHAR(250), value VARCHAR(8000), run_uuid VARCHAR(32));
     """)
-    con.executemany("INSERT INTO runs VALUES (?, ?, ?)",
-                    [("r1", "good", "FINISHED"), ("r2", "blown", "FAILED"),
-                     ("r3", "empty", "RUNNING")])
+    con.executemany(
+        "INSERT INTO runs VALUES (?, ?, ?)",
+        [("r1", "good", "FINISHED"), ("r2", "blown", "FAILED"), ("r3", "empty", "RUNNING")],
+    )
     rows = [("loss", 2.0 - 0.1 * s, 1000 + s, "r1", s, 0) for s in range(5)]
-    rows += [("loss", 2.0, 1000, "r2", 0, 0), ("loss", 1.7976931348623157e308, 1001, "r2", 1, 0),
-             ("loss", 0.0, 1002, "r2", 2, 1), ("lr", 0.5, 1000, "r2", 0, 0)]
+    rows += [
+        ("loss", 2.0, 1000, "r2", 0, 0),
+        ("loss", 1.7976931348623157e308, 1001, "r2", 1, 0),
+        ("loss", 0.0, 1002, "r2", 2, 1),
+        ("lr", 0.5, 1000, "r2", 0, 0),
+    ]
     con.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
     con.execute("INSERT INTO params VALUES ('optimizer', 'SGD', 'r2')")
     con.commit()

@@ -14,12 +14,14 @@ def test_run_column_splits_a_parquet_file(tmp_path):
     falling = np.exp(-np.arange(n) / 50) + 0.1
     diverging = falling.copy()
     diverging[200:] = np.nan
-    table = pa.table({
-        "run_id": ["good"] * n + ["bad"] * n,
-        "step": np.r_[np.arange(n), np.arange(n)],
-        "loss": np.r_[falling, diverging],
-        "lr": np.full(2 * n, 0.1),
-    })
+    table = pa.table(
+        {
+            "run_id": ["good"] * n + ["bad"] * n,
+            "step": np.r_[np.arange(n), np.arange(n)],
+            "loss": np.r_[falling, diverging],
+            "lr": np.full(2 * n, 0.1),
+        }
+    )
     pq.write_table(table, tmp_path / "sweep.parquet")
     runs = {r.source.split("::")[1]: r for r in lrdoctor.check(tmp_path / "sweep.parquet").runs}
     assert set(runs) == {"good", "bad"}

@@ -60,8 +60,12 @@ def tf2_scalar(tag: str, value: float, first: bool, packed: bool = True) -> byte
 
 def frame(data: bytes) -> bytes:
     length = struct.pack("<Q", len(data))
-    return (length + struct.pack("<I", crc32c_reference(length)) + data
-            + struct.pack("<I", crc32c_reference(data)))
+    return (
+        length
+        + struct.pack("<I", crc32c_reference(length))
+        + data
+        + struct.pack("<I", crc32c_reference(data))
+    )
 
 
 def write(path: Path, events: list[bytes]) -> Path:
@@ -79,8 +83,9 @@ def test_vectorised_crc_matches_bytewise_reference(rows):
 
 def test_simple_values_every_point(tmp_path):
     steps = range(0, 30000, 2)  # more than EventAccumulator's default reservoir keeps
-    events = [event(s, [simple("train/loss", 1.0 / (1 + s)), simple("train/lr", 1e-3)])
-              for s in steps]
+    events = [
+        event(s, [simple("train/loss", 1.0 / (1 + s)), simple("train/lr", 1e-3)]) for s in steps
+    ]
     f = write(tmp_path / "events.out.tfevents.1700000000.host.1.0", events)
     run = build_run(read_path(f)[0])
     assert len(run["loss"]) == 15000
@@ -91,8 +96,10 @@ def test_simple_values_every_point(tmp_path):
 def test_tf2_tensor_scalars_with_keras_train_validation_layout(tmp_path):
     for sub, tag_values in (("train", (2.0, 1.5, 1.2)), ("validation", (2.2, 1.8, 1.7))):
         (tmp_path / sub).mkdir()
-        evs = [event(i, [tf2_scalar("epoch_loss", v, first=i == 0, packed=sub == "train")])
-               for i, v in enumerate(tag_values)]
+        evs = [
+            event(i, [tf2_scalar("epoch_loss", v, first=i == 0, packed=sub == "train")])
+            for i, v in enumerate(tag_values)
+        ]
         write(tmp_path / sub / "events.out.tfevents.1700000000.host.1.0.v2", evs)
     assert discover([tmp_path]) == [tmp_path]
     run = build_run(read_path(tmp_path)[0])
@@ -132,28 +139,35 @@ def test_matches_tensorboard_event_accumulator(tmp_path):
     for s in range(12000):
         writer.add_scalar("train/loss", float(rng.lognormal()), s)
         if s % 100 == 0:
-            writer.add_scalar("train/learning_rate", 1e-3 * 0.99 ** s, s)
+            writer.add_scalar("train/learning_rate", 1e-3 * 0.99**s, s)
     writer.add_scalar("train/loss", float("nan"), 12000)
     writer.close()
     tf2 = EventFileWriter(str(tmp_path / "tf2"))
     for s in range(50):
         meta = summary_pb2.SummaryMetadata(
-            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+        )
         tensor = tensor_pb2.TensorProto(dtype=1, float_val=[0.5 + s])
-        value = summary_pb2.Summary.Value(tag="epoch_loss", tensor=tensor,
-                                          metadata=meta if s == 0 else None)
-        tf2.add_event(event_pb2.Event(step=s, wall_time=1.0,
-                                      summary=summary_pb2.Summary(value=[value])))
+        value = summary_pb2.Summary.Value(
+            tag="epoch_loss", tensor=tensor, metadata=meta if s == 0 else None
+        )
+        tf2.add_event(
+            event_pb2.Event(step=s, wall_time=1.0, summary=summary_pb2.Summary(value=[value]))
+        )
     tf2.close()
 
     def library(folder):
         acc = ea_mod.EventAccumulator(str(folder), size_guidance={"scalars": 0, "tensors": 0})
         acc.Reload()
-        out = {t: ([e.step for e in acc.Scalars(t)], [e.value for e in acc.Scalars(t)])
-               for t in acc.Tags()["scalars"]}
+        out = {
+            t: ([e.step for e in acc.Scalars(t)], [e.value for e in acc.Scalars(t)])
+            for t in acc.Tags()["scalars"]
+        }
         for t in acc.Tags()["tensors"]:
-            out[t] = ([e.step for e in acc.Tensors(t)],
-                      [float(tensor_util.make_ndarray(e.tensor_proto)) for e in acc.Tensors(t)])
+            out[t] = (
+                [e.step for e in acc.Tensors(t)],
+                [float(tensor_util.make_ndarray(e.tensor_proto)) for e in acc.Tensors(t)],
+            )
         return out
 
     for folder in (tmp_path / "torch", tmp_path / "tf2"):

@@ -19,8 +19,9 @@ def losses(n: int = 300, level: float = 0.1, noise: float = 0.01) -> list[float]
     return [math.exp(-i / 60) + level + noise * math.sin(i) for i in range(n)]
 
 
-def csv_text(rows: list[tuple], header: str = "step,loss,lr", sep: str = ",",
-             newline: str = "\n") -> str:
+def csv_text(
+    rows: list[tuple], header: str = "step,loss,lr", sep: str = ",", newline: str = "\n"
+) -> str:
     body = [sep.join(str(c) for c in row) for row in rows]
     return newline.join([header.replace(",", sep), *body]) + newline
 

@@ -77,15 +77,16 @@ def one_bad_cell() -> str:
 
 def duplicated_steps() -> str:
     rows = healthy_rows()
-    return csv_text(rows[:200] + [(i, f"{v:.6f}", 0.01) for i, v in
-                                  zip(range(150, 300), losses(300)[150:], strict=True)])
+    return csv_text(
+        rows[:200]
+        + [(i, f"{v:.6f}", 0.01) for i, v in zip(range(150, 300), losses(300)[150:], strict=True)]
+    )
 
 
 def many_columns() -> str:
     extra = [f"metric_{k}" for k in range(2997)]
     header = ",".join(["step", "loss", "lr", *extra])
-    rows = [",".join([str(i), f"{v:.5f}", "0.01", *["1"] * 2997]) for i, v in
-            enumerate(losses(60))]
+    rows = [",".join([str(i), f"{v:.5f}", "0.01", *["1"] * 2997]) for i, v in enumerate(losses(60))]
     return "\n".join([header, *rows]) + "\n"
 
 
@@ -99,23 +100,29 @@ def extra_field() -> str:
 
 def nested_parquet() -> bytes:
     n = 300
-    t = healthy_table(n).append_column("hist", pa.array([[1.0, 2.0]] * n)).append_column(
-        "meta", pa.array([{"a": 1, "b": "x"}] * n))
+    t = (
+        healthy_table(n)
+        .append_column("hist", pa.array([[1.0, 2.0]] * n))
+        .append_column("meta", pa.array([{"a": 1, "b": "x"}] * n))
+    )
     return parquet_bytes(t)
 
 
 def string_parquet() -> bytes:
     n = 300
-    return parquet_bytes(pa.table({"step": list(range(n)),
-                                   "loss": [f"{v:.6f}" for v in losses(n)],
-                                   "lr": ["0.01"] * n}))
+    return parquet_bytes(
+        pa.table(
+            {"step": list(range(n)), "loss": [f"{v:.6f}" for v in losses(n)], "lr": ["0.01"] * n}
+        )
+    )
 
 
 def nulls_parquet() -> bytes:
     n = 300
     vals = [None if i % 7 == 0 else v for i, v in enumerate(losses(n))]
-    return parquet_bytes(pa.table({"step": list(range(n)), "loss": pa.array(vals, pa.float64()),
-                                   "lr": [0.01] * n}))
+    return parquet_bytes(
+        pa.table({"step": list(range(n)), "loss": pa.array(vals, pa.float64()), "lr": [0.01] * n})
+    )
 
 
 def truncated_parquet() -> bytes:
@@ -146,22 +153,28 @@ CASES: dict[str, Case] = {
     "two rows": Case(file("run.csv", csv_text([(0, 2.3, 0.01), (1, 2.2, 0.01)]))),
     "binary garbage": Case(file("run.csv", bytes(range(256)) * 40), error="not a training log"),
     "utf-16 text": Case(file("run.csv", HEALTHY.encode("utf-16")), error="not a training log"),
-    "prose": Case(file("run.csv", "Dear team,\nthe run went fine. Loss was low.\nBye\n"),
-                  error="no loss column"),
+    "prose": Case(
+        file("run.csv", "Dear team,\nthe run went fine. Loss was low.\nBye\n"),
+        error="no loss column",
+    ),
     "json garbage": Case(file("run.json", "{not json at all"), error="run.json"),
     "csv named parquet": Case(file("run.parquet", HEALTHY)),
     "parquet named csv": Case(file("run.csv", lambda: parquet_bytes(healthy_table()))),
     "gzip named csv": Case(file("run.csv", lambda: gzip.compress(HEALTHY.encode()))),
-    "truncated gzip": Case(file("run.csv.gz", lambda: gzip.compress(HEALTHY.encode())[:300]),
-                           error="run.csv.gz"),
+    "truncated gzip": Case(
+        file("run.csv.gz", lambda: gzip.compress(HEALTHY.encode())[:300]), error="run.csv.gz"
+    ),
     "truncated parquet": Case(file("run.parquet", truncated_parquet), error="has not closed"),
-    "parquet magic then garbage": Case(file("run.parquet", b"PAR1" + b"\x07" * 500 + b"PAR1"),
-                                       error="run.parquet"),
-    "csv cut mid-line": Case(file("run.csv", cut_mid_line), fires={"DA003"},
-                             note="could not be parsed"),
+    "parquet magic then garbage": Case(
+        file("run.parquet", b"PAR1" + b"\x07" * 500 + b"PAR1"), error="run.parquet"
+    ),
+    "csv cut mid-line": Case(
+        file("run.csv", cut_mid_line), fires={"DA003"}, note="could not be parsed"
+    ),
     "all loss cells text": Case(file("run.csv", rows_with(["abc"] * 50)), error="no numbers"),
-    "one bad loss cell": Case(file("run.csv", one_bad_cell), fires={"DA003"},
-                              note="could not be parsed"),
+    "one bad loss cell": Case(
+        file("run.csv", one_bad_cell), fires={"DA003"}, note="could not be parsed"
+    ),
     "textual nan": Case(file("run.csv", nan_spelled("nan")), fires={"NF001"}),
     "textual NaN": Case(file("run.csv", nan_spelled("NaN")), fires={"NF001"}),
     "textual inf": Case(file("run.csv", nan_spelled("inf")), fires={"NF001"}),
@@ -169,50 +182,79 @@ CASES: dict[str, Case] = {
     "textual -inf": Case(file("run.csv", nan_spelled("-inf")), fires={"NF001"}),
     "all nan loss": Case(file("run.csv", rows_with(["nan"] * 300)), fires={"NF001"}),
     "constant loss": Case(file("run.csv", rows_with(["0.5"] * 300))),
-    "huge losses": Case(file("run.csv", rows_with([f"{1e308 * (1 - i / 1000):.6e}"
-                                                    for i in range(300)]))),
-    "tiny losses": Case(file("run.csv", rows_with([f"{1e-308 * (300 - i):.6e}"
-                                                    for i in range(300)]))),
+    "huge losses": Case(
+        file("run.csv", rows_with([f"{1e308 * (1 - i / 1000):.6e}" for i in range(300)]))
+    ),
+    "tiny losses": Case(
+        file("run.csv", rows_with([f"{1e-308 * (300 - i):.6e}" for i in range(300)]))
+    ),
     "negative losses": Case(file("run.csv", rows_with([f"{-v:.6f}" for v in losses()]))),
-    "duplicated columns": Case(file("run.csv", csv_text(
-        [(i, v, v, 0.01) for i, v in enumerate(losses())], header="step,loss,loss,lr"))),
+    "duplicated columns": Case(
+        file(
+            "run.csv",
+            csv_text([(i, v, v, 0.01) for i, v in enumerate(losses())], header="step,loss,loss,lr"),
+        )
+    ),
     "3000 columns": Case(file("run.csv", many_columns)),
     "semicolons": Case(file("run.csv", csv_text(healthy_rows(), sep=";"))),
     "tabs": Case(file("run.tsv", csv_text(healthy_rows(), sep="\t"))),
     "bom and crlf": Case(file("run.csv", "\ufeff" + csv_text(healthy_rows(), newline="\r\n"))),
     "row with an extra field": Case(file("run.csv", extra_field), fires={"DA003"}),
-    "unsorted steps": Case(file("run.csv", csv_text(sorted(healthy_rows(),
-                                                           key=lambda r: (r[0] * 37) % 300))),
-                           fires={"DA003"}, note="sorted"),
+    "unsorted steps": Case(
+        file("run.csv", csv_text(sorted(healthy_rows(), key=lambda r: (r[0] * 37) % 300))),
+        fires={"DA003"},
+        note="sorted",
+    ),
     "reversed steps": Case(file("run.csv", csv_text(healthy_rows()[::-1])), fires={"DA003"}),
-    "resumed run": Case(file("run.csv", duplicated_steps), fires={"DA003"},
-                        note="more than once"),
-    "non-ascii columns": Case(file("run.csv", csv_text(healthy_rows(),
-                                                       header="schritt,损失 ü,lr")),
-                              args=("--step-col", "schritt", "--loss-col", "损失 ü")),
-    "non-ascii extra column": Case(file("run.csv", csv_text(
-        [(*r, 1) for r in healthy_rows()], header="step,loss,lr,Genauigkeit_ß"))),
+    "resumed run": Case(file("run.csv", duplicated_steps), fires={"DA003"}, note="more than once"),
+    "non-ascii columns": Case(
+        file("run.csv", csv_text(healthy_rows(), header="schritt,损失 ü,lr")),
+        args=("--step-col", "schritt", "--loss-col", "损失 ü"),
+    ),
+    "non-ascii extra column": Case(
+        file(
+            "run.csv",
+            csv_text([(*r, 1) for r in healthy_rows()], header="step,loss,lr,Genauigkeit_ß"),
+        )
+    ),
     "nested parquet columns": Case(file("run.parquet", nested_parquet)),
     "string parquet columns": Case(file("run.parquet", string_parquet)),
     "null cells": Case(file("run.parquet", nulls_parquet)),
     "empty loss cells": Case(file("run.csv", rows_with([""] * 100)), error="run.csv"),
-    "text steps": Case(file("run.csv", csv_text([(f"s{i}", f"{v:.5f}", 0.01)
-                                                 for i, v in enumerate(losses())]))),
-    "undecodable short row": Case(file("run.csv", b"step,loss,lr\n1,2,3\n\x8b\xff,5\n2,3,4\n"),
-                                  error="could not parse"),
+    "text steps": Case(
+        file("run.csv", csv_text([(f"s{i}", f"{v:.5f}", 0.01) for i, v in enumerate(losses())]))
+    ),
+    "undecodable short row": Case(
+        file("run.csv", b"step,loss,lr\n1,2,3\n\x8b\xff,5\n2,3,4\n"), error="could not parse"
+    ),
     "old mac line ends": Case(file("run.csv", csv_text(healthy_rows(), newline="\r"))),
-    "huge header field": Case(file("run.csv", "step,loss," + "x" * 200_000 + "\n1,2,3\n"),
-                              error="run.csv"),
-    "steps near the float limits": Case(file("run.csv", csv_text(
-        [(1e308, 1.0, 0.01), (-1e308, 2.0, 0.01), (5, 3.0, 0.01)])), fires={"DA003"}),
-    "lr near the float limits": Case(file("run.csv", csv_text(
-        [(i, f"{v:.5f}", 1e308 if i % 2 else -1e308) for i, v in enumerate(losses())]))),
-    "json integer beyond float range": Case(file("run.jsonl", "".join(
-        f'{{"step": {i}, "loss": {10**400 if i > 250 else round(v, 5)}}}\n'
-        for i, v in enumerate(losses()))), fires={"NF001"}),
-    "step cells all empty": Case(file("run.csv", csv_text([("", f"{v:.5f}", 0.01)
-                                                          for v in losses()])),
-                                 error="the step column 'step' holds no numbers"),
+    "huge header field": Case(
+        file("run.csv", "step,loss," + "x" * 200_000 + "\n1,2,3\n"), error="run.csv"
+    ),
+    "steps near the float limits": Case(
+        file("run.csv", csv_text([(1e308, 1.0, 0.01), (-1e308, 2.0, 0.01), (5, 3.0, 0.01)])),
+        fires={"DA003"},
+    ),
+    "lr near the float limits": Case(
+        file(
+            "run.csv",
+            csv_text([(i, f"{v:.5f}", 1e308 if i % 2 else -1e308) for i, v in enumerate(losses())]),
+        )
+    ),
+    "json integer beyond float range": Case(
+        file(
+            "run.jsonl",
+            "".join(
+                f'{{"step": {i}, "loss": {10**400 if i > 250 else round(v, 5)}}}\n'
+                for i, v in enumerate(losses())
+            ),
+        ),
+        fires={"NF001"},
+    ),
+    "step cells all empty": Case(
+        file("run.csv", csv_text([("", f"{v:.5f}", 0.01) for v in losses()])),
+        error="the step column 'step' holds no numbers",
+    ),
     "folder with no logs": Case(empty_dir, error="no training logs"),
     "missing path": Case(lambda tmp: tmp / "nope.csv", error="no such file"),
     "glob matching nothing": Case(lambda tmp: tmp / "*.nothing", error="no file matches"),
@@ -329,5 +371,7 @@ def test_unreadable_file_simulated(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "open", guarded)
     result = invoke("check", path, "--format", "json")
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"lrdoctor: error: {path}: permission denied — make the file " \
-                                    "readable"
+    assert (
+        result.stderr.strip() == f"lrdoctor: error: {path}: permission denied — make the file "
+        "readable"
+    )

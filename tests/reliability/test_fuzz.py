@@ -25,14 +25,39 @@ from tests.reliability.inputs import invoke
 tmp_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # File names and first bytes that steer the input to each reader.
-SUFFIXES = st.sampled_from([".csv", ".parquet", ".json", ".jsonl", ".csv.gz", ".tsv", ".log",
-                            "/events.out.tfevents.1700000000.host", "/trainer_state.json",
-                            "/mlflow.db", "/results.csv", "/metrics.csv"])
-HEADS = st.sampled_from([
-    b"", b"PAR1", b"\x1f\x8b", b"step,loss\n", b"{", b"[", b"\xef\xbb\xbf",
-    b"SQLite format 3\x00", b'{"log_history": [{"step": 1, "loss": ', b'{"step": 1, "loss": 2}\n',
-    b"\x18\x00\x00\x00\x00\x00\x00\x00", b"Step,run - loss\n", b"epoch,train/box_loss,lr/pg0\n",
-])
+SUFFIXES = st.sampled_from(
+    [
+        ".csv",
+        ".parquet",
+        ".json",
+        ".jsonl",
+        ".csv.gz",
+        ".tsv",
+        ".log",
+        "/events.out.tfevents.1700000000.host",
+        "/trainer_state.json",
+        "/mlflow.db",
+        "/results.csv",
+        "/metrics.csv",
+    ]
+)
+HEADS = st.sampled_from(
+    [
+        b"",
+        b"PAR1",
+        b"\x1f\x8b",
+        b"step,loss\n",
+        b"{",
+        b"[",
+        b"\xef\xbb\xbf",
+        b"SQLite format 3\x00",
+        b'{"log_history": [{"step": 1, "loss": ',
+        b'{"step": 1, "loss": 2}\n',
+        b"\x18\x00\x00\x00\x00\x00\x00\x00",
+        b"Step,run - loss\n",
+        b"epoch,train/box_loss,lr/pg0\n",
+    ]
+)
 
 
 @tmp_ok
@@ -64,18 +89,43 @@ def test_check_on_arbitrary_bytes(tmp_path, head, body, suffix):
 
 CELL = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["", "nan", "NaN", "inf", "-inf", "Infinity", "1e308", "-1e308", "1e-308",
-                     "5e-324", "0", "-0", "NA", "null", " 1.5 ", "1,5", "\"2\"", "abc"]),
+    st.sampled_from(
+        [
+            "",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "Infinity",
+            "1e308",
+            "-1e308",
+            "1e-308",
+            "5e-324",
+            "0",
+            "-0",
+            "NA",
+            "null",
+            " 1.5 ",
+            "1,5",
+            '"2"',
+            "abc",
+        ]
+    ),
 )
-NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=",\"\r\n"),
-               min_size=0, max_size=12)
+NAME = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=',"\r\n'),
+    min_size=0,
+    max_size=12,
+)
 
 
 @tmp_ok
 @given(
-    names=st.lists(st.one_of(NAME, st.sampled_from(["step", "loss", "lr", "val_loss",
-                                                    "grad_norm", "epoch"])),
-                   min_size=1, max_size=6),
+    names=st.lists(
+        st.one_of(NAME, st.sampled_from(["step", "loss", "lr", "val_loss", "grad_norm", "epoch"])),
+        min_size=1,
+        max_size=6,
+    ),
     rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=40),
 )
 def test_check_on_weird_csv(tmp_path, names, rows):
@@ -148,8 +198,14 @@ ALL_RULES = plan(load_builtin())
 def test_every_detector_on_wild_series(name, df):
     rules = [p for p in ALL_RULES if p.rule.detector == name]
     if not rules:  # a generic detector for custom rules: watch the loss with its defaults
-        rule = replace(ALL_RULES[0].rule, id="CU999", detector=name, signal="loss",
-                       requires=("loss",), params={})
+        rule = replace(
+            ALL_RULES[0].rule,
+            id="CU999",
+            detector=name,
+            signal="loss",
+            requires=("loss",),
+            params={},
+        )
         rules = plan([rule])
     run = run_from_frame(df)
     with warnings.catch_warnings():
@@ -159,20 +215,41 @@ def test_every_detector_on_wild_series(name, df):
 
 
 JSON_VALUE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(10**400), 10**400),
-              st.floats(allow_nan=False, allow_infinity=False),
-              st.sampled_from(["nan", "inf", "-Infinity", "1e999", "", "abc", "0.5"])),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**400), 10**400),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(["nan", "inf", "-Infinity", "1e999", "", "abc", "0.5"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=5,
 )
-KEYS = st.one_of(st.sampled_from(["step", "loss", "lr", "eval_loss", "epoch", "grad_norm",
-                                  "learning_rate", "global_step", "run"]), st.text(max_size=8))
+KEYS = st.one_of(
+    st.sampled_from(
+        [
+            "step",
+            "loss",
+            "lr",
+            "eval_loss",
+            "epoch",
+            "grad_norm",
+            "learning_rate",
+            "global_step",
+            "run",
+        ]
+    ),
+    st.text(max_size=8),
+)
 
 
 @tmp_ok
-@given(records=st.lists(st.dictionaries(KEYS, JSON_VALUE, max_size=6), max_size=25),
-       layout=st.sampled_from(["run.jsonl", "run.json", "trainer_state.json", "history.json"]))
+@given(
+    records=st.lists(st.dictionaries(KEYS, JSON_VALUE, max_size=6), max_size=25),
+    layout=st.sampled_from(["run.jsonl", "run.json", "trainer_state.json", "history.json"]),
+)
 def test_check_on_weird_json(tmp_path, records, layout):
     if layout == "run.jsonl":
         text = "\n".join(json.dumps(r) for r in records) + "\n"

@@ -19,13 +19,26 @@ from tests.reliability.inputs import invoke
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 # Fewer examples than the profile's default: every example runs the whole catalogue twice.
-FEW = settings(max_examples=max(3, settings.default.max_examples // 5),
-               suppress_health_check=[HealthCheck.function_scoped_fixture])
-SHUFFLED = ["spirals_sgd_healthy.parquet", "spirals_adam_too_high.csv.gz",
-            "spirals_sgd_diverge_nan.parquet", "overfit_blobs.parquet", "spike_recovers.parquet"]
-SCALED = ["spirals_sgd_healthy.parquet", "blobs_sgd_healthy.csv", "spirals_adam_too_high.csv.gz",
-          "spirals_sgd_diverge_nan.parquet", "spirals_sgd_too_low_stuck.csv",
-          "plateau_constant.parquet", "overfit_blobs.parquet"]
+FEW = settings(
+    max_examples=max(3, settings.default.max_examples // 5),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+SHUFFLED = [
+    "spirals_sgd_healthy.parquet",
+    "spirals_adam_too_high.csv.gz",
+    "spirals_sgd_diverge_nan.parquet",
+    "overfit_blobs.parquet",
+    "spike_recovers.parquet",
+]
+SCALED = [
+    "spirals_sgd_healthy.parquet",
+    "blobs_sgd_healthy.csv",
+    "spirals_adam_too_high.csv.gz",
+    "spirals_sgd_diverge_nan.parquet",
+    "spirals_sgd_too_low_stuck.csv",
+    "plateau_constant.parquet",
+    "overfit_blobs.parquet",
+]
 
 
 def load(name: str) -> pa.Table:
@@ -78,8 +91,7 @@ def test_loss_scale_does_not_change_which_rules_fire(tmp_path, name, factor):
     assert fired(save(table, tmp_path / "b" / "run.parquet")) == fired(original)
 
 
-HEALTHY = ["spirals_sgd_healthy.parquet", "blobs_sgd_healthy.csv",
-           "regression_sgd_healthy.parquet"]
+HEALTHY = ["spirals_sgd_healthy.parquet", "blobs_sgd_healthy.csv", "regression_sgd_healthy.parquet"]
 
 
 @pytest.mark.parametrize("name", HEALTHY)
@@ -90,7 +102,7 @@ def test_more_healthy_steps_keep_a_healthy_run_healthy(tmp_path, name, seed, ext
     columns = detect_columns(table.column_names)
     step = table.column(columns["step"]).to_numpy().astype(float)
     loss = table.column(columns["loss"]).to_numpy(zero_copy_only=False).astype(float)
-    tail = loss[-max(10, len(loss) // 10):]
+    tail = loss[-max(10, len(loss) // 10) :]
     tail = tail[np.isfinite(tail)]
     noise = np.std(np.diff(tail)) / np.sqrt(2)
     n = max(1, int(extra * len(step)))
@@ -98,13 +110,16 @@ def test_more_healthy_steps_keep_a_healthy_run_healthy(tmp_path, name, seed, ext
     rng = np.random.default_rng(seed)
     new = {c: pa.nulls(n, table.schema.field(c).type) for c in table.column_names}
     new[columns["step"]] = pa.array(step[-1] + spacing * np.arange(1, n + 1)).cast(
-        table.schema.field(columns["step"]).type)
+        table.schema.field(columns["step"]).type
+    )
     new[columns["loss"]] = pa.array(np.median(tail) + noise * rng.standard_normal(n)).cast(
-        table.schema.field(columns["loss"]).type)
+        table.schema.field(columns["loss"]).type
+    )
     if "lr" in columns:
         last_lr = table.column(columns["lr"]).to_numpy(zero_copy_only=False)[-1]
         new[columns["lr"]] = pa.array(np.full(n, last_lr)).cast(
-            table.schema.field(columns["lr"]).type)
+            table.schema.field(columns["lr"]).type
+        )
     grown = pa.concat_tables([table, pa.table(new, schema=table.schema)])
     base = save(table, tmp_path / "a" / "run.parquet")
     assert _alarms(base) == set(), "the fixture itself must be healthy"
@@ -112,12 +127,17 @@ def test_more_healthy_steps_keep_a_healthy_run_healthy(tmp_path, name, seed, ext
 
 
 def _alarms(path: Path) -> set[str]:
-    return {f["rule"] for run in report(path)["runs"] for f in run["findings"]
-            if f["severity"] in ("warning", "error")}
+    return {
+        f["rule"]
+        for run in report(path)["runs"]
+        for f in run["findings"]
+        if f["severity"] in ("warning", "error")
+    }
 
 
-@pytest.mark.parametrize("name", ["spirals_sgd_diverge_nan.parquet", "blobs_sgd_healthy.csv",
-                                  "resumed_momentum.parquet"])
+@pytest.mark.parametrize(
+    "name", ["spirals_sgd_diverge_nan.parquet", "blobs_sgd_healthy.csv", "resumed_momentum.parquet"]
+)
 def test_same_input_twice_gives_identical_json(name):
     path = FIXTURES / name
     if not path.exists():

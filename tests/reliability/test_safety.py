@@ -19,8 +19,11 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -31,8 +34,12 @@ def inputs(tmp_path):
     rows = [(i, f"{v:.6f}", 0.01) for i, v in enumerate(losses())]
     rows[250:] = [(i, "nan", 0.01) for i in range(250, 300)]
     write(folder / "nan.csv", csv_text(rows))
-    for name in ("range_test_spirals_sgd.parquet", "spirals_sgd_healthy.parquet",
-                 "spirals_sgd_too_low_stuck.csv", "spirals_adam_too_high.csv.gz"):
+    for name in (
+        "range_test_spirals_sgd.parquet",
+        "spirals_sgd_healthy.parquet",
+        "spirals_sgd_too_low_stuck.csv",
+        "spirals_adam_too_high.csv.gz",
+    ):
         if (FIXTURES / name).exists():
             shutil.copy(FIXTURES / name, folder / name)
     return folder
@@ -41,9 +48,14 @@ def inputs(tmp_path):
 def commands(folder: Path) -> list[list]:
     run, nan = folder / "run.csv", folder / "nan.csv"
     out = [
-        ["check", run], ["check", nan, "--format", "json"], ["check", folder],
-        ["check", folder, "--format", "github"], ["check", folder, "--format", "junit"],
-        ["check", folder, "--format", "markdown"], ["rules"], ["rule", "NF001"],
+        ["check", run],
+        ["check", nan, "--format", "json"],
+        ["check", folder],
+        ["check", folder, "--format", "github"],
+        ["check", folder, "--format", "junit"],
+        ["check", folder, "--format", "markdown"],
+        ["rules"],
+        ["rule", "NF001"],
     ]
     if (folder / "range_test_spirals_sgd.parquet").exists():
         out.append(["lr-find", folder / "range_test_spirals_sgd.parquet"])
@@ -156,8 +168,12 @@ default = 0
 """
 
 ATTACKS = [
-    "{signal.__class__.__mro__}", "{0.__class__}", "{value.__class__.__init__.__globals__}",
-    "{signal[0].__doc__}", "{observed!r:{limit}}", "{__import__('os').system('id')}",
+    "{signal.__class__.__mro__}",
+    "{0.__class__}",
+    "{value.__class__.__init__.__globals__}",
+    "{signal[0].__doc__}",
+    "{observed!r:{limit}}",
+    "{__import__('os').system('id')}",
 ]
 
 
@@ -165,8 +181,9 @@ ATTACKS = [
 def test_template_attacks_render_nothing_of_python(tmp_path, attack):
     folder = tmp_path / "rules"
     folder.mkdir()
-    (folder / "x.toml").write_text(RULE.format(message=json.dumps(f"m {attack} end"),
-                                               recommendation=json.dumps(attack)))
+    (folder / "x.toml").write_text(
+        RULE.format(message=json.dumps(f"m {attack} end"), recommendation=json.dumps(attack))
+    )
     log = write(tmp_path / "run.csv", csv_text(healthy_rows()))
     result = invoke("check", log, "--rules", folder, "--select", "CU900", "-f", "json")
     if result.exit_code == 2:  # rejected as a bad rule file: fine, as one line
@@ -176,6 +193,17 @@ def test_template_attacks_render_nothing_of_python(tmp_path, attack):
     assert findings, "the rule should fire: the loss is above 0.01 throughout"
     for f in findings:
         for text in (f["message"], f["recommendation"]):
-            assert not any(s in text for s in ("<class", "<built", "mro", "__", "object at",
-                                               "function", "module", "uid="))
+            assert not any(
+                s in text
+                for s in (
+                    "<class",
+                    "<built",
+                    "mro",
+                    "__",
+                    "object at",
+                    "function",
+                    "module",
+                    "uid=",
+                )
+            )
         assert f["message"].startswith("m ") and f["message"].endswith(" end")
