@@ -11,6 +11,8 @@ from typing import Any
 from lrdoctor.catalogue import Rule
 from lrdoctor.errors import InputError, InternalError, LrdoctorError
 from lrdoctor.findings import Finding, Report, RuleOutcome, RunReport
+from lrdoctor.limits import DEFAULT as DEFAULT_LIMITS
+from lrdoctor.limits import Limits, applied
 
 PREVIEW_POINTS = 120
 
@@ -32,6 +34,7 @@ class Options:
     optimizer: str | None = None
     # Keep each plotted signal binned in the report (lrdoctor/curves.py) for pictures.
     curves: bool = False
+    limits: Limits = DEFAULT_LIMITS
 
 
 def plan(
@@ -172,15 +175,16 @@ def check_path(path, planned: Sequence[PlannedRule], options: Options) -> list[R
         needed |= set(PLOTTED)
     where = "input dispatch"
     try:
-        tables = read_input(path, lambda names: wanted_columns(names, options.columns, needed))
-        reports = []
-        for table in tables:
-            where = "run normalisation"
-            run = build_run(table, options.columns, options.optimizer, extra=needed)
-            if not run.has("loss"):
-                raise _no_loss(table, options.columns)
-            where = "the engine"
-            reports.append(check_run(run, planned, options.curves))
+        with applied(options.limits, path):
+            tables = read_input(path, lambda names: wanted_columns(names, options.columns, needed))
+            reports = []
+            for table in tables:
+                where = "run normalisation"
+                run = build_run(table, options.columns, options.optimizer, extra=needed)
+                if not run.has("loss"):
+                    raise _no_loss(table, options.columns)
+                where = "the engine"
+                reports.append(check_run(run, planned, options.curves))
         return reports
     except LrdoctorError as exc:
         return [RunReport(source=str(path), error=str(exc))]

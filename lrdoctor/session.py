@@ -49,8 +49,11 @@ class Session:
 
         needed, columns = self.needed | set(extra), self.options.columns
         item = Path(path) if isinstance(path, str | os.PathLike) else path  # or a remote input
-        tables = read_input(item, lambda names: wanted_columns(names, columns, needed))
-        return [build_run(t, columns, self.options.optimizer, extra=needed) for t in tables]
+        from lrdoctor.limits import applied
+
+        with applied(self.options.limits, item):
+            tables = read_input(item, lambda names: wanted_columns(names, columns, needed))
+            return [build_run(t, columns, self.options.optimizer, extra=needed) for t in tables]
 
     def evaluate(self, run) -> RunReport:
         """Every planned rule on one run (watch and Monitor call this after each refresh)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from lrdoctor.commands import boundary, report_error, report_warning
+from lrdoctor.limits import DEFAULT as DEFAULT_LIMITS
 
 # Above this many inputs (and on a terminal) a progress bar shows on stderr.
 PROGRESS_FROM = 20
@@ -83,6 +84,14 @@ def check_command(
     ),
     color: str = typer.Option("auto", "--color", help="auto, always or never."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
+    max_bytes: int = typer.Option(
+        DEFAULT_LIMITS.max_bytes, "--max-bytes", min=1, help="Bytes of data per input (unzipped)."
+    ),
+    max_rows: int = typer.Option(DEFAULT_LIMITS.max_rows, "--max-rows", min=1),
+    max_columns: int = typer.Option(DEFAULT_LIMITS.max_columns, "--max-columns", min=1),
+    timeout: float = typer.Option(
+        DEFAULT_LIMITS.timeout, "--timeout", min=0.001, help="Seconds to read and check one input."
+    ),
 ) -> None:
     """Check training logs and report learning-rate problems."""
     from lrdoctor.config import check_severity
@@ -113,9 +122,12 @@ def check_command(
         epoch=epoch_col,
     )
     level = check_severity(fail_on, "--fail-on") if fail_on else settings.fail_on
-    if format == "html":  # say a missing extra before reading anything; keep curves to draw
-        import dataclasses
+    import dataclasses
 
+    from lrdoctor.limits import Limits
+
+    options = dataclasses.replace(options, limits=Limits(max_bytes, max_rows, max_columns, timeout))
+    if format == "html":  # say a missing extra before reading anything; keep curves to draw
         from lrdoctor.plots import require
 
         require("--format html")

@@ -141,9 +141,20 @@ def _walked_file(path: Path, out: list[Path], skipped: list[tuple[Path, str]]) -
 
 
 def read_path(path: Path, select: Select = select_all) -> list[Table]:
-    """Read one input with the first reader that recognises it."""
+    """Read one input with the first reader that recognises it, within `limits.active()`."""
+    from lrdoctor import limits
+
     reader = reader_for(path)
-    tables = _guarded(reader, path, reader.read, path, select)
+    if not path.is_dir():
+        limits.check_bytes(path, path.stat().st_size)
+
+    def bounded(names):  # every reader offers its columns here once, before loading any
+        limits.check_columns(path, len(names))
+        return select(names)
+
+    tables = _guarded(reader, path, reader.read, path, bounded)
+    for t in tables:
+        limits.check_rows(t.source, max((len(v) for v in t.values.values()), default=0))
     return tables if path.is_dir() else with_side_meta(path, tables)
 
 

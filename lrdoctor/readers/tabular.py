@@ -54,6 +54,7 @@ def read_parquet(source: str, file, select: Select) -> list[Table]:
     names = [f.name for f in handle.schema_arrow]
     chosen = set(select(names))  # once per file: per column it was quadratic (1,000 cols: 8 s)
     wanted = [n for n in names if n in chosen]
+    _within_limits(source, handle.metadata, wanted)
     # Handed over in a list that table_from_arrow empties: it frees the Arrow columns one
     # by one as it converts them (peak memory near the log's size, not twice it).
     out = table_from_arrow(source, [_read_parquet(handle, source, wanted)])
@@ -73,6 +74,23 @@ def read_parquet(source: str, file, select: Select) -> list[Table]:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return [out]  # a run column that is not text-like names nothing
     return split_runs(out, labels, key)
+
+
+def _within_limits(source: str, meta, wanted: list[str]) -> None:
+    """Refuse from the footer alone what would decode past the limits: a few KiB of
+    dictionary or RLE pages can stand for billions of rows."""
+    from lrdoctor import limits
+
+    limits.check_rows(source, meta.num_rows)
+    index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    cols = [index[n] for n in wanted if n in index]
+    size = sum(
+        meta.row_group(g).column(i).total_uncompressed_size
+        for g in range(meta.num_row_groups)
+        for i in cols
+    )
+    # Decoded, each value is at least 8 bytes (float64), whatever the pages claim.
+    limits.check_bytes(source, max(size, 8 * meta.num_rows * len(cols)))
 
 
 def _read_parquet(handle, source: str, wanted: list[str]):
@@ -118,6 +136,8 @@ class CsvReader:
         wanted = set(select(names))
         include = [u for u, n in zip(unique, names, strict=True) if n in wanted]
         source = pa.input_stream(str(path), compression="gzip" if compressed else None)
+        if compressed:  # a few KiB of gzip can inflate to terabytes: count what comes out
+            source = _Bounded(source, path)
         table, skipped_rows = parse_csv(
             path, source, names, unique, delimiter, include, 1, size=path.stat().st_size
         )
@@ -133,6 +153,25 @@ class CsvReader:
         out = table_from_arrow(str(path), held, notes)
         out.names = names
         return [out]
+
+
+class _Bounded(io.RawIOBase):
+    """A stream that raises the byte limit's error once more than it allows was read."""
+
+    def __init__(self, inner, path: Path) -> None:
+        self.inner, self.path, self.count = inner, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        from lrdoctor import limits
+
+        data = self.inner.read(len(buffer))
+        self.count += len(data)
+        limits.check_bytes(self.path, self.count)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def header_names(path: Path, header_line: str) -> tuple[list[str], list[str], str]:

@@ -128,6 +128,12 @@ def folder_of(good: int, *bad: str) -> Callable[[Path], list]:
     return build
 
 
+def report_lists(path: Path, good: int, errors: list[str]) -> None:
+    report = json.loads(path.read_text())
+    assert sum(r.get("error") is None for r in report["runs"]) == good
+    assert [Path(e["source"]).name for e in report["errors"]] == errors
+
+
 def batch_reports_the_rest(tmp: Path, result) -> None:
     report = json.loads(result.stdout)
     assert len(report["runs"]) >= 5 and all(r.get("error") is None for r in report["runs"])
@@ -229,6 +235,53 @@ def step_summary_is_log(monkeypatch) -> None:
 
 def step_summary_unwritable(monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", "no/such/folder/summary.md")
+
+
+# ---- bounded work ---------------------------------------------------------------------------
+
+
+def gzip_bomb(tmp: Path) -> Path:
+    """~20 MB of rows in ~40 KB of gzip: a terabyte bomb works the same way, only longer."""
+    import gzip
+
+    return write(inputs(tmp) / "bomb.csv.gz", gzip.compress(HEALTHY.encode() * 20_000, 9))
+
+
+def parquet_rows(tmp: Path, rows: int = 2_000_000) -> Path:
+    """A Parquet whose dictionary and RLE pages decode to far more rows than its size says."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = inputs(tmp) / "rle.parquet"
+    pq.write_table(pa.table({"step": [0] * rows, "loss": [1.0] * rows}), path)
+    return path
+
+
+def wide_csv(tmp: Path) -> Path:
+    header = ",".join(["step", "loss", "lr", *(f"layer{j}/grad_norm" for j in range(300))])
+    rows = [",".join([str(i), "1.0", "0.01", *["1"] * 300]) for i in range(10)]
+    return write(inputs(tmp) / "wide.csv", "\n".join([header, *rows]) + "\n")
+
+
+def reader_loops(monkeypatch) -> None:
+    """A reader stuck in a pure-Python loop (the slow-record kind): only the time limit ends it."""
+    import time
+
+    from lrdoctor.readers.tabular import CsvReader
+
+    def read(self, path, select):
+        while True:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(CsvReader, "read", read)
+
+
+def nested(depth: int = 100_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+def trainer_state_nested(tmp: Path) -> Path:
+    return write(inputs(tmp) / "trainer_state.json", '{"log_history": ' + nested() + "}")
 
 
 # ---- the processes a case may need -------------------------------------------------------------
@@ -361,12 +414,94 @@ CASES: dict[str, Hostile] = {
     "SIGINT stops the workers": Hostile(
         lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 130, process=True, lines=0
     ),
-    # 3. Bounded work (the limits themselves are open work; see docs/reliability.md).
+    # 3. Bounded work: each limit is one line naming it and the flag that raises it.
     "JSON nested 100,000 deep": Hostile(
-        lambda t: [write(inputs(t) / "d.json", "[" * 100_000 + "]" * 100_000)],
+        lambda t: [write(inputs(t) / "d.json", nested())],
         2,
         says="is nested too deeply to read",
         names="d.json",
+    ),
+    "JSON Lines record nested 100,000 deep": Hostile(
+        lambda t: [write(inputs(t) / "d.jsonl", '{"loss": ' + nested() + "}\n")],
+        2,
+        names="d.jsonl",
+    ),
+    "trainer_state.json nested 100,000 deep": Hostile(
+        lambda t: [trainer_state_nested(t)], 2, names="trainer_state.json"
+    ),
+    "lr-find on JSON nested 100,000 deep": Hostile(
+        lambda t: ["lr-find", write(inputs(t) / "d.json", nested())],
+        2,
+        says="is nested too deeply to read",
+        names="d.json",
+    ),
+    "compare on JSON nested 100,000 deep": Hostile(
+        lambda t: ["compare", healthy()(t), write(inputs(t) / "d.json", nested())],
+        2,
+        says="is nested too deeply to read",
+        names="d.json",
+    ),
+    "gzip bomb past --max-bytes": Hostile(
+        lambda t: [gzip_bomb(t), "--max-bytes", "1000000"],
+        2,
+        says="holds more than 976.6 KiB of data, the limit per input — raise it with --max-bytes",
+        names="bomb.csv.gz",
+    ),
+    "file past --max-bytes": Hostile(
+        lambda t: [healthy()(t), "--max-bytes", "1000"],
+        2,
+        says=f"holds more than 1,000 bytes of data, the limit per input — raise it with "
+        f"--max-bytes {len(HEALTHY.encode())} if the log is real",
+        names="run.csv",
+    ),
+    "Parquet RLE pages past --max-rows": Hostile(
+        lambda t: [parquet_rows(t), "--max-rows", "1000000"],
+        2,
+        says="has 2,000,000 rows, over the limit of 1,000,000 per input — raise it with "
+        "--max-rows 2000000",
+        names="rle.parquet",
+    ),
+    "Parquet decoding past --max-bytes": Hostile(
+        lambda t: [parquet_rows(t), "--max-bytes", "1000000"],
+        2,
+        says="raise it with --max-bytes",
+        names="rle.parquet",
+    ),
+    "CSV past --max-rows": Hostile(
+        lambda t: [healthy()(t), "--max-rows", "100"],
+        2,
+        says="has 300 rows, over the limit of 100 per input — raise it with --max-rows 300",
+        names="run.csv",
+    ),
+    "columns past --max-columns": Hostile(
+        lambda t: [wide_csv(t), "--max-columns", "100"],
+        2,
+        says="has 303 columns, over the limit of 100 per input — raise it with --max-columns 303",
+        names="wide.csv",
+    ),
+    "a reader that never ends, past --timeout": Hostile(
+        lambda t: [healthy()(t), "--timeout", "0.5"],
+        2,
+        says="took over 0.5 s, the limit per input — raise it with --timeout 60",
+        names="run.csv",
+        patch=reader_loops,
+    ),
+    "one input past a limit in a parallel batch with -o": Hostile(
+        lambda t: [
+            *folder_of(6)(t),
+            gzip_bomb(t),
+            "--max-bytes",
+            "1000000",
+            "-j",
+            "2",
+            *json_args,
+            "-o",
+            t / "report.json",
+        ],
+        2,
+        says="--max-bytes",
+        names="bomb.csv.gz",
+        check=lambda t, r: report_lists(t / "report.json", 6, ["bomb.csv.gz"]),
     ),
     # 2. Inputs are sacred.
     "output is the input": Hostile(
