@@ -7,6 +7,7 @@ One cluster per module (start-up is slow); skipped when dask or ray is not insta
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,18 @@ class Poison:
         return (int, ("poison",))
 
 
+class WorkerKiller:
+    """An input whose read ends the worker process, as a worker lost to the OOM killer is."""
+
+    def __str__(self) -> str:
+        return "killer.csv"
+
+    def read(self, select):
+        import os
+
+        os._exit(1)
+
+
 def as_json(report) -> dict:
     rules = {r.id: r for r in load_builtin()}
     return json.loads(FORMATS["json"](report, Context(rules=rules, fail_on="error")))
@@ -52,9 +65,15 @@ def local_report():
 @pytest.fixture(scope="module")
 def dask_scheduler():
     distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=50
-    )
+    import cloudpickle
+    import dask
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
+    # A task that kills its worker fails at once (not after 3 more workers), keeping the test short.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=50
+        )
     yield cluster.scheduler_address
     cluster.close()
 
@@ -87,23 +106,35 @@ def test_ray_report_equals_the_local_report(ray_cluster, local_report):
     assert as_json(report) == local_report
 
 
-@pytest.mark.parametrize("executor", ["ray"])
-def test_a_failed_task_is_that_inputs_error_entry(executor, request):
+def _with_a_failing_task(executor, poison, where):
     from lrdoctor.executors import run_on
 
-    where = {"scheduler": request.getfixturevalue("dask_scheduler")} if executor == "dask" else {}
-    if executor == "ray":
-        request.getfixturevalue("ray_cluster")
     good = ROOT / "fixtures" / "short_run.csv"
     seen = []
-    # The engine turns any error inside check_path into a report; what fails a task is the
-    # cluster's side, e.g. an input the worker cannot even unpickle.
-    report = run_on(executor, [good, Poison(), good], plan(load_builtin()), Options(),
+    report = run_on(executor, [good, poison, good], plan(load_builtin()), Options(),
                     advance=seen.append, **where)  # fmt: skip
-    assert [r.source for r in report.runs] == [str(good), "poison.csv", str(good)]
+    assert [r.source for r in report.runs] == [str(good), str(poison), str(good)]
     assert report.runs[0].error is None and report.runs[2].error is None
-    assert report.runs[1].error.startswith("poison.csv: the task checking it failed on the cluster")
-    assert "ValueError" in report.runs[1].error and sum(seen) == 3
+    assert sum(seen) == 3
+    return report.runs[1].error
+
+
+def test_a_lost_dask_worker_is_that_inputs_error_entry(dask_scheduler):
+    # The engine turns any error inside check_path into a report; what fails a task is the
+    # cluster's side: here the worker process dies while checking one input.
+    error = _with_a_failing_task("dask", WorkerKiller(), {"scheduler": dask_scheduler})
+    assert error.startswith("killer.csv: the task checking it failed on the cluster")
+    assert "KilledWorker" in error
+
+
+def test_a_failed_ray_task_is_that_inputs_error_entry(ray_cluster):
+    # Ray unpickles each task's arguments on its worker, so an input that cannot be unpickled
+    # fails that task alone. (Dask deserialises the whole mapped graph on its scheduler, so
+    # there the same input would fail every task of the batch; lrdoctor's inputs are paths and
+    # small records, always picklable, so a lost worker is the failure that matters there.)
+    error = _with_a_failing_task("ray", Poison(), {})
+    assert error.startswith("poison.csv: the task checking it failed on the cluster")
+    assert "ValueError" in error
 
 
 def test_cli_executor_dask_with_scheduler(dask_scheduler):
