@@ -75,3 +75,39 @@ def test_flat_sign_needs_the_loss_within_flat_moved(drift):
     run = flat_run(drift=0.4, noise=0.05)
     assert all(ev.slots.get("sign") != "calm_start" for ev in lr_too_low(run))
     assert lr_too_low(flat_run(drift=drift, noise=0.05))[0].slots["sign"] == "calm_start"
+
+
+def noisy_plateau(n=60, noise=0.2, seed=1, first=None, **extra):
+    """A loss on a plateau under heavy batch noise (the adding problem's trivial mean), logged
+    as step + loss + lr only."""
+    rng = np.random.default_rng(seed)
+    loss = np.abs(1.0 + noise * rng.standard_normal(n))
+    if first is not None:
+        loss[0] = first
+    frame = {"step": np.arange(n) * 10 + 9, "loss": loss, "lr": 1e-3, **extra}
+    return run_from_frame(pd.DataFrame(frame))
+
+
+def test_no_progress_beyond_the_noise_without_a_high_sign_is_too_low():
+    [ev] = lr_too_low(noisy_plateau())
+    assert ev.reason == "no_progress"
+    assert ev.observed <= ev.limit  # the fall to the best level stays within the noise band
+    assert ev.slots["moved"] >= 0.5
+
+
+def test_no_progress_after_an_opening_jump_is_not_called_too_low():
+    run = noisy_plateau(first=4.0)
+    assert signs_of(run).opening >= 1.5
+    assert all(ev.reason != "no_progress" for ev in lr_too_low(run))
+
+
+def test_no_progress_with_a_gradient_catapult_is_not_called_too_low():
+    grad = np.full(60, 1.0)
+    grad[0] = 10.0
+    assert lr_too_low(noisy_plateau(grad_norm=grad)) == []
+
+
+def test_a_run_that_fell_clearly_is_never_no_progress():
+    t = np.arange(60)
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": np.exp(-t / 10) + 0.3, "lr": 1e-3}))
+    assert all(ev.reason != "no_progress" for ev in lr_too_low(run))

@@ -23,7 +23,7 @@ class Signs:
     start: float  # the first logged loss (the smaller of it and the median of the first three)
     end: float  # median of the last 10% of the logged losses
     early_peak: float  # highest 3-point median in the first third, over `start`
-    first_drop: float  # `start` over the median of the next few logged losses
+    opening: float  # the first logged loss over the median of the next few
     trend: float  # rank correlation of 20 binned levels with time (-1: steady descent)
     grad_catapult: float | None  # first gradient norm over its median after the first 10%
     update_ratio: float | None  # median update/weight ratio in the peak-LR phase
@@ -56,13 +56,13 @@ def _signs(run: Run) -> Signs | None:
     head = loss[: max(4, n // 3)]
     early_peak = float(_rolling_median(head, 3).max()) / start
     next_few = loss[1 : 1 + max(3, n // 20)]
-    first_drop = start / max(float(np.median(next_few)), 1e-300)
+    opening = float(loss[0]) / max(float(np.median(next_few)), 1e-300)
     return Signs(
         n=n,
         start=start,
         end=end,
         early_peak=early_peak,
-        first_drop=first_drop,
+        opening=opening,
         trend=_rank_trend(loss),
         grad_catapult=_grad_catapult(run),
         update_ratio=peak_phase_update_ratio(run),

@@ -193,7 +193,10 @@ def _by_signs(
     return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
 
 
-@detector("lr_too_low", reasons=("barely_moved", "below_range", "unfinished", "unfinished_low"))
+@detector(
+    "lr_too_low",
+    reasons=("barely_moved", "no_progress", "below_range", "unfinished", "unfinished_low"),
+)
 def lr_too_low(
     run: Run,
     *,
@@ -208,10 +211,13 @@ def lr_too_low(
     flat_moved: float = 0.85,
     calm_catapult: float = 1.5,
     steady_trend: float = -0.9,
+    learned_moved: float = 0.5,
+    opening_jump: float = 1.5,
 ) -> list[Evidence]:
-    """The run barely moved with the signs of a crawling LR, or ran below its optimizer's range
-    (warnings); or its loss still falls steadily at the end (info, unless a low sign backs it:
-    the budget-best LR is often unfinished too).
+    """The run barely moved with the signs of a crawling LR, made no progress beyond its noise
+    with no sign of an LR past its edge, or ran below its optimizer's range (warnings); or its
+    loss still falls steadily at the end (info, unless a low sign backs it: the budget-best LR
+    is often unfinished too).
 
     Under a decaying schedule only the phase at high LR (at least half the peak) is judged,
     since the decay slows the end of every run on purpose.
@@ -244,6 +250,12 @@ def lr_too_low(
                     tuned=tuned_ratio,
                 )
             ]
+    if (
+        found := _no_progress(
+            run, s, lr, family, learned_moved, opening_jump, peak, catapult, min_z
+        )
+    ) is not None:
+        return [found]
     phase = high_lr_phase(run)
     sh = shape_of(phase) if phase is not None else None
     if sh is None:
@@ -297,6 +309,23 @@ def lr_too_low(
     return [
         _too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, tuned_ratio)
     ]
+
+
+def _no_progress(run, s, lr, family, learned_moved, opening_jump, peak, catapult, min_z):
+    """Evidence when the smoothed loss never got clearly below its start (batch noise hides
+    any fall) and nothing says the LR was past its edge: no early jump, no gradient catapult,
+    no LR above its family's band, and the first logged loss no jump above the next ones."""
+    sh = shape_of(run)
+    if s is None or sh is None or not no_progress(sh, min_z):
+        return None
+    # A run that halved its loss learned; one that ended above its start is LR001's.
+    if not learned_moved <= s.moved <= 1.0 or s.opening >= opening_jump:
+        return None
+    if high_signs(s, lr, family, peak=peak, catapult=catapult):
+        return None
+    slots = {"start_level": sh.start, "best_level": sh.best_region}
+    fall, noise = sh.start - sh.best_region, min_z * sh.late_se
+    return _too_low(run, "no_progress", fall, noise, lr, s, slots)
 
 
 def _too_low(
