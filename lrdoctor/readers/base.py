@@ -53,6 +53,11 @@ class DirectoryReader(Reader, Protocol):
 
     def claims_dir(self, path: Path) -> bool: ...
 
+    def reads(self, path: Path, rel: str) -> bool:
+        """Whether `read(path)` opens the file `rel` ('/'-separated, below `path`): a folder in
+        object storage is fetched as just those files (not a checkpoint's weights)."""
+        ...
+
 
 def table_from_arrow(
     source: str, table: pa.Table | list[pa.Table], notes: list[str] | None = None

@@ -166,6 +166,9 @@ class LightningVersionReader:
     def claims_dir(self, path: Path) -> bool:
         return bool(_VERSION.match(path.name)) and (path / "metrics.csv").is_file()
 
+    def reads(self, path: Path, rel: str) -> bool:
+        return rel == "metrics.csv"
+
     def sniff(self, path: Path, head: bytes) -> bool:
         return False
 
@@ -184,6 +187,10 @@ class DvcLiveReader:
 
     def claims_dir(self, path: Path) -> bool:
         return _metrics_dir(path) is not None
+
+    def reads(self, path: Path, rel: str) -> bool:
+        root = _metrics_dir(path)
+        return root is not None and rel.endswith(".tsv") and (path / rel).is_relative_to(root)
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return False

@@ -62,6 +62,10 @@ class HfOutputDirReader:
             _CHECKPOINT.match(p.name) and (p / STATE).is_file() for p in _children(path)
         )
 
+    def reads(self, path: Path, rel: str) -> bool:
+        folder, _, name = rel.rpartition("/")
+        return name == STATE and (folder == "" or bool(_CHECKPOINT.match(folder)))
+
     def sniff(self, path: Path, head: bytes) -> bool:
         return False
 

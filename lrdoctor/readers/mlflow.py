@@ -92,6 +92,9 @@ class MlflowStoreReader:
     def claims_dir(self, path: Path) -> bool:
         return _is_run(path) or _is_experiment(path) or any(_is_experiment(p) for p in _dirs(path))
 
+    def reads(self, path: Path, rel: str) -> bool:
+        return "artifacts" not in rel.split("/")[:-1]  # metrics, params, tags and meta.yaml
+
     def sniff(self, path: Path, head: bytes) -> bool:
         return False
 

@@ -231,6 +231,10 @@ def _data_crc_ok(data: bytes, raw, records):
     return ok
 
 
+# The folders of a run whose event files are read: the run's own, and Keras's train/validation.
+EVENT_GROUPS = ("", "train", "validation")
+
+
 def _event_files(folder: Path) -> list[Path]:
     try:
         return sorted(p for p in folder.iterdir() if MARKER in p.name and p.is_file())
@@ -292,14 +296,13 @@ class EventDirReader:
     def claims_dir(self, path: Path) -> bool:
         return bool(_event_files(path)) or bool(_event_files(path / "train"))
 
+    def reads(self, path: Path, rel: str) -> bool:
+        folder, _, name = rel.rpartition("/")
+        return MARKER in name and folder in EVENT_GROUPS
+
     def sniff(self, path: Path, head: bytes) -> bool:
         return False
 
     def read(self, path: Path, select: Select) -> list[Table]:
-        groups = {
-            "": _event_files(path),
-            "train": _event_files(path / "train"),
-            "validation": _event_files(path / "validation"),
-        }
-        groups = {k: v for k, v in groups.items() if v}
+        groups = {g: files for g in EVENT_GROUPS if (files := _event_files(path / g))}
         return [_to_table(str(path), groups, select)]

@@ -3,8 +3,9 @@
 A local path (file, folder or glob) resolves through `readers.discover`; `s3://`, `gs://` and
 `hdfs://` through `pyarrow.fs` (lrdoctor/sources/remote.py); `mlflow://HOST:PORT/EXPERIMENT`
 through a tracking server's REST API (lrdoctor/sources/mlflow.py). An input is a `Path`, a
-`RemoteFile` or an `MlflowRun`: small, picklable values, so the same per-input function
-(`engine.check_path`) runs on them in the local pool, on Dask or on Ray.
+`RemoteFile`, a `RemoteFolder` (a run folder in a bucket) or an `MlflowRun`: small, picklable
+values, so the same per-input function (`engine.check_path`) runs on them in the local pool, on
+Dask or on Ray.
 
 The remote modules are imported only when an argument names them: a local check starts as
 fast as before.

@@ -153,3 +153,53 @@ def test_parquet_reads_only_the_footer_and_the_needed_columns():
     assert set(table.values) == {"step", "loss"} and len(table.names) == 42
     assert np.allclose(table.values["loss"], columns["loss"])
     assert Counting.pulled < len(data) * 0.15, (Counting.pulled, len(data))
+
+
+def test_run_folders_are_one_input_each_fetching_only_what_their_reader_opens(s3_env, tmp_path):
+    import boto3
+
+    from lrdoctor.sources.remote import RemoteFolder, list_files
+    from tests.readers.test_mlflow import make_store
+    from tests.readers.test_tensorboard import event, simple, write
+
+    samples = Path(__file__).resolve().parents[1] / "readers" / "samples"
+    local = tmp_path / "local" / "night"
+    shutil.copytree(samples / "lightning_logs", local / "lightning_logs")
+    shutil.copytree(samples / "dvclive", local / "dvclive")
+    for sub in ("train", "validation"):  # a Keras TensorBoard run: one run, not two
+        (local / "tb" / sub).mkdir(parents=True)
+        losses = [event(s, [simple("epoch_loss", 2.0 / (1 + s))]) for s in range(40)]
+        write(local / "tb" / sub / "events.out.tfevents.1700000000.host.1.v2", losses)
+    checkpoint = local / "hf" / "checkpoint-10"
+    checkpoint.mkdir(parents=True)
+    shutil.copy(samples / "trainer_state.json", checkpoint / "trainer_state.json")
+    (checkpoint / "model.safetensors").write_bytes(bytes(4096))  # weights: never fetched
+    store = make_store(local)
+    (store / "1" / "a1b2c3" / "artifacts").mkdir()
+    (store / "1" / "a1b2c3" / "artifacts" / "model.pt").write_bytes(bytes(4096))
+    shutil.copy(FIXTURES / "blobs_sgd_healthy.csv", local / "run.csv")
+    (local / "run.csv.lrdoctor").write_text('{"optimizer": "sgd"}', encoding="utf-8")
+
+    client = boto3.client("s3")
+    name = f"night-{tmp_path.name.replace('_', '-').lower()}"[:63]
+    client.create_bucket(Bucket=name)
+    for file in sorted(p for p in local.rglob("*") if p.is_file()):
+        client.upload_file(str(file), name, f"night/{file.relative_to(local).as_posix()}")
+
+    _, local_report = check_json(local)
+    _, remote_report = check_json(f"s3://{name}/night/")
+    names = [r["source"].removeprefix(f"s3://{name}/night/") for r in remote_report["runs"]]
+    assert len(names) == len(local_report["runs"]) == 8, names
+    assert normalised(remote_report, f"s3://{name}/night/") == normalised(local_report, f"{local}/")
+    assert next(r for r in remote_report["runs"] if r["source"].endswith("run.csv"))["optimizer"]
+
+    inputs = {
+        str(i).removeprefix(f"s3://{name}/night/"): i for i in list_files(f"s3://{name}/night")
+    }
+    folders = {k: i.members for k, i in inputs.items() if isinstance(i, RemoteFolder)}
+    assert folders["hf"] == ("checkpoint-10/trainer_state.json",)
+    assert set(folders["tb"]) == {
+        f"{sub}/events.out.tfevents.1700000000.host.1.v2" for sub in ("train", "validation")
+    }
+    assert not any("artifacts" in m for m in folders["mlruns"])
+    assert inputs["run.csv"].side == f"{name}/night/run.csv.lrdoctor"
