@@ -111,3 +111,34 @@ def test_a_run_that_fell_clearly_is_never_no_progress():
     t = np.arange(60)
     run = run_from_frame(pd.DataFrame({"step": t, "loss": np.exp(-t / 10) + 0.3, "lr": 1e-3}))
     assert all(ev.reason != "no_progress" for ev in lr_too_low(run))
+
+
+def test_a_jump_then_a_flat_plateau_is_too_high():
+    """Thrown up early, then no steady descent: the plateau of an LR past its edge."""
+    rng = np.random.default_rng(3)
+    n = 300
+    loss = 0.3 + 0.05 * rng.standard_normal(n) ** 2
+    loss[0], loss[3:8] = 1.0, 3.0  # the jump, then a noisy plateau well below the start
+    run = run_from_frame(pd.DataFrame({"step": np.arange(n), "loss": loss, "lr": 0.1}))
+    [ev] = lr_too_high(run)
+    assert (ev.reason, ev.limit) == ("jumped_flat", 1.5)
+    assert ev.observed >= 1.5 and ev.slots["trend"] > ev.slots["flat_trend"] == -0.5
+
+
+def test_a_jump_followed_by_a_steady_descent_is_not_jumped_flat():
+    t = np.arange(300)
+    loss = np.exp(-t / 80) + 0.05
+    loss[3:8] = 3.0
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": 0.1}))
+    assert all(ev.reason != "jumped_flat" for ev in lr_too_high(run))
+
+
+@pytest.mark.parametrize(("first", "fires"), [(50.0, True), (5.0, False)])
+def test_a_first_logged_loss_far_above_the_next_is_an_explosion_before_the_log(first, fires):
+    """A window mean or a late first row: the log opens in the tail of an explosion."""
+    t = np.arange(50) * 10 + 10
+    loss = 1.0 * np.exp(-np.arange(50) / 10) + 0.5
+    loss[0] = first * np.median(loss[1:4])
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": 0.5}))
+    got = [(ev.reason, ev.limit) for ev in lr_too_high(run)]
+    assert (("opened_high", 20.0) in got) is fires

@@ -43,6 +43,8 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "thrown_early",
         "ended_above_start",
         "early_blowup",
+        "jumped_flat",
+        "opened_high",
         "stuck_high",
     ),
 )
@@ -63,6 +65,7 @@ def lr_too_high(
     low_ratio: float = 1e-3,
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
+    thrown_opening: float = 20.0,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
@@ -90,6 +93,7 @@ def lr_too_high(
             low_ratio,
             flat_trend,
             thrown_catapult,
+            thrown_opening,
         )
     if found is None:
         return []
@@ -166,6 +170,7 @@ def _by_signs(
     low_ratio,
     flat_trend,
     thrown_catapult,
+    thrown_opening,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR."""
     base = {"moved": s.moved, "first": s.start, "final": s.end}
@@ -174,6 +179,10 @@ def _by_signs(
         # The first logged step already came after an explosion (loggers without a pre-update
         # row): its gradient dwarfs every later one, whatever the loss did next.
         return "thrown_early", gc, thrown_catapult, base
+    if s.opening >= thrown_opening:
+        # The same without a gradient column: the first logged loss is the tail of an explosion
+        # that the following rows recover from (a window mean, or a logger that starts late).
+        return "opened_high", s.opening, thrown_opening, base
     if s.moved >= above_start:
         return "ended_above_start", s.moved, above_start, base
     if s.moved >= blowup_moved and (s.early_peak >= blowup_peak or (gc or 0) >= blowup_catapult):
@@ -183,6 +192,15 @@ def _by_signs(
             else Sign("grad_catapult", gc, blowup_catapult)
         )
         return "early_blowup", sign.observed, sign.limit, {**base, **_sign_slots("sign", sign)}
+    if s.early_peak >= peak and s.trend > flat_trend:
+        # Thrown up early, then a plateau that never descends again: an LR that healthy runs
+        # recover from leaves a steady descent behind the jump.
+        return (
+            "jumped_flat",
+            s.early_peak,
+            peak,
+            {**base, "trend": s.trend, "flat_trend": flat_trend},
+        )
     if s.moved < stuck_moved:
         return None
     high = high_signs(s, lr, family, peak=peak, catapult=catapult)
