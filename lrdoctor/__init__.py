@@ -1,10 +1,21 @@
 """lrdoctor: a diagnostic linter for neural-network training runs."""
 
 from lrdoctor.api import check
+from lrdoctor.errors import ConfigError, InputError, LrdoctorError
 from lrdoctor.findings import Finding, Report, RunReport
 
 __version__ = "0.1.0"
-__all__ = ["Finding", "Monitor", "Report", "RunReport", "__version__", "check"]
+__all__ = [
+    "ConfigError",
+    "Finding",
+    "InputError",
+    "LrdoctorError",
+    "Monitor",
+    "Report",
+    "RunReport",
+    "__version__",
+    "check",
+]
 
 
 def __getattr__(name: str):

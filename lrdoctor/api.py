@@ -57,11 +57,42 @@ def check(
             session, options=dataclasses.replace(session.options, curves=True)
         )
     if _is_frame(source):
-        return session.check_frame(source)
-    paths = [source] if isinstance(source, str | os.PathLike) else list(_as_iter(source))
-    from lrdoctor.sources import resolve
+        report = session.check_frame(source)
+    else:
+        paths = [source] if isinstance(source, str | os.PathLike) else list(_as_iter(source))
+        from lrdoctor.sources import resolve
 
-    return session.check(resolve(paths), jobs=jobs)
+        report = session.check(resolve(paths), jobs=jobs)
+    _raise_if_nothing_usable(report, list(source.columns) if _is_frame(source) else None)
+    return report
+
+
+def _raise_if_nothing_usable(report: Report, frame_columns: list | None) -> None:
+    """As the CLI exits 2 when no input could be judged: raise InputError for the first.
+
+    With several inputs and some usable, the unusable ones stay error entries in the report
+    (`report.exit_code()` is then 2), as `lrdoctor check` reports them.
+    """
+    from lrdoctor.errors import InputError
+
+    if not report.runs or not all(r.error is not None or r.idle for r in report.runs):
+        return
+    run = report.runs[0]
+    if run.error is not None:
+        err = InputError(run.source, "")
+        err.args = (run.error,)  # already `source: what — what to do`
+        raise err
+    if "loss" not in run.columns:
+        raise InputError(
+            run.source,
+            f"no loss column found (columns: {', '.join(map(str, frame_columns or []))})",
+            "name it with columns={'loss': ...} (lrdoctor.check's argument)",
+        )
+    raise InputError(
+        run.source,
+        "no selected rule could run (the log lacks the columns they need)",
+        "select other rules or log more signals (see docs/logging.md)",
+    )
 
 
 def _is_frame(obj: Any) -> bool:

@@ -95,6 +95,15 @@ class RunReport:
         """Rules whose detector raised on this run (a bug in lrdoctor; the others still ran)."""
         return [o for o in self.outcomes if o.status == "detector_error"]
 
+    @property
+    def idle(self) -> bool:
+        """Read, but no selected rule could run on it (it lacks the columns they need)."""
+        return (
+            self.error is None
+            and bool(self.outcomes)
+            and all(o.status == "skipped" for o in self.outcomes)
+        )
+
     def fails(self, fail_on: Severity) -> bool:
         """True when the run could not be read or a finding reaches the fail level."""
         if self.error is not None:
@@ -135,10 +144,40 @@ class Report:
     # Special files met in a folder walk and never opened: (path, what it is).
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    def __iter__(self):
+        return iter(self.runs)
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __getitem__(self, index: int) -> RunReport:
+        return self.runs[index]
+
+    def __repr__(self) -> str:
+        """Short, like a test runner's summary line: the full record is `to_dict()`."""
+        counts: dict[str, int] = {}
+        for r in self.runs:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no runs"
+        return f"<Report {len(self.runs)} run(s): {shown}; exit code {self.exit_code()}>"
+
+    def to_json(self) -> str:
+        """The versioned JSON record (`"schema": "lrdoctor.report/1"`), as `--format json`."""
+        from lrdoctor.formats import FORMATS, Context
+
+        return FORMATS["json"](self, Context())
+
+    def to_text(self, width: int = 100) -> str:
+        """The report as `lrdoctor check` prints it (no colour), `width` columns wide."""
+        from lrdoctor.catalogue import load_builtin
+        from lrdoctor.formats import FORMATS, Context
+
+        return FORMATS["text"](self, Context(rules={r.id: r for r in load_builtin()}, width=width))
+
     def exit_code(self, fail_on: Severity = "error") -> int:
         """0 when nothing reaches the fail level, 1 when a finding does, 2 when an input or a
         detector failed (a crashed rule must not pass a CI gate silently)."""
-        if any(r.error is not None or r.detector_errors for r in self.runs):
+        if any(r.error is not None or r.detector_errors or r.idle for r in self.runs):
             return 2
         return 1 if any(r.fails(fail_on) for r in self.runs) else 0
 

@@ -144,7 +144,8 @@ def build_run(
             signals["update_ratio"] = Series(common, upd.value[iu] / w.value[iw])
         columns["update_ratio"] = f"{columns['update_norm']} / {columns['weight_norm']}"
 
-    optimizer = optimizer or table.meta.get("optimizer") or optimizer_from_columns(columns)
+    # --optimizer is the fallback for a log that does not say (docs: "when the log does not say")
+    optimizer = table.meta.get("optimizer") or optimizer_from_columns(columns) or optimizer
     return Run(
         source=table.source,
         signals=signals,
