@@ -85,7 +85,7 @@ def _raise_if_nothing_usable(report: Report, frame_columns: list | None) -> None
     if "loss" not in run.columns:
         raise InputError(
             run.source,
-            f"no loss column found (columns: {', '.join(map(str, frame_columns or []))})",
+            f"no loss column with numbers (columns: {', '.join(map(str, frame_columns or []))})",
             "name it with columns={'loss': ...} (lrdoctor.check's argument)",
         )
     raise InputError(

@@ -182,7 +182,9 @@ SHARED_PHRASES = "_phrases.toml"
 
 def load_dir(folder: Path) -> tuple[Rule, ...]:
     if not folder.is_dir():
-        raise CatalogueError(f"{folder}: no such rules folder")
+        raise CatalogueError(
+            f"{folder}: no such rules folder", "create it, or fix --rules / rules-dirs"
+        )
     shared_file = folder / SHARED_PHRASES
     if not shared_file.is_file():
         shared_file = builtin_rules_dir() / SHARED_PHRASES

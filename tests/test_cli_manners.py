@@ -98,3 +98,78 @@ def test_plots_follow_the_terminal_width(monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")
     assert plot_width(None) == 44
     assert plot_width(30) == 30
+
+
+def json_of(result) -> dict:
+    import json
+
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def logs_with_a_summary(tmp_path):
+    """A folder as users have it: two logs and a summary CSV that is not a log."""
+    import shutil
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    for name in ("spirals_adam_too_low.parquet", "short_run.csv", "sweeps.csv"):
+        shutil.copy(fixtures / name, tmp_path / name)
+    (tmp_path / "old").mkdir()
+    shutil.copy(fixtures / "blobs_adam_too_high.parquet", tmp_path / "old" / "a.parquet")
+    return tmp_path
+
+
+def test_a_non_log_in_a_folder_is_skipped_not_a_batch_failure(logs_with_a_summary):
+    folder = logs_with_a_summary
+    result = run("check", folder, "--format", "json", "--exclude", "old/*")
+    assert result.exit_code == 0, result.output
+    report = json_of(result)
+    assert sorted(r["source"].rsplit("/", 1)[1] for r in report["runs"]) == [
+        "short_run.csv",
+        "spirals_adam_too_low.parquet",
+    ]
+    assert report["errors"] == []
+    assert report["skipped"] == [
+        {"source": str(folder / "sweeps.csv"), "reason": "not a training log (no loss column)"}
+    ]
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith(f"lrdoctor: warning: {folder / 'sweeps.csv'}: skipped")
+    assert warning.endswith("--exclude")
+
+
+def test_a_non_log_named_on_the_command_line_stays_an_error(logs_with_a_summary):
+    line = one_error_line(run("check", logs_with_a_summary / "sweeps.csv"))
+    assert "no loss column found" in line and line.endswith("name it with --loss-col")
+
+
+def test_exclude_matches_names_trailing_parts_and_keeps_named_paths(logs_with_a_summary):
+    folder = logs_with_a_summary
+
+    def checked(*args):
+        result = run("check", *args, "--format", "json")
+        assert result.exit_code in (0, 1), result.output
+        return sorted(r["source"].removeprefix(f"{folder}/") for r in json_of(result)["runs"])
+
+    everything = ["old/a.parquet", "short_run.csv", "spirals_adam_too_low.parquet"]
+    assert checked(folder) == everything
+    assert checked(folder, "--exclude", "*.csv") == [
+        "old/a.parquet",
+        "spirals_adam_too_low.parquet",
+    ]
+    assert checked(folder, "--exclude", "old/*,short_run.csv") == ["spirals_adam_too_low.parquet"]
+    assert checked(folder, "--exclude", "short_*", "--exclude", "a.parquet") == everything[2:]
+    named = folder / "short_run.csv"
+    assert checked(named, "--exclude", "*.csv") == ["short_run.csv"]
+
+
+def test_a_folder_of_non_logs_is_an_input_error(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).resolve().parent.parent / "fixtures/sweeps.csv", tmp_path)
+    result = run("check", tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"lrdoctor: error: {tmp_path}: no training log found — name its loss with --loss-col"
+    )

@@ -264,3 +264,65 @@ def test_python_blocks_parse_and_their_lrdoctor_imports_resolve(body: str) -> No
             for alias in node.names:
                 if alias.name.split(".")[0] == "lrdoctor":
                     importlib.import_module(alias.name)
+
+
+def test_ci_config_examples_run_as_pasted(tmp_path: Path) -> None:
+    """docs/ci.md's [tool.lrdoctor] table and custom rule, pasted into a project whose log has
+    the columns the table names."""
+    import json
+
+    import pandas as pd
+
+    toml_blocks = [b for lang, b, _, _ in blocks(ROOT / "docs/ci.md") if lang == "toml"]
+    config = next(b for b in toml_blocks if b.startswith("[tool.lrdoctor]"))
+    rule = next(b for b in toml_blocks if b.startswith('id = "CU001"'))
+    # the commented-out rules-dirs line, switched on, with the rule file the page shows
+    assert '# rules-dirs = ["ci/rules"]' in config
+    (tmp_path / "pyproject.toml").write_text(config.replace("# rules-dirs", "rules-dirs"))
+    (tmp_path / "ci/rules").mkdir(parents=True)
+    (tmp_path / "ci/rules/CU001.toml").write_text(rule)
+    log = pd.read_csv(ROOT / "fixtures/short_run.csv")
+    log.rename(columns={"loss": "train/objective", "step": "trainer/global_step"}).to_csv(
+        tmp_path / "run.csv", index=False
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "lrdoctor", "check", "run.csv", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    [run] = json.loads(out.stdout)["runs"]
+    assert run["columns"]["loss"] == "train/objective"
+    assert run["columns"]["step"] == "trainer/global_step"
+    assert run["optimizer"] == "adamw"  # the file's fallback: this log does not say
+    rules = {f["rule"] for f in run["findings"]} | {s["rule"] for s in run["skipped"]}
+    assert not any(r.startswith("SC") for r in rules)  # ignore = ["SC"]
+    assert "CU001" not in {s["rule"] for s in run["skipped"]}  # it ran (the log has the signal)
+    shown = subprocess.run(
+        [sys.executable, "-m", "lrdoctor", "rule", "CU001"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0 and "val-accuracy-too-slow" in shown.stdout, shown.stderr
+    # as pasted, without the rules folder, the line says what to do
+    (tmp_path / "ci/rules/CU001.toml").unlink()
+    (tmp_path / "ci/rules").rmdir()
+    out = subprocess.run(
+        [sys.executable, "-m", "lrdoctor", "check", "run.csv"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith(
+        "no such rules folder — create it, or fix --rules / rules-dirs"
+    )

@@ -82,6 +82,9 @@ def check_command(
         "--scheduler",
         help="The Dask scheduler or Ray cluster address (default: a local cluster).",
     ),
+    exclude: list[str] | None = typer.Option(
+        None, "--exclude", help="GLOB: leave matching files out of folders and globs (repeatable)."
+    ),
     color: str = typer.Option("auto", "--color", help="auto, always or never."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
     max_bytes: int = typer.Option(
@@ -134,7 +137,7 @@ def check_command(
         options = dataclasses.replace(options, curves=True)
 
     skipped: list = []
-    inputs = resolve(paths, skipped)
+    inputs = _without_excluded(resolve(paths, skipped), exclude or (), paths)
     step_summary = _step_summary() if format == "github" else None
     _refuse_overwriting(inputs, output, step_summary)
     for path, kind in skipped:
@@ -144,7 +147,7 @@ def check_command(
         report = _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show)
     else:
         report = _run_all(inputs, planned, options, jobs, show=show)
-    report.skipped = [(str(p), kind) for p, kind in skipped]
+    report.skipped = [(str(p), kind) for p, kind in skipped] + _skip_walked_non_logs(report, paths)
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(
@@ -253,6 +256,56 @@ def _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show: bo
         return run_on(
             executor, inputs, planned, options, scheduler=scheduler, workers=jobs, advance=advance
         )
+
+
+def _without_excluded(inputs: list, patterns, named) -> list:
+    """Drop the inputs a --exclude GLOB matches (the whole path, a trailing part of it, or the
+    name, as ruff's --exclude); a path named on the command line is kept, as ruff keeps it."""
+    from fnmatch import fnmatch
+
+    from lrdoctor.config import split_list
+
+    patterns = split_list(list(patterns))
+    if not patterns:
+        return inputs
+    named = {os.fspath(p) for p in named}
+
+    def excluded(item) -> bool:
+        text = os.fspath(item) if isinstance(item, Path) else str(item)
+        parts = Path(text).parts
+        tails = ["/".join(parts[i:]) for i in range(len(parts))]
+        return text not in named and any(fnmatch(s, g) for g in patterns for s in tails)
+
+    return [i for i in inputs if not excluded(i)]
+
+
+def _skip_walked_non_logs(report, named) -> list[tuple[str, str]]:
+    """A table without a loss column met in a folder or a glob (a summary CSV next to the logs)
+    is skipped with a warning, not an error that fails the batch; named on the command line, it
+    stays an error."""
+    named = {os.fspath(p) for p in named}
+    kept, skipped = [], []
+    for r in report.runs:
+        if (
+            r.error
+            and r.source not in named
+            and r.error.startswith(f"{r.source}: no loss column found")
+        ):
+            skipped.append((r.source, "not a training log (no loss column)"))
+            report_warning(
+                f"{r.source}: skipped, not a training log (no loss column) — "
+                "name its loss with --loss-col, or leave it out with --exclude"
+            )
+        else:
+            kept.append(r)
+    if skipped and not kept:
+        from lrdoctor.errors import InputError
+
+        raise InputError(
+            ", ".join(sorted(named)), "no training log found", "name its loss with --loss-col"
+        )
+    report.runs[:] = kept
+    return skipped
 
 
 def _color(choice: str, to_terminal: bool, output: Path | None) -> bool:
