@@ -23,7 +23,7 @@ class Signs:
     start: float  # the first logged loss (the smaller of it and the median of the first three)
     end: float  # median of the last 10% of the logged losses
     early_peak: float  # highest 3-point median in the first third, over `start`
-    opening: float  # the first logged loss over the median of the next few
+    opening: float  # the first logged loss over the median of the next three
     trend: float  # rank correlation of 20 binned levels with time (-1: steady descent)
     grad_catapult: float | None  # first gradient norm over its median after the first 10%
     update_ratio: float | None  # median update/weight ratio in the peak-LR phase
@@ -55,8 +55,9 @@ def _signs(run: Run) -> Signs | None:
     end = float(np.median(loss[-max(3, n // 10) :]))
     head = loss[: max(4, n // 3)]
     early_peak = float(_rolling_median(head, 3).max()) / start
-    next_few = loss[1 : 1 + max(3, n // 20)]
-    opening = float(loss[0]) / max(float(np.median(next_few)), 1e-300)
+    # Three rows, whatever the log's length: the jump between the first row and the next ones is
+    # the logger's, and a long window would count a healthy run's fast fall.
+    opening = float(loss[0]) / max(float(np.median(loss[1:4])), 1e-300)
     return Signs(
         n=n,
         start=start,

@@ -65,7 +65,8 @@ def lr_too_high(
     low_ratio: float = 1e-3,
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
-    thrown_opening: float = 20.0,
+    thrown_opening: float = 10.0,
+    jump_trend: float = -0.7,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
@@ -94,6 +95,7 @@ def lr_too_high(
             flat_trend,
             thrown_catapult,
             thrown_opening,
+            jump_trend,
         )
     if found is None:
         return []
@@ -171,6 +173,7 @@ def _by_signs(
     flat_trend,
     thrown_catapult,
     thrown_opening,
+    jump_trend,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR."""
     base = {"moved": s.moved, "first": s.start, "final": s.end}
@@ -192,14 +195,14 @@ def _by_signs(
             else Sign("grad_catapult", gc, blowup_catapult)
         )
         return "early_blowup", sign.observed, sign.limit, {**base, **_sign_slots("sign", sign)}
-    if s.early_peak >= peak and s.trend > flat_trend:
+    if s.early_peak >= peak and s.trend > jump_trend:
         # Thrown up early, then a plateau that never descends again: an LR that healthy runs
         # recover from leaves a steady descent behind the jump.
         return (
             "jumped_flat",
             s.early_peak,
             peak,
-            {**base, "trend": s.trend, "flat_trend": flat_trend},
+            {**base, "trend": s.trend, "jump_trend": jump_trend},
         )
     if s.moved < stuck_moved:
         return None
