@@ -142,3 +142,17 @@ def test_a_first_logged_loss_far_above_the_next_is_an_explosion_before_the_log(f
     run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": 0.5}))
     got = [(ev.reason, ev.limit) for ev in lr_too_high(run)]
     assert (("opened_high", 10.0) in got) is fires
+
+
+@pytest.mark.parametrize(("lr", "reason"), [(3e-5, "below_band"), (3e-3, None)])
+def test_an_lr_below_every_familys_band_that_did_not_halve_the_loss_is_too_low(lr, reason):
+    """Optimizer unknown: below 1e-4 no family trains best, whatever the curve's shape."""
+    rng = np.random.default_rng(5)
+    t = np.arange(200)
+    loss = 1.0 - 0.3 * (1 - np.exp(-t / 30)) + 0.02 * rng.standard_normal(200)
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr}))
+    got = [(ev.reason, ev.observed, ev.limit) for ev in lr_too_low(run)]
+    if reason:
+        assert got == [(reason, lr, 1e-4)]
+    else:
+        assert all(r != "below_band" for r, _, _ in got)

@@ -10,7 +10,14 @@ import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
-from lrdoctor.detectors.direction import Sign, Signs, high_signs, low_signs, signs_of
+from lrdoctor.detectors.direction import (
+    Sign,
+    Signs,
+    high_signs,
+    low_signs,
+    signs_of,
+    typical_band,
+)
 from lrdoctor.detectors.shape import (
     blowup,
     high_lr_phase,
@@ -216,7 +223,14 @@ def _by_signs(
 
 @detector(
     "lr_too_low",
-    reasons=("barely_moved", "no_progress", "below_range", "unfinished", "unfinished_low"),
+    reasons=(
+        "barely_moved",
+        "below_band",
+        "no_progress",
+        "below_range",
+        "unfinished",
+        "unfinished_low",
+    ),
 )
 def lr_too_low(
     run: Run,
@@ -277,6 +291,17 @@ def lr_too_low(
         )
     ) is not None:
         return [found]
+    band_low = typical_band(family)[0]
+    if (
+        s is not None
+        and lr is not None
+        and lr < band_low
+        and s.moved >= learned_moved
+        and not high_signs(s, lr, family, peak=peak, catapult=catapult)
+    ):
+        # Below where any run of its family (or, unknown, of any family) trains best, and the
+        # loss not even halved: the LR's doing, however the curve is shaped.
+        return [_too_low(run, "below_band", lr, band_low, lr, s, {})]
     phase = high_lr_phase(run)
     sh = shape_of(phase) if phase is not None else None
     if sh is None:
