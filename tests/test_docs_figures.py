@@ -1,47 +1,116 @@
-"""Figures and samples in the docs are what the tool prints today (scripts/update_readme.py)."""
+"""Figures and samples in the docs are what the tool prints today (scripts/update_docs.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("update_readme", ROOT / "scripts/update_readme.py")
-update_readme = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(update_readme)
+_spec = importlib.util.spec_from_file_location("update_docs", ROOT / "scripts/update_docs.py")
+update_docs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(update_docs)
 
 
 def sections(text: str) -> dict[str, str]:
-    return {m["name"]: m["body"] for m in update_readme.SECTION.finditer(text)}
+    return {m["name"]: m["body"] for m in update_docs.SECTION.finditer(text)}
 
 
-def test_readme_has_its_generated_sections() -> None:
-    assert set(sections(update_readme.README.read_text())) == set(update_readme.GENERATORS)
+def test_every_generator_has_its_section() -> None:
+    found = [name for page in update_docs.PAGES for name in sections(page.read_text())]
+    assert sorted(found) == sorted(update_docs.GENERATORS)
 
 
-def test_readme_generated_sections_are_current() -> None:
-    """If this fails: python scripts/update_readme.py (and read the diff)."""
-    text = update_readme.README.read_text()
-    now = sections(update_readme.render(text))
+@pytest.mark.parametrize("page", update_docs.PAGES, ids=lambda p: p.name)
+def test_generated_sections_are_current(page: Path) -> None:
+    """If this fails: python scripts/update_docs.py (and read the diff)."""
+    text = page.read_text()
+    now = sections(update_docs.render(text, page.name))
     for name, body in sections(text).items():
-        assert body == now[name], f"README.md section {name} is stale: run scripts/update_readme.py"
+        assert body == now[name], (
+            f"{page.name}: section {name} is stale: run scripts/update_docs.py"
+        )
 
 
 def test_sample_report_is_the_run_the_quick_start_checks() -> None:
-    body = sections(update_readme.README.read_text())["sample-report"]
+    body = sections(update_docs.PAGES[0].read_text())["sample-report"]
     import lrdoctor
 
-    run = lrdoctor.check(ROOT / update_readme.SAMPLE[1]).runs[0]
-    assert f"{run.status.upper()}  {update_readme.SAMPLE[1]}" in body
+    run = lrdoctor.check(ROOT / update_docs.SAMPLE[1]).runs[0]
+    assert f"{run.status.upper()}  {update_docs.SAMPLE[1]}" in body
     for f in run.findings:
         assert f"{f.severity:<7} {f.rule} {f.name}" in body
 
 
-def test_check_mode_reports_a_stale_section(tmp_path, monkeypatch, capsys) -> None:
-    stale = update_readme.README.read_text().replace("| DA001 | too-few-points", "| DA001 | x", 1)
-    (tmp_path / "README.md").write_text(stale)
-    monkeypatch.setattr(update_readme, "README", tmp_path / "README.md")
-    assert update_readme.main(["--check"]) == 1
+def test_u_curves_mark_each_sweeps_best_lr() -> None:
+    import csv
+
+    body = sections((ROOT / "docs/trainer.md").read_text())["u-curves"]
+    rows = list(csv.DictReader((ROOT / "fixtures/sweeps.csv").read_text().splitlines()))
+    sweeps = {(r["dataset"], r["optimizer"]) for r in rows}
+    assert body.count("| final |") == len(sweeps) == 13
+    assert body.count(" * |") == len(sweeps)  # one best LR per sweep
+
+
+def test_check_mode_reports_a_stale_section(tmp_path, capsys) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        update_docs.PAGES[0].read_text().replace("| DA001 | too-few", "| DA001 | x", 1)
+    )
+    assert update_docs.main(["--check"], [readme]) == 1
     assert "-| DA001 | x" in capsys.readouterr().out
-    assert update_readme.main([]) == 0
-    assert update_readme.main(["--check"]) == 0
+    assert update_docs.main([], [readme]) == 0
+    assert update_docs.main(["--check"], [readme]) == 0
+
+
+def test_rules_page_fixture_count_is_the_golden_tests() -> None:
+    """docs/rules.md §2 states how many fixtures meet their manifest entry and names the misses;
+    tests/test_golden.py checks each (the misses as strict expected failures)."""
+    import re
+
+    spec = importlib.util.spec_from_file_location("golden", ROOT / "tests/test_golden.py")
+    golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden)
+    page = (ROOT / "docs/rules.md").read_text()
+    section = page[page.index("## 2. The fixtures") : page.index("## 3.")]
+    met, total = map(int, re.search(r"(\d+) of the (\d+) checkable fixtures", section).groups())
+    assert total == len(golden.FIXTURES)
+    assert met == total - len(golden.KNOWN_MISSES)
+    for name in golden.KNOWN_MISSES:
+        assert f"`{name}`" in section, f"docs/rules.md §2 does not name the miss {name}"
+
+
+def test_readme_supported_versions_are_pyprojects_bounds() -> None:
+    """README's 'Supported:' line states the bounds .ci/lowest installs (pyproject.toml's)."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    line = next(
+        x for x in update_docs.PAGES[0].read_text().splitlines() if x.startswith("Supported:")
+    )
+    assert f"Python {project['requires-python'].removeprefix('>=')} or newer" in line
+    for dep in project["dependencies"]:
+        name, low, high = re.fullmatch(r"(\w+)>=([\d.]+)(?:,<([\d.]+))?", dep).groups()
+        if high:  # "typer 0.16 to 0.27": the last minor below the cap
+            major, minor = high.split(".")
+            assert f"{name} {low} to {major}.{int(minor) - 1}" in line, dep
+        else:
+            assert f"{name} ≥ {low}" in line, dep
+
+
+def test_readme_lists_every_command_and_format() -> None:
+    import re
+
+    from typer.main import get_command
+
+    from lrdoctor.cli import app
+    from lrdoctor.formats import FORMATS
+
+    readme = update_docs.PAGES[0].read_text()
+    table = readme[readme.index("## Commands") : readme.index("In Python:")]
+    listed = set(re.findall(r"`lrdoctor ([a-z-]+)", table))
+    assert listed == set(get_command(app).commands)
+    [formats] = re.findall(r"`--format ([a-z|]+)`", readme)
+    assert formats.split("|") == list(FORMATS)
