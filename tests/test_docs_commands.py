@@ -77,8 +77,22 @@ def collect() -> list[Command]:
     return found
 
 
+def collect_inline() -> list[Command]:
+    """Commands quoted in the prose (`lrdoctor check fixtures/x.parquet`) that name one bundled
+    fixture; the others use placeholders (RUN, PATH, run.csv), and those over every fixture
+    (`fixtures/*.parquet ...`, a minute of figures) are what docs/pictures.md measured."""
+    found = []
+    for page in PAGES:
+        text = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), page.read_text())
+        for m in re.finditer(r"`(lrdoctor [^`]+)`", text):
+            if any(w.startswith("fixtures/") for w in shlex.split(m[1])) and "*" not in m[1]:
+                line = text.count("\n", 0, m.start()) + 1
+                found.append(Command(str(page.relative_to(ROOT)), line, m[1], None))
+    return found
+
+
 COMMANDS = collect()
-RUNNABLE = [c for c in COMMANDS if not c.illustrative]
+RUNNABLE = [c for c in COMMANDS if not c.illustrative] + collect_inline()
 
 
 def segments(command: Command) -> list[list[str]]:
