@@ -17,6 +17,7 @@ FIXTURES = [
 ]
 # Measured misses, kept visible instead of tuned away (see docs/rules.md).
 KNOWN_MISSES = {
+    "regression_rmsprop_too_high": "worse-level oscillation; trend after the jump under jump_trend",
     "blobs_sgd_too_low": "converging curve; its update ratio 1.3e-4 sits just above the limit",
     "plateau_constant": "the loss still creeps down under heavy noise; not a flat plateau",
 }

@@ -73,7 +73,7 @@ def lr_too_high(
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
     thrown_opening: float = 10.0,
-    jump_trend: float = -0.7,
+    jump_trend: float = -0.5,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
