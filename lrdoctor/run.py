@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lrdoctor.columns import SIGNALS, canonical_optimizer, detect_columns, optimizer_from_columns
+from lrdoctor.columns import canonical_optimizer, detect_columns, optimizer_from_columns
 from lrdoctor.readers.base import Table
 
 
@@ -58,10 +58,6 @@ class Run:
 
     def __getitem__(self, name: str) -> Series:
         return self.signals[name]
-
-    @property
-    def missing(self) -> list[str]:
-        return [s for s in SIGNALS if not self.has(s)]
 
     @property
     def optimizer_family(self) -> str | None:

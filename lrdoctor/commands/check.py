@@ -151,7 +151,6 @@ def check_command(
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(
-        rules={r.id: r for r in catalogue},
         fail_on=level,
         color=format == "text" and _color(color, to_terminal, output),
         width=_width(to_terminal),

@@ -50,7 +50,7 @@ def watch_command(
 
     if exit_on is not None and check_severity(exit_on, "--exit-on") == "info":
         raise ConfigError("--exit-on 'info': use error or warning")
-    _, catalogue, planned, options = settle(
+    _, _, planned, options = settle(
         config,
         rules_dirs,
         color,
@@ -65,7 +65,7 @@ def watch_command(
     )
     watcher = Watcher(path, planned, options, exit_on)
     code = watcher.follow(interval, idle, status=sys.stderr.isatty())
-    _final(watcher, catalogue, color)
+    _final(watcher, color)
     raise typer.Exit(2 if code == 0 and watcher.read_error and not watcher.reports else code)
 
 
@@ -259,7 +259,7 @@ def status_line(run, report) -> str:
     return "  ".join(parts)
 
 
-def _final(watcher: Watcher, catalogue, color: str) -> None:
+def _final(watcher: Watcher, color: str) -> None:
     """The final report, as `check` prints it."""
     from lrdoctor.commands import report_error
     from lrdoctor.config import color_wanted
@@ -275,7 +275,6 @@ def _final(watcher: Watcher, catalogue, color: str) -> None:
     from lrdoctor.commands.check import _width
 
     ctx = Context(
-        rules={r.id: r for r in catalogue},
         color=color_wanted(color, to_terminal),
         width=_width(to_terminal),
     )

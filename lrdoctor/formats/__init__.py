@@ -1,20 +1,18 @@
-"""Output formats: each a function of the Report (and the catalogue), picked from `FORMATS`."""
+"""Output formats: each a function of the Report, picked from `FORMATS`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from lrdoctor.catalogue import Rule
 from lrdoctor.findings import SEVERITY_RANK, Finding, Report, RunReport
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a format may need besides the report: rule titles, the fail level, the terminal."""
+    """What a format may need besides the report: the fail level and the terminal."""
 
-    rules: Mapping[str, Rule] = field(default_factory=dict)
     fail_on: str = "error"
     color: bool = False
     width: int = 120

@@ -41,7 +41,6 @@ class Reader(Protocol):
     """A log format. `sniff` looks at the path and the first bytes; `read` returns its runs."""
 
     name: str
-    description: str
 
     def sniff(self, path: Path, head: bytes) -> bool: ...
 

@@ -50,10 +50,6 @@ class FrameworkCsvReader:
     then fixes the step axis, sums Ultralytics' loss parts, or splits the runs."""
 
     name = "csv-frameworks"
-    description = (
-        "CSV from Lightning CSVLogger, Keras CSVLogger, fastai, Ultralytics results.csv, "
-        "or several runs told apart by a run/run_id/run_name/name column"
-    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         names = sniffed_header(path, head)
@@ -161,7 +157,6 @@ class LightningVersionReader:
     """`lightning_logs/version_N/`: one run; a folder of several versions is several runs."""
 
     name = "lightning"
-    description = "PyTorch Lightning CSVLogger folder (lightning_logs/version_N/metrics.csv)"
 
     def claims_dir(self, path: Path) -> bool:
         return bool(_VERSION.match(path.name)) and (path / "metrics.csv").is_file()
@@ -183,7 +178,6 @@ class DvcLiveReader:
     """DVCLive: one TSV per metric under `plots/metrics/` (nested folders for `/` in names)."""
 
     name = "dvclive"
-    description = "DVCLive folder (dvclive/plots/metrics/*.tsv)"
 
     def claims_dir(self, path: Path) -> bool:
         return _metrics_dir(path) is not None

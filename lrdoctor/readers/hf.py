@@ -43,7 +43,6 @@ def _is_state(head: bytes) -> bool:
 
 class TrainerStateReader:
     name = "hf-trainer-state"
-    description = "Hugging Face trainer_state.json (log_history)"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head.lstrip()
@@ -55,7 +54,6 @@ class TrainerStateReader:
 
 class HfOutputDirReader:
     name = "hf-output-dir"
-    description = "Hugging Face output folder (the newest complete checkpoint-N history)"
 
     def claims_dir(self, path: Path) -> bool:
         return (path / STATE).is_file() or any(

@@ -53,7 +53,6 @@ def records_to_tables(
 
 class JsonLinesReader:
     name = "jsonl"
-    description = "JSON Lines (one object per line; validation lines may share a step)"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip().splitlines()
@@ -96,7 +95,6 @@ class JsonLinesReader:
 
 class JsonReader:
     name = "json"
-    description = "JSON array of records, or a Keras history dump {metric: [per-epoch values]}"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()

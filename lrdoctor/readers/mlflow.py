@@ -87,7 +87,6 @@ def run_meta(run_dir: Path) -> dict[str, str]:
 
 class MlflowStoreReader:
     name = "mlflow"
-    description = "MLflow file store (mlruns/, an experiment or a run folder)"
 
     def claims_dir(self, path: Path) -> bool:
         return _is_run(path) or _is_experiment(path) or any(_is_experiment(p) for p in _dirs(path))
@@ -126,7 +125,6 @@ def _unique_sources(tables: list[Table]) -> None:
 
 class MlflowSqliteReader:
     name = "mlflow-sqlite"
-    description = "MLflow SQLite backend (mlflow.db)"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return head.startswith(SQLITE_MAGIC) and {"metrics", "runs"} <= _tables(path)

@@ -25,7 +25,6 @@ MAX_HEADER_BYTES = 4 * 1024 * 1024
 
 class ParquetReader:
     name = "parquet"
-    description = "Apache Parquet (any writer: pandas, polars, pyarrow, W&B run.history())"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return head.startswith(PARQUET_MAGIC)
@@ -117,7 +116,6 @@ CSV_BLOCK = 1 << 24  # bytes Arrow parses at a time; also the longest line it ca
 
 class CsvReader:
     name = "csv"
-    description = "CSV or TSV with a header row, optionally gzip-compressed"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if head.startswith(GZIP_MAGIC):

@@ -272,7 +272,6 @@ def _rename(prefix: str, tag: str) -> str:
 
 class EventFileReader:
     name = "tensorboard-file"
-    description = "TensorBoard event file (events.out.tfevents.*)"
 
     def sniff(self, path: Path, head: bytes) -> bool:
         if MARKER in path.name:
@@ -291,7 +290,6 @@ class EventFileReader:
 
 class EventDirReader:
     name = "tensorboard"
-    description = "TensorBoard run folder (event files; Keras train/ and validation/)"
 
     def claims_dir(self, path: Path) -> bool:
         return bool(_event_files(path)) or bool(_event_files(path / "train"))

@@ -21,8 +21,9 @@ def _split(name: str) -> tuple[str, str] | None:
 
 
 class WandbExportReader:
+    """Weights & Biases UI CSV export: a Step column and "<run> - <metric>" columns."""
+
     name = "wandb-export"
-    description = 'Weights & Biases UI CSV export (Step, "<run> - <metric>" columns)'
 
     def sniff(self, path: Path, head: bytes) -> bool:
         names = sniffed_header(path, head)
