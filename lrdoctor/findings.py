@@ -169,10 +169,9 @@ class Report:
 
     def to_text(self, width: int = 100) -> str:
         """The report as `lrdoctor check` prints it (no colour), `width` columns wide."""
-        from lrdoctor.catalogue import load_builtin
         from lrdoctor.formats import FORMATS, Context
 
-        return FORMATS["text"](self, Context(rules={r.id: r for r in load_builtin()}, width=width))
+        return FORMATS["text"](self, Context(width=width))
 
     def exit_code(self, fail_on: Severity = "error") -> int:
         """0 when nothing reaches the fail level, 1 when a finding does, 2 when an input or a

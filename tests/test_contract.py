@@ -291,3 +291,89 @@ def test_warmup_rise_limit_is_the_rule_parameter() -> None:
     assert f.limit == 0.25 and f.observed > f.limit
     raised = lrdoctor.check(_fixture("warmup_too_high"), params={"SC001": {"min_rise": 5.0}})
     assert "SC001" not in {g.rule for g in raised.runs[0].findings}
+
+
+# Numbers that still decide inside lrdoctor/detectors/ instead of in a rule file: module-level
+# numeric constants and literals other than 0 and ±1 in a comparison (a comparison with a count,
+# `len(...)` or `.sum()`, is a minimum-data guard and is not listed). Written as `file: code`.
+# Known debt, not yet rule parameters; the list only shrinks: a new number is a rule parameter.
+THRESHOLDS_IN_CODE = {
+    "advice.py: TUNED_UPDATE_RATIO = 0.01",
+    "advice.py: RATIO_EXPONENT = 0.85",
+    "advice.py: RATIO_EXPONENT_RANGE = (0.7, 1.0)",
+    "advice.py: BACKOFF = 10.0",
+    "advice.py: BAND_MARGIN = 3.0",
+    "advice.py: AT_LEAST = 10.0",
+    "advice.py: growth <= 1.05",
+    "events.py: g.value[lo:hi] > level[bins] + 6 * np.maximum(scale[bins], 1e-12)",
+    "events.py: sh.drop <= 5 * sh.se",
+    "events.py: lr.value[0] >= 0.5 * lr.value.max()",
+    "events.py: c.step >= cut - 0.2 * (last - first)",
+    "events.py: after <= level[ref] + 2 * scale[ref]",
+    "events.py: lr.value >= 0.99 * lr.value.max()",
+    "learning.py: 2 <= k <= most",
+    # resolution and arithmetic, not decisions
+    "shape.py: BINS = 20",
+    "shape.py: MIN_POINTS = 8",
+    "shape.py: n < 2 * bins",
+    "shape.py: head > 3 * first",
+    "stats.py: IQR_TO_SIGMA = 1.0 / 1.349",
+    "stats.py: SAMPLE = 8192",
+    "stats.py: choice != 10",
+}
+
+
+def _is_number(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    )
+
+
+def _counts(node: ast.AST) -> bool:
+    """Does the expression compare a count (len(...) or .sum())?"""
+    return any(
+        isinstance(m, ast.Call)
+        and (
+            (isinstance(m.func, ast.Name) and m.func.id == "len")
+            or (isinstance(m.func, ast.Attribute) and m.func.attr == "sum")
+        )
+        for m in ast.walk(node)
+    )
+
+
+def _numeric_thresholds(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in tree.body:  # NAME = 3.0 (or an arithmetic of numbers) at module level
+        parts = list(ast.walk(node.value)) if isinstance(node, ast.Assign) else []
+        plain = all(
+            _is_number(c) or not isinstance(c, ast.Constant | ast.Name | ast.Attribute | ast.Call)
+            for c in parts
+        )
+        if plain and any(_is_number(c) for c in parts):
+            found.append(f"{path.name}: {ast.unparse(node)}")
+    for node in ast.walk(tree):
+        numbers = [c for c in ast.walk(node) if _is_number(c) and c.value not in (0, 1, -1)]
+        if isinstance(node, ast.Compare) and not _counts(node) and numbers:
+            found.append(f"{path.name}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_threshold_scan_catches_a_number_in_a_comparison(tmp_path) -> None:
+    code = (
+        "LIMIT = 3.0\n\ndef f(x, v):\n"
+        "    if len(v) < 8:\n        return x > 0\n    return x > 2.5 * v[0]\n"
+    )
+    (tmp_path / "d.py").write_text(code)
+    assert _numeric_thresholds(tmp_path / "d.py") == ["d.py: LIMIT = 3.0", "d.py: x > 2.5 * v[0]"]
+
+
+def test_detectors_hold_no_new_numeric_threshold() -> None:
+    folder = ROOT / "lrdoctor" / "detectors"
+    found = {hit for p in sorted(folder.glob("*.py")) for hit in _numeric_thresholds(p)}
+    new = sorted(found - THRESHOLDS_IN_CODE)
+    assert new == [], "make each a rule parameter (rules/*.toml, with provenance), not a literal"
+    gone = sorted(THRESHOLDS_IN_CODE - found)
+    assert gone == [], "no longer in the code: drop these from THRESHOLDS_IN_CODE"
