@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lrdoctor.escape import visible
 from lrdoctor.findings import Finding, Report, RuleOutcome, RunReport
 from lrdoctor.formats import FORMATS, Context
 from lrdoctor.formats.github import escape_data, escape_property
@@ -155,7 +156,8 @@ def test_any_text_stays_one_parseable_line_in_every_machine_format(source, messa
     (line,) = FORMATS["github"](rep, ctx).removesuffix("\n").split("\n")
     match = LINE.match(line)
     assert match and match.group(1) == "warning"
-    assert _unescape(match.group(3)) == f"{source}: {message} → {rec}"
+    # Control characters other than CR/LF are shown visibly (\\x1b), the rest round-trips.
+    assert _unescape(match.group(3)) == visible(f"{source}: {message} → {rec}", keep="\r\n")
     assert json.loads(FORMATS["json"](rep, ctx)) == rep.to_dict()
     xml_ok = all(c in "\t\n\r" or ord(c) >= 0x20 for c in source + message + rec)
     if xml_ok and not any(0xFFFE <= ord(c) <= 0xFFFF for c in source + message + rec):

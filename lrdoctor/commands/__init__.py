@@ -13,7 +13,9 @@ from lrdoctor.errors import LrdoctorError
 
 def report_warning(message: str) -> None:
     """One line on stderr for something skipped that does not fail the check."""
-    typer.echo(f"lrdoctor: warning: {message}", err=True)
+    from lrdoctor.escape import terminal
+
+    typer.echo(f"lrdoctor: warning: {terminal(message)}", err=True)
 
 
 def report_error(message: str) -> None:
@@ -24,7 +26,9 @@ def report_error(message: str) -> None:
         red = False
     else:
         red = bool(os.environ.get("FORCE_COLOR")) or sys.stderr.isatty()
-    line = f"lrdoctor: error: {message}"
+    from lrdoctor.escape import terminal
+
+    line = f"lrdoctor: error: {terminal(message)}"  # names from files: no forged lines
     typer.echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True, color=red)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from lrdoctor.commands import boundary
+from lrdoctor.escape import terminal
 
 
 class Format(StrEnum):
@@ -131,7 +132,7 @@ def _lrfind_text(result, width: int) -> str:
     from lrdoctor.charts import xy_plot
     from lrdoctor.detectors.stats import fmt_lr
 
-    lines = [f"LR range test: {result.source}"]
+    lines = [f"LR range test: {terminal(result.source)}"]
     marks = {"suggested": result.suggested_lr} if result.suggested_lr else {}
     lines.append(
         xy_plot(result.lr, result.smoothed, width=width, height=12, logx=True, marks=marks)
@@ -226,7 +227,7 @@ def _compare_text(result, width: int) -> str:
         lines.append(
             f"{fmt_lr(r.lr):>9}  {loss(r.final_loss):>9}  {loss(r.best_loss):>9}  "
             f"{loss(r.final_val_loss):>9}  {loss(r.best_val_loss):>9}  "
-            f"{r.status:<6} {r.source}"
+            f"{r.status:<6} {terminal(r.source)}"
         )
     lines.append("")
     marks = {

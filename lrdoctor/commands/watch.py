@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from lrdoctor.commands import boundary
+from lrdoctor.escape import terminal
 
 
 @boundary
@@ -124,7 +125,7 @@ class Watcher:
                         self.follower = None
                     if added is None:
                         typer.echo(
-                            f"{self.path}: the log shrank or was replaced (truncated or "
+                            f"{terminal(self.path)}: the log shrank or was replaced (truncated or "
                             "rotated); reading it again from the start",
                             err=True,
                         )
@@ -194,7 +195,7 @@ class Watcher:
         else:
             line = status_line(self.runs[-1], self.reports[-1])
         width = shutil.get_terminal_size().columns - 1
-        sys.stderr.write("\r\x1b[2K" + line[:width])
+        sys.stderr.write("\r\x1b[2K" + terminal(line)[:width])
         sys.stderr.flush()
 
 
@@ -232,10 +233,12 @@ def format_finding(f, source: str | None = None) -> str:
     from lrdoctor.formats import step_range
 
     where = f"  {step_range(f)}" if f.step is not None else ""
-    head = f"{f.severity:<7} {f.rule} {f.name}{where}" + (f"  [{source}]" if source else "")
-    lines = [head, f"        {f.message}"]
+    head = f"{f.severity:<7} {f.rule} {f.name}{where}" + (
+        f"  [{terminal(source)}]" if source else ""
+    )
+    lines = [head, f"        {terminal(f.message)}"]
     if f.recommendation:
-        lines.append(f"        → {f.recommendation}")
+        lines.append(f"        → {terminal(f.recommendation)}")
     return "\n".join(lines)
 
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from lrdoctor.escape import workflow_data as escape_data
+from lrdoctor.escape import workflow_property as escape_property
 from lrdoctor.findings import Report
 
 LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def command(level: str, title: str, message: str) -> str:

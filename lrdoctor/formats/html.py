@@ -7,8 +7,7 @@ findings' own (the same Finding every format reads). Needs the `plot` extra (mat
 
 from __future__ import annotations
 
-from html import escape
-
+from lrdoctor.escape import html as escape
 from lrdoctor.findings import Report, RunReport
 
 # Scoped to the report's own element, so a notebook's page keeps its styles.

@@ -4,32 +4,36 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from lrdoctor.escape import xml
 from lrdoctor.findings import SEVERITY_RANK, Report, RunReport
 
 
 def _suite(run: RunReport, fail_on: str) -> ET.Element:
-    suite = ET.Element("testsuite", name=run.source)
+    source = xml(run.source)
+    suite = ET.Element("testsuite", name=source)
     counts = {"tests": 0, "failures": 0, "skipped": 0, "errors": 0}
     if run.error is not None:
-        case = ET.SubElement(suite, "testcase", classname=run.source, name="read input")
-        ET.SubElement(case, "error", type="input", message=run.error)
+        case = ET.SubElement(suite, "testcase", classname=source, name="read input")
+        ET.SubElement(case, "error", type="input", message=xml(run.error))
         counts.update(tests=1, errors=1)
     for outcome in run.outcomes:
         case = ET.SubElement(
-            suite, "testcase", classname=run.source, name=f"{outcome.rule} {outcome.name}"
+            suite, "testcase", classname=source, name=xml(f"{outcome.rule} {outcome.name}")
         )
         counts["tests"] += 1
         if outcome.status == "skipped":
-            ET.SubElement(case, "skipped", message=outcome.reason)
+            ET.SubElement(case, "skipped", message=xml(outcome.reason))
             counts["skipped"] += 1
             continue
         found = [f for f in run.findings if f.rule == outcome.rule]
         if not found:
             continue
-        text = "\n".join(f"[{f.severity}] {f.message} → {f.recommendation}" for f in found)
+        text = xml("\n".join(f"[{f.severity}] {f.message} → {f.recommendation}" for f in found))
         worst = max(found, key=lambda f: f.rank)
         if worst.rank >= SEVERITY_RANK[fail_on]:
-            failure = ET.SubElement(case, "failure", type=worst.severity, message=worst.message)
+            failure = ET.SubElement(
+                case, "failure", type=worst.severity, message=xml(worst.message)
+            )
             failure.text = text
             counts["failures"] += 1
         else:

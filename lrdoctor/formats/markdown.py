@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from lrdoctor.escape import markdown as cell
+from lrdoctor.escape import markdown_code as code
 from lrdoctor.findings import Report, RunReport
 
 VERDICT = {"pass": "✅ pass", "warn": "⚠️ warn", "fail": "❌ fail", "error": "💥 error"}
-
-
-def cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def summary(report: Report) -> str:
@@ -25,7 +22,7 @@ def summary(report: Report) -> str:
         what = run.error if run.error else f"{worst.rule} {worst.name}" if worst else ""
         lr = fmt_lr(run.suggested_lr) if run.suggested_lr is not None else ""
         lines.append(
-            f"| `{cell(run.source)}` | {VERDICT[run.status]} | {run.n_steps:,} "
+            f"| {code(run.source)} | {VERDICT[run.status]} | {run.n_steps:,} "
             f"| {cell(what)} | {lr} |"
         )
     return "\n".join(lines) + "\n"
@@ -34,13 +31,13 @@ def summary(report: Report) -> str:
 def details(run: RunReport) -> str:
     from lrdoctor.formats import step_range
 
-    out = [f"### `{cell(run.source)}` — {VERDICT[run.status]}", ""]
+    out = [f"### {code(run.source, in_table=False)} — {VERDICT[run.status]}", ""]
     if run.error:
-        return "\n".join([*out, f"Could not be checked: {run.error}", ""])
+        return "\n".join([*out, f"Could not be checked: {cell(run.error)}", ""])
     if run.findings:
         out += ["| severity | rule | where | finding | recommendation |", "|---|---|---|---|---|"]
         out += [
-            f"| {f.severity} | {f.rule} {f.name} | {step_range(f)} | {cell(f.message)} "
+            f"| {f.severity} | {cell(f.rule)} {cell(f.name)} | {step_range(f)} | {cell(f.message)} "
             f"| {cell(f.recommendation)} |"
             for f in run.findings
         ]
@@ -48,7 +45,7 @@ def details(run: RunReport) -> str:
         out.append("No findings.")
     skipped = [o for o in run.outcomes if o.status == "skipped"]
     if skipped:
-        out += ["", "Skipped: " + "; ".join(f"{o.rule} ({o.reason})" for o in skipped)]
+        out += ["", "Skipped: " + cell("; ".join(f"{o.rule} ({o.reason})" for o in skipped))]
     return "\n".join([*out, ""])
 
 

@@ -46,10 +46,9 @@ def render(report: Report, ctx) -> str:
 
 
 def _run(console, run: RunReport, ctx) -> None:
-    from rich.markup import escape
-
     from lrdoctor.charts import sparkline
     from lrdoctor.detectors.stats import fmt_lr
+    from lrdoctor.escape import rich as escape
     from lrdoctor.formats import step_range
 
     label, style = VERDICT[run.status]
@@ -120,8 +119,9 @@ def _indented(console, markup: str, left: int = 10) -> None:
 
 
 def _summary(console, report: Report) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from lrdoctor.escape import rich as escape
 
     table = Table(title="Summary", title_justify="left", show_edge=False, pad_edge=False)
     # One line per run, however many runs (the details above carry the full message): the

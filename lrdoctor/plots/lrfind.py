@@ -74,7 +74,9 @@ def lrfind_figure(result):
             label=f"suggested {fmt_lr(result.suggested_lr)} ({result.method})",
         )
     ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
-    ax.set_title(f"LR range test: {result.source}", fontsize=10, loc="left")
+    from lrdoctor.escape import figure
+
+    ax.set_title(f"LR range test: {figure(result.source)}", fontsize=10, loc="left")
 
     lines = _reasons(result, LANDMARK_SHIFT, fmt_lr)
     side.axis("off")

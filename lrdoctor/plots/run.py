@@ -72,7 +72,9 @@ def _title(run: RunReport) -> str:
         facts.append(f"peak LR {fmt_lr(peak)}")
     if run.suggested_lr is not None:
         facts.append(f"suggested LR {fmt_lr(run.suggested_lr)}")
-    return f"{run.source}\n" + " · ".join(facts)
+    from lrdoctor.escape import figure
+
+    return f"{figure(run.source)}\n" + " · ".join(facts)
 
 
 def _peak_lr(run: RunReport) -> float | None:

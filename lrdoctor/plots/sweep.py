@@ -32,6 +32,8 @@ def compare_figure(result):
     top = max(finite) if finite else 1.0
     bottom = min(finite) if finite else 0.0
     diverged_y = top + (top - bottom) * 0.08 or top + 0.1
+    from lrdoctor.escape import figure
+
     for name, runs in sorted(groups.items()):
         runs = sorted(runs, key=lambda r: r.lr)
         ok = [r for r in runs if math.isfinite(result.score(r))]
@@ -41,7 +43,7 @@ def compare_figure(result):
             "o-",
             linewidth=1.5,
             markersize=5,
-            label=name,
+            label=figure(name),
         )[0]
         bad = [r for r in runs if not math.isfinite(result.score(r))]
         if bad:
@@ -52,7 +54,7 @@ def compare_figure(result):
                 color=line.get_color(),
                 markersize=8,
                 clip_on=False,
-                label=f"{name}: diverged",
+                label=f"{figure(name)}: diverged",
             )
     for attr, what, color, style in MARKS:
         value = getattr(result, attr)

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import gzip
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -30,7 +31,16 @@ class ParquetReader:
         return head.startswith(PARQUET_MAGIC)
 
     def read(self, path: Path, select: Select) -> list[Table]:
-        return read_parquet(str(path), path, select)
+        with native_file(path) as fh:
+            return read_parquet(str(path), fh, select)
+
+
+def native_file(path: Path):
+    """An Arrow file opened by the path's bytes: pyarrow cannot encode a `str` path holding
+    an undecodable byte of the file name (a lone surrogate), which is still a valid name."""
+    import pyarrow as pa
+
+    return pa.OSFile(os.fsencode(path))
 
 
 def read_parquet(source: str, file, select: Select) -> list[Table]:
@@ -133,12 +143,13 @@ class CsvReader:
         names, unique, delimiter = header_names(path, _first_line(path, compressed))
         wanted = set(select(names))
         include = [u for u, n in zip(unique, names, strict=True) if n in wanted]
-        source = pa.input_stream(str(path), compression="gzip" if compressed else None)
-        if compressed:  # a few KiB of gzip can inflate to terabytes: count what comes out
-            source = _Bounded(source, path)
-        table, skipped_rows = parse_csv(
-            path, source, names, unique, delimiter, include, 1, size=path.stat().st_size
-        )
+        with native_file(path) as raw:
+            source = pa.input_stream(raw, compression="gzip" if compressed else None)
+            if compressed:  # a few KiB of gzip can inflate to terabytes: count what comes out
+                source = _Bounded(source, path)
+            table, skipped_rows = parse_csv(
+                path, source, names, unique, delimiter, include, 1, size=path.stat().st_size
+            )
         notes = []
         if skipped_rows:
             notes.append(

@@ -284,6 +284,44 @@ def trainer_state_nested(tmp: Path) -> Path:
     return write(inputs(tmp) / "trainer_state.json", '{"log_history": ' + nested() + "}")
 
 
+# ---- output that cannot be forged --------------------------------------------------------------
+
+FORGED = "x\n::error title=pwned::owned.csv"
+
+
+def forged_names(tmp: Path) -> list:
+    """A good log and an empty one whose names carry a workflow command and terminal escapes."""
+    folder = folder_of(1)(tmp)[0]
+    write(folder / FORGED, HEALTHY)
+    write(folder / "\x1b]0;pwned\x07\x1b[2Jempty.csv", "")
+    return [folder]
+
+
+def nothing_forged(tmp: Path, result) -> None:
+    for line in (result.stdout + result.stderr).split("\n"):
+        assert not line.startswith("::") or ANNOTATION.match(line), line
+        assert "title=pwned" not in line or "%0A" in line or "\\n" in line, line
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
+    assert "pwned" in result.stdout + result.stderr  # the names are shown, escaped
+
+
+ANNOTATION = __import__("re").compile(r"^::(error|warning|notice) title=[^:,\r\n]*::[^\r\n]*$")
+
+
+def markdown_columns(tmp: Path, result) -> None:
+    rows = [ln for ln in result.stdout.splitlines() if ln.startswith("| ")]
+    seps = {len(__import__("re").findall(r"(?<!\\)\|", r)) for r in rows}
+    assert seps == {6}, rows  # | run | verdict | steps | worst finding | suggested LR |
+
+
+def non_utf8_name(tmp: Path) -> Path:
+    folder = inputs(tmp)
+    raw = os.path.join(os.fsencode(folder), b"run\xff\xfe.csv")
+    with open(raw, "wb") as fh:
+        fh.write(HEALTHY.encode())
+    return Path(os.fsdecode(raw))
+
+
 # ---- the processes a case may need -------------------------------------------------------------
 
 SLOW_READ = """
@@ -503,6 +541,33 @@ CASES: dict[str, Hostile] = {
         names="bomb.csv.gz",
         check=lambda t, r: report_lists(t / "report.json", 6, ["bomb.csv.gz"]),
     ),
+    # 4. Output that cannot be forged: names from files are escaped for every format.
+    "file name forging a workflow command, github": Hostile(
+        lambda t: [*forged_names(t), "-f", "github"],
+        2,
+        says="the file is empty",
+        check=nothing_forged,
+    ),
+    "file name forging a workflow command, text": Hostile(
+        lambda t: [*forged_names(t), "--select", "LR", "-o", t / "report.txt"],
+        2,
+        says="the file is empty",
+        check=lambda t, r: nothing_forged(
+            t, type("R", (), {"stdout": (t / "report.txt").read_text(), "stderr": r.stderr})
+        ),
+    ),
+    "control characters in a name, junit": Hostile(
+        lambda t: [write(inputs(t) / "run\x01\x1b[31m\x0c.csv", HEALTHY), "-f", "junit"],
+        0,
+        parses="junit",
+    ),
+    "pipes and backticks in a name, markdown": Hostile(
+        lambda t: [write(inputs(t) / "a|b`c``|.csv", HEALTHY), "-f", "markdown"],
+        0,
+        check=markdown_columns,
+    ),
+    "a name that is not UTF-8": Hostile(lambda t: [non_utf8_name(t), "-f", "markdown"], 0),
+    "a name that is not UTF-8, text": Hostile(lambda t: [non_utf8_name(t)], 0),
     # 2. Inputs are sacred.
     "output is the input": Hostile(
         output_is(lambda t: t / "in" / "run.csv"), 2, says="is one of the inputs", names="run.csv"
