@@ -70,6 +70,9 @@ class Param:
                     raise ConfigError(f"{where}: expected a number, got {value!r}") from None
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{where}: expected a number, got {value!r}")
+            if value != value or value in (float("inf"), float("-inf")):
+                # NaN passes every range test (all comparisons are false); inf overflows int.
+                raise ConfigError(f"{where}: expected a finite number, got {value!r}")
             if kind is int:
                 if float(value) != int(value):
                     raise ConfigError(f"{where}: expected a whole number, got {value!r}")

@@ -143,6 +143,8 @@ class Report:
     runs: list[RunReport] = field(default_factory=list)
     # Special files met in a folder walk and never opened: (path, what it is).
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # The configuration file that was applied, if any (a file can change a verdict: say so).
+    config: str | None = None
 
     def __iter__(self):
         return iter(self.runs)
@@ -183,7 +185,7 @@ class Report:
     def _repr_html_(self) -> str:
         """In a notebook: the HTML report's sections (figures with the plot extra), else a
         table of verdicts."""
-        from html import escape
+        from lrdoctor.escape import html as escape
 
         try:
             from lrdoctor.formats.html import report_fragment
@@ -210,4 +212,6 @@ class Report:
         }
         if self.skipped:
             out["skipped"] = [{"source": s, "reason": why} for s, why in self.skipped]
+        if self.config:
+            out["config"] = self.config
         return out

@@ -148,6 +148,7 @@ def check_command(
     else:
         report = _run_all(inputs, planned, options, jobs, show=show)
     report.skipped = [(str(p), kind) for p, kind in skipped] + _skip_walked_non_logs(report, paths)
+    report.config = str(settings.path) if settings.path else None
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(

@@ -146,10 +146,13 @@ def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> float |
     start = min(float(loss[0]), head_level(loss))
     if start <= 0:
         return None
-    peak = float(loss.max())
+    above = loss > factor * start
+    # A first value far above the head's level is a fast early fall (1/(1+t) from 1), not an
+    # explosion: only what rises above the limit after the loss was once below it counts.
+    loss, above = loss[int(np.argmin(above)) :], above[int(np.argmin(above)) :]
+    peak = float(loss.max()) if len(loss) else 0.0
     if not peak > factor * start or len(loss) < min_steps:
         return None  # the usual run: never above the limit, no window to scan
-    above = loss > factor * start
     # Some `min_steps` consecutive values all above: an AND of shifted views, O(n·min_steps).
     window = above[: len(above) - min_steps + 1].copy()
     for k in range(1, min_steps):

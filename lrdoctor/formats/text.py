@@ -41,8 +41,19 @@ def render(report: Report, ctx) -> str:
         f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} checked: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     )
+    if report.config:
+        from lrdoctor.escape import rich
+
+        console.print(f"[dim]configuration: {rich(report.config)}[/]")
     # rich pads wrapped and table lines to the full width; CI logs and files need no padding.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
+    return "\n".join(no_command(line.rstrip()) for line in buffer.getvalue().split("\n"))
+
+
+def no_command(line: str) -> str:
+    """A wrapped line that starts with `::` (a long name folded there) would be read as a
+    workflow command in a CI log: its first colon is written as `\\x3a`."""
+    head = len(line) - len(line.lstrip())
+    return line[:head] + "\\x3a" + line[head + 1 :] if line[head:].startswith("::") else line
 
 
 def _run(console, run: RunReport, ctx) -> None:

@@ -131,7 +131,7 @@ def test_no_format_can_be_broken_by_a_name(source, message, rec, error, reason):
 
     text = FORMATS["text"](rep, Context(width=100))
     assert not [c for c in text if c != "\n" and (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0)]
-    assert not any(ln.startswith("::") for ln in text.splitlines())
+    assert not any(ln.lstrip().startswith("::") for ln in text.splitlines())
     text.encode("utf-8")
 
     assert json.loads(FORMATS["json"](rep, ctx))["runs"][0]["source"] == source
@@ -163,3 +163,13 @@ def test_code_span_holds_the_name(name):
     fence = re.match("`+", span).group()
     assert span.endswith(fence) and "`" * len(fence) not in span[len(fence) : -len(fence)]
     assert span[len(fence) : -len(fence)].strip(" ") == name.strip(" ") or name != name.strip()
+
+
+@pytest.mark.parametrize("width", [60, 100])
+def test_a_name_folded_at_its_colons_starts_no_command(width):
+    """rich folds a word longer than the width anywhere, so a name can put `::error` at the
+    start of a line of the text report, where a CI runner would read it as a command."""
+    for pad in range(width + 2):
+        source = "a" * pad + "::error title=pwned::x"
+        text = FORMATS["text"](report_of(source, "m", "r", "e", "x"), Context(width=width))
+        assert not [ln for ln in text.splitlines() if ln.lstrip().startswith("::")], pad
