@@ -136,36 +136,77 @@ def summarise(rows) -> None:
 
 
 def _signs(corpus: Path, r: dict):
+    from lrdoctor.detectors import advice as adv
     from lrdoctor.detectors.direction import signs_of
     from lrdoctor.readers import read_path
     from lrdoctor.run import build_run, wanted_columns
 
     need = {"loss", "lr", "grad_norm", "update_ratio"}
     table = read_path(corpus / r["path"], lambda names: wanted_columns(names, {}, need))[0]
-    return signs_of(build_run(table, {}, None, extra=need))
+    run = build_run(table, {}, None, extra=need)
+    s, lr = signs_of(run), adv.peak_lr(run)
+    # The two statistics that tell an Adam-type run from an SGD-type one (advice.guess_family).
+    ratio = s.update_ratio / lr if s and s.update_ratio and lr else None
+    drop = adv.loss_per_lr(run, lr, s) if s and lr else None
+    return s, {"ratio_per_lr": ratio, "drop_per_lr": drop}
+
+
+ADAPTIVE = {"adamw", "rmsprop", "adam"}  # the corpus' Adam-type optimizers (columns.py: "adam")
+
+
+def _split(low: list[tuple[dict, float | None]]) -> float:
+    """Midway in log between the SGD-type and the Adam-type medians of a statistic."""
+    import numpy as np
+
+    def med(adaptive):
+        return np.median(
+            [np.log10(v) for r, v in low if v and (r["optimizer"] in ADAPTIVE) == adaptive]
+        )
+
+    return float(10 ** ((med(True) + med(False)) / 2))
+
+
+def _family_best(rows, adaptive: bool) -> float:
+    """Median sweep-best LR over the family's (task, optimizer) sweeps."""
+    import numpy as np
+
+    sweeps = {
+        (r["task"], r["optimizer"]): r["lr_best"]
+        for _, _, r, _ in rows
+        if (r["optimizer"] in ADAPTIVE) == adaptive
+    }
+    return float(10 ** np.median(np.log10(list(sweeps.values()))))
 
 
 def recipe(rows) -> dict:
-    """The thresholds as the rule files derive them, from (label, signs, run) rows."""
+    """The thresholds as the rule files derive them, from (label, signs, run, family) rows."""
     import numpy as np
 
-    healthy = [s for lab, s, _ in rows if lab == "healthy" and s]
-    low = [s for lab, s, _ in rows if lab == "too_low" and s]
+    healthy = [s for lab, s, _, _ in rows if lab == "healthy" and s]
+    low = [s for lab, s, _, _ in rows if lab == "too_low" and s]
     h_ratio = [s.update_ratio for s in healthy if s.update_ratio]
     l_ratio = [s.update_ratio for s in low if s.update_ratio]
     at_best = [
         s.update_ratio
-        for lab, s, r in rows
+        for lab, s, r, _ in rows
         if lab in ("healthy", "nan_numerical")
         and s
         and s.update_ratio
         and abs(np.log10(r["lr"] / r["lr_best"])) < 0.1
     ]
+    low_runs = [(r, f) for lab, s, r, f in rows if lab == "too_low" and s]
     return {
         "stuck_moved": float(np.percentile([s.moved for s in healthy], 95)),
         "low_ratio": float(np.sqrt(np.percentile(h_ratio, 5) * np.percentile(l_ratio, 90))),
         "tuned_ratio": float(np.median(at_best)),
+        "sgd_best": _family_best(rows, adaptive=False),
+        "adaptive_best": _family_best(rows, adaptive=True),
+        "adaptive_ratio_per_lr": _split([(r, f["ratio_per_lr"]) for r, f in low_runs]),
+        "adaptive_drop_per_lr": _split([(r, f["drop_per_lr"]) for r, f in low_runs]),
     }
+
+
+PRIOR = ("sgd_best", "adaptive_best", "adaptive_ratio_per_lr", "adaptive_drop_per_lr")
 
 
 def as_params(t: dict) -> dict:
@@ -175,18 +216,21 @@ def as_params(t: dict) -> dict:
             "stuck_moved": t["stuck_moved"],
             "low_ratio": t["low_ratio"],
             "tuned_ratio": t["tuned_ratio"],
+            **{k: t[k] for k in PRIOR},
         },
         "LR004": {
             "stuck_moved": t["stuck_moved"],
             "limit": t["low_ratio"],
             "tuned_ratio": t["tuned_ratio"],
+            **{k: t[k] for k in PRIOR},
         },
     }
 
 
 def loto(corpus: Path, runs, scorer) -> None:
     """Leave one task out: derive the thresholds on six tasks, score the seventh."""
-    rows = [(r["label"], _signs(corpus, r), r) for r in runs]
+    rows = [(r["label"], *_signs(corpus, r), r) for r in runs]
+    rows = [(lab, s, r, f) for lab, s, f, r in rows]
     tasks = sorted({r["task"] for r in runs})
     held, inside = [], []
     print("leave-one-task-out (thresholds re-derived without the task):")
@@ -196,19 +240,32 @@ def loto(corpus: Path, runs, scorer) -> None:
         params = as_params(fold)
         for r in runs:
             if r["task"] == task:
-                held.append((r, scorer.predict_label(report_json(corpus / r["path"], params))[0]))
+                held.append((r, *scorer.predict_label(report_json(corpus / r["path"], params))))
                 inside.append(
-                    (r, scorer.predict_label(report_json(corpus / r["path"], everything))[0])
+                    (r, *scorer.predict_label(report_json(corpus / r["path"], everything)))
                 )
-        mine = [p == r["label"] for r, p in held if r["task"] == task]
+        mine = [p == r["label"] for r, p, _ in held if r["task"] == task]
         print(
             f"  without {task:12s} stuck_moved {fold['stuck_moved']:.2f} low_ratio "
-            f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e}: accuracy on it "
-            f"{sum(mine) / len(mine):.2f}"
+            f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e} sgd_best "
+            f"{fold['sgd_best']:.3g} adaptive_best {fold['adaptive_best']:.3g} splits "
+            f"{fold['adaptive_ratio_per_lr']:.2g} / {fold['adaptive_drop_per_lr']:.2g}: "
+            f"accuracy on it {sum(mine) / len(mine):.2f}"
         )
-    acc_held = sum(p == r["label"] for r, p in held) / len(held)
-    acc_in = sum(p == r["label"] for r, p in inside) / len(inside)
+    acc_held = sum(p == r["label"] for r, p, _ in held) / len(held)
+    acc_in = sum(p == r["label"] for r, p, _ in inside) / len(inside)
     print(f"  accuracy: leave-one-task-out {acc_held:.3f}, same recipe on all tasks {acc_in:.3f}")
+    print("  (below: leave-one-task-out;  same recipe on all tasks)")
+    for cls in ("too_high", "too_low"):
+        print(f"  suggested LR, {cls}: " + ";  ".join(_within(x, cls) for x in (held, inside)))
+
+
+def _within(scored, cls: str) -> str:
+    """Flagged runs of a class: how many got an LR, and the share within 3x of the best."""
+    got = [(r, s) for r, p, s in scored if r["label"] == cls and p == cls]
+    given = [(r, s) for r, s in got if s]
+    near = sum(abs(math.log10(s / r["lr_best"])) <= math.log10(3) + 1e-9 for r, s in given)
+    return f"flagged {len(got)}, given {len(given)}, within 3x {near / max(1, len(given)):.0%}"
 
 
 # The label an LR finding argues for, by its category (NF001: by its cause).

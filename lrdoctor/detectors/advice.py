@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lrdoctor.detectors.direction import typical_band
+from lrdoctor.detectors.direction import Signs, typical_band
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.run import Run
 
@@ -33,6 +33,12 @@ BACKOFF = 10.0
 BAND_MARGIN = 3.0
 # A too-low run with nothing to size the step: at least this factor up.
 AT_LEAST = 10.0
+# Defaults of the family-prior parameters LR003 and LR004 declare (the rule files hold the
+# values and their provenance; benchmarks/devcorpus.py --loto re-derives them per task).
+SGD_BEST = 0.178
+ADAPTIVE_BEST = 0.00562
+ADAPTIVE_RATIO_PER_LR = 1.0
+ADAPTIVE_DROP_PER_LR = 2.0
 
 
 @dataclass(frozen=True)
@@ -110,10 +116,13 @@ def _make(
     method: str,
     confidence: str,
     direction: int,
+    assumed: str | None = None,
     **numbers: Any,
 ) -> Suggestion:
-    """Round, order and keep the advice inside the family's range and on the right side."""
-    profile = PROFILES.get(run.optimizer_family or "")
+    """Round, order and keep the advice inside the family's range and on the right side.
+
+    `assumed` is the optimizer family when the log does not name it but the evidence does."""
+    profile = PROFILES.get(run.optimizer_family or assumed or "")
     lo_bound, hi_bound = (profile.low, profile.high) if profile else (1e-7, 10.0)
     if direction > 0:  # raise: strictly above the run's LR
         lo_bound = max(lo_bound, lr * 1.5)
@@ -127,6 +136,8 @@ def _make(
     rounded = human_lr(point)
     if rounded is None or not lo_bound <= rounded <= hi_bound:
         rounded = point
+    # The range holds the point people are told to try, also after rounding it.
+    low, high = min(low, rounded), max(high, rounded)
     return Suggestion(rounded, low, high, method, confidence, dict(numbers))
 
 
@@ -150,6 +161,117 @@ def raise_from_ratio(
         ratio=ratio,
         target=tuned,
         exponent=RATIO_EXPONENT,
+    )
+
+
+@dataclass(frozen=True)
+class FamilyGuess:
+    """Which optimizer family a run's numbers point to, and from what."""
+
+    family: str | None
+    how: str | None  # logged | update_ratio | loss_per_lr (a code in [phrases.family_from])
+    per_lr: float | None = None
+    split: float | None = None
+
+
+def guess_family(
+    run: Run,
+    lr: float | None,
+    s: Signs | None,
+    *,
+    ratio_split: float = ADAPTIVE_RATIO_PER_LR,
+    drop_split: float = ADAPTIVE_DROP_PER_LR,
+) -> FamilyGuess:
+    """The logged optimizer's family, else the one a crawling run's numbers point to.
+
+    Adam-type steps move every weight by ~lr whatever the gradient, SGD by lr × gradient: per
+    unit of LR, the update/weight ratio of an Adam-type run is orders of magnitude larger, and
+    so is the share of its loss it loses per unit of lr × steps (loss-only logs). Both are
+    ratios of the run's own numbers; the splits are rule parameters measured on too-low runs.
+    """
+    if run.optimizer_family:
+        return FamilyGuess(run.optimizer_family, "logged")
+    if lr is None or s is None:
+        return FamilyGuess(None, None)
+    if s.update_ratio:
+        per_lr = s.update_ratio / lr
+        return FamilyGuess(
+            "adam" if per_lr > ratio_split else "sgd", "update_ratio", per_lr, ratio_split
+        )
+    per_lr = loss_per_lr(run, lr, s)
+    if per_lr is None:
+        return FamilyGuess(None, None)
+    return FamilyGuess("adam" if per_lr > drop_split else "sgd", "loss_per_lr", per_lr, drop_split)
+
+
+def loss_per_lr(run: Run, lr: float, s: Signs) -> float | None:
+    """The share of its first loss a run lost per unit of lr × steps (0 if it rose)."""
+    steps = run["loss"].step
+    span = float(steps[-1] - steps[0]) + 1.0
+    if not np.isfinite(s.moved) or span <= 1 or lr <= 0:
+        return None
+    return max(1.0 - s.moved, 0.0) / (lr * span)
+
+
+def raise_toward_best(
+    run: Run,
+    lr: float | None,
+    s: Signs | None,
+    *,
+    tuned: float = TUNED_UPDATE_RATIO,
+    sgd_best: float = SGD_BEST,
+    adaptive_best: float = ADAPTIVE_BEST,
+    ratio_split: float = ADAPTIVE_RATIO_PER_LR,
+    drop_split: float = ADAPTIVE_DROP_PER_LR,
+) -> Suggestion:
+    """Raise a crawling LR toward where its optimizer family's best LR usually lies.
+
+    A too-low run says little about how far below its best it sits (on ../shared/devcorpus one
+    to five decades), but its family fixes the band, and the update ratio, when logged, says
+    where inside it: the point is the geometric mean of the family's typical best LR and the
+    LR that scales the update ratio to a well-tuned run's. Without a family (Adagrad, Adadelta
+    or no evidence) it falls back to the update ratio alone.
+    """
+    ratio = s.update_ratio if s is not None else None
+    guess = guess_family(run, lr, s, ratio_split=ratio_split, drop_split=drop_split)
+    prior = {"sgd": sgd_best, "adam": adaptive_best}.get(guess.family or "")
+    if lr is None or prior is None or prior <= lr * 1.5:
+        return raise_from_ratio(run, lr, ratio, tuned)
+    family = dict(family=guess.family, family_from=guess.how)
+    if guess.per_lr is not None:
+        family.update(per_lr=guess.per_lr, split=guess.split)
+    if not ratio:
+        return _make(
+            run,
+            lr,
+            prior,
+            prior / 3,
+            prior * 3,
+            "family_prior",
+            "low",
+            +1,
+            guess.family,
+            prior=prior,
+            **family,
+        )
+    scaled = lr * (tuned / ratio) ** (1 / RATIO_EXPONENT)
+    low, high = sorted((prior, scaled))
+    return _make(
+        run,
+        lr,
+        math.sqrt(prior * scaled),
+        low / 1.7,
+        high * 1.7,
+        "ratio_and_prior",
+        "medium",
+        +1,
+        guess.family,
+        prior=prior,
+        scaled=scaled,
+        ratio=ratio,
+        target=tuned,
+        exponent=RATIO_EXPONENT,
+        **family,
     )
 
 

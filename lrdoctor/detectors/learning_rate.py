@@ -243,6 +243,10 @@ def lr_too_low(
     peak: float = 1.5,
     catapult: float = 3.0,
     tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
+    sgd_best: float = adv.SGD_BEST,
+    adaptive_best: float = adv.ADAPTIVE_BEST,
+    adaptive_ratio_per_lr: float = adv.ADAPTIVE_RATIO_PER_LR,
+    adaptive_drop_per_lr: float = adv.ADAPTIVE_DROP_PER_LR,
     flat_moved: float = 0.85,
     calm_catapult: float = 1.5,
     steady_trend: float = -0.9,
@@ -262,6 +266,13 @@ def lr_too_low(
     lr = adv.peak_lr(run)
     s = signs_of(run)
     family = run.optimizer_family
+    prior = dict(
+        tuned=tuned_ratio,
+        sgd_best=sgd_best,
+        adaptive_best=adaptive_best,
+        ratio_split=adaptive_ratio_per_lr,
+        drop_split=adaptive_drop_per_lr,
+    )
     if s is not None and s.moved >= stuck_moved:
         flat = flat_moved <= s.moved <= 1.0  # a loss that ended above its start is not crawling
         low = low_signs(
@@ -282,7 +293,7 @@ def lr_too_low(
                     lr,
                     s,
                     _sign_slots("sign", low[0]),
-                    tuned=tuned_ratio,
+                    prior=prior,
                 )
             ]
     if (
@@ -324,7 +335,7 @@ def lr_too_low(
                 lr,
                 s,
                 {"range_low": low, "range_high": high},
-                tuned=tuned_ratio,
+                prior=prior,
             )
         ]
     steady = (
@@ -349,12 +360,10 @@ def lr_too_low(
                 s,
                 {**slots, **_sign_slots("sign", below[0])},
                 sh,
-                tuned_ratio,
+                prior,
             )
         ]
-    return [
-        _too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, tuned_ratio)
-    ]
+    return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, prior)]
 
 
 def _no_progress(run, s, lr, family, learned_moved, opening_jump, peak, catapult, min_z):
@@ -383,9 +392,9 @@ def _too_low(
     s: Signs | None,
     slots: dict,
     sh=None,
-    tuned: float = adv.TUNED_UPDATE_RATIO,
+    prior: dict | None = None,
 ) -> Evidence:
-    advice = adv.raise_from_ratio(run, lr, s.update_ratio if s else None, tuned)
+    advice = adv.raise_toward_best(run, lr, s, **(prior or {}))
     loss = sh.loss if sh is not None else run["loss"]
     base = {"first": s.start, "final": s.end, "moved": s.moved} if s is not None else {}
     return Evidence(
@@ -433,6 +442,10 @@ def update_ratio_low(
     min_left: float = 0.1,
     stuck_moved: float = 0.8,
     tuned_ratio: float = adv.TUNED_UPDATE_RATIO,
+    sgd_best: float = adv.SGD_BEST,
+    adaptive_best: float = adv.ADAPTIVE_BEST,
+    adaptive_ratio_per_lr: float = adv.ADAPTIVE_RATIO_PER_LR,
+    adaptive_drop_per_lr: float = adv.ADAPTIVE_DROP_PER_LR,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up and did
     not cut its loss tenfold."""
@@ -451,7 +464,16 @@ def update_ratio_low(
         s.update_ratio,
         limit,
         lr,
-        adv.raise_from_ratio(run, lr, s.update_ratio, tuned_ratio),
+        adv.raise_toward_best(
+            run,
+            lr,
+            s,
+            tuned=tuned_ratio,
+            sgd_best=sgd_best,
+            adaptive_best=adaptive_best,
+            ratio_split=adaptive_ratio_per_lr,
+            drop_split=adaptive_drop_per_lr,
+        ),
         first=s.start,
         final=s.end,
         moved=s.moved,

@@ -1,0 +1,127 @@
+"""Suggested LRs as data: the family guess, the prior toward the family's best, the invariants."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrdoctor.detectors import advice as adv
+from lrdoctor.detectors.direction import signs_of
+from lrdoctor.detectors.learning_rate import lr_too_low, update_ratio_low
+from lrdoctor.detectors.stats import human_lr
+from lrdoctor.run import run_from_frame
+
+
+def crawl(lr=1e-4, drift=0.05, n=300, ratio=None, optimizer=None, seed=0):
+    """A loss that lost `drift` of its start in a straight line: a run crawling at `lr`."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    frame = {"step": t, "loss": 1.0 - drift * t / n + 0.002 * rng.standard_normal(n), "lr": lr}
+    if ratio is not None:
+        frame["update_ratio"] = ratio * (1 + 0.01 * rng.standard_normal(n))
+    return run_from_frame(pd.DataFrame(frame), optimizer=optimizer)
+
+
+def test_a_named_optimizer_decides_the_family():
+    run = crawl(optimizer="AdamW")
+    guess = adv.guess_family(run, 1e-4, signs_of(run))
+    assert (guess.family, guess.how, guess.per_lr) == ("adam", "logged", None)
+
+
+def test_the_update_ratio_per_unit_of_lr_tells_adam_from_sgd():
+    # Adam-type steps are ~lr per weight: a ratio of 5x the LR; SGD's lr x gradient: 0.05x.
+    adam, sgd = crawl(lr=1e-4, ratio=5e-4), crawl(lr=1e-2, ratio=5e-4)
+    g_adam = adv.guess_family(adam, 1e-4, signs_of(adam), ratio_split=1.0)
+    g_sgd = adv.guess_family(sgd, 1e-2, signs_of(sgd), ratio_split=1.0)
+    assert (g_adam.family, g_adam.how, g_adam.split) == ("adam", "update_ratio", 1.0)
+    assert math.isclose(g_adam.per_lr, 5.0, rel_tol=0.01)
+    assert (g_sgd.family, g_sgd.how) == ("sgd", "update_ratio")
+    assert math.isclose(g_sgd.per_lr, 0.05, rel_tol=0.01)
+
+
+def test_loss_only_logs_use_the_loss_lost_per_unit_of_lr_and_steps():
+    # 5% of the loss in 300 steps: 0.05 / (lr * 300) = 1.67 at lr=1e-4, 0.017 at lr=1e-2.
+    fast, slow = crawl(lr=1e-4), crawl(lr=1e-2)
+    g_fast = adv.guess_family(fast, 1e-4, signs_of(fast), drop_split=1.0)
+    g_slow = adv.guess_family(slow, 1e-2, signs_of(slow), drop_split=1.0)
+    assert (g_fast.family, g_fast.how) == ("adam", "loss_per_lr")
+    assert (g_slow.family, g_slow.how) == ("sgd", "loss_per_lr")
+    assert g_fast.per_lr == adv.loss_per_lr(fast, 1e-4, signs_of(fast))
+    assert 1.2 < g_fast.per_lr < 2.2 and 0.012 < g_slow.per_lr < 0.022
+
+
+def test_without_an_update_ratio_the_suggestion_is_the_family_prior():
+    run = crawl(lr=1e-4, optimizer="sgd")
+    got = adv.raise_toward_best(run, 1e-4, signs_of(run), sgd_best=0.178)
+    assert (got.method, got.confidence, got.lr) == ("family_prior", "low", human_lr(0.178))
+    assert got.numbers["family_from"] == "logged" and got.numbers["prior"] == 0.178
+    assert got.range == (0.178 / 3, 0.178 * 3)
+
+
+def test_with_an_update_ratio_the_point_sits_between_prior_and_scaled_ratio():
+    run = crawl(lr=1e-5, ratio=1e-4)  # 10x the LR: Adam-type
+    got = adv.raise_toward_best(run, 1e-5, signs_of(run), tuned=1e-2, adaptive_best=0.005)
+    scaled = 1e-5 * (1e-2 / signs_of(run).update_ratio) ** (1 / adv.RATIO_EXPONENT)
+    assert (got.method, got.confidence, got.numbers["family"]) == (
+        "ratio_and_prior",
+        "medium",
+        "adam",
+    )
+    assert math.isclose(got.numbers["scaled"], scaled)
+    assert got.lr == human_lr(math.sqrt(0.005 * scaled))
+    assert got.low < min(0.005, scaled) and got.high > max(0.005, scaled)
+
+
+def test_a_prior_at_or_below_the_run_lr_falls_back_to_the_update_ratio():
+    run = crawl(lr=0.5, ratio=1e-4, optimizer="sgd")
+    got = adv.raise_toward_best(run, 0.5, signs_of(run), sgd_best=0.178)
+    assert got.method == "update_ratio" and got.lr > 0.5
+
+
+def test_lr003_and_lr004_carry_the_family_advice_in_their_evidence():
+    run = crawl(lr=1e-5, drift=0.03, ratio=5e-5)
+    [low] = lr_too_low(run)
+    [ratio] = update_ratio_low(run)
+    for ev in (low, ratio):
+        assert (ev.slots["advice"], ev.slots["family"], ev.slots["family_from"]) == (
+            "ratio_and_prior",
+            "adam",
+            "update_ratio",
+        )
+        assert ev.suggested_lr > 1e-5
+    [moved] = lr_too_low(run, adaptive_best=0.02)
+    assert moved.slots["prior"] == 0.02
+
+
+lrs = st.floats(1e-7, 5.0)
+families = st.sampled_from([None, "sgd", "adamw", "rmsprop", "adagrad", "adadelta"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lr=lrs,
+    drift=st.floats(0.0, 0.2),
+    ratio=st.one_of(st.none(), st.floats(1e-7, 1e-1)),
+    optimizer=families,
+    sgd_best=st.floats(1e-3, 1.0),
+    adaptive_best=st.floats(1e-5, 3e-2),
+)
+def test_a_raise_is_above_the_run_lr_and_inside_the_family_range(
+    lr, drift, ratio, optimizer, sgd_best, adaptive_best
+):
+    run = crawl(lr=lr, drift=drift, ratio=ratio, optimizer=optimizer, n=60)
+    got = adv.raise_toward_best(
+        run, lr, signs_of(run), sgd_best=sgd_best, adaptive_best=adaptive_best
+    )
+    if got.lr is None:
+        return
+    assert got.lr > lr and got.low > lr
+    assert got.low <= got.lr <= got.high or got.method == "at_least"
+    profile = adv.PROFILES.get(run.optimizer_family or "")
+    if profile is not None:
+        assert profile.low <= got.low <= got.high <= profile.high
+        assert profile.low <= got.lr <= profile.high
