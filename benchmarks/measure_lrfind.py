@@ -177,7 +177,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
         )
         shipped = analyse_run(run)
         results["landmarks"].append((shipped.suggested_lr, meta["lr_best"]))
-        if shipped.suggested_lr_range:
+        if shipped.suggested_lr_range and shipped.raw_lr:
             low, high = shipped.suggested_lr_range
             errors.append(math.log10(meta["lr_best"] / shipped.raw_lr))
             inside.append(low <= meta["lr_best"] <= high)

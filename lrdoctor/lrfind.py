@@ -334,22 +334,27 @@ def analyse(
         )
 
     log_mean, spread = landmark_estimate(candidates, shift)
+    edge_span = None
     if method == "landmarks":
         chosen = None if log_mean is None else float(10**log_mean)
         if chosen is None and diverged:
-            # No descent to read landmarks from, but the test blew up at its edge: the edge moved by
-            # its own measured shift is the one landmark left (a low-confidence answer).
-            chosen = float(edge * 10 ** shift["edge"])
+            # No descent to read landmarks from, but the test blew up at its edge. The edge moved
+            # by its measured shift named a point within 3x of the sweep-best for only 1 of the 5
+            # such development-corpus tests, so it bounds a range and names no point.
+            guess = edge * 10 ** shift["edge"]
+            edge_span = (guess / 10**RANGE_DECADES, min(edge, guess * 10**RANGE_DECADES))
             notes.append(
-                f"no descent to read: {fmt_lr(chosen)} is the edge moved by its "
-                f"measured shift ({shift['edge']:+.2f} decades) alone"
+                f"no descent to read: the best LR is likely between {fmt_lr(edge_span[0])} "
+                f"and {fmt_lr(edge_span[1])} (the edge moved by its measured shift, "
+                f"{shift['edge']:+.2f} decades, ±{RANGE_DECADES} decades); too uncertain for "
+                "one number"
             )
     else:
         chosen = candidates[method]
     if chosen is not None and chosen > edge:
         notes.append(f"{method} ({fmt_lr(chosen)}) is above the edge: capped there")
         chosen = edge
-    confidence, span = "low", None
+    confidence, span = "low", edge_span
     if chosen is not None:
         caveat = any(n.startswith(CAVEATS) or "capped there" in n for n in notes)
         confidence = "medium" if method == "landmarks" and not caveat else "low"

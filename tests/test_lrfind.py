@@ -289,8 +289,8 @@ def test_trainer_fixtures():
     assert data["method"] == "landmarks" and 0.01 <= data["suggested_lr"] <= 1.0
 
 
-def test_no_descent_but_a_blow_up_answers_from_the_edge_alone():
-    """A test started too high: flat, then blown up. The edge moved by its shift is the answer."""
+def test_no_descent_but_a_blow_up_gives_a_range_from_the_edge_and_no_point():
+    """A test started too high: flat, then blown up. The moved edge bounds a range, no point."""
     from lrdoctor.lrfind import LANDMARK_SHIFT
 
     rng = np.random.default_rng(2)
@@ -299,6 +299,10 @@ def test_no_descent_but_a_blow_up_answers_from_the_edge_alone():
     loss[250:] *= np.exp(np.arange(50) * 0.3)  # blows up from lr ≈ 2.2
     r = analyse(lr, loss)
     assert r.candidates["valley"] is None  # nothing to read a descent from
-    assert r.raw_lr == pytest.approx(r.candidates["edge"] * 10 ** LANDMARK_SHIFT["edge"])
-    assert r.confidence == "low" and r.method == "landmarks"
+    assert (r.suggested_lr, r.raw_lr, r.method, r.confidence) == (None, None, "none", "low")
+    guess = r.candidates["edge"] * 10 ** LANDMARK_SHIFT["edge"]
+    low, high = r.suggested_lr_range
+    assert low == pytest.approx(guess / 10**RANGE_DECADES)
+    assert high == pytest.approx(min(r.candidates["edge"], guess * 10**RANGE_DECADES))
     assert any(n.startswith("no descent") for n in r.notes)
+    assert r.to_dict()["suggested_lr_range"] == [low, high]

@@ -143,7 +143,9 @@ def _lrfind_text(result, width: int) -> str:
         lines.append(f"  {name:<11} {fmt_lr(value)}")
     lines.append(f"test speed: {result.steps_per_decade:.0f} steps per decade of LR")
     if result.suggested_lr is None:
-        lines.append("suggested LR: none")
+        span = result.suggested_lr_range
+        likely = f" (likely {fmt_lr(span[0])} to {fmt_lr(span[1])})" if span else ""
+        lines.append(f"suggested LR: none{likely}")
     else:
         low, high = result.suggested_lr_range
         lines.append(
