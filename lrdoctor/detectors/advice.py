@@ -33,12 +33,6 @@ BACKOFF = 10.0
 BAND_MARGIN = 3.0
 # A too-low run with nothing to size the step: at least this factor up.
 AT_LEAST = 10.0
-# Defaults of the family-prior parameters LR003 and LR004 declare (the rule files hold the
-# values and their provenance; benchmarks/devcorpus.py --loto re-derives them per task).
-SGD_BEST = 0.178
-ADAPTIVE_BEST = 0.00562
-ADAPTIVE_RATIO_PER_LR = 1.0
-ADAPTIVE_DROP_PER_LR = 2.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +101,11 @@ def peak_lr(run: Run, until: float | None = None) -> float | None:
     return float(v.max()) if len(v) else None
 
 
+def raise_floor(lr: float) -> float:
+    """The least LR worth calling a raise: half as much again as the run's."""
+    return lr * 1.5
+
+
 def _make(
     run: Run,
     lr: float,
@@ -125,7 +124,7 @@ def _make(
     profile = PROFILES.get(run.optimizer_family or assumed or "")
     lo_bound, hi_bound = (profile.low, profile.high) if profile else (1e-7, 10.0)
     if direction > 0:  # raise: strictly above the run's LR
-        lo_bound = max(lo_bound, lr * 1.5)
+        lo_bound = max(lo_bound, raise_floor(lr))
     else:
         hi_bound = min(hi_bound, lr / 1.5)
     if lo_bound > hi_bound:
@@ -179,8 +178,8 @@ def guess_family(
     lr: float | None,
     s: Signs | None,
     *,
-    ratio_split: float = ADAPTIVE_RATIO_PER_LR,
-    drop_split: float = ADAPTIVE_DROP_PER_LR,
+    ratio_split: float = 1.0,  # LR003/LR004 adaptive_ratio_per_lr
+    drop_split: float = 2.0,  # LR003/LR004 adaptive_drop_per_lr
 ) -> FamilyGuess:
     """The logged optimizer's family, else the one a crawling run's numbers point to.
 
@@ -219,10 +218,10 @@ def raise_toward_best(
     s: Signs | None,
     *,
     tuned: float = TUNED_UPDATE_RATIO,
-    sgd_best: float = SGD_BEST,
-    adaptive_best: float = ADAPTIVE_BEST,
-    ratio_split: float = ADAPTIVE_RATIO_PER_LR,
-    drop_split: float = ADAPTIVE_DROP_PER_LR,
+    sgd_best: float = 0.178,  # LR003/LR004 sgd_best
+    adaptive_best: float = 0.00562,  # LR003/LR004 adaptive_best
+    ratio_split: float = 1.0,  # LR003/LR004 adaptive_ratio_per_lr
+    drop_split: float = 2.0,  # LR003/LR004 adaptive_drop_per_lr
 ) -> Suggestion:
     """Raise a crawling LR toward where its optimizer family's best LR usually lies.
 
@@ -235,7 +234,7 @@ def raise_toward_best(
     ratio = s.update_ratio if s is not None else None
     guess = guess_family(run, lr, s, ratio_split=ratio_split, drop_split=drop_split)
     prior = {"sgd": sgd_best, "adam": adaptive_best}.get(guess.family or "")
-    if lr is None or prior is None or prior <= lr * 1.5:
+    if lr is None or prior is None or prior <= raise_floor(lr):
         return raise_from_ratio(run, lr, ratio, tuned)
     family = dict(family=guess.family, family_from=guess.how)
     if guess.per_lr is not None:
