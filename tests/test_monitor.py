@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import lrdoctor
 from lrdoctor.catalogue import load_builtin
 from lrdoctor.engine import Options, check_path, plan
 from lrdoctor.errors import ConfigError
-from lrdoctor.monitor import Monitor, TrainingHealthError
+from lrdoctor.monitor import ADAPTIVE, WARMUP, Monitor, TrainingHealthError
 from lrdoctor.readers import read_path
 from lrdoctor.run import build_run
 
@@ -130,9 +131,11 @@ def test_adaptive_schedule_evaluates_logarithmically_often(monkeypatch):
     monkeypatch.setattr(monitor, "report", lambda: calls.append(monitor.n_rows) or original())
     for step in range(5000):
         monitor.update(step=step, loss=1.0)
-    # ~50 * ln(5000 / 50) evaluations, not one per step
-    assert 100 < len(calls) < 400
-    assert calls[0] == 50
+    # ~ADAPTIVE * ln(5000 / 50) evaluations, geometrically spaced, not one per step
+    expected = ADAPTIVE * math.log(5000 / WARMUP)
+    assert 0.8 * expected < len(calls) < 1.3 * expected
+    assert calls[0] == WARMUP
+    assert all(b >= a + a // ADAPTIVE for a, b in zip(calls, calls[1:], strict=False))
 
 
 @settings(max_examples=40, deadline=None)
