@@ -111,3 +111,13 @@ def test_watch_command_honours_the_config(project) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert "1 run checked: 1 fail" in result.output
+
+
+def test_monitor_honours_the_config(project) -> None:
+    from lrdoctor.monitor import Monitor
+
+    run = build_run(read_path(SPIKES)[0])
+    monitor = Monitor(check_every=10**9)
+    for step, loss in zip(run["loss"].step, run["loss"].value, strict=True):
+        monitor.update(step=float(step), loss=float(loss))
+    assert _sp001(monitor.check()) == [("SP001", "few", "error")]
