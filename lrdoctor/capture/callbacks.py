@@ -70,27 +70,53 @@ def keras_callback(path: str | Path):
     return LrdoctorCallback()
 
 
-def hf_callback(path: str | Path):
-    """A transformers TrainerCallback copying each train/eval log row into a CSV/Parquet."""
+def hf_callback(path: str | Path, every: int = 1):
+    """A transformers TrainerCallback writing the loss, the LR each param group used, the
+    pre-clip grad_norm and eval_loss, every `every` optimizer steps and at step 1.
+
+    It asks the Trainer to log at those steps (`control.should_log`), so the loss is the mean
+    over the last `every` steps, not over `logging_steps`, and step 1 is the loss before any
+    update: the rows that show an explosion. The Trainer's own console and log_history then
+    log as often. The optimizer and its hyper-parameters go to `<path>.lrdoctor`.
+    """
     from transformers import TrainerCallback
 
+    from lrdoctor.capture.torch import optimizer_meta
     from lrdoctor.capture.writer import LogWriter
 
-    columns = ["step", "loss", "lr", "grad_norm", "val_loss"]
-    names = {
-        "loss": "loss",
-        "learning_rate": "lr",
-        "grad_norm": "grad_norm",
-        "eval_loss": "val_loss",
-    }
+    every = max(1, every)
+    names = {"loss": "loss", "grad_norm": "grad_norm", "eval_loss": "val_loss"}
 
     class LrdoctorCallback(TrainerCallback):
         writer = None
+        lrs: dict = {}
+
+        def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
+            inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper
+            meta = optimizer_meta(inner) if inner is not None else {}
+            meta["hf_optim"] = str(getattr(args, "optim", ""))
+            groups = len(inner.param_groups) if inner is not None else 1
+            self.columns = ["step", "loss", "lr", *(f"lr_pg{i}" for i in range(1, groups))]
+            self.columns += ["grad_norm", "val_loss"]
+            self.writer = LogWriter(path, columns=self.columns, meta=meta)
+
+        def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+            # Before the scheduler steps: the LR this update used (logs carry the next one).
+            if optimizer is not None:
+                lrs = [float(g["lr"]) for g in optimizer.param_groups]
+                self.lrs = {"lr": lrs[0], **{f"lr_pg{i}": v for i, v in enumerate(lrs[1:], 1)}}
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 1 or state.global_step % every == 0:
+                control.should_log = True
+            return control
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            row = {names[k]: v for k, v in (logs or {}).items() if k in names}
-            if row:
-                self.writer = self.writer or LogWriter(path, columns=columns)
+            logs = logs or {}
+            row = {names[k]: v for k, v in logs.items() if k in names}
+            if "loss" in row:
+                row.update(self.lrs or {"lr": logs.get("learning_rate")})
+            if row and self.writer is not None:
                 self.writer.write(step=state.global_step, **row)
 
         def on_train_end(self, args, state, control, **kwargs):

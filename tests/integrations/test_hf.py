@@ -1,0 +1,81 @@
+"""Hugging Face Trainer: the output folder's trainer_state.json as the Trainer writes it by
+default (a row every `logging_steps`, no pre-update row), and lrdoctor's hf_callback."""
+
+from __future__ import annotations
+
+import pytest
+from tiny import REGIMES, assert_regime, columns, mlp, tensors
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+
+class Net(torch.nn.Module):
+    """The tiny MLP with the Trainer's calling convention (inputs in, `loss` out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp()
+
+    def forward(self, x, labels=None):
+        logits = self.net(x)
+        return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+
+class Data(torch.utils.data.Dataset):
+    def __init__(self):
+        self.x, self.y = tensors()
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return {"x": self.x[i], "labels": self.y[i]}
+
+
+def train(out, lr: float, callbacks=()) -> None:
+    args = transformers.TrainingArguments(
+        str(out),
+        per_device_train_batch_size=64,
+        num_train_epochs=8,
+        learning_rate=lr,
+        lr_scheduler_type="constant",
+        logging_steps=5,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=0,
+    )
+    trainer = transformers.Trainer(
+        model=Net(), args=args, train_dataset=Data(), callbacks=list(callbacks)
+    )
+    trainer.train()
+    # With save_strategy="no" the Trainer writes no trainer_state.json unless asked.
+    trainer.save_state()
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_default_logging(regime, tmp_path):
+    out = tmp_path / "out"
+    train(out, REGIMES[regime])
+    assert (out / "trainer_state.json").is_file()
+    cols = columns(out)
+    assert (cols["loss"], cols["lr"], cols["grad_norm"]) == ("loss", "learning_rate", "grad_norm")
+    # trainer_state.json does not name the optimizer: the Trainer's default is AdamW.
+    assert_regime(regime, out, optimizer="adamw")
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_lrdoctor_callback(regime, tmp_path):
+    from lrdoctor.capture.callbacks import hf_callback
+
+    log = tmp_path / "run.csv"
+    train(tmp_path / "out", REGIMES[regime], callbacks=[hf_callback(log)])
+    import lrdoctor
+
+    run = lrdoctor.check(log).runs[0]
+    assert {"loss", "lr", "grad_norm"} <= set(run.columns)
+    assert run.optimizer == "AdamW"
+    assert_regime(regime, log)
