@@ -50,18 +50,45 @@ def lightning_callback(path: str | Path, every: int = 10):
 
 
 def keras_callback(path: str | Path):
-    """A Keras Callback writing one row per batch: step, loss and the optimizer's LR."""
+    """A Keras 3 Callback writing one row per batch: step, that batch's loss and the LR.
+
+    Keras hands callbacks the running mean of the epoch so far, which saw-tooths at every
+    epoch boundary; the batch's own loss is the change of the mean's weighted total (exact, a
+    smaller last batch included). The optimizer goes to `<path>.lrdoctor`.
+    """
     import keras
 
     from lrdoctor.capture.writer import LogWriter
 
     class LrdoctorCallback(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.writer, self.step = LogWriter(path, columns=["step", "loss", "lr"]), 0
+            opt = self.model.optimizer
+            # Scalars only: learning_rate, beta_1, epsilon, weight_decay, amsgrad, ...
+            config = {k: v for k, v in opt.get_config().items() if isinstance(v, (int, float))}
+            meta = {"optimizer": type(opt).__name__, "param_groups": [config]}
+            self.writer = LogWriter(path, columns=["step", "loss", "lr"], meta=meta)
+            self.step = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen = (0.0, 0.0, 0)  # the mean's total, its weight, batches
+
+        def _batch_loss(self, mean):
+            tracker = getattr(self.model, "_loss_tracker", None)
+            total, count, n = self.seen
+            if tracker is not None and hasattr(tracker, "count"):
+                t = float(keras.ops.convert_to_numpy(tracker.total))
+                c = float(keras.ops.convert_to_numpy(tracker.count))
+                self.seen = (t, c, n + 1)
+                return (t - total) / (c - count) if c > count else None
+            # No tracker (a custom train_step): equal batches, mean_n * n - mean_(n-1) * (n-1).
+            self.seen = (mean * (n + 1), n + 1.0, n + 1)
+            return mean * (n + 1) - total
 
         def on_train_batch_end(self, batch, logs=None):
+            mean = (logs or {}).get("loss")
+            loss = None if mean is None else self._batch_loss(float(mean))
             lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            self.writer.write(step=self.step, loss=(logs or {}).get("loss"), lr=lr)
+            self.writer.write(step=self.step, loss=loss, lr=lr)
             self.step += 1
 
         def on_train_end(self, logs=None):
