@@ -68,8 +68,7 @@ class RemoteFile:
                     local = Path(folder) / _base_name(self.path)
                     fh.seek(0)
                     _copy(fh, local)
-                    if self.side:
-                        _fetch(fs, self.side, local.with_name(local.name + SIDE_SUFFIX))
+                    self._fetch_side(local)
                     return _read_local(local, self.uri, select)
         except OSError as exc:
             raise InputError(self.uri, f"cannot be read ({_first_line(exc)})") from exc
@@ -81,8 +80,13 @@ class RemoteFile:
             return tables
         with tempfile.TemporaryDirectory(prefix="lrdoctor-") as folder:
             local = Path(folder) / _base_name(self.path)
-            _fetch(_filesystem(self.root), self.side, local.with_name(local.name + SIDE_SUFFIX))
+            self._fetch_side(local)
             return with_side_meta(local, tables)
+
+    def _fetch_side(self, local: Path) -> None:
+        """The side object, beside the local copy of its log (where with_side_meta looks)."""
+        if self.side:
+            _fetch(_filesystem(self.root), self.side, local.with_name(local.name + SIDE_SUFFIX))
 
 
 @dataclass(frozen=True)
