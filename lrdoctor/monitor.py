@@ -204,25 +204,16 @@ class Monitor:
 
 def _session(rules, severity, params, optimizer):
     """The one pipeline (lrdoctor/session.py), with `rules` as selectors or Rule objects."""
-    from dataclasses import replace
-
     from lrdoctor.catalogue import Rule
-    from lrdoctor.engine import plan
-    from lrdoctor.selection import select_rules
     from lrdoctor.session import open_session
 
     rules = None if rules is None else list(rules)
     names = None if rules is None else [r for r in rules if not isinstance(r, Rule)]
-    objects = [r for r in rules or () if isinstance(r, Rule)]
-    session = open_session(
+    return open_session(
         select=names if names else None,
         severity=severity,
         params=params,
         optimizer=optimizer,
         where="Monitor",
+        rules=[r for r in rules or () if isinstance(r, Rule)],
     )
-    if not objects:
-        return session
-    chosen = select_rules(session.catalogue, names) if names else []
-    planned = plan([*objects, *[r for r in chosen if r not in objects]], severity, params)
-    return replace(session, planned=tuple(planned))

@@ -41,19 +41,29 @@ class Session:
 
         return needed_signals(self.planned) | (set(PLOTTED) if self.options.curves else set())
 
+    def wanted(self, names: Sequence[str], extra: Iterable[str] = ()) -> list[str]:
+        """Of a log's column names, the ones worth loading under the session's column names."""
+        from lrdoctor.run import wanted_columns
+
+        return wanted_columns(names, self.options.columns, self.needed | set(extra))
+
+    def build(self, table, extra: Iterable[str] = ()):
+        """A read Table as a Run, normalised under the session's column names and optimizer."""
+        from lrdoctor.run import build_run
+
+        options = self.options
+        return build_run(table, options.columns, options.optimizer, extra=self.needed | set(extra))
+
     def read(self, path: Path, extra: Iterable[str] = ()) -> list:
         """The runs in one input, normalised under the session's column names and optimizer;
         `extra` names signals the caller needs beyond the planned rules' (e.g. val_loss)."""
-        from lrdoctor.run import build_run, wanted_columns
+        from lrdoctor.limits import applied
         from lrdoctor.sources import read_input
 
-        needed, columns = self.needed | set(extra), self.options.columns
         item = Path(path) if isinstance(path, str | os.PathLike) else path  # or a remote input
-        from lrdoctor.limits import applied
-
         with applied(self.options.limits, item):
-            tables = read_input(item, lambda names: wanted_columns(names, columns, needed))
-            return [build_run(t, columns, self.options.optimizer, extra=needed) for t in tables]
+            tables = read_input(item, lambda names: self.wanted(names, extra))
+            return [self.build(t, extra) for t in tables]
 
     def evaluate(self, run) -> RunReport:
         """Every planned rule on one run (watch and Monitor call this after each refresh)."""
@@ -61,8 +71,30 @@ class Session:
 
         return check_run(run, self.planned, self.options.curves)
 
-    def check(self, paths: Sequence[Path], jobs: int | None = None) -> Report:
-        """Read and evaluate many inputs; an unreadable input becomes an error report."""
+    def check(
+        self,
+        paths: Sequence[Path],
+        jobs: int | None = None,
+        *,
+        executor: str = "local",
+        scheduler: str | None = None,
+        advance=None,
+    ) -> Report:
+        """Read and evaluate many inputs, here or on Dask / Ray (`executor`, lrdoctor/
+        executors.py); an unreadable input becomes an error report. `advance(n)` hears of
+        inputs finished on a cluster."""
+        if executor != "local" or scheduler:
+            from lrdoctor.executors import run_on
+
+            return run_on(
+                executor,
+                paths,
+                self.planned,
+                self.options,
+                scheduler=scheduler,
+                workers=jobs,
+                advance=advance or (lambda n: None),
+            )
         from lrdoctor.engine import check_paths
 
         return check_paths(list(paths), self.planned, self.options, jobs=jobs)
@@ -94,9 +126,12 @@ def open_session(
     columns: Mapping[str, str | None] | None = None,
     start: Path | None = None,
     where: str = "--set",
+    rules: Sequence[Rule] = (),
 ) -> Session:
     """Settle the configuration: the file (named, or the nearest above `start` / the working
     folder), then the caller's selection, `--set` items, severities and parameters on top.
+    `rules` (the Monitor's Rule objects) run with the rules `select` names instead of the
+    file's selection, under the same severities and parameters.
 
     Raises ConfigError / CatalogueError (one line each) for anything invalid.
     """
@@ -111,10 +146,17 @@ def open_session(
     )
     from lrdoctor.engine import plan
     from lrdoctor.errors import ConfigError
+    from lrdoctor.selection import select_rules
 
     settings = load_settings(config, start)
     catalogue = build_catalogue([*settings.rules_dirs, *rules_dirs])
-    chosen = _selection(catalogue, settings, select, extend_select, ignore)
+    if rules:
+        named = select_rules(catalogue, select) if select else []
+        chosen = [*rules, *(r for r in named if r not in rules)]
+        known = list({r.id: r for r in [*catalogue, *rules]}.values())
+    else:
+        chosen = _selection(catalogue, settings, select, extend_select, ignore)
+        known = list(catalogue)
     if not chosen:
         raise ConfigError("the selection leaves no rule to run; check --select and --ignore")
     given: dict[str, dict[str, Any]] = merge_rule_settings(
@@ -122,8 +164,8 @@ def open_session(
         {rid: {"severity": level} for rid, level in (severity or {}).items()},
         params or {},
     )
-    file_sev, file_params = resolve_rules(settings.rules, catalogue, f"{settings.path}")
-    own_sev, own_params = resolve_rules(given, catalogue, where)
+    file_sev, file_params = resolve_rules(settings.rules, known, f"{settings.path}")
+    own_sev, own_params = resolve_rules(given, known, where)
     planned = plan(chosen, {**file_sev, **own_sev}, merge_rule_settings(file_params, own_params))
     named = {sig: col for sig, col in (columns or {}).items() if col}
     options = Options(

@@ -272,17 +272,16 @@ def test_rule_shows_a_custom_rule_from_rules_dir(tmp_path):
 
 
 def test_progress_path_gives_the_same_report(tmp_path):
-    from lrdoctor.catalogue import load_builtin
     from lrdoctor.commands.check import PROGRESS_FROM, _run_all
-    from lrdoctor.engine import Options, plan
+    from lrdoctor.session import open_session
 
     paths = [
         (nan_run if i % 7 == 0 else healthy)(tmp_path / f"r{i:02}.csv")
         for i in range(PROGRESS_FROM + 3)
     ]
-    planned = plan([r for r in load_builtin() if r.id == "NF001"])
-    shown = _run_all(paths, planned, Options(), 1, show=True)
-    plain = _run_all(paths, planned, Options(), 1, show=False)
+    session = open_session(select=["NF001"])
+    shown = _run_all(session, paths, 1, show=True)
+    plain = _run_all(session, paths, 1, show=False)
     assert shown.to_dict() == plain.to_dict() and len(shown.runs) == len(paths)
 
 

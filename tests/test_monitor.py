@@ -197,3 +197,26 @@ def test_a_nan_tail_does_not_evaluate_every_row(monkeypatch):
     for step in range(100, 150):
         monitor.update(step=step, loss=float("nan"))
     assert calls[before:] == [101]  # at once on the first NaN, not on every NaN row after it
+
+
+# The reader's repairs of a log file (DA003: a resumed log's repeated steps) are not in the rows
+# a loop feeds, so that rule has no fixture a Monitor fires on.
+FED_RULES = [r for r in load_builtin() if r.fixtures.get("fires") and r.detector != "repaired_data"]
+
+
+@pytest.mark.parametrize("rule", FED_RULES, ids=lambda r: r.id)
+def test_monitor_given_rule_objects_honours_the_configs_severity(rule, tmp_path, monkeypatch):
+    # Rule objects are planned by the session too: the project's [tool.lrdoctor] severity and
+    # the caller's `severity=` override every reason's, as for selectors and `check`.
+    level = "info" if rule.severity == "error" else "error"
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.lrdoctor.rules.{rule.id}]\nseverity = "{level}"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    path = next(FIXTURES.glob(f"{rule.fixtures['fires'][0]}.*"))
+    monitor = feed(path, rules=[rule], check_every=10**9)
+    monitor.check()
+    found = monitor.findings
+    assert found and {(f.rule, f.severity) for f in found} == {(rule.id, level)}
+    by_caller = Monitor(rules=[rule], severity={rule.id: "warning"}).session.planned
+    assert [(p.rule.id, p.severity) for p in by_caller] == [(rule.id, "warning")]

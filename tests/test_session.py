@@ -121,3 +121,56 @@ def test_monitor_honours_the_config(project) -> None:
     for step, loss in zip(run["loss"].step, run["loss"].value, strict=True):
         monitor.update(step=float(step), loss=float(loss))
     assert _sp001(monitor.check()) == [("SP001", "few", "error")]
+
+
+@pytest.fixture
+def through(monkeypatch):
+    """Record each session entry (check / evaluate) an entry point calls, then let it run."""
+    from lrdoctor.session import Session
+
+    calls: list[str] = []
+    for name in ("check", "evaluate"):
+        real = getattr(Session, name)
+
+        def spy(self, *args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Session, name, spy)
+    return calls
+
+
+def test_check_command_goes_through_the_session(project, through) -> None:
+    result = runner.invoke(app, ["check", str(SPIKES), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert through == ["check"]
+
+
+def test_check_command_with_progress_goes_through_the_session(project, through) -> None:
+    from lrdoctor.commands.check import PROGRESS_FROM, _run_all
+
+    paths = [SPIKES] * (PROGRESS_FROM + 1)
+    report = _run_all(open_session(), paths, jobs=1, show=True)
+    assert set(through) == {"check"}  # once per chunk
+    assert {_sp001(r.findings)[0] for r in report.runs} == {("SP001", "few", "error")}
+
+
+def test_watch_command_goes_through_the_session(project, through) -> None:
+    args = ["watch", str(SPIKES), "--interval", "0.01", "--idle", "0.05", "--exit-on", "error"]
+    assert runner.invoke(app, args).exit_code == 1
+    assert through and set(through) == {"evaluate"}
+
+
+def test_api_goes_through_the_session(project, through) -> None:
+    lrdoctor.check(SPIKES)
+    assert through == ["check"]
+
+
+def test_monitor_goes_through_the_session(project, through) -> None:
+    from lrdoctor.monitor import Monitor
+
+    monitor = Monitor(check_every=10**9)
+    for step in range(60):
+        monitor.update(step=step, loss=1.0 / (step + 1))
+    monitor.check()
+    assert through == ["evaluate"]

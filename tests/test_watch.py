@@ -13,6 +13,7 @@ from lrdoctor.catalogue import load_builtin
 from lrdoctor.cli import app
 from lrdoctor.commands.watch import Watcher
 from lrdoctor.engine import Options, check_path, plan
+from lrdoctor.session import open_session
 from tests.logs import frame, write_csv
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -39,7 +40,7 @@ def kinds(findings):
 def test_finished_watch_equals_check(name):
     path = FIXTURES / name
     planned = plan(load_builtin())
-    watcher = Watcher(path, planned, Options(), exit_on=None)
+    watcher = Watcher(path, open_session(), exit_on=None)
     assert watcher.follow(interval=0.01, idle=0.05) == 0
     reference = check_path(path, planned, Options())[0]
     assert kinds(watcher.reports[0].findings) == kinds(reference.findings)
@@ -116,8 +117,7 @@ def test_follows_a_file_growing_in_the_background(tmp_path):
 
 def test_truncated_log_is_read_again_from_the_start(tmp_path):
     path = write_csv(tmp_path / "log.csv", frame(n=400, nan_at=300))
-    planned = plan(load_builtin())
-    watcher = Watcher(path, planned, Options(), exit_on=None)
+    watcher = Watcher(path, open_session(), exit_on=None)
     watcher.follow(interval=0.01, idle=0.03)
     assert any(k[1] == "NF001" for k in watcher.seen)
     write_csv(path, frame(n=120))  # rotated: a new, shorter, healthy run
@@ -132,7 +132,7 @@ def test_half_written_last_line_is_left_for_the_next_poll(tmp_path):
     # "0.01" cut to "0.0" would read as an LR of zero: the partial line must not be read
     cut = text.rindex(",0.01\n") + len(",0.0")
     path.write_text(text[:cut])
-    watcher = Watcher(path, plan(load_builtin()), Options(), exit_on=None)
+    watcher = Watcher(path, open_session(), exit_on=None)
     watcher.follow(interval=0.01, idle=0.03)
     assert watcher.reports[0].n_steps == 199
     assert watcher.reports[0].source == str(path)
@@ -144,7 +144,7 @@ def test_trainer_state_rewritten_half_way_is_retried(tmp_path):
     text = sample.read_text()
     path = tmp_path / "trainer_state.json"
     path.write_text(text[: len(text) // 2])  # caught while the trainer rewrites it
-    watcher = Watcher(path, plan(load_builtin()), Options(), exit_on=None)
+    watcher = Watcher(path, open_session(), exit_on=None)
     watcher.follow(interval=0.01, idle=0.03)
     assert not watcher.reports and watcher.read_error
     path.write_text(text)
@@ -158,7 +158,7 @@ def test_status_line_shows_step_smoothed_loss_lr_and_verdict(tmp_path):
     from lrdoctor.commands.watch import evaluate, status_line
 
     path = write_csv(tmp_path / "ok.csv", frame(n=300))
-    run, report = evaluate(path, plan(load_builtin()), Options())[0]
+    run, report = evaluate(path, open_session())[0]
     line = status_line(run, report)
     assert line.startswith("step 299  loss 0.1")
     assert "lr 0.01" in line and line.endswith("verdict " + report.status.upper())

@@ -97,17 +97,10 @@ def check_command(
     ),
 ) -> None:
     """Check training logs and report learning-rate problems."""
-    from lrdoctor.config import check_severity
-    from lrdoctor.errors import ConfigError, did_you_mean
-    from lrdoctor.formats import FORMATS, Context
-    from lrdoctor.sources import resolve
+    from lrdoctor.limits import Limits
 
-    if format not in FORMATS:
-        raise ConfigError(
-            f"--format {format!r}",
-            did_you_mean(format, FORMATS, f"use one of {', '.join(FORMATS)}"),
-        )
-    settings, catalogue, planned, options = settle(
+    _check_format(format)
+    session = settle(
         config,
         rules_dirs,
         color,
@@ -124,31 +117,65 @@ def check_command(
         val_loss=val_loss_col,
         epoch=epoch_col,
     )
-    level = check_severity(fail_on, "--fail-on") if fail_on else settings.fail_on
+    level = _fail_level(fail_on, session)
+    session = _read_options(session, format, Limits(max_bytes, max_rows, max_columns, timeout))
+    step_summary = _step_summary() if format == "github" else None
+    inputs, skipped = _inputs(paths, exclude, output, step_summary)
+    report = _run(
+        session, inputs, executor, scheduler, jobs, show=not quiet and sys.stderr.isatty()
+    )
+    report.skipped = [(str(p), kind) for p, kind in skipped] + _skip_walked_non_logs(report, paths)
+    report.config = str(session.settings.path) if session.settings.path else None
+    _emit(report, format, output, color, quiet, level, step_summary)
+    raise typer.Exit(_exit_code(report, level, format, output, exit_zero))
+
+
+def _check_format(format: str) -> None:
+    from lrdoctor.errors import ConfigError, did_you_mean
+    from lrdoctor.formats import FORMATS
+
+    if format not in FORMATS:
+        raise ConfigError(
+            f"--format {format!r}",
+            did_you_mean(format, FORMATS, f"use one of {', '.join(FORMATS)}"),
+        )
+
+
+def _fail_level(fail_on: str | None, session) -> str:
+    from lrdoctor.config import check_severity
+
+    return check_severity(fail_on, "--fail-on") if fail_on else session.fail_on
+
+
+def _read_options(session, format: str, limits):
+    """The session with the command line's read limits, and binned curves for --format html."""
     import dataclasses
 
-    from lrdoctor.limits import Limits
-
-    options = dataclasses.replace(options, limits=Limits(max_bytes, max_rows, max_columns, timeout))
+    options = dataclasses.replace(session.options, limits=limits)
     if format == "html":  # say a missing extra before reading anything; keep curves to draw
         from lrdoctor.plots import require
 
         require("--format html")
         options = dataclasses.replace(options, curves=True)
+    return dataclasses.replace(session, options=options)
+
+
+def _inputs(paths, exclude, output: Path | None, step_summary: Path | None):
+    """The inputs the arguments name (less --exclude), and the special files skipped."""
+    from lrdoctor.sources import resolve
 
     skipped: list = []
     inputs = _without_excluded(resolve(paths, skipped), exclude or (), paths)
-    step_summary = _step_summary() if format == "github" else None
     _refuse_overwriting(inputs, output, step_summary)
     for path, kind in skipped:
         report_warning(f"{path}: skipped, it is {kind} (only regular files are read)")
-    show = not quiet and sys.stderr.isatty()
-    if executor != "local" or scheduler:
-        report = _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show)
-    else:
-        report = _run_all(inputs, planned, options, jobs, show=show)
-    report.skipped = [(str(p), kind) for p, kind in skipped] + _skip_walked_non_logs(report, paths)
-    report.config = str(settings.path) if settings.path else None
+    return inputs, skipped
+
+
+def _emit(report, format: str, output, color: str, quiet: bool, level: str, step_summary) -> None:
+    """The report in the chosen format, to --output or stdout (only failing runs with -q)."""
+    from lrdoctor.findings import Report
+    from lrdoctor.formats import FORMATS, Context
 
     to_terminal = output is None and sys.stdout.isatty()
     ctx = Context(
@@ -163,8 +190,6 @@ def check_command(
         raise typer.Exit(2)
     shown = report
     if quiet and format == "text":
-        from lrdoctor.findings import Report
-
         shown = Report(runs=[r for r in report.runs if r.fails(level)])
     text = FORMATS[format](shown, ctx) if shown.runs or format != "text" else ""
     if output is not None:
@@ -172,6 +197,10 @@ def check_command(
     elif text:
         typer.echo(text, nl=False, color=ctx.color)  # click strips ANSI codes otherwise
 
+
+def _exit_code(report, level: str, format: str, output, exit_zero: bool) -> int:
+    """0 / 1 by the findings at --fail-on; 2 when a run could not be judged or a rule crashed
+    (said on stderr when the report itself went to a file or a machine)."""
     code = report.exit_code(level)
     idle = [
         r.source
@@ -187,23 +216,20 @@ def check_command(
             for o in r.detector_errors:  # a rule crashed on this run: the exit code is 2
                 report_error(f"{r.source}: rule {o.rule} {o.name} failed: {o.reason}")
     if code == 2 or idle:
-        raise typer.Exit(2)
-    raise typer.Exit(0 if exit_zero else code)
+        return 2
+    return 0 if exit_zero else code
 
 
 def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optimizer, **columns):
-    """Config file, then command line: the settings, catalogue, planned rules and read options.
-
-    The one session (lrdoctor/session.py) settles them for every command, so precedence is the
-    same in `check`, `watch`, `compare`, `lr-find` and the Python API.
-    """
+    """Config file, then command line: the one session (lrdoctor/session.py) every command
+    opens, so precedence is the same in `check`, `watch`, `compare`, `lr-find` and the API."""
     from lrdoctor.config import split_list
     from lrdoctor.errors import ConfigError
     from lrdoctor.session import open_session
 
     if color not in ("auto", "always", "never"):
         raise ConfigError(f"--color {color!r}: use auto, always or never")
-    session = open_session(
+    return open_session(
         config=config,
         rules_dirs=rules_dirs or (),
         select=split_list(select),
@@ -213,16 +239,25 @@ def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optim
         optimizer=optimizer,
         columns=columns,
     )
-    return session.settings, session.catalogue, list(session.planned), session.options
 
 
-def _run_all(inputs, planned, options, jobs, show: bool):
-    """Run the engine, in chunks under a progress bar when there are many inputs."""
-    from lrdoctor.engine import check_paths
+def _run(session, inputs, executor: str, scheduler, jobs, show: bool):
+    """The session's check, on Dask / Ray or here, under a progress bar when there are many."""
+    from lrdoctor.errors import ConfigError
+
+    if executor == "local" and scheduler:
+        raise ConfigError("--scheduler needs --executor dask or --executor ray")
+    if executor != "local":
+        return _run_elsewhere(session, inputs, executor, scheduler, jobs, show)
+    return _run_all(session, inputs, jobs, show)
+
+
+def _run_all(session, inputs, jobs, show: bool):
+    """The session's check, in chunks under a progress bar when there are many inputs."""
     from lrdoctor.findings import Report
 
     if not show or len(inputs) <= PROGRESS_FROM:
-        return check_paths(inputs, planned, options, jobs=jobs)
+        return session.check(inputs, jobs=jobs)
     from rich.console import Console
     from rich.progress import Progress
 
@@ -232,18 +267,13 @@ def _run_all(inputs, planned, options, jobs, show: bool):
         task = progress.add_task("checking", total=len(inputs))
         for start in range(0, len(inputs), chunk):
             part = inputs[start : start + chunk]
-            runs.extend(check_paths(part, planned, options, jobs=jobs).runs)
+            runs.extend(session.check(part, jobs=jobs).runs)
             progress.advance(task, len(part))
     return Report(runs=runs)
 
 
-def _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show: bool):
+def _run_elsewhere(session, inputs, executor, scheduler, jobs, show: bool):
     """The same per-input check mapped on Dask or Ray (lrdoctor/executors.py), with progress."""
-    from lrdoctor.errors import ConfigError
-    from lrdoctor.executors import run_on
-
-    if executor == "local":
-        raise ConfigError("--scheduler needs --executor dask or --executor ray")
     with contextlib.ExitStack() as stack:
         advance = lambda n: None  # noqa: E731
         if show:
@@ -253,9 +283,7 @@ def _run_elsewhere(inputs, planned, options, executor, scheduler, jobs, show: bo
             progress = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
             task = progress.add_task(f"checking on {executor}", total=len(inputs))
             advance = lambda n: progress.advance(task, n)  # noqa: E731
-        return run_on(
-            executor, inputs, planned, options, scheduler=scheduler, workers=jobs, advance=advance
-        )
+        return session.check(inputs, jobs, executor=executor, scheduler=scheduler, advance=advance)
 
 
 def _without_excluded(inputs: list, patterns, named) -> list:

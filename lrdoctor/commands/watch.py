@@ -51,7 +51,7 @@ def watch_command(
 
     if exit_on is not None and check_severity(exit_on, "--exit-on") == "info":
         raise ConfigError("--exit-on 'info': use error or warning")
-    _, _, planned, options = settle(
+    session = settle(
         config,
         rules_dirs,
         color,
@@ -64,7 +64,7 @@ def watch_command(
         lr=lr_col,
         step=step_col,
     )
-    watcher = Watcher(path, planned, options, exit_on)
+    watcher = Watcher(path, session, exit_on)
     code = watcher.follow(interval, idle, status=sys.stderr.isatty())
     _final(watcher, color)
     raise typer.Exit(2 if code == 0 and watcher.read_error and not watcher.reports else code)
@@ -83,8 +83,8 @@ class Watcher:
     as the log grows), at once when a value first turns NaN or inf, and when the log goes idle.
     """
 
-    def __init__(self, path: Path, planned, options, exit_on: str | None):
-        self.path, self.planned, self.options, self.exit_on = path, planned, options, exit_on
+    def __init__(self, path: Path, session, exit_on: str | None):
+        self.path, self.session, self.exit_on = path, session, exit_on
         self.reports: list = []  # the latest RunReport of each run in the log
         self.runs: list = []
         self.seen: set[tuple[str, str, str | None]] = set()
@@ -93,12 +93,6 @@ class Watcher:
         self.follower = None
         self.rows = self.rows_checked = 0
         self.evaluations = 0
-
-    def _select(self, names):
-        from lrdoctor.engine import needed_signals
-        from lrdoctor.run import wanted_columns
-
-        return wanted_columns(names, self.options.columns, needed_signals(self.planned))
 
     def follow(self, interval: float, idle: float, status: bool = False) -> int:
         """Poll until idle (0), a finding at the --exit-on level (1) or a missing log (2)."""
@@ -120,7 +114,7 @@ class Watcher:
                         return 2
                 else:
                     if self.follower is None:
-                        self.follower = Follower(self.path, self._select)
+                        self.follower = Follower(self.path, self.session.wanted)
                     try:
                         added = self.follower.poll()
                         self.read_error = None
@@ -169,7 +163,7 @@ class Watcher:
         from lrdoctor.findings import SEVERITY_RANK
 
         try:
-            pairs = evaluate_tables(self.follower.tables(), self.planned, self.options)
+            pairs = evaluate_tables(self.follower.tables(), self.session)
         except LrdoctorError as exc:
             self.read_error = str(exc)
             return False
@@ -202,33 +196,26 @@ class Watcher:
         sys.stderr.flush()
 
 
-def evaluate_tables(tables, planned, options) -> list[tuple]:
-    """(run, report) for each table read from the log: the same normalising and rules as
-    `check`."""
-    from lrdoctor.engine import check_run, needed_signals
+def evaluate_tables(tables, session) -> list[tuple]:
+    """(run, report) for each table read from the log: the session's normalising and rules,
+    as `check`."""
     from lrdoctor.errors import InputError
-    from lrdoctor.run import build_run
 
-    needed = needed_signals(planned)
     out = []
     for table in tables:
-        run = build_run(table, options.columns, options.optimizer, extra=needed)
+        run = session.build(table)
         if not run.has("loss"):
             raise InputError(table.source, "no loss column found yet", "name it with --loss-col")
-        out.append((run, check_run(run, planned)))
+        out.append((run, session.evaluate(run)))
     return out
 
 
-def evaluate(path: Path, planned, options) -> list[tuple]:
+def evaluate(path: Path, session) -> list[tuple]:
     """(run, report) for each run in the log, read whole: the same reading and rules as
     `check`."""
-    from lrdoctor.engine import needed_signals
     from lrdoctor.follow import read_whole
-    from lrdoctor.run import wanted_columns
 
-    needed = needed_signals(planned)
-    tables = read_whole(path, lambda names: wanted_columns(names, options.columns, needed))
-    return evaluate_tables(tables, planned, options)
+    return evaluate_tables(read_whole(path, session.wanted), session)
 
 
 def format_finding(f, source: str | None = None) -> str:
