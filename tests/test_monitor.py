@@ -220,3 +220,43 @@ def test_monitor_given_rule_objects_honours_the_configs_severity(rule, tmp_path,
     assert found and {(f.rule, f.severity) for f in found} == {(rule.id, level)}
     by_caller = Monitor(rules=[rule], severity={rule.id: "warning"}).session.planned
     assert [(p.rule.id, p.severity) for p in by_caller] == [(rule.id, "warning")]
+
+
+def test_a_long_monitor_session_holds_one_runs_data():
+    # 100,000 steps re-evaluated adaptively (about 38 times): what stays allocated afterwards
+    # is the growing columns (at most twice the rows) and the last report, not a copy of the
+    # run per evaluation (a per-run cache once kept 224 MB alive here).
+    import gc
+    import tracemalloc
+
+    n = 100_000
+    loss = 2.0 * np.exp(-np.arange(n) / 20_000) + 0.01 * np.sin(np.arange(n))
+    monitor = Monitor()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(n):
+            monitor.update(step=i, loss=float(loss[i]), lr=1e-3)
+        monitor.check()  # the end of training: one more evaluation, of the whole run
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    one_run = n * 3 * 8  # step, loss and lr as float64
+    assert monitor.last_report is not None and monitor.last_report.n_steps == n
+    assert held < 3 * one_run, f"{held / 1e6:.1f} MB held for a {one_run / 1e6:.1f} MB run"
+
+
+def test_a_detector_that_raises_is_an_outcome_in_the_monitor(monkeypatch):
+    from lrdoctor import detectors
+
+    def broken(run, **params):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setitem(detectors.REGISTRY, "plateau", broken)
+    monitor = feed(FIXTURES / "warmup_too_high.parquet", check_every=10**9)
+    monitor.check()
+    report = monitor.last_report
+    assert [(o.rule, o.status) for o in report.detector_errors] == [("PL001", "detector_error")]
+    assert "SC001" in {f.rule for f in monitor.findings}  # the other rules still reported
