@@ -10,6 +10,12 @@ import typer
 
 from lrdoctor.errors import LrdoctorError
 
+# The options every command that opens a session takes, spelt once (check, watch, compare).
+CONFIG_OPTION = typer.Option(None, "--config", help="Configuration file to use.")
+RULES_OPTION = typer.Option(None, "--rules", help="Folder of extra rule files.")
+SET_OPTION = typer.Option(None, "--set", help="RULE.param=value (or RULE.severity=warning).")
+IGNORE_OPTION = typer.Option(None, "--ignore", help="Rules to leave out.")
+
 
 def report_warning(message: str) -> None:
     """One line on stderr for something skipped that does not fail the check."""

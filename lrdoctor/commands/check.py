@@ -9,7 +9,15 @@ from pathlib import Path
 
 import typer
 
-from lrdoctor.commands import boundary, report_error, report_warning
+from lrdoctor.commands import (
+    CONFIG_OPTION,
+    IGNORE_OPTION,
+    RULES_OPTION,
+    SET_OPTION,
+    boundary,
+    report_error,
+    report_warning,
+)
 from lrdoctor.limits import DEFAULT as DEFAULT_LIMITS
 
 # Above this many inputs (and on a terminal) a progress bar shows on stderr.
@@ -45,14 +53,10 @@ def check_command(
     extend_select: list[str] | None = typer.Option(
         None, "--extend-select", help="Rules to add to the selection."
     ),
-    ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to leave out."),
-    set_: list[str] | None = typer.Option(
-        None, "--set", help="RULE.param=value (or RULE.severity=warning)."
-    ),
-    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
-    rules_dirs: list[Path] | None = typer.Option(
-        None, "--rules", help="Folder of extra rule files."
-    ),
+    ignore: list[str] | None = IGNORE_OPTION,
+    set_: list[str] | None = SET_OPTION,
+    config: Path | None = CONFIG_OPTION,
+    rules_dirs: list[Path] | None = RULES_OPTION,
     step_col: str | None = typer.Option(None, "--step-col"),
     loss_col: str | None = typer.Option(None, "--loss-col"),
     lr_col: str | None = typer.Option(None, "--lr-col"),

@@ -12,13 +12,22 @@ from pathlib import Path
 
 import typer
 
-from lrdoctor.commands import boundary
+from lrdoctor.commands import CONFIG_OPTION, RULES_OPTION, boundary
 from lrdoctor.escape import terminal
 
 
 class Format(StrEnum):
     text = "text"
     json = "json"
+
+
+# The options lr-find and compare share.
+FORMAT_OPTION = typer.Option(Format.text, "--format", help="text or json.")
+LOSS_COL_OPTION = typer.Option(None, help="Column holding the loss.")
+LR_COL_OPTION = typer.Option(None, help="Column holding the LR.")
+WIDTH_OPTION = typer.Option(
+    None, min=20, help="Plot width in characters (default: the terminal's, at most 100)."
+)
 
 
 def plot_width(width: int | None) -> int:
@@ -61,11 +70,13 @@ def _plot_option(what: str):
     )
 
 
-def _draw(path: Path | None, figure, result) -> None:
-    from lrdoctor.plots import save
+def _show(result, plot: Path | None, figure, output_format, text) -> None:
+    """The figure to --plot when asked, then the result as JSON or as `text(result)`."""
+    if plot is not None:
+        from lrdoctor.plots import save
 
-    if path is not None:
-        save(figure(result), path)
+        save(figure(result), plot)
+    typer.echo(_dump(result.to_dict()) if output_format is Format.json else text(result))
 
 
 def _check_plot(path: Path | None, what: str) -> None:
@@ -99,13 +110,11 @@ def lr_find_command(
         min=1.01,
         help="The test blew up once the smoothed loss exceeds this multiple of its best.",
     ),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
-    loss_col: str | None = typer.Option(None, help="Column holding the loss."),
-    lr_col: str | None = typer.Option(None, help="Column holding the LR."),
-    width: int | None = typer.Option(
-        None, min=20, help="Plot width in characters (default: the terminal's, at most 100)."
-    ),
-    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
+    output_format: Format = FORMAT_OPTION,
+    loss_col: str | None = LOSS_COL_OPTION,
+    lr_col: str | None = LR_COL_OPTION,
+    width: int | None = WIDTH_OPTION,
+    config: Path | None = CONFIG_OPTION,
     plot: Path | None = _plot_option("the loss vs LR with every candidate marked"),
 ) -> None:
     """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
@@ -121,11 +130,7 @@ def lr_find_command(
     )
     from lrdoctor.plots.lrfind import lrfind_figure
 
-    _draw(plot, lrfind_figure, result)
-    if output_format is Format.json:
-        typer.echo(_dump(result.to_dict()))
-        return
-    typer.echo(_lrfind_text(result, plot_width(width)))
+    _show(result, plot, lrfind_figure, output_format, lambda r: _lrfind_text(r, plot_width(width)))
 
 
 def _lrfind_text(result, width: int) -> str:
@@ -168,16 +173,12 @@ def compare_command(
         "order listed (repeat the option); overrides the "
         "lr column and the file name.",
     ),
-    output_format: Format = typer.Option(Format.text, "--format", help="text or json."),
-    loss_col: str | None = typer.Option(None, help="Column holding the loss."),
-    lr_col: str | None = typer.Option(None, help="Column holding the LR."),
-    width: int | None = typer.Option(
-        None, min=20, help="Plot width in characters (default: the terminal's, at most 100)."
-    ),
-    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
-    rules_dirs: list[Path] | None = typer.Option(
-        None, "--rules", help="Folder of extra rule files."
-    ),
+    output_format: Format = FORMAT_OPTION,
+    loss_col: str | None = LOSS_COL_OPTION,
+    lr_col: str | None = LR_COL_OPTION,
+    width: int | None = WIDTH_OPTION,
+    config: Path | None = CONFIG_OPTION,
+    rules_dirs: list[Path] | None = RULES_OPTION,
     plot: Path | None = _plot_option("the final loss vs LR per optimizer (the U curve)"),
 ) -> None:
     """Compare the runs of an LR sweep: best LR, edge of stability, a suggested LR."""
@@ -209,11 +210,9 @@ def compare_command(
     result = compare_runs(summaries)
     from lrdoctor.plots.sweep import compare_figure
 
-    _draw(plot, compare_figure, result)
-    if output_format is Format.json:
-        typer.echo(_dump(result.to_dict()))
-        return
-    typer.echo(_compare_text(result, plot_width(width)))
+    _show(
+        result, plot, compare_figure, output_format, lambda r: _compare_text(r, plot_width(width))
+    )
 
 
 def _compare_text(result, width: int) -> str:

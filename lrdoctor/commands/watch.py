@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from lrdoctor.commands import boundary
+from lrdoctor.commands import (
+    CONFIG_OPTION,
+    IGNORE_OPTION,
+    RULES_OPTION,
+    SET_OPTION,
+    boundary,
+)
 from lrdoctor.escape import terminal
 
 
@@ -30,14 +36,10 @@ def watch_command(
         help="error or warning: exit 1 at the first finding of this severity or worse.",
     ),
     select: list[str] | None = typer.Option(None, "--select", help="Rules to run."),
-    ignore: list[str] | None = typer.Option(None, "--ignore", help="Rules to leave out."),
-    set_: list[str] | None = typer.Option(
-        None, "--set", help="RULE.param=value (or RULE.severity=warning)."
-    ),
-    config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
-    rules_dirs: list[Path] | None = typer.Option(
-        None, "--rules", help="Folder of extra rule files."
-    ),
+    ignore: list[str] | None = IGNORE_OPTION,
+    set_: list[str] | None = SET_OPTION,
+    config: Path | None = CONFIG_OPTION,
+    rules_dirs: list[Path] | None = RULES_OPTION,
     loss_col: str | None = typer.Option(None, "--loss-col"),
     lr_col: str | None = typer.Option(None, "--lr-col"),
     step_col: str | None = typer.Option(None, "--step-col"),
