@@ -305,12 +305,6 @@ THRESHOLDS_IN_CODE = {
     "advice.py: BAND_MARGIN = 3.0",
     "advice.py: AT_LEAST = 10.0",
     "advice.py: growth <= 1.05",
-    "events.py: g.value[lo:hi] > level[bins] + 6 * np.maximum(scale[bins], 1e-12)",
-    "events.py: sh.drop <= 5 * sh.se",
-    "events.py: lr.value[0] >= 0.5 * lr.value.max()",
-    "events.py: c.step >= cut - 0.2 * (last - first)",
-    "events.py: after <= level[ref] + 2 * scale[ref]",
-    "events.py: lr.value >= 0.99 * lr.value.max()",
     "learning.py: 2 <= k <= most",
     # resolution and arithmetic, not decisions
     "shape.py: BINS = 20",

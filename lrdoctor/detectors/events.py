@@ -46,6 +46,8 @@ def loss_spikes(
     min_steps: int = 100,
     min_duration: int = 3,
     warn_count: int = 3,
+    recovered_z: float = 2.0,
+    lead_z: float = 6.0,
 ) -> list[Evidence]:
     """Short excursions of the loss far above its running level that come back down."""
     loss = finite_prefix(run)
@@ -69,7 +71,7 @@ def loss_spikes(
             continue  # one hard batch is noise; a spike disturbs the following steps too
         after = loss.value[b + 1 : b + 1 + recover]
         ref = min(min(b + 1, n - 1) // size, last)
-        back = np.flatnonzero(after <= level[ref] + 2 * scale[ref])
+        back = np.flatnonzero(after <= level[ref] + recovered_z * scale[ref])
         if len(back):
             events.append((a, b, int(a + np.argmax(loss.value[a : b + 1])), b + 1 + int(back[0])))
     if not events:
@@ -77,7 +79,7 @@ def loss_spikes(
     peaks = [height(p) / sh.drop for _, _, p, _ in events]
     worst = int(np.argmax(peaks))
     a, b, peak, back = events[worst]
-    lead, lead_steps = _grad_norm_lead(run, loss.step, a)
+    lead, lead_steps = _grad_norm_lead(run, loss.step, a, lead_z)
     steps = [int(loss.step[p]) for _, _, p, _ in events]
     lr = suggest.lr_at(run, float(loss.step[a]))
     slots = {
@@ -107,7 +109,7 @@ def loss_spikes(
 
 
 def _grad_norm_lead(
-    run: Run, steps: np.ndarray, first: int, window: int = 20
+    run: Run, steps: np.ndarray, first: int, z: float, window: int = 20
 ) -> tuple[str, int | None]:
     """Whether the gradient norm jumped before the loss did (it often does in LLM runs).
 
@@ -126,7 +128,8 @@ def _grad_norm_lead(
     size = max(5, len(g) // 100)
     level, scale = local_reference_bins(g.value, size)
     bins = np.minimum(np.arange(lo, hi) // size, len(level) - 1)
-    jumped = g.value[lo:hi] > level[bins] + 6 * np.maximum(scale[bins], 1e-12)
+    spread = np.maximum(scale[bins], 1e-12)  # a constant norm has no spread to divide by
+    jumped = g.value[lo:hi] > level[bins] + z * spread
     if jumped.any():
         return "grad_first", int(spike_step - g.step[lo + np.flatnonzero(jumped)[0]])
     return "loss_first", None
@@ -144,10 +147,11 @@ def plateau(
     min_improvement: float = 0.02,
     min_z: float = 2.0,
     decayed: float = 0.1,
+    min_fall_z: float = 5.0,
 ) -> list[Evidence]:
     """No progress over the last `patience` share of the run after earlier progress."""
     sh = shape_of(run)
-    if sh is None or sh.drop <= 5 * sh.se or len(sh.loss) < len(run["loss"]):
+    if sh is None or sh.drop <= min_fall_z * sh.se or len(sh.loss) < len(run["loss"]):
         return []
     c = sh.curve
     k = max(3, int(round(len(c) * patience)))
@@ -291,22 +295,29 @@ def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
     return bool(np.median(tail) < np.median(around))
 
 
-def _warmup_end(run: Run) -> float | None:
-    """The step where a rising LR first reaches its peak, when the run starts with a warm-up."""
+def _warmup_end(run: Run, start_below: float, reached: float) -> float | None:
+    """The step where a rising LR first reaches `reached` of its peak, when the run starts with
+    a warm-up (an LR below `start_below` of its peak)."""
     lr = run["lr"].finite()
     # A non-positive peak is not a learning rate (a sign flip or a junk column): no warm-up.
-    if len(lr) < 10 or lr.value.max() <= 0 or lr.value[0] >= 0.5 * lr.value.max():
+    if len(lr) < 10 or lr.value.max() <= 0 or lr.value[0] >= start_below * lr.value.max():
         return None
-    reach = int(np.flatnonzero(lr.value >= 0.99 * lr.value.max())[0])
+    reach = int(np.flatnonzero(lr.value >= reached * lr.value.max())[0])
     return float(lr.step[reach])
 
 
 @detector("warmup_instability", slots=("warmup_end", "peak_lr", "lower_peak", "best", "end"))
 def warmup_instability(
-    run: Run, *, window: float = 0.15, min_z: float = 4.0, min_rise: float = 0.25
+    run: Run,
+    *,
+    window: float = 0.15,
+    min_z: float = 4.0,
+    min_rise: float = 0.25,
+    warmup_below: float = 0.5,
+    peak_reached: float = 0.99,
 ) -> list[Evidence]:
     """The loss turns upward within a short window after a warm-up reaches its peak LR."""
-    end = _warmup_end(run)
+    end = _warmup_end(run, warmup_below, peak_reached)
     sh = shape_of(run)
     if end is None or sh is None:
         return []
@@ -338,7 +349,12 @@ def warmup_instability(
 
 @detector("decay_too_early", slots=("cut", "peak_lr", "level", "steps"))
 def decay_too_early(
-    run: Run, *, near_zero: float = 0.05, min_z: float = 3.0, min_left: float = 0.2
+    run: Run,
+    *,
+    near_zero: float = 0.05,
+    min_z: float = 3.0,
+    min_left: float = 0.2,
+    before_cut: float = 0.2,
 ) -> list[Evidence]:
     """The LR reached ~0 while the loss was still falling fast, and the loss stopped with it."""
     lr = run["lr"].finite()
@@ -355,11 +371,11 @@ def decay_too_early(
     if (last - cut) < min_left * (last - first):
         return []  # decaying to ~0 at the very end is the plan of most schedules
     c = sh.curve
-    before = (c.step < cut) & (c.step >= cut - 0.2 * (last - first))
+    before = (c.step < cut) & (c.step >= cut - before_cut * (last - first))
     after = c.step > cut
     if before.sum() < 2 or after.sum() < 3:
         return []
-    fall_before = -theil_sen(c.step[before], c.level[before]) * 0.2 * (last - first)
+    fall_before = -theil_sen(c.step[before], c.level[before]) * before_cut * (last - first)
     fall_after = -theil_sen(c.step[after], c.level[after]) * float(c.step[after][-1] - cut)
     if fall_before <= min_z * sh.late_se or fall_after > min_z * sh.late_se:
         return []
