@@ -227,6 +227,46 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
     def fail(problem: str) -> CatalogueError:
         return CatalogueError(f"{path}: {problem}")
 
+    _check_header(data, fail)
+    requires, optional = tuple(data.get("requires", ())), tuple(data.get("optional", ()))
+    for sig in (*requires, *optional):
+        if sig not in SIGNALS:
+            raise fail(f"requires unknown signal {sig!r}; known: {', '.join(SIGNALS)}")
+    rationale = data.get("rationale", {})
+    if set(rationale) - RATIONALE_KEYS:
+        raise fail(f"rationale has unknown keys; valid: {', '.join(sorted(RATIONALE_KEYS))}")
+    recommendation = data.get("recommendation", "")
+    reasons = _reasons(data.get("reasons", {}), fail)
+    templates = [
+        data["message"],
+        *(recommendation.values() if isinstance(recommendation, dict) else [recommendation]),
+    ]
+    for template in templates:
+        _check_template(template, fail)
+    templates += [t for r in reasons.values() for t in (r.message, r.recommendation) if t]
+    return Rule(
+        id=data["id"],
+        name=data["name"],
+        category=data["category"],
+        severity=data["severity"],
+        detector=data["detector"],
+        requires=requires,
+        summary=data["summary"],
+        message=data["message"],
+        recommendation=recommendation,
+        params=_params(data.get("params", {}), fail),
+        rationale=rationale,
+        fixtures={k: tuple(v) for k, v in data.get("fixtures", {}).items()},
+        optional=optional,
+        signal=data.get("signal"),
+        reasons=reasons,
+        phrases=_with_shared(_phrases(data.get("phrases", {}), fail), shared or {}, templates),
+        path=str(path),
+    )
+
+
+def _check_header(data: dict, fail) -> None:
+    """Known keys only; the identity strings present; category and severity known."""
     unknown = set(data) - RULE_KEYS
     if unknown:
         raise fail(f"unknown keys {sorted(unknown)}; valid keys: {', '.join(sorted(RULE_KEYS))}")
@@ -237,14 +277,12 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
         raise fail(f"category {data['category']!r} is not one of {', '.join(CATEGORIES)}")
     if data["severity"] not in SEVERITIES:
         raise fail(f"severity {data['severity']!r} is not one of {', '.join(SEVERITIES)}")
-    requires = tuple(data.get("requires", ()))
-    optional = tuple(data.get("optional", ()))
-    signal = data.get("signal")
-    for sig in (*requires, *optional):
-        if sig not in SIGNALS:
-            raise fail(f"requires unknown signal {sig!r}; known: {', '.join(SIGNALS)}")
+
+
+def _params(table: dict, fail) -> dict[str, Param]:
+    """The [params.<name>] tables: each needs a default; its keys are PARAM_KEYS only."""
     params = {}
-    for pname, spec in data.get("params", {}).items():
+    for pname, spec in table.items():
         if not isinstance(spec, dict) or "default" not in spec:
             raise fail(f"parameter {pname!r} needs a table with a default")
         if set(spec) - PARAM_KEYS:
@@ -258,45 +296,7 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
             choices=tuple(spec.get("choices", ())),
             provenance=spec.get("provenance", ""),
         )
-    rationale = data.get("rationale", {})
-    if set(rationale) - RATIONALE_KEYS:
-        raise fail(f"rationale has unknown keys; valid: {', '.join(sorted(RATIONALE_KEYS))}")
-    recommendation = data.get("recommendation", "")
-    if isinstance(recommendation, dict):
-        for template in recommendation.values():
-            _check_template(template, fail)
-    else:
-        _check_template(recommendation, fail)
-    _check_template(data["message"], fail)
-    reasons = _reasons(data.get("reasons", {}), fail)
-    phrases = _with_shared(
-        _phrases(data.get("phrases", {}), fail),
-        shared or {},
-        [
-            data["message"],
-            *(recommendation.values() if isinstance(recommendation, dict) else [recommendation]),
-            *(t for r in reasons.values() for t in (r.message, r.recommendation) if t),
-        ],
-    )
-    return Rule(
-        id=data["id"],
-        name=data["name"],
-        category=data["category"],
-        severity=data["severity"],
-        detector=data["detector"],
-        requires=requires,
-        summary=data["summary"],
-        message=data["message"],
-        recommendation=recommendation,
-        params=params,
-        rationale=rationale,
-        fixtures={k: tuple(v) for k, v in data.get("fixtures", {}).items()},
-        optional=optional,
-        signal=signal,
-        reasons=reasons,
-        phrases=phrases,
-        path=str(path),
-    )
+    return params
 
 
 def _reasons(table: Any, fail) -> dict[str, Reason]:

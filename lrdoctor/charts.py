@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 MARK = "▼"
@@ -217,29 +218,46 @@ def xy_plot(
     """
     width, height = max(4, width), max(2, height)
     xs, ys = _scaled(x, logx), _scaled(y, logy)
-    pts = [(a, b) for a, b in zip(xs, ys, strict=False) if a is not None and b is not None]
+    pts = sorted((a, b) for a, b in zip(xs, ys, strict=False) if a is not None and b is not None)
     if not pts:
         return "(no finite points to plot)"
-    pts.sort()
-    x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
-    y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
-    # Halved spans: no overflow when the points reach ±1e308.
-    xspan, yspan = (x1 / 2 - x0 / 2) or 0.5, (y1 / 2 - y0 / 2) or 0.5
-    dots_w, dots_h = width * 2, height * 4
+    xs_, ys_ = [p[0] for p in pts], [p[1] for p in pts]
+    box = _Box(min(xs_), max(xs_), min(ys_), max(ys_), width, height)
+    rows = [[chr(0x2800 + c) if c else " " for c in r] for r in _braille_line(pts, box)]
+    legend = _draw_marks(rows, marks or {}, logx, box)
+    return "\n".join(_framed(rows, legend, box, logx, logy))
+
+
+class _Box(NamedTuple):
+    """The plotted range (in scaled units) and the plot's size in characters."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    width: int
+    height: int
+
+    def to_dots(self, a: float, b: float) -> tuple[int, int]:
+        # Halved spans: no overflow when the points reach ±1e308.
+        xspan = (self.x1 / 2 - self.x0 / 2) or 0.5
+        yspan = (self.y1 / 2 - self.y0 / 2) or 0.5
+        fx, fy = (a / 2 - self.x0 / 2) / xspan, (b / 2 - self.y0 / 2) / yspan
+        return round(fx * (self.width * 2 - 1)), round(fy * (self.height * 4 - 1))
+
+
+def _braille_line(pts: list[tuple[float, float]], box: _Box) -> list[list[int]]:
+    """The points joined into a line of braille dots: a grid of dot masks, top row first."""
+    width, height = box.width, box.height
     grid = [[0] * width for _ in range(height)]
 
     def dot(px: int, py: int) -> None:
-        if 0 <= px < dots_w and 0 <= py < dots_h:
-            row = height - 1 - py // 4
-            grid[row][px // 2] |= _BRAILLE[px % 2][3 - py % 4]
-
-    def to_dots(a: float, b: float) -> tuple[int, int]:
-        fx, fy = (a / 2 - x0 / 2) / xspan, (b / 2 - y0 / 2) / yspan
-        return round(fx * (dots_w - 1)), round(fy * (dots_h - 1))
+        if 0 <= px < width * 2 and 0 <= py < height * 4:
+            grid[height - 1 - py // 4][px // 2] |= _BRAILLE[px % 2][3 - py % 4]
 
     prev = None
     for a, b in pts:
-        cur = to_dots(a, b)
+        cur = box.to_dots(a, b)
         if prev is None:
             dot(*cur)
         else:  # join consecutive points so the curve reads as a line
@@ -250,34 +268,42 @@ def xy_plot(
                     round(prev[1] + (cur[1] - prev[1]) * k / n),
                 )
         prev = cur
+    return grid
 
-    rows = [[chr(0x2800 + c) if c else " " for c in r] for r in grid]
+
+def _draw_marks(rows, marks: Mapping[str, float], logx: bool, box: _Box) -> list[str]:
+    """Each mark as a vertical line in its own style over the blank cells; the legend lines."""
     legend = []
-    for n, (label, mx) in enumerate((marks or {}).items()):
+    for n, (label, mx) in enumerate(marks.items()):
         glyph = MARK_LINES[n % len(MARK_LINES)]
         (sx,) = _scaled([mx], logx)
-        if sx is None or not x0 <= sx <= x1:
+        if sx is None or not box.x0 <= sx <= box.x1:
             legend.append(f"{label} = {_fmt(mx)} (outside the plotted range)")
             continue
-        col = to_dots(sx, y0)[0] // 2
+        col = box.to_dots(sx, box.y0)[0] // 2
         for r in rows:
             if r[col] == " ":
                 r[col] = glyph
         legend.append(f"{glyph} {label} = {_fmt(mx)}")
+    return legend
+
+
+def _framed(rows, legend: list[str], box: _Box, logx: bool, logy: bool) -> list[str]:
+    """The rows with the y axis and its end labels, the x axis, its end labels and the legend."""
 
     def unscale(v: float, log: bool) -> float:
         return 10**v if log else v
 
-    top, bottom = _fmt(unscale(y1, logy)), _fmt(unscale(y0, logy))
+    top, bottom = _fmt(unscale(box.y1, logy)), _fmt(unscale(box.y0, logy))
     pad = max(len(top), len(bottom))
     lines = []
     for i, r in enumerate(rows):
-        label = top if i == 0 else bottom if i == height - 1 else ""
+        label = top if i == 0 else bottom if i == box.height - 1 else ""
         lines.append(f"{label:>{pad}} ┤{''.join(r)}")
-    left, right = _fmt(unscale(x0, logx)), _fmt(unscale(x1, logx))
-    lines.append(" " * pad + " └" + "─" * width)
-    gap = max(1, width - len(left) - len(right))
+    left, right = _fmt(unscale(box.x0, logx)), _fmt(unscale(box.x1, logx))
+    lines.append(" " * pad + " └" + "─" * box.width)
+    gap = max(1, box.width - len(left) - len(right))
     scale = ", ".join(n for n, on in (("log x", logx), ("log y", logy)) if on)
     lines.append(" " * (pad + 2) + left + " " * gap + right + (f"  ({scale})" if scale else ""))
     lines.extend(" " * (pad + 2) + item for item in legend)
-    return "\n".join(lines)
+    return lines
