@@ -133,44 +133,10 @@ def _smoothed(ema: float, loss: float, n: int, beta: float = 0.98) -> tuple[floa
 def train(config: TrainConfig, progress: Callable[[int], None] | None = None) -> RunLog:
     """Train an MLP as `config` says and return the per-step log."""
     c = config
-    data = make_dataset(
-        c.dataset,
-        c.n_samples,
-        seed=c.seed if c.data_seed is None else c.data_seed,
-        val_fraction=c.val_fraction,
-        noise=c.noise,
-        n_classes=c.n_classes,
-        label_noise=c.label_noise,
-    )
+    data = _dataset(c)
     classify = data.n_classes > 0
-    rng = np.random.Generator(np.random.PCG64(c.seed))
-    sizes = [data.n_features] + [c.width] * c.depth + [data.n_outputs]
-    model = MLP(sizes, c.activation, c.init, rng)
-    hyper = {k: getattr(c, k) for k in _HYPER.get(c.optimizer, ())}
-    if c.eps is not None:
-        hyper["eps"] = c.eps
-    opt = make_optimizer(c.optimizer, model.params.size, c.weight_decay, **hyper)
-    if c.range_test:
-        lrs = range_test_lrs(c.range_start, c.range_end, c.steps)
-    else:
-        lrs = lr_schedule(
-            c.schedule,
-            c.lr,
-            c.steps,
-            warmup_steps=c.warmup_steps,
-            milestones=c.milestones,
-            gamma=c.gamma,
-            end_factor=c.end_factor,
-            min_lr=c.min_lr,
-            decay_steps=c.decay_steps,
-        )
-    plateau = (
-        ReduceLROnPlateau(
-            c.plateau_factor, c.plateau_patience, c.plateau_threshold, c.plateau_cooldown, c.min_lr
-        )
-        if c.schedule == "plateau"
-        else None
-    )
+    model, opt = _model_and_optimizer(c, data)
+    lrs, plateau = _lr_plan(c)
 
     n_rows = c.steps + (c.restart_at - c.restart_from if c.restart_at is not None else 0)
     cols = {
@@ -225,11 +191,7 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
             if perm is None or pos == 0:
                 perm = data_rng.permutation(n_train)
             idx = perm[pos * bs : (pos + 1) * bs]
-            xb, yb = xt[idx], yt[idx]
-            if t in spikes:
-                xb, yb = faults.corrupt_batch(xb, yb, c.spike_scale, glitch_rng, classify)
-            if standardise:
-                xb = faults.batch_standardise(faults.stick_feature(xb) if t >= c.fault_step else xb)
+            xb, yb = _with_faults(c, t, xt[idx], yt[idx], t in spikes, glitch_rng, classify)
 
             lr = lrs[t] * (plateau.scale if plateau else 1.0)
             if c.eval_every and (t % c.eval_every == 0 or t == c.steps - 1):
@@ -238,14 +200,7 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
                 if plateau and c.plateau_metric == "val_loss":
                     plateau.step(val_loss[row], lr)
 
-            out = model.forward(xb)
-            if classify:
-                if unsafe and t >= c.fault_step:
-                    out = faults.saturate_logit(out, yb)
-                loss, dout = softmax_cross_entropy(out, yb, unsafe=unsafe)
-            else:
-                loss, dout = mse(out, yb)
-            model.backward(dout)
+            loss = _forward_backward(model, xb, yb, classify, unsafe, unsafe and t >= c.fault_step)
             g, p = model.grad, model.params
             gnorm = np.sqrt(g @ g)
             if c.clip_norm is not None:
@@ -298,7 +253,86 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     if layer_ratio is not None:
         for i in range(layer_ratio.shape[1]):
             log[f"update_ratio/layer{i}"] = layer_ratio[:row, i]
-    meta = {
+    return RunLog(log, _meta(c))
+
+
+def _with_faults(c: TrainConfig, t: int, xb, yb, spike: bool, rng, classify: bool):
+    """The batch as the config's faults make it at step t: a corrupted (spike) batch, or a
+    per-batch standardisation whose feature sticks from `fault_step` on (zero_std)."""
+    if spike:
+        xb, yb = faults.corrupt_batch(xb, yb, c.spike_scale, rng, classify)
+    if c.fault == "zero_std":
+        xb = faults.batch_standardise(faults.stick_feature(xb) if t >= c.fault_step else xb)
+    return xb, yb
+
+
+def _forward_backward(model, xb, yb, classify: bool, unsafe: bool, saturate: bool) -> float:
+    """The batch loss; leaves its gradient in `model.grad`. `unsafe`: the log0 fault's
+    cross-entropy without the log guard, its logit saturated once `saturate`."""
+    out = model.forward(xb)
+    if classify:
+        if saturate:
+            out = faults.saturate_logit(out, yb)
+        loss, dout = softmax_cross_entropy(out, yb, unsafe=unsafe)
+    else:
+        loss, dout = mse(out, yb)
+    model.backward(dout)
+    return loss
+
+
+def _dataset(c: TrainConfig):
+    """The train / validation split the config names (its own seed when data_seed is set)."""
+    return make_dataset(
+        c.dataset,
+        c.n_samples,
+        seed=c.seed if c.data_seed is None else c.data_seed,
+        val_fraction=c.val_fraction,
+        noise=c.noise,
+        n_classes=c.n_classes,
+        label_noise=c.label_noise,
+    )
+
+
+def _model_and_optimizer(c: TrainConfig, data):
+    """The MLP (initialised from the run's seed) and its optimizer with the config's options."""
+    rng = np.random.Generator(np.random.PCG64(c.seed))
+    sizes = [data.n_features] + [c.width] * c.depth + [data.n_outputs]
+    model = MLP(sizes, c.activation, c.init, rng)
+    hyper = {k: getattr(c, k) for k in _HYPER.get(c.optimizer, ())}
+    if c.eps is not None:
+        hyper["eps"] = c.eps
+    return model, make_optimizer(c.optimizer, model.params.size, c.weight_decay, **hyper)
+
+
+def _lr_plan(c: TrainConfig):
+    """The LR per step (a schedule, or a range test's sweep) and, for "plateau", the scaler."""
+    if c.range_test:
+        lrs = range_test_lrs(c.range_start, c.range_end, c.steps)
+    else:
+        lrs = lr_schedule(
+            c.schedule,
+            c.lr,
+            c.steps,
+            warmup_steps=c.warmup_steps,
+            milestones=c.milestones,
+            gamma=c.gamma,
+            end_factor=c.end_factor,
+            min_lr=c.min_lr,
+            decay_steps=c.decay_steps,
+        )
+    plateau = (
+        ReduceLROnPlateau(
+            c.plateau_factor, c.plateau_patience, c.plateau_threshold, c.plateau_cooldown, c.min_lr
+        )
+        if c.schedule == "plateau"
+        else None
+    )
+    return lrs, plateau
+
+
+def _meta(c: TrainConfig) -> dict[str, str]:
+    """What the log says about how it was made (the whole config included, as JSON)."""
+    return {
         "generator": "lrdoctor.trainer",
         "dataset": c.dataset,
         "optimizer": c.optimizer,
@@ -307,4 +341,3 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
         "grad_norm": "post_clip" if c.log_clipped_grad_norm else "pre_clip",
         "config": json.dumps(asdict(c), sort_keys=True),
     }
-    return RunLog(log, meta)
