@@ -129,7 +129,7 @@ def through(monkeypatch):
     from lrdoctor.session import Session
 
     calls: list[str] = []
-    for name in ("check", "evaluate"):
+    for name in ("check", "evaluate", "read"):
         real = getattr(Session, name)
 
         def spy(self, *args, _real=real, _name=name, **kwargs):
@@ -174,3 +174,17 @@ def test_monitor_goes_through_the_session(project, through) -> None:
         monitor.update(step=step, loss=1.0 / (step + 1))
     monitor.check()
     assert through == ["evaluate"]
+
+
+def test_compare_and_lr_find_go_through_the_session(project, through) -> None:
+    paths = []
+    for lr in (0.01, 0.1):
+        path = project / f"run_lr={lr:g}.parquet"
+        shutil.copy(SPIKES, path)
+        paths.append(str(path))
+    assert runner.invoke(app, ["compare", *paths, "--format", "json"]).exit_code == 0
+    assert through == ["read", "read", "evaluate", "evaluate"]
+    through.clear()
+    range_test = str(FIXTURES / "range_test_blobs_adam.csv")
+    assert runner.invoke(app, ["lr-find", range_test, "--format", "json"]).exit_code == 0
+    assert through == ["read"]
