@@ -113,13 +113,15 @@ def check_command(
         ignore,
         set_,
         optimizer,
-        step=step_col,
-        loss=loss_col,
-        lr=lr_col,
-        grad_norm=grad_norm_col,
-        update_ratio=update_ratio_col,
-        val_loss=val_loss_col,
-        epoch=epoch_col,
+        {
+            "step": step_col,
+            "loss": loss_col,
+            "lr": lr_col,
+            "grad_norm": grad_norm_col,
+            "update_ratio": update_ratio_col,
+            "val_loss": val_loss_col,
+            "epoch": epoch_col,
+        },
     )
     level = _fail_level(fail_on, session)
     session = _read_options(session, format, Limits(max_bytes, max_rows, max_columns, timeout))
@@ -224,9 +226,10 @@ def _exit_code(report, level: str, format: str, output, exit_zero: bool) -> int:
     return 0 if exit_zero else code
 
 
-def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optimizer, **columns):
+def settle(config, rules_dirs, color, select, extend_select, ignore, set_, optimizer, columns):
     """Config file, then command line: the one session (lrdoctor/session.py) every command
-    opens, so precedence is the same in `check`, `watch`, `compare`, `lr-find` and the API."""
+    opens, so precedence is the same in `check`, `watch`, `compare`, `lr-find` and the API.
+    `columns`: signal -> the column the command line named for it (None: not named)."""
     from lrdoctor.config import split_list
     from lrdoctor.errors import ConfigError
     from lrdoctor.session import open_session

@@ -62,9 +62,7 @@ def watch_command(
         ignore,
         set_,
         optimizer,
-        loss=loss_col,
-        lr=lr_col,
-        step=step_col,
+        {"loss": loss_col, "lr": lr_col, "step": step_col},
     )
     watcher = Watcher(path, session, exit_on)
     code = watcher.follow(interval, idle, status=sys.stderr.isatty())
