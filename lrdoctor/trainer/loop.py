@@ -139,14 +139,7 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
     lrs, plateau = _lr_plan(c)
 
     n_rows = c.steps + (c.restart_at - c.restart_from if c.restart_at is not None else 0)
-    cols = {
-        k: np.zeros(n_rows)
-        for k in ("lr", "loss", "grad_norm", "weight_norm", "update_norm", "update_ratio")
-    }
-    steps_col, epoch_col = np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64)
-    val_loss, val_acc = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
-    evaluated = np.zeros(n_rows, bool)
-    layer_ratio = np.zeros((n_rows, len(model.layers))) if c.per_layer else None
+    buf = _Buffers(n_rows, len(model.layers) if c.per_layer else 0)
 
     xt, yt = data.x_train, data.y_train
     n_train, bs = len(xt), c.batch_size
@@ -195,10 +188,10 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
 
             lr = lrs[t] * (plateau.scale if plateau else 1.0)
             if c.eval_every and (t % c.eval_every == 0 or t == c.steps - 1):
-                val_loss[row], val_acc[row] = evaluate()
-                evaluated[row] = True
+                buf.val_loss[row], buf.val_acc[row] = evaluate()
+                buf.evaluated[row] = True
                 if plateau and c.plateau_metric == "val_loss":
-                    plateau.step(val_loss[row], lr)
+                    plateau.step(buf.val_loss[row], lr)
 
             loss = _forward_backward(model, xb, yb, classify, unsafe, unsafe and t >= c.fault_step)
             g, p = model.grad, model.params
@@ -207,17 +200,17 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
                 g = g * min(1.0, c.clip_norm / (gnorm + 1e-6))  # torch.nn.utils.clip_grad_norm_
             d = opt.update(g, p, lr)
             wnorm, unorm = np.sqrt(p @ p), np.sqrt(d @ d)
-            if layer_ratio is not None:
-                layer_ratio[row] = np.sqrt(
+            if buf.layer_ratio is not None:
+                buf.layer_ratio[row] = np.sqrt(
                     np.add.reduceat(d * d, model.offsets) / np.add.reduceat(p * p, model.offsets)
                 )
             p += d
 
-            steps_col[row], epoch_col[row] = t, t // per_epoch
-            cols["lr"][row], cols["loss"][row] = lr, loss
-            cols["grad_norm"][row] = np.sqrt(g @ g) if c.log_clipped_grad_norm else gnorm
-            cols["weight_norm"][row], cols["update_norm"][row] = wnorm, unorm
-            cols["update_ratio"][row] = unorm / wnorm
+            buf.step[row], buf.epoch[row] = t, t // per_epoch
+            buf.cols["lr"][row], buf.cols["loss"][row] = lr, loss
+            buf.cols["grad_norm"][row] = np.sqrt(g @ g) if c.log_clipped_grad_norm else gnorm
+            buf.cols["weight_norm"][row], buf.cols["update_norm"][row] = wnorm, unorm
+            buf.cols["update_ratio"][row] = unorm / wnorm
             row += 1
             t += 1
             if progress is not None and t % 100 == 0:
@@ -240,20 +233,38 @@ def train(config: TrainConfig, progress: Callable[[int], None] | None = None) ->
                 first_bad = row
             if first_bad is not None and row - first_bad >= c.nan_patience:
                 if c.eval_every:  # a final evaluation, as loops do when they abort
-                    val_loss[row - 1], val_acc[row - 1] = evaluate()
-                    evaluated[row - 1] = True
+                    buf.val_loss[row - 1], buf.val_acc[row - 1] = evaluate()
+                    buf.evaluated[row - 1] = True
                 break
 
-    log = {"step": steps_col[:row], "epoch": epoch_col[:row]}
-    log.update({k: v[:row] for k, v in cols.items()})
-    if c.eval_every:
-        log["val_loss"] = np.ma.MaskedArray(val_loss[:row], mask=~evaluated[:row])
-        if classify:
-            log["val_accuracy"] = np.ma.MaskedArray(val_acc[:row], mask=~evaluated[:row])
-    if layer_ratio is not None:
-        for i in range(layer_ratio.shape[1]):
-            log[f"update_ratio/layer{i}"] = layer_ratio[:row, i]
-    return RunLog(log, _meta(c))
+    return RunLog(buf.columns(row, c.eval_every, classify), _meta(c))
+
+
+class _Buffers:
+    """The log's columns, allocated once for every row the run can write (a restart repeats
+    rows); `columns(rows, ...)` cuts them to the rows written."""
+
+    def __init__(self, n_rows: int, n_layers: int):
+        names = ("lr", "loss", "grad_norm", "weight_norm", "update_norm", "update_ratio")
+        self.cols = {k: np.zeros(n_rows) for k in names}
+        self.step, self.epoch = np.zeros(n_rows, np.int64), np.zeros(n_rows, np.int64)
+        self.val_loss, self.val_acc = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+        self.evaluated = np.zeros(n_rows, bool)
+        self.layer_ratio = np.zeros((n_rows, n_layers)) if n_layers else None
+
+    def columns(self, row: int, eval_every: int, classify: bool) -> dict:
+        log = {"step": self.step[:row], "epoch": self.epoch[:row]}
+        log.update({k: v[:row] for k, v in self.cols.items()})
+        if eval_every:
+            log["val_loss"] = np.ma.MaskedArray(self.val_loss[:row], mask=~self.evaluated[:row])
+            if classify:
+                log["val_accuracy"] = np.ma.MaskedArray(
+                    self.val_acc[:row], mask=~self.evaluated[:row]
+                )
+        if self.layer_ratio is not None:
+            for i in range(self.layer_ratio.shape[1]):
+                log[f"update_ratio/layer{i}"] = self.layer_ratio[:row, i]
+        return log
 
 
 def _with_faults(c: TrainConfig, t: int, xb, yb, spike: bool, rng, classify: bool):
