@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lrdoctor
 from lrdoctor.detectors.direction import signs_of
 from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low
 from lrdoctor.run import run_from_frame
@@ -156,3 +157,29 @@ def test_an_lr_below_every_familys_band_that_did_not_halve_the_loss_is_too_low(l
         assert got == [(reason, lr, 1e-4)]
     else:
         assert all(r != "below_band" for r, _, _ in got)
+
+
+@pytest.mark.parametrize(
+    ("opening", "reason"),
+    [(1.0, "above_range_quiet"), (2.9, "above_range_quiet"), (8.8, "above_range")],
+)
+def test_an_lr_above_the_optimizers_range_alone_is_a_prior_not_an_error(opening, reason):
+    """Logistic regression under torch Adagrad trains best at lr=3, above the range networks
+    use: with no other sign the LR is info; a log opening on a sharp fall makes it the error."""
+    rng = np.random.default_rng(3)
+    t = np.arange(400)
+    loss = 1.1 * np.exp(-t / 60) + 0.04 + 0.01 * rng.standard_normal(400)
+    loss[0] = opening * np.median(loss[1:4])
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": 3.0}), optimizer="adagrad")
+    [ev] = lr_too_high(run)
+    assert (ev.reason, ev.observed, ev.limit) == (reason, 3.0, 1.0)
+    assert ev.slots["opening"] == pytest.approx(opening, rel=1e-6)
+
+
+def test_an_lr_above_the_range_with_no_other_sign_is_reported_as_info():
+    t = np.arange(400)
+    loss = 1.1 * np.exp(-t / 60) + 0.04 + 0.01 * np.random.default_rng(3).standard_normal(400)
+    report = lrdoctor.check(pd.DataFrame({"step": t, "loss": loss, "lr": 3.0}), optimizer="adagrad")
+    [lr001] = [f for f in report.runs[0].findings if f.rule == "LR001"]
+    assert (lr001.reason, lr001.severity) == ("above_range_quiet", "info")
+    assert report.exit_code() == 0

@@ -47,6 +47,7 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "loss_exploded",
         "above_range_stuck",
         "above_range",
+        "above_range_quiet",
         "thrown_early",
         "ended_above_start",
         "early_blowup",
@@ -74,6 +75,7 @@ def lr_too_high(
     thrown_catapult: float = 1000.0,
     thrown_opening: float = 10.0,
     jump_trend: float = -0.5,
+    above_range_opening: float = 3.0,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
@@ -104,6 +106,8 @@ def lr_too_high(
             thrown_opening,
             jump_trend,
         )
+    if found is None:
+        found = _above_range(run, s, above_range_opening)
     if found is None:
         return []
     reason, observed, limit, slots = found
@@ -152,17 +156,24 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
     if (stuck or rise > min_z * sh.se) and (peak := loss_exploded(run, blowup_factor)):
         return "loss_exploded", peak, blowup_factor, {"recovered": "never" if stuck else "above"}
     outside = lr_outside_profile(run)
-    if outside and outside[0] == "high":
-        # The optimizer is known and its LR is beyond anything it is used with: on
-        # ../shared/devcorpus all 23 such runs were too high, whatever their curves looked like.
+    if stuck and outside and outside[0] == "high":
         _, lr, low, high = outside
-        return (
-            ("above_range_stuck" if stuck else "above_range"),
-            lr,
-            high,
-            {"range_low": low, "range_high": high},
-        )
+        return "above_range_stuck", lr, high, {"range_low": low, "range_high": high}
     return None
+
+
+def _above_range(run: Run, s: Signs | None, opening: float):
+    """(reason, observed, limit, slots) when the LR is above its optimizer's usual range and
+    nothing else spoke: an error when the log opened on the tail of a fall too sharp for a
+    fresh start, else info (a convex model, e.g. logistic regression under Adagrad or SGD, can
+    be at its best LR well above the range networks are trained with)."""
+    outside = lr_outside_profile(run)
+    if not outside or outside[0] != "high":
+        return None
+    _, lr, low, high = outside
+    opened = s.opening if s is not None else 1.0
+    reason = "above_range" if opened >= opening else "above_range_quiet"
+    return reason, lr, high, {"range_low": low, "range_high": high, "opening": opened}
 
 
 def _by_signs(
