@@ -36,6 +36,7 @@ class Columns:
         self._capacity = 0
         self.broken: set[str] = set()  # columns that have held a non-finite value
         self.newly_broken = False  # one became so since the flag was last cleared
+        self.rounded: set[str] = set()  # columns whose integers float64 rounded (Table.rounded)
 
     def _broke(self, name: str) -> None:
         if name not in self.broken:
@@ -104,6 +105,7 @@ class Columns:
             meta=dict(meta or {}),
             values={k: self._values[k][:n] for k in self.names},
             empty={k: self._empty[k][:n] for k in self.names},
+            rounded=set(self.rounded),
         )
 
 
@@ -203,13 +205,14 @@ class _LineLog:
         rows = table.num_rows
         part = table_from_arrow(str(self.path), [table])
         self.rows.append(rows, part.values, part.empty)
+        self.rows.rounded |= part.rounded
         self.notes = sorted(set(self.notes) | set(part.notes))
 
     def _jsonl(self, chunk: bytes) -> None:
         import json
 
         from lrdoctor.readers.jsonlog import flatten
-        from lrdoctor.readers.records import to_float
+        from lrdoctor.readers.records import rounded, to_float
 
         for line in chunk.decode("utf-8", errors="replace").splitlines():
             if not line.strip():
@@ -226,6 +229,8 @@ class _LineLog:
                 number = to_float(value)
                 if number is not None or key in self.rows._values:
                     self.rows.set_row(i, key, number)
+                if rounded(value):
+                    self.rows.rounded.add(key)
 
     def tables(self) -> list[Table]:
         notes = list(self.notes)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lrdoctor.columns import canonical_optimizer, detect_columns, optimizer_from_columns
+from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Table
 
 
@@ -94,6 +95,13 @@ def build_run(
     notes = list(table.notes)
     n_rows = len(next(iter(table.values.values()))) if table.values else 0
     if "step" in columns:
+        if columns["step"] in table.rounded:
+            raise InputError(
+                table.source,
+                f"the step column {columns['step']!r} holds integers beyond 2^53 that a float64 "
+                "cannot hold exactly, so distinct steps would merge",
+                "subtract an offset from the steps (or name another with --step-col)",
+            )
         raw_step = table.values[columns["step"]]
         bad = ~np.isfinite(raw_step) | table.empty[columns["step"]]
         # A view when every step is a number (the usual log): no 80 MB copy at 10M rows.

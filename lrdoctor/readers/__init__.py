@@ -145,7 +145,9 @@ def read_path(path: Path, select: Select = select_all) -> list[Table]:
     from lrdoctor import limits
 
     reader = reader_for(path)
-    if not path.is_dir():
+    if path.is_dir():  # a run folder: the files its reader opens, counted before any is read
+        limits.check_bytes(path, _folder_bytes(path, reader))
+    else:
         limits.check_bytes(path, path.stat().st_size)
 
     def bounded(names):  # every reader offers its columns here once, before loading any
@@ -156,6 +158,25 @@ def read_path(path: Path, select: Select = select_all) -> list[Table]:
     for t in tables:
         limits.check_rows(t.source, max((len(v) for v in t.values.values()), default=0))
     return tables if path.is_dir() else with_side_meta(path, tables)
+
+
+def _folder_bytes(path: Path, reader: DirectoryReader) -> int:
+    """The bytes of the regular files below `path` that `reader.read(path)` opens."""
+    import stat
+
+    total = 0
+    for root, _, files in os.walk(path):  # symlinked folders are not followed: no loops
+        rel_root = Path(root).relative_to(path).as_posix()
+        for name in files:
+            if not reader.reads(path, name if rel_root == "." else f"{rel_root}/{name}"):
+                continue
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:
+                continue  # a dangling link: the reader says what it makes of it
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total
 
 
 def reader_for(path: Path) -> Reader:

@@ -26,7 +26,8 @@ class Table:
 
     `values[name]` is float64 with NaN where the log said NaN *and* where the cell was empty;
     `empty[name]` tells the two apart (True = nothing logged there), so a sparse validation
-    column is never mistaken for a divergence.
+    column is never mistaken for a divergence. `rounded` names the columns whose integers
+    float64 could not hold exactly (beyond 2^53): as a step column, distinct steps may merge.
     """
 
     source: str
@@ -35,6 +36,25 @@ class Table:
     empty: dict[str, np.ndarray] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    rounded: set[str] = field(default_factory=set)
+
+
+# float64 holds every integer up to 2^53 and only some beyond (2^53 + 1 reads as 2^53).
+EXACT_INTEGERS = 2**53
+
+
+def rounds_integers(ints: np.ndarray) -> bool:
+    """Whether converting these integers to float64 changes any of them (vectorised)."""
+    import numpy as np
+
+    big = ints[(ints > EXACT_INTEGERS) | (ints < -EXACT_INTEGERS)]
+    if not big.size:
+        return False
+    as_float = big.astype(np.float64)
+    top = float(np.iinfo(big.dtype).max)  # 2^63 or 2^64 once rounded: beyond the type
+    if not ((as_float < top) & (as_float >= -top)).all():
+        return True
+    return bool((as_float.astype(big.dtype) != big).any())
 
 
 class Reader(Protocol):
@@ -99,12 +119,14 @@ def table_from_arrow(
         else:
             # Nested, binary or temporal columns carry no metric values.
             continue
-        out.values[name], out.empty[name] = _chunked_float64(numbers)
+        out.values[name], out.empty[name], rounded = _chunked_float64(numbers)
+        if rounded:
+            out.rounded.add(name)
         del column, numbers
     return out
 
 
-def _chunked_float64(numbers) -> tuple[np.ndarray, np.ndarray]:
+def _chunked_float64(numbers) -> tuple[np.ndarray, np.ndarray, bool]:
     """`_float64_numpy` over the chunks of a column, written into one array (one copy at most).
 
     A single chunk is used in place; `combine_chunks` would copy it into Arrow memory first and
@@ -119,16 +141,17 @@ def _chunked_float64(numbers) -> tuple[np.ndarray, np.ndarray]:
     if len(chunks) == 1:
         return _float64_numpy(chunks[0])
     values, empty = np.empty(len(numbers)), np.empty(len(numbers), bool)
-    at = 0
+    at, rounded = 0, False
     for chunk in chunks:
-        v, e = _float64_numpy(chunk)
+        v, e, r = _float64_numpy(chunk)
         values[at : at + len(chunk)], empty[at : at + len(chunk)] = v, e
-        at += len(chunk)
-    return values, empty
+        at, rounded = at + len(chunk), rounded or r
+    return values, empty, rounded
 
 
-def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Values as float64 (NaN where null) and the null mask, straight from the Arrow buffers.
+def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Values as float64 (NaN where null), the null mask, and whether float64 rounded any
+    integer of the column (`rounds_integers`), straight from the Arrow buffers.
 
     pyarrow's own `to_numpy` and `fill_null(float)` import pandas (~0.2 s of start-up) even for
     plain float columns; reading the buffers with numpy does not.
@@ -138,17 +161,18 @@ def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     n, offset = len(numbers), numbers.offset
     validity, data = numbers.buffers()[:2]
     if not n or data is None:
-        return np.full(n, np.nan), np.ones(n, bool)
+        return np.full(n, np.nan), np.ones(n, bool), False
     dtype = np.dtype(numbers.type.to_pandas_dtype())  # a numpy dtype for fixed-width numbers
-    values = np.frombuffer(data, dtype, count=offset + n)[offset:]
+    raw = np.frombuffer(data, dtype, count=offset + n)[offset:]
+    wide = dtype.kind in "iu" and dtype.itemsize == 8  # only 64-bit integers can pass 2^53
     if not numbers.null_count or validity is None:
         # A float64 column without nulls is used in place (read-only, no copy: peak memory).
-        return values.astype(np.float64, copy=False), np.zeros(n, bool)
-    values = values.astype(np.float64)
+        return raw.astype(np.float64, copy=False), np.zeros(n, bool), wide and rounds_integers(raw)
+    values = raw.astype(np.float64)
     bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
     empty = bits[offset:] == 0
     values[empty] = np.nan
-    return values, empty
+    return values, empty, wide and rounds_integers(raw[~empty])
 
 
 # Spellings of non-finite numbers that loggers write (Python, JavaScript, R, Java).

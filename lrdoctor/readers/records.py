@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from lrdoctor.readers.base import Select, Table
+from lrdoctor.readers.base import EXACT_INTEGERS, Select, Table, rounds_integers
 
 # Columns that name the run a row belongs to, best first (a file holding several runs).
 RUN_KEYS = ("run", "run_id", "run_name", "name")
@@ -29,6 +29,16 @@ def to_float(value: object) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def rounded(value: object) -> bool:
+    """Whether `to_float` changes this integer (JSON integers beyond 2^53)."""
+    if type(value) is not int or -EXACT_INTEGERS <= value <= EXACT_INTEGERS:
+        return False
+    try:
+        return int(float(value)) != value
+    except OverflowError:
+        return True
 
 
 def table_from_records(
@@ -60,6 +70,10 @@ def table_from_records(
             continue  # a text column (run names, dates)
         out.values[name] = np.fromiter((math.nan if c is None else c for c in cells), float, n)
         out.empty[name] = empty
+        if np.any(np.abs(out.values[name]) > EXACT_INTEGERS) and any(
+            rounded(rec.get(raw)) for rec in records
+        ):
+            out.rounded.add(name)
     return out
 
 
@@ -87,6 +101,10 @@ def table_from_series(
             continue
         s = np.asarray(steps, np.float64)
         v = np.asarray(values, np.float64)
+        if len(s) and np.abs(s).max() > EXACT_INTEGERS:
+            ints = np.asarray(steps)
+            if ints.dtype.kind not in "iuf" or (ints.dtype.kind != "f" and rounds_integers(ints)):
+                out.rounded.add(step_name)  # steps beyond int64 come as objects: rounded
         order = np.argsort(s, kind="stable")
         s, v = s[order], v[order]
         last = np.ones(len(s), bool)
@@ -132,6 +150,7 @@ def split_runs(table: Table, labels: Sequence[str | None], column: str) -> list[
                 empty={k: e[rows] for k, e in table.empty.items() if k != column},
                 notes=list(table.notes),
                 meta={**table.meta, "run_name": label},
+                rounded=set(table.rounded),
             )
         )
     return out

@@ -28,6 +28,53 @@ def _crc_table():
 
 
 _TABLE = None
+_SHIFT = None  # four byte tables: the register advanced through BLOCK zero bytes
+
+# A record is checksummed from the right: zeros put in front of it leave a CRC register that
+# starts at 0 at 0, and starting at 0 with the first four bytes flipped is starting at
+# 0xFFFFFFFF. So records are padded in front to a few shared lengths (one vectorised pass per
+# length); longer ones are cut into BLOCK-byte blocks, checksummed all at once and joined.
+# Numpy steps grow with the block size, never with a record's length.
+ALIGN = 64
+BLOCK = 4096
+BATCH_BYTES = 4 * 1024 * 1024  # bytes of records gathered into one array at a time
+
+
+def _tables():
+    import numpy as np
+
+    global _TABLE, _SHIFT
+    if _TABLE is None:
+        _TABLE = _crc_table()
+        basis = _advance(
+            np.zeros((32, BLOCK), np.uint8), np.uint32(1) << np.arange(32, dtype=np.uint32)
+        )
+        values = np.arange(256)
+        bits = ((values[:, None] >> np.arange(8)) & 1).astype(bool)  # (256, 8)
+        _SHIFT = [
+            np.bitwise_xor.reduce(np.where(bits, basis[8 * k : 8 * k + 8], 0), axis=1).astype(
+                np.uint32
+            )
+            for k in range(4)
+        ]
+    return _TABLE, _SHIFT
+
+
+def _advance(rows, state):
+    """The raw CRC32C register of each row after its bytes, from `state` (no final xor)."""
+    import numpy as np
+
+    table = _TABLE if _TABLE is not None else _tables()[0]
+    for j in range(rows.shape[1]):
+        state = table[(state ^ rows[:, j]) & 0xFF] ^ (state >> np.uint32(8))
+    return state
+
+
+def _mask(crc):
+    import numpy as np
+
+    crc = crc ^ np.uint32(0xFFFFFFFF)
+    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
 
 
 def masked_crc32c(rows):
@@ -37,14 +84,79 @@ def masked_crc32c(rows):
     """
     import numpy as np
 
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _crc_table()
-    crc = np.full(rows.shape[0], 0xFFFFFFFF, np.uint32)
-    for j in range(rows.shape[1]):
-        crc = _TABLE[(crc ^ rows[:, j]) & 0xFF] ^ (crc >> np.uint32(8))
-    crc ^= np.uint32(0xFFFFFFFF)
-    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
+    _tables()
+    return _mask(_advance(rows, np.full(rows.shape[0], 0xFFFFFFFF, np.uint32)))
+
+
+def _gather(raw, starts, lengths, slots):
+    """The records laid right-aligned in zeroed slots of the given sizes, each one's first four
+    bytes flipped (see ALIGN): one flat uint8 array, built without a per-record loop."""
+    import numpy as np
+
+    total = int(lengths.sum())
+    out = np.zeros(int(slots.sum()), np.uint8)
+    rec = np.repeat(np.arange(len(lengths)), lengths)
+    offset = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    slot_end = np.cumsum(slots)
+    out[slot_end[rec] - lengths[rec] + offset] = raw[starts[rec] + offset]
+    first = (slot_end - lengths)[:, None] + np.arange(4)
+    out[first] ^= np.uint8(0xFF)
+    return out
+
+
+def masked_crc32c_of(raw, starts, lengths):
+    """Masked CRC32C of the records `raw[start : start + length]` of any lengths."""
+    import numpy as np
+
+    table, shift = _tables()
+    starts, lengths = np.asarray(starts, np.int64), np.asarray(lengths, np.int64)
+    out = np.zeros(len(lengths), np.uint32)
+    tiny = np.flatnonzero(lengths < 4)  # too short to flip four bytes: checked as they are
+    for length in np.unique(lengths[tiny]):
+        idx = tiny[lengths[tiny] == length]
+        rows = raw[starts[idx][:, None] + np.arange(length)]
+        out[idx] = masked_crc32c(rows.reshape(len(idx), int(length)))
+    short = np.flatnonzero((lengths >= 4) & (lengths <= BLOCK))
+    slot = -(-lengths // ALIGN) * ALIGN
+    for size in np.unique(slot[short]):
+        group = short[slot[short] == size]
+        per_batch = max(1, BATCH_BYTES // int(size))
+        for b in range(0, len(group), per_batch):
+            idx = group[b : b + per_batch]
+            rows = _gather(raw, starts[idx], lengths[idx], slot[idx]).reshape(len(idx), -1)
+            out[idx] = _mask(_advance(rows, np.zeros(len(idx), np.uint32)))
+    long = np.flatnonzero(lengths > BLOCK)
+    batch: list[int] = []
+    gathered = 0
+    for k, i in enumerate(long):
+        batch.append(int(i))
+        gathered += int(lengths[i])
+        if k + 1 == len(long) or gathered >= BATCH_BYTES:
+            idx = np.array(batch)
+            blocks = -(-lengths[idx] // BLOCK)
+            flat = np.zeros(int(blocks.sum()) * BLOCK, np.uint8)
+            at = 0
+            for j, n_blocks in zip(idx, blocks, strict=True):  # records over 4 KiB: few
+                end = at + int(n_blocks) * BLOCK
+                flat[end - lengths[j] : end] = raw[starts[j] : starts[j] + lengths[j]]
+                flat[end - lengths[j] : end - lengths[j] + 4] ^= np.uint8(0xFF)
+                at = end
+            crcs = _advance(flat.reshape(-1, BLOCK), np.zeros(len(flat) // BLOCK, np.uint32))
+            at = 0
+            for j, n_blocks in zip(idx, blocks, strict=True):
+                state = 0
+                for c in crcs[at : at + int(n_blocks)].tolist():
+                    state = (
+                        int(shift[0][state & 0xFF])
+                        ^ int(shift[1][(state >> 8) & 0xFF])
+                        ^ int(shift[2][(state >> 16) & 0xFF])
+                        ^ int(shift[3][state >> 24])
+                        ^ c
+                    )
+                out[j] = _mask(np.array([state], np.uint32))[0]
+                at += int(n_blocks)
+            batch, gathered = [], 0
+    return out
 
 
 def _varint(buf: bytes, i: int) -> tuple[int, int]:
@@ -218,17 +330,10 @@ def _data_crc_ok(data: bytes, raw, records):
     """Checksum only the records that carry scalars (images and graphs are skipped unread)."""
     import numpy as np
 
-    ok = np.ones(len(records), bool)
-    lengths = np.array([e - s for s, e, _ in records])
-    for length in np.unique(lengths):
-        idx = np.flatnonzero(lengths == length)
-        starts = np.array([records[k][0] for k in idx])
-        rows = raw[starts[:, None] + np.arange(length)]
-        stored = np.array(
-            [struct.unpack_from("<I", data, records[k][1])[0] for k in idx], np.uint32
-        )
-        ok[idx] = masked_crc32c(rows) == stored
-    return ok
+    starts = np.array([s for s, _, _ in records], np.int64)
+    ends = np.array([e for _, e, _ in records], np.int64)
+    stored = np.array([struct.unpack_from("<I", data, e)[0] for e in ends.tolist()], np.uint32)
+    return masked_crc32c_of(raw, starts, ends - starts) == stored
 
 
 # The folders of a run whose event files are read: the run's own, and Keras's train/validation.

@@ -58,6 +58,8 @@ class WandbExportReader:
             )
             if axis in table.values:
                 t.values["step"], t.empty["step"] = table.values[axis], table.empty[axis]
+                if axis in table.rounded:
+                    t.rounded.add("step")
             for metric, col in cols.items():
                 t.values[metric], t.empty[metric] = table.values[col], table.empty[col]
             out.append(t)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lrdoctor.readers import discover, read_path
-from lrdoctor.readers.tensorboard import masked_crc32c
+from lrdoctor.readers.tensorboard import BLOCK, masked_crc32c, masked_crc32c_of
 from lrdoctor.run import build_run
 
 
@@ -79,6 +79,23 @@ def write(path: Path, events: list[bytes]) -> Path:
 def test_vectorised_crc_matches_bytewise_reference(rows):
     arr = np.frombuffer(b"".join(rows), np.uint8).reshape(len(rows), 7)
     assert masked_crc32c(arr).tolist() == [crc32c_reference(r) for r in rows]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 70), st.integers(BLOCK - 3, BLOCK + 3), st.integers(0, 3 * BLOCK)),
+        min_size=1,
+        max_size=6,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_records_of_any_length_match_the_bytewise_reference(lengths, rng):
+    """Padded, aligned and block-joined CRCs (records of every size) equal the plain one."""
+    data = rng.randbytes(sum(lengths) + 9)
+    starts = np.cumsum([9, *lengths[:-1]])
+    got = masked_crc32c_of(np.frombuffer(data, np.uint8), starts, lengths).tolist()
+    assert got == [crc32c_reference(data[s : s + n]) for s, n in zip(starts, lengths, strict=True)]
 
 
 def test_simple_values_every_point(tmp_path):

@@ -284,6 +284,62 @@ def trainer_state_nested(tmp: Path) -> Path:
     return write(inputs(tmp) / "trainer_state.json", '{"log_history": ' + nested() + "}")
 
 
+def beyond_2_53(suffix: str, stride: int = 1) -> Callable[[Path], Path]:
+    """300 steps from 2^53 on: with stride 1, float64 would merge every other pair of them."""
+
+    def build(tmp: Path) -> Path:
+        steps = [2**53 + stride * i for i in range(300)]
+        path = inputs(tmp) / f"big{suffix}"
+        rows = healthy_rows()
+        if suffix == ".csv":
+            return write(path, csv_text([(s, *r[1:]) for s, r in zip(steps, rows, strict=True)]))
+        if suffix == ".jsonl":
+            body = "".join(
+                json.dumps({"step": s, "loss": float(r[1]), "lr": r[2]}) + "\n"
+                for s, r in zip(steps, rows, strict=True)
+            )
+            return write(path, body)
+        if suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            losses = [float(r[1]) for r in rows]
+            pq.write_table(pa.table({"step": steps, "loss": losses}), path)
+            return path
+        if suffix == "mlflow.db":
+            import sqlite3
+
+            db = mlflow_db(inputs(tmp) / "mlflow.db")
+            with contextlib.closing(sqlite3.connect(db)) as con:
+                con.execute("UPDATE metrics SET step = step + ?", (2**53,))
+                con.commit()
+            return db
+        from tests.readers.test_tensorboard import event, simple
+        from tests.readers.test_tensorboard import write as write_events
+
+        path = inputs(tmp) / "events.out.tfevents.1"
+        return write_events(
+            path,
+            [event(s, [simple("loss", float(r[1]))]) for s, r in zip(steps, rows, strict=True)],
+        )
+
+    return build
+
+
+def tensorboard_run(tmp: Path, tag_bytes: int = 0) -> Path:
+    """A TensorBoard run folder; `tag_bytes` adds one scalar whose tag is that long."""
+    from tests.readers.test_tensorboard import event, simple
+    from tests.readers.test_tensorboard import write as write_events
+
+    folder = inputs(tmp) / "tb"
+    folder.mkdir()
+    events = [event(i, [simple("loss", float(r[1]))]) for i, r in enumerate(healthy_rows())]
+    if tag_bytes:
+        events.append(event(300, [simple("x" * tag_bytes, 1.0)]))
+    write_events(folder / "events.out.tfevents.1", events)
+    return folder
+
+
 # ---- output that cannot be forged --------------------------------------------------------------
 
 FORGED = "x\n::error title=pwned::owned.csv"
@@ -363,6 +419,14 @@ def no_lr_finding(tmp: Path, result) -> None:
     assert not [
         f for f in run["findings"] if f["rule"].startswith("LR") or f["severity"] == "error"
     ]
+
+
+BEYOND = "the step column 'step' holds integers beyond 2^53 that a float64 cannot hold exactly"
+
+
+def no_step_merged(result) -> None:
+    (run,) = json.loads(result.stdout)["runs"]
+    assert run["steps"] == 300, run
 
 
 # ---- the processes a case may need -------------------------------------------------------------
@@ -583,6 +647,42 @@ CASES: dict[str, Hostile] = {
         says="--max-bytes",
         names="bomb.csv.gz",
         check=lambda t, r: report_lists(t / "report.json", 6, ["bomb.csv.gz"]),
+    ),
+    "steps beyond 2^53, CSV": Hostile(
+        lambda t: [beyond_2_53(".csv")(t)], 2, says=BEYOND, names="big.csv"
+    ),
+    "steps beyond 2^53, JSON Lines": Hostile(
+        lambda t: [beyond_2_53(".jsonl")(t)], 2, says=BEYOND, names="big.jsonl"
+    ),
+    "steps beyond 2^53, Parquet": Hostile(
+        lambda t: [beyond_2_53(".parquet")(t)], 2, says=BEYOND, names="big.parquet"
+    ),
+    "steps beyond 2^53, MLflow SQLite": Hostile(
+        lambda t: [beyond_2_53("mlflow.db")(t)], 2, says=BEYOND, names="mlflow.db"
+    ),
+    "steps beyond 2^53, TensorBoard": Hostile(
+        lambda t: [beyond_2_53(".tfevents")(t)], 2, says=BEYOND, names="events.out.tfevents.1"
+    ),
+    "steps beyond 2^53, watch": Hostile(
+        lambda t: ["watch", beyond_2_53(".csv")(t), "--idle", "0.2", "--interval", "0.05"],
+        2,
+        says=BEYOND,
+        names="big.csv",
+    ),
+    "steps beyond 2^53 that float64 holds exactly are read": Hostile(
+        lambda t: [beyond_2_53(".csv", stride=2)(t), *json_args],
+        0,
+        parses="json",
+        check=lambda t, r: no_step_merged(r),
+    ),
+    "TensorBoard run folder past --max-bytes": Hostile(
+        lambda t: [tensorboard_run(t), "--max-bytes", "1000"],
+        2,
+        says="the limit per input — raise it with --max-bytes",
+        names="tb",
+    ),
+    "a 2 MB TensorBoard scalar record (CRC in blocks, not byte by byte)": Hostile(
+        lambda t: [tensorboard_run(t, tag_bytes=2_000_000), *json_args], 0, parses="json"
     ),
     # 4. Output that cannot be forged: names from files are escaped for every format.
     "file name forging a workflow command, github": Hostile(
