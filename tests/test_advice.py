@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -125,3 +126,28 @@ def test_a_raise_is_above_the_run_lr_and_inside_the_family_range(
     if profile is not None:
         assert profile.low <= got.low <= got.high <= profile.high
         assert profile.low <= got.lr <= profile.high
+
+
+def blow_up(lr, growth, every, n=200, optimizer=None):
+    """A gradient norm growing by `growth` per step from step 100 on, logged every `every`."""
+    t = np.arange(0, n, every)
+    gn = np.where(t < 100, 1.0, growth ** (t - 100.0))
+    loss = np.where(t < 100, 1.0, gn**2)
+    frame = {"step": t, "loss": loss, "grad_norm": gn, "lr": lr}
+    return run_from_frame(pd.DataFrame(frame), optimizer=optimizer)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lr=st.floats(1e-4, 1.0),
+    growth=st.floats(1.2, 3.0),
+    every=st.sampled_from([1, 2, 5, 10]),
+)
+def test_the_blow_up_edge_is_read_per_step_whatever_the_logging_cadence(lr, growth, every):
+    run = blow_up(lr, growth, every)
+    got = adv.from_blow_up(run, lr, until=200.0)
+    assert got is not None and got.method == "blow_up_edge"
+    # lr_edge = 2·lr/(1+g) with g the per-step growth, not the growth between logged rows
+    assert got.numbers["growth"] == pytest.approx(growth, rel=1e-6)
+    assert got.numbers["edge"] == pytest.approx(2 * lr / (1 + growth), rel=1e-6)
+    assert got.lr < lr and got.high < lr

@@ -330,12 +330,16 @@ def from_blow_up(
     for name, power in (("grad_norm", 1.0), ("loss", 0.5)):
         if not run.has(name):
             continue
-        v = run[name].until(until).finite().value[-(last + 1) :]
+        part = run[name].until(until).finite()
+        v, steps = part.value[-(last + 1) :], part.step[-(last + 1) :]
         if len(v) < 4 or np.any(v <= 0):
             continue
+        # Growth per optimizer step, not per logged row: a log written every k steps shows
+        # g^k between rows, which would put the edge k times too far below the LR.
+        per_step = np.diff(np.log(v)) / np.maximum(np.diff(steps), 1.0)
         # Deep nets compound the growth as the weights blow up; its slowest steps are the ones
         # closest to the linear regime the estimate assumes.
-        growth = float(np.exp(np.percentile(np.diff(np.log(v)), 25) * power))
+        growth = float(np.exp(np.percentile(per_step, 25) * power))
         if growth <= 1.05:
             continue
         edge = lr * max(2.0 / (1.0 + growth), 1e-2)
