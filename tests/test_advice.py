@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lrdoctor.detectors import advice as adv
-from lrdoctor.detectors.direction import signs_of
+from lrdoctor.detectors.direction import signs_of, typical_band
 from lrdoctor.detectors.learning_rate import lr_too_low, update_ratio_low
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.run import run_from_frame
@@ -75,6 +75,16 @@ def test_with_an_update_ratio_the_point_sits_between_prior_and_scaled_ratio():
     assert math.isclose(got.numbers["scaled"], scaled)
     assert got.lr == human_lr(math.sqrt(0.005 * scaled))
     assert got.low < min(0.005, scaled) and got.high > max(0.005, scaled)
+
+
+def test_the_scaled_ratio_stops_at_the_top_of_the_family_band():
+    # SGD crawling at 1e-5 with a ratio of 1e-8: scaling it to 1e-2 asks for an LR above 1
+    run = crawl(lr=1e-5, ratio=1e-8, optimizer="sgd")
+    got = adv.raise_toward_best(run, 1e-5, signs_of(run), tuned=1e-2, sgd_best=0.178)
+    unclipped = 1e-5 * (1e-2 / signs_of(run).update_ratio) ** (1 / adv.RATIO_EXPONENT)
+    top = typical_band("sgd")[1]
+    assert unclipped > top and got.numbers["scaled"] == top
+    assert got.lr == human_lr(math.sqrt(0.178 * top))
 
 
 def test_a_prior_at_or_below_the_run_lr_falls_back_to_the_update_ratio():

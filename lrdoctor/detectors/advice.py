@@ -253,7 +253,11 @@ def raise_toward_best(
             prior=prior,
             **family,
         )
-    scaled = lr * (tuned / ratio) ** (1 / RATIO_EXPONENT)
+    # The ratio's extrapolation is not credible beyond where the family's best LR usually lies
+    # (DOMAIN.md): a crawl several decades low, with a ratio near zero, scales past it.
+    scaled = float(
+        np.clip(lr * (tuned / ratio) ** (1 / RATIO_EXPONENT), *typical_band(guess.family))
+    )
     low, high = sorted((prior, scaled))
     return _make(
         run,
