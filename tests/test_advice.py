@@ -161,3 +161,23 @@ def test_the_blow_up_edge_is_read_per_step_whatever_the_logging_cadence(lr, grow
     assert got.numbers["growth"] == pytest.approx(growth, rel=1e-6)
     assert got.numbers["edge"] == pytest.approx(2 * lr / (1 + growth), rel=1e-6)
     assert got.lr < lr and got.high < lr
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop", "adagrad"])
+def test_an_absurd_lr_gets_a_number_a_practitioner_would_try(tmp_path, optimizer):
+    """`lrdoctor train --lr 1000` then `check`: lower, and inside the family's usual range."""
+    import lrdoctor
+    from lrdoctor.columns import canonical_optimizer
+    from lrdoctor.trainer import TrainConfig, train, write_log
+
+    path = tmp_path / "run.csv"
+    write_log(train(TrainConfig(optimizer=optimizer, lr=1000.0, steps=300)), path)
+    [run] = lrdoctor.check(str(path)).runs
+    assert run.suggested_lr is not None and run.suggested_lr < 1000.0
+    low, high = run.suggested_lr_range
+    assert low <= run.suggested_lr <= high < 1000.0
+    # The point is one this optimizer is used with; the trainer's CSV does not name the
+    # optimizer, so the range may reach the top of the SGD-type band (0.3) for Adam too.
+    profile = adv.PROFILES[canonical_optimizer(optimizer)]
+    assert profile.low <= run.suggested_lr <= profile.high
+    assert adv.PROFILES["adam"].low <= low and high <= adv.PROFILES["sgd"].high
