@@ -29,6 +29,41 @@ DEFER = ("lr_too_low", "plateau", "schedule", "data")
 CONFIRM = 0.5
 
 
+class HoldBack:
+    """What a run still being written may report yet, so that a live verdict (the Monitor's,
+    `lrdoctor watch`'s) does not say more than `check` will say once the run is whole.
+
+    Until `final` (the end, or a non-finite value): nothing before `warmup` rows, nothing of
+    the `defer` categories, and a finding only once it is still there after the run grew by
+    `confirm` (a non-finite value at once).
+    """
+
+    def __init__(
+        self, warmup: int = WARMUP, defer: Iterable[str] = DEFER, confirm: float = CONFIRM
+    ):
+        self.warmup, self.defer, self.confirm = warmup, frozenset(defer), confirm
+        self._first: dict[Any, int] = {}  # finding key -> rows when it was first present
+
+    def ready(self, findings: Iterable[Finding], rows: int, final: bool, key=None) -> list:
+        """The findings that may be reported now (the caller drops those already reported)."""
+        key = key or (lambda f: (f.rule, f.cause))
+        present = {key(f): f for f in findings}
+        self._first = {k: v for k, v in self._first.items() if k in present}
+        if final:
+            return list(present.values())
+        out = []
+        for k, f in present.items():
+            if rows < self.warmup or f.category in self.defer:
+                continue
+            if self.confirm > 0 and f.category != "non_finite":
+                # Still there once the run has grown by `confirm`: not a passing wobble.
+                first = self._first.setdefault(k, rows)
+                if rows < max(first + 1, first * (1 + self.confirm)):
+                    continue
+            out.append(f)
+        return out
+
+
 class TrainingHealthError(RuntimeError):
     """Raised by `Monitor.update` when a new finding reaches the `raise_on` severity."""
 
@@ -89,8 +124,8 @@ class Monitor:
         # With a budget, scheduled evaluations wait while they have used more than that share
         # of the time since the first update (a non-finite value and check() never wait).
         self.budget, self._spent, self._t0 = budget, 0.0, None
-        self.defer, self.confirm = frozenset(defer), confirm
-        self._pending: dict[tuple[str, str | None], int] = {}
+        self._hold = HoldBack(warmup, defer, confirm)
+        self.defer, self.confirm = self._hold.defer, confirm
         self.optimizer, self.source = optimizer, source
         self.log_path = Path(log_path) if log_path is not None else None
         self._writer = None
@@ -156,20 +191,11 @@ class Monitor:
 
     def _evaluate(self, final: bool) -> list[Finding]:
         """Report what is new; `final` (the end, or a non-finite value) skips the holding back."""
-        report = self.report()
-        n, new = self._rows.n, []
-        present = {(f.rule, f.cause): f for f in report.findings}
-        self._pending = {k: v for k, v in self._pending.items() if k in present}
-        for key, f in present.items():
-            if key in self._seen or (not final and f.category in self.defer):
-                continue
-            if not final and self.confirm > 0 and f.category != "non_finite":
-                # Still there once the run has grown by `confirm`: not a passing wobble.
-                first = self._pending.setdefault(key, n)
-                if n < max(first + 1, first * (1 + self.confirm)):
-                    continue
-            self._seen[key] = f
-            new.append(f)
+        report, new = self.report(), []
+        for f in self._hold.ready(report.findings, self._rows.n, final):
+            if (f.rule, f.cause) not in self._seen:
+                self._seen[f.rule, f.cause] = f
+                new.append(f)
         if self.raise_on is not None:
             level = SEVERITY_RANK[self.raise_on]
             bad = [f for f in new if f.rank >= level]

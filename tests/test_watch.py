@@ -162,3 +162,45 @@ def test_status_line_shows_step_smoothed_loss_lr_and_verdict(tmp_path):
     line = status_line(run, report)
     assert line.startswith("step 299  loss 0.1")
     assert "lr 0.01" in line and line.endswith("verdict " + report.status.upper())
+
+
+def _grown_under_watch(path: Path, rows, hold=None, chunk: int = 10):
+    """Append `rows` (a DataFrame) to `path` a chunk at a time, one poll of `watch --exit-on
+    warning` after each: (rows when it stopped the run or None, the watcher)."""
+    watcher = Watcher(path, open_session(), exit_on="warning")
+    if hold is not None:
+        watcher.hold = hold
+    for end in range(chunk, len(rows) + 1, chunk):
+        rows.iloc[end - chunk : end].to_csv(path, mode="a", header=end == chunk, index=False)
+        if watcher.poll(idle=1e9) is not None:
+            return end, watcher
+    assert watcher.poll(idle=0) == 0  # idle: the whole log, judged as check judges it
+    return None, watcher
+
+
+def test_watch_and_the_monitor_do_not_stop_a_run_that_check_passes(tmp_path):
+    """Its first rows look like a too-high LR (LR001 at row 50, gone later): without holding
+    back, `watch --exit-on warning` stopped it there. Held back as the Monitor holds it,
+    neither stops it, and at the end both say what `check` says of the whole log."""
+    import pandas as pd
+
+    from lrdoctor.monitor import HoldBack, Monitor
+
+    rows = pd.read_csv(FIXTURES / "spirals_momentum_healthy.csv.gz").iloc[:300]
+    whole = tmp_path / "whole.csv"
+    rows.to_csv(whole, index=False)
+    reference = check_path(whole, plan(load_builtin()), Options())[0]
+    assert not [f for f in reference.findings if f.severity in ("warning", "error")]
+
+    unheld = HoldBack(defer=(), confirm=0)
+    assert _grown_under_watch(tmp_path / "unheld.csv", rows, unheld)[0] == 50  # the trap
+    stopped, watcher = _grown_under_watch(tmp_path / "live.csv", rows)
+    assert stopped is None
+    assert kinds(watcher.reports[0].findings) == kinds(reference.findings)
+    assert {k[1] for k in watcher.seen} == {f.rule for f in reference.findings}
+
+    monitor = Monitor(raise_on="warning")  # raises TrainingHealthError if it would stop
+    for record in rows.to_dict("records"):
+        monitor.update(**{k: v for k, v in record.items() if pd.notna(v)})
+    monitor.check()
+    assert kinds(monitor.findings) == kinds(reference.findings)

@@ -81,6 +81,9 @@ class Watcher:
     Each poll parses only what was appended. The rules run on the whole run so far, but only
     once it has grown by 1/RECHECK since they last ran (so their cost per row stays constant
     as the log grows), at once when a value first turns NaN or inf, and when the log goes idle.
+    While the log grows, findings are held back as the Monitor holds them (`HoldBack`): a
+    verdict on the first rows must not stop a run that `check` passes once it is whole. When
+    the log goes idle (or turns non-finite) everything `check` would say is reported.
     """
 
     def __init__(self, path: Path, session, exit_on: str | None):
@@ -93,49 +96,18 @@ class Watcher:
         self.follower = None
         self.rows = self.rows_checked = 0
         self.evaluations = 0
+        self.hold = _hold_back()
+        self.last_change = time.monotonic()  # of the log (or since the wait for it began)
 
     def follow(self, interval: float, idle: float, status: bool = False) -> int:
         """Poll until idle (0), a finding at the --exit-on level (1) or a missing log (2)."""
-        from lrdoctor.commands import report_error
-        from lrdoctor.errors import LrdoctorError
-        from lrdoctor.follow import Follower
-
-        last_change = time.monotonic()
+        self.last_change = time.monotonic()
         self.status = status
         try:
             while True:
-                now = time.monotonic()
-                if self.follower is None and not self.path.exists():
-                    if now - last_change >= idle:
-                        report_error(
-                            f"{self.path}: no such file or directory after waiting "
-                            f"{idle:g} s; check the path"
-                        )
-                        return 2
-                else:
-                    if self.follower is None:
-                        self.follower = Follower(self.path, self.session.wanted)
-                    try:
-                        added = self.follower.poll()
-                        self.read_error = None
-                    except LrdoctorError as exc:
-                        # Often a write caught half-way (a JSON file being rewritten): retry.
-                        self.read_error, added = str(exc), 0
-                        self.follower = None
-                    if added is None:
-                        typer.echo(
-                            f"{terminal(self.path)}: the log shrank or was replaced (truncated or "
-                            "rotated); reading it again from the start",
-                            err=True,
-                        )
-                        self.rows = self.rows_checked = 0
-                    if added != 0:
-                        self.rows += added or 0
-                        last_change = now
-                        if self._due(added is None) and self._evaluate():
-                            return 1
-                    elif now - last_change >= idle:
-                        return 1 if self._settle() else 0
+                code = self.poll(idle)
+                if code is not None:
+                    return code
                 if status:
                     self._status()
                 time.sleep(interval)
@@ -146,21 +118,63 @@ class Watcher:
             if status:
                 sys.stderr.write("\r\x1b[2K")
 
+    def poll(self, idle: float) -> int | None:
+        """One poll: read what was appended, evaluate when due; the exit code once it ends."""
+        from lrdoctor.commands import report_error
+        from lrdoctor.errors import LrdoctorError
+        from lrdoctor.follow import Follower
+
+        now = time.monotonic()
+        if self.follower is None and not self.path.exists():
+            if now - self.last_change >= idle:
+                report_error(
+                    f"{self.path}: no such file or directory after waiting {idle:g} s; "
+                    "check the path"
+                )
+                return 2
+            return None
+        if self.follower is None:
+            self.follower = Follower(self.path, self.session.wanted)
+        try:
+            added = self.follower.poll()
+            self.read_error = None
+        except LrdoctorError as exc:
+            # Often a write caught half-way (a JSON file being rewritten): retry.
+            self.read_error, added = str(exc), 0
+            self.follower = None
+        if added is None:
+            typer.echo(
+                f"{terminal(self.path)}: the log shrank or was replaced (truncated or "
+                "rotated); reading it again from the start",
+                err=True,
+            )
+            self.rows = self.rows_checked = 0
+            self.hold = _hold_back()
+        if added != 0:
+            self.rows += added or 0
+            self.last_change = now
+            broken = self.follower.newly_broken()
+            if (broken or self._due(added is None)) and self._evaluate(final=broken):
+                return 1
+        elif now - self.last_change >= idle:
+            return 1 if self._settle() else 0
+        return None
+
     def _due(self, restarted: bool) -> bool:
-        if restarted or not self.reports or self.follower.newly_broken():
+        if restarted or not self.reports:
             return True
         return self.rows - self.rows_checked >= max(1, self.rows_checked // RECHECK)
 
     def _settle(self) -> bool:
         """Evaluate what arrived since the rules last ran (the log went idle, or was stopped)."""
         if self.follower is not None and (self.rows != self.rows_checked or not self.reports):
-            return self._evaluate()
-        return False
+            return self._evaluate(final=True)
+        return self._announce(final=True)  # what was held back on the rows already checked
 
-    def _evaluate(self) -> bool:
-        """Run the rules on the run so far; print new findings; True when one reaches --exit-on."""
+    def _evaluate(self, final: bool) -> bool:
+        """Run the rules on the run so far; print the new findings that `self.hold` lets out
+        (all of them when `final`); True when one reaches --exit-on."""
         from lrdoctor.errors import LrdoctorError
-        from lrdoctor.findings import SEVERITY_RANK
 
         try:
             pairs = evaluate_tables(self.follower.tables(), self.session)
@@ -170,10 +184,18 @@ class Watcher:
         self.rows_checked, self.evaluations = self.rows, self.evaluations + 1
         self.read_error = None
         self.runs, self.reports = [p[0] for p in pairs], [p[1] for p in pairs]
+        return self._announce(final)
+
+    def _announce(self, final: bool) -> bool:
+        """Print the new findings of the latest reports that `self.hold` lets out."""
+        from lrdoctor.findings import SEVERITY_RANK
+
         stop = False
         for report in self.reports:
-            for f in sorted(report.findings, key=lambda f: (f.step is None, f.step or 0)):
-                key = (report.source, f.rule, f.cause)
+            key_of = _keyed(report.source)
+            ready = self.hold.ready(report.findings, report.n_steps, final, key=key_of)
+            for f in sorted(ready, key=lambda f: (f.step is None, f.step or 0)):
+                key = key_of(f)
                 if key in self.seen:
                     continue
                 self.seen.add(key)
@@ -194,6 +216,17 @@ class Watcher:
         width = shutil.get_terminal_size().columns - 1
         sys.stderr.write("\r\x1b[2K" + terminal(line)[:width])
         sys.stderr.flush()
+
+
+def _keyed(source: str):
+    """A finding's identity in `Watcher.seen`: the run it is about, its rule and cause."""
+    return lambda f: (source, f.rule, f.cause)
+
+
+def _hold_back():
+    from lrdoctor.monitor import HoldBack
+
+    return HoldBack()
 
 
 def evaluate_tables(tables, session) -> list[tuple]:
