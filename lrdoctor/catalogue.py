@@ -70,6 +70,10 @@ class Param:
                     raise ConfigError(f"{where}: expected a number, got {value!r}") from None
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"{where}: expected a number, got {value!r}")
+            if isinstance(value, int) and value.bit_length() > 1000:  # float() would overflow
+                raise ConfigError(
+                    f"{where}: expected a finite number, got a {value.bit_length()}-bit integer"
+                )
             if value != value or value in (float("inf"), float("-inf")):
                 # NaN passes every range test (all comparisons are false); inf overflows int.
                 raise ConfigError(f"{where}: expected a finite number, got {value!r}")
@@ -206,7 +210,7 @@ def load_shared_phrases(path: Path) -> dict[str, dict[str, str]]:
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad TOML, not UTF-8, 4,300+ digits
         raise CatalogueError(f"{path}: not a valid phrase file ({exc})") from exc
     if set(data) - {"phrases"}:
         raise CatalogueError(f"{path}: a phrase file holds only [phrases.<slot>] tables")
@@ -221,7 +225,7 @@ def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Ru
     """Parse and validate one rule file; nothing in it is executed or evaluated."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad TOML, not UTF-8, 4,300+ digits
         raise CatalogueError(f"{path}: not a valid rule file ({exc})") from exc
 
     def fail(problem: str) -> CatalogueError:

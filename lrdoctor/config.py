@@ -80,7 +80,7 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
 def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad TOML, not UTF-8, 4,300+ digits
         raise ConfigError(f"{path}: not a valid TOML file ({exc})") from exc
 
 

@@ -211,14 +211,14 @@ class _LineLog:
     def _jsonl(self, chunk: bytes) -> None:
         import json
 
-        from lrdoctor.readers.jsonlog import flatten
+        from lrdoctor.readers.jsonlog import flatten, loads
         from lrdoctor.readers.records import rounded, to_float
 
         for line in chunk.decode("utf-8", errors="replace").splitlines():
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line.lstrip("\ufeff"))
+                rec = loads(line.lstrip("\ufeff"))
             except json.JSONDecodeError:
                 rec = None
             if not isinstance(rec, dict):
@@ -394,7 +394,13 @@ class Follower:
 
     def poll(self) -> int | None:
         """Rows (or points) added since the last poll; None when the log started over (it was
-        truncated or replaced: the state was dropped and the log read again from its start)."""
+        truncated or replaced: the state was dropped and the log read again from its start).
+        What the format's reader did not foresee is one error naming the log, as in `check`."""
+        from lrdoctor.readers import guarded
+
+        return guarded("follow", self.path, self._poll)
+
+    def _poll(self) -> int | None:
         if self.source is None:
             self.source = self._open()
         added = self.source.poll()
@@ -425,12 +431,13 @@ def _several_runs(path: Path) -> bool:
     """A JSON Lines file whose records name their run (read whole: one table per run)."""
     import json
 
+    from lrdoctor.readers.jsonlog import loads
     from lrdoctor.readers.records import run_key
 
     with open(path, "rb") as fh:
         first = fh.readline(1 << 20)
     try:
-        rec = json.loads(first.decode("utf-8", errors="replace").lstrip("\ufeff"))
+        rec = loads(first.decode("utf-8", errors="replace").lstrip("\ufeff"))
     except json.JSONDecodeError:
         return False
     return isinstance(rec, dict) and run_key(set(rec)) is not None

@@ -17,7 +17,7 @@ from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select
 from lrdoctor.readers.files import iglob_safe, require_regular, special_kind, unreadable
 from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
 from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
-from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader
+from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader, loads
 from lrdoctor.readers.mlflow import MlflowSqliteReader, MlflowStoreReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
 from lrdoctor.readers.tensorboard import EventDirReader, EventFileReader
@@ -154,7 +154,7 @@ def read_path(path: Path, select: Select = select_all) -> list[Table]:
         limits.check_columns(path, len(names))
         return select(names)
 
-    tables = _guarded(reader, path, reader.read, path, bounded)
+    tables = guarded(reader.name, path, reader.read, path, bounded)
     for t in tables:
         limits.check_rows(t.source, max((len(v) for v in t.values.values()), default=0))
     return tables if path.is_dir() else with_side_meta(path, tables)
@@ -183,7 +183,7 @@ def reader_for(path: Path) -> Reader:
     """The first reader that recognises the input (`watch` follows some formats by offset)."""
     if path.is_dir():
         for reader in DIRECTORY_READERS:
-            if _guarded(reader, path, reader.claims_dir, path):
+            if guarded(reader.name, path, reader.claims_dir, path):
                 return reader
         raise InputError(path, "is a folder that no reader recognises")
     require_regular(path)  # a FIFO given directly would block `open` for ever
@@ -195,7 +195,7 @@ def reader_for(path: Path) -> Reader:
     if not head.strip():
         raise InputError(path, "the file is empty", "is the training job writing to it yet?")
     for reader in READERS:
-        if _guarded(reader, path, reader.sniff, path, head):
+        if guarded(reader.name, path, reader.sniff, path, head):
             return reader
     raise InputError(
         path,
@@ -211,8 +211,8 @@ def with_side_meta(path: Path, tables: list[Table]) -> list[Table]:
 
     side = path.with_name(path.name + ".lrdoctor")
     try:
-        meta = json.loads(side.read_text(encoding="utf-8")) if side.is_file() else {}
-    except (OSError, ValueError):
+        meta = loads(side.read_text(encoding="utf-8")) if side.is_file() else {}
+    except (OSError, ValueError, RecursionError):  # ValueError: bad JSON, or not UTF-8
         meta = {}
         for t in tables:
             t.notes.append(f"{side.name} is not valid JSON; ignored")
@@ -223,7 +223,7 @@ def with_side_meta(path: Path, tables: list[Table]) -> list[Table]:
     return tables
 
 
-def _guarded(reader: Reader, path: Path, step, *args):
+def guarded(reader: str, path: Path, step, *args):
     """One call into a reader; anything it did not foresee is that input's error, named after
     the reader (a reader bug must not become a traceback and exit 1)."""
     try:
@@ -243,8 +243,8 @@ def _guarded(reader: Reader, path: Path, step, *args):
     except MemoryError as exc:
         raise InputError(
             path,
-            f"ran out of memory in the {reader.name} reader",
+            f"ran out of memory in the {reader} reader",
             "the log is larger than this machine can hold",
         ) from exc
     except Exception as exc:  # noqa: BLE001
-        raise InternalError(path, f"the {reader.name} reader", exc) from exc
+        raise InternalError(path, f"the {reader} reader", exc) from exc

@@ -124,7 +124,8 @@ def _ultralytics(table: Table, parts: list[str]) -> None:
 
 
 def _text_column(path: Path, names: list[str], column: str) -> list[str | None]:
-    """One column as text, parsed with the same options (and row skipping) as CsvReader."""
+    """One column as text, parsed with the same options (and row skipping) as CsvReader;
+    bytes that are not UTF-8 read as U+FFFD."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -142,12 +143,15 @@ def _text_column(path: Path, names: list[str], column: str) -> list[str | None]:
         ),
         convert_options=pacsv.ConvertOptions(
             include_columns=[internal],
-            column_types={internal: pa.string()},
+            column_types={internal: pa.binary()},  # run names need not be UTF-8
             null_values=NULL_CELLS,
             strings_can_be_null=True,
         ),
     )
-    return [None if v is None else v.strip() for v in table.column(0).to_pylist()]
+    return [
+        None if v is None else v.decode("utf-8", "replace").strip()
+        for v in table.column(0).to_pylist()
+    ]
 
 
 _VERSION = re.compile(r"^version_\d+$")

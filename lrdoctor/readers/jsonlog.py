@@ -13,6 +13,20 @@ from lrdoctor.readers.records import run_key, split_runs, table_from_records
 MAX_JSON_BYTES = 512 * 1024 * 1024
 
 
+def _int(text: str) -> int | float:
+    """A JSON integer. Python refuses to parse one of over 4,300 digits (a ValueError, not a
+    JSON error); that far past float range, it is read as the float it would become: ±inf."""
+    return int(text) if len(text) <= 4000 else float(text)
+
+
+_DECODER = json.JSONDecoder(parse_int=_int)
+
+
+def loads(text: str) -> object:
+    """`json.loads` for text from a log: integers of any length read (see `_int`)."""
+    return _DECODER.decode(text)
+
+
 def flatten(record: dict, prefix: str = "") -> dict:
     """`{"train": {"loss": 1}}` -> `{"train/loss": 1}` (loggers that nest their metrics)."""
     out = {}
@@ -30,7 +44,7 @@ def load_json(path: Path) -> object:
         raise InputError(path, "the JSON document is over 512 MiB", "write JSON Lines instead")
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            return json.load(fh)
+            return loads(fh.read())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"is not valid JSON ({exc})") from exc
 
@@ -59,7 +73,7 @@ class JsonLinesReader:
         if not lines or not lines[0].lstrip().startswith("{"):
             return False
         try:
-            first = json.loads(lines[0])
+            first = loads(lines[0])
         except json.JSONDecodeError:
             return False
         if not isinstance(first, dict) or all(isinstance(v, list) for v in first.values()):
@@ -74,7 +88,7 @@ class JsonLinesReader:
                 if not line.strip():
                     continue
                 try:
-                    rec = json.loads(line)
+                    rec = loads(line)
                     last_bad = not isinstance(rec, dict)
                 except json.JSONDecodeError:
                     last_bad = True

@@ -201,7 +201,11 @@ def glob_loop(tmp: Path) -> list:
 
 
 def two_runs(tmp: Path, result) -> None:
-    assert len(json.loads(result.stdout)["runs"]) == 2
+    runs_are(result, 2)
+
+
+def runs_are(result, n: int) -> None:
+    assert len(json.loads(result.stdout)["runs"]) == n
 
 
 def output_is(target: Callable[[Path], Path], *extra) -> Callable[[Path], list]:
@@ -340,6 +344,54 @@ def tensorboard_run(tmp: Path, tag_bytes: int = 0) -> Path:
     return folder
 
 
+def long_integers(name: str) -> Callable[[Path], list]:
+    """Losses written as 5,000-digit integers: past Python's int-parsing limit (4,300 digits),
+    where `json.loads` raises a ValueError that is no JSON error."""
+
+    def build(tmp: Path) -> list:
+        big = "1" + "0" * 5000
+        records = [f'{{"step": {i}, "loss": {big}}}' for i in range(300)]
+        body = {
+            "d.jsonl": "\n".join(records) + "\n",
+            "d.json": "[" + ",".join(records) + "]",
+            "trainer_state.json": '{"log_history": [' + ",".join(records) + "]}",
+        }[name]
+        return [write(inputs(tmp) / name, body), *json_args]
+
+    return build
+
+
+def fires(rule: str) -> Callable:
+    def check(tmp: Path, result) -> None:
+        (run,) = json.loads(result.stdout)["runs"]
+        assert rule in {f["rule"] for f in run["findings"]}, run["findings"]
+
+    return check
+
+
+def side_file_nested(tmp: Path) -> list:
+    log = healthy()(tmp)
+    write(log.with_name("run.csv.lrdoctor"), nested())
+    return [log, *json_args]
+
+
+def run_names_not_utf8(tmp: Path) -> list:
+    rows = b"".join(
+        f"{i},{v},0.01,".encode() + (b"a\xff\n" if i % 2 else b"b\n")
+        for i, v in enumerate(healthy_losses())
+    )
+    return [write(inputs(tmp) / "runs.csv", b"step,loss,lr,run\n" + rows), *json_args]
+
+
+def column_names_not_utf8(tmp: Path) -> Path:
+    rows = "".join(f"{i},{v},0.01,a\n" for i, v in enumerate(healthy_losses())).encode()
+    return write(inputs(tmp) / "runs.csv", b"step,loss\xff\xfe,lr,run\n" + rows)
+
+
+def healthy_losses() -> list[str]:
+    return [r[1] for r in healthy_rows()]
+
+
 # ---- output that cannot be forged --------------------------------------------------------------
 
 FORGED = "x\n::error title=pwned::owned.csv"
@@ -391,12 +443,16 @@ def with_config(body: str) -> Callable[[Path], list]:
 
 
 def rule_with_nan_default(tmp: Path) -> list:
+    return rule_with_default(tmp, "nan")
+
+
+def rule_with_default(tmp: Path, default: str) -> list:
     import re
 
     text = next((ROOT / "rules").glob("PL001-*.toml")).read_text()
     text = re.sub(r'(?m)^id = ".*"', 'id = "XX901"', text)
     text = re.sub(r'(?m)^name = ".*"', 'name = "my-plateau"', text)
-    text = re.sub(r"(?m)^default = [0-9.]+", "default = nan", text, count=1)
+    text = re.sub(r"(?m)^default = [0-9.]+", f"default = {default}", text, count=1)
     (tmp / "myrules").mkdir()
     write(tmp / "myrules" / "XX901-my-plateau.toml", text)
     return [healthy()(tmp), "--rules", tmp / "myrules"]
@@ -684,6 +740,37 @@ CASES: dict[str, Hostile] = {
     "a 2 MB TensorBoard scalar record (CRC in blocks, not byte by byte)": Hostile(
         lambda t: [tensorboard_run(t, tag_bytes=2_000_000), *json_args], 0, parses="json"
     ),
+    "JSON Lines integers of 5,000 digits": Hostile(
+        long_integers("d.jsonl"), 1, parses="json", check=fires("NF001")
+    ),
+    "JSON integers of 5,000 digits": Hostile(
+        long_integers("d.json"), 1, parses="json", check=fires("NF001")
+    ),
+    "trainer_state.json integers of 5,000 digits": Hostile(
+        long_integers("trainer_state.json"), 1, parses="json", check=fires("NF001")
+    ),
+    "a side file (.lrdoctor) nested 100,000 deep is ignored": Hostile(
+        side_file_nested, 0, parses="json"
+    ),
+    "watch on JSON Lines nested 100,000 deep": Hostile(
+        lambda t: [
+            "watch",
+            write(inputs(t) / "d.jsonl", '{"loss": ' + nested() + "}\n"),
+            "--idle",
+            "0.2",
+            "--interval",
+            "0.05",
+        ],
+        2,
+        says="is nested too deeply to read",
+        names="d.jsonl",
+    ),
+    "framework CSV whose run names are not UTF-8": Hostile(
+        run_names_not_utf8, 0, parses="json", check=lambda t, r: runs_are(r, 2)
+    ),
+    "framework CSV whose column names are not UTF-8": Hostile(
+        lambda t: [column_names_not_utf8(t)], 2, says="no loss column found", names="runs.csv"
+    ),
     # 4. Output that cannot be forged: names from files are escaped for every format.
     "file name forging a workflow command, github": Hostile(
         lambda t: [*forged_names(t), "-f", "github"],
@@ -741,6 +828,24 @@ CASES: dict[str, Hostile] = {
         rule_with_nan_default,
         2,
         says="params.patience.default: expected a finite number, got nan",
+        names="XX901-my-plateau.toml",
+    ),
+    "config integer of 5,000 digits (past Python's int parsing limit)": Hostile(
+        with_config("rules.PL001.patience = 1" + "0" * 5000),
+        2,
+        says="not a valid TOML file (Exceeds the limit (4300 digits)",
+        names="pyproject.toml",
+    ),
+    "config integer past float range": Hostile(
+        with_config("rules.PL001.patience = 1" + "0" * 400),
+        2,
+        says="PL001.patience: expected a finite number, got a 1329-bit integer",
+        names="pyproject.toml",
+    ),
+    "rule file with a 5,000-digit default": Hostile(
+        lambda t: rule_with_default(t, "1" + "0" * 5000),
+        2,
+        says="not a valid rule file",
         names="XX901-my-plateau.toml",
     ),
     "the config file used is named in the report": Hostile(
