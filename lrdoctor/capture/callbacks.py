@@ -151,3 +151,58 @@ def hf_callback(path: str | Path, every: int = 1):
                 self.writer.close()
 
     return LrdoctorCallback()
+
+
+def fastai_callback(path: str | Path, every: int = 10):
+    """A fastai Callback writing each training batch's own loss (`learn.loss`, not the smoothed
+    loss), the LR of each param group that batch used and, every `every` steps, the pre-clip
+    grad norm and the update ratio, via TorchCapture.
+
+    `learn.fit_one_cycle(5, 1e-3, cbs=fastai_callback("run.csv"))`, or `Learner(..., cbs=...)`.
+    It runs before GradientClip and MixedPrecision in `before_step` (after backward, before
+    clipping). Several fits of one Learner (`fine_tune`) continue one log; a new callback
+    starts it anew. The optimizer (`opt_func`'s name) and its hypers go to `<path>.lrdoctor`.
+    """
+    from fastai.callback.core import Callback
+
+    from lrdoctor.capture.torch import TorchCapture
+
+    class LrdoctorCallback(Callback):
+        order = 0  # GradientClip (11) and MixedPrecision (10) act later in before_step
+        capture = None
+
+        def before_fit(self):
+            opt_func = getattr(self.learn.opt_func, "func", self.learn.opt_func)  # a partial
+            hypers = [
+                {k: v for k, v in h.items() if isinstance(v, (int, float))}
+                for h in self.learn.opt.hypers
+            ]
+            meta = {"optimizer": getattr(opt_func, "__name__", "fastai"), "param_groups": hypers}
+            last = self.capture
+            self.capture = TorchCapture(
+                self.learn.opt,
+                self.learn.model,
+                path=path,
+                every=every,
+                hooks=False,
+                meta=meta,
+                resume=last is not None,
+                start=last.step if last is not None else 0,
+            )
+            self.stepped = False
+
+        def before_step(self):
+            self.capture.begin_step()
+            self.stepped = True
+
+        def after_batch(self):
+            if not (self.training and self.stepped):  # validation, or a skipped step
+                return
+            self.capture.log(loss=float(self.learn.loss.detach()))
+            self.capture.end_step()
+            self.stepped = False
+
+        def after_fit(self):
+            self.capture.close()
+
+    return LrdoctorCallback()

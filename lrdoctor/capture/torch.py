@@ -34,6 +34,8 @@ class TorchCapture:
     which the readers use. A new TorchCapture starts the file anew (`resume=True` appends).
     `hooks=False` leaves the optimizer alone: call `begin_step()` / `end_step()` yourself (as
     the Lightning callback does, since Lightning's closure runs backward inside `step()`).
+    `meta` replaces the side file's optimizer description (an optimizer that is not a
+    torch.optim class names itself badly); `start` is the first step (a resumed log).
     """
 
     def __init__(
@@ -45,6 +47,8 @@ class TorchCapture:
         extra_columns: list[str] | None = None,
         resume: bool = False,
         hooks: bool = True,
+        meta: dict | None = None,
+        start: int = 0,
     ):
         import torch  # noqa: F401  (fail here, clearly, when torch is missing)
 
@@ -57,9 +61,9 @@ class TorchCapture:
             else [p for p in model.parameters() if p.requires_grad]
         )
         self.every = max(1, every)
-        self.step = 0
+        self.step = start
         self.rows: list[dict] = []
-        self.meta = optimizer_meta(optimizer)
+        self.meta = meta if meta is not None else optimizer_meta(optimizer)
         groups = [f"lr_pg{i}" for i in range(1, len(optimizer.param_groups))]
         self.columns = COLUMNS + groups + list(extra_columns or [])
         self.writer = (
