@@ -10,7 +10,13 @@ from pathlib import Path
 from lrdoctor.columns import detect_columns
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Select, Table
-from lrdoctor.readers.records import run_key, split_runs, table_from_series
+from lrdoctor.readers.records import (
+    RUN_PARAMS,
+    run_key,
+    split_runs,
+    table_from_series,
+    yaml_pairs,
+)
 from lrdoctor.readers.tabular import (
     GZIP_MAGIC,
     NULL_CELLS,
@@ -179,7 +185,8 @@ class LightningVersionReader:
 
 
 class DvcLiveReader:
-    """DVCLive: one TSV per metric under `plots/metrics/` (nested folders for `/` in names)."""
+    """DVCLive: one TSV per metric under `plots/metrics/` (nested folders for `/` in names);
+    the optimizer and LR from `params.yaml` (`live.log_params`) beside them."""
 
     name = "dvclive"
 
@@ -188,7 +195,10 @@ class DvcLiveReader:
 
     def reads(self, path: Path, rel: str) -> bool:
         root = _metrics_dir(path)
-        return root is not None and rel.endswith(".tsv") and (path / rel).is_relative_to(root)
+        return root is not None and (
+            (path / rel) == _params_yaml(root)
+            or (rel.endswith(".tsv") and (path / rel).is_relative_to(root))
+        )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return False
@@ -221,12 +231,25 @@ class DvcLiveReader:
                 str(path),
                 series,
                 select,
-                meta={"framework": "dvclive"},
+                meta={"framework": "dvclive", **_dvclive_params(root)},
                 notes=[
                     "DVCLive's step counts calls to next_step(), not necessarily optimizer steps"
                 ],
             )
         ]
+
+
+def _params_yaml(metrics: Path) -> Path:
+    return metrics.parent.parent / "params.yaml"
+
+
+def _dvclive_params(metrics: Path) -> dict[str, str]:
+    """The optimizer and LR among `params.yaml`'s top-level params (nested ones are skipped)."""
+    meta = {}
+    for key, value in yaml_pairs(_params_yaml(metrics)).items():
+        if key in RUN_PARAMS and value:
+            meta.setdefault(RUN_PARAMS[key], value)
+    return meta
 
 
 def _metrics_dir(path: Path) -> Path | None:

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Select, Table
-from lrdoctor.readers.records import table_from_series
+from lrdoctor.readers.records import RUN_PARAMS, table_from_series, yaml_pairs
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # MLflow clamps ±inf to ±float max before storing; map them back.
 _CLAMP = 1.7976931348623157e308
-# Params that name the optimizer or the learning rate, copied into the run's metadata.
-_PARAMS = {
-    "optimizer": "optimizer",
-    "optim": "optimizer",
-    "optimizer_name": "optimizer",
-    "lr": "lr",
-    "learning_rate": "lr",
-}
-
-
-def _meta_yaml(path: Path) -> dict[str, str]:
-    """Top-level `key: value` pairs of a meta.yaml (enough for name and status, no PyYAML)."""
-    out = {}
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return out
-    for line in text.splitlines():
-        m = re.match(r"^([A-Za-z_]+):\s*(.*?)\s*$", line)
-        if m:
-            out[m.group(1)] = m.group(2).strip("'\"")
-    return out
 
 
 def _is_run(path: Path) -> bool:
@@ -74,12 +51,12 @@ def _read_run(run_dir: Path, select: Select, source: str) -> Table:
 def run_meta(run_dir: Path) -> dict[str, str]:
     """A run's id, name, status and optimizer (from its params) for the Table's meta."""
     meta = {"framework": "mlflow", "run_id": run_dir.name}
-    info = _meta_yaml(run_dir / "meta.yaml")
+    info = yaml_pairs(run_dir / "meta.yaml")
     for key in ("run_name", "status"):
         if info.get(key):
             meta[key] = info[key]
     params = run_dir / "params"
-    for name, target in _PARAMS.items():
+    for name, target in RUN_PARAMS.items():
         if (params / name).is_file():
             meta.setdefault(target, (params / name).read_text(errors="replace").strip())
     return meta
@@ -106,7 +83,7 @@ class MlflowStoreReader:
         runs = [r for e in experiments for r in _dirs(e) if _is_run(r)]
         tables = []
         for r in runs:
-            name = _meta_yaml(r / "meta.yaml").get("run_name") or r.name
+            name = yaml_pairs(r / "meta.yaml").get("run_name") or r.name
             tables.append(_read_run(r, select, f"{path}::{name}"))
         _unique_sources(tables)
         if not tables:
@@ -170,8 +147,8 @@ class MlflowSqliteReader:
                 "status": status or "",
             }
             for p_run, key, value in params:
-                if p_run == run_uuid and key in _PARAMS:
-                    meta.setdefault(_PARAMS[key], value)
+                if p_run == run_uuid and key in RUN_PARAMS:
+                    meta.setdefault(RUN_PARAMS[key], value)
             tables.append(
                 table_from_series(f"{path}::{name or run_uuid}", series, select, meta=meta)
             )

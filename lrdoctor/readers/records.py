@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from lrdoctor.readers.base import EXACT_INTEGERS, Select, Table, rounds_integers
 
 # Columns that name the run a row belongs to, best first (a file holding several runs).
 RUN_KEYS = ("run", "run_id", "run_name", "name")
+# Params (MLflow params, DVCLive params.yaml) that name the optimizer or the learning rate,
+# copied into the run's metadata.
+RUN_PARAMS = {
+    "optimizer": "optimizer",
+    "optim": "optimizer",
+    "optimizer_name": "optimizer",
+    "lr": "lr",
+    "learning_rate": "lr",
+}
+
+
+def yaml_pairs(path: Path) -> dict[str, str]:
+    """Top-level `key: value` pairs of a YAML file (MLflow's meta.yaml, DVCLive's params.yaml):
+    enough for names, statuses and flat params, without PyYAML."""
+    out = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = re.match(r"^([A-Za-z_]+):\s*(.*?)\s*$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip("'\"")
+    return out
 
 
 def to_float(value: object) -> float | None:

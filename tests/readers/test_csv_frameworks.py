@@ -100,6 +100,7 @@ def test_dvclive_folder_is_one_run():
     run = build_run(table)
     assert run.columns["loss"] == "train/loss"
     assert run["lr"].value.tolist() == [0.01, 0.01, 0.005]
+    assert run.optimizer == "SGD"  # params.yaml's top level (live.log_params), not nested keys
 
 
 def test_cli_checks_a_multi_run_file():
