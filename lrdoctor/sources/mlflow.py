@@ -18,7 +18,8 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Select, Table
-from lrdoctor.readers.mlflow import _CLAMP, _PARAMS  # as the store readers map them
+from lrdoctor.readers.mlflow import _CLAMP  # as the store readers map them
+from lrdoctor.readers.records import RUN_PARAMS
 
 API = "/api/2.0/mlflow"
 RUNS_PAGE = 1000  # the server's maximum for runs/search
@@ -91,8 +92,8 @@ def list_runs(uri: str) -> list[MlflowRun]:
         meta = {"framework": "mlflow", "run_id": info["run_id"], "run_name": name,
                 "status": info.get("status", "")}  # fmt: skip
         for p in data.get("params", []):
-            if p.get("key") in _PARAMS:
-                meta.setdefault(_PARAMS[p["key"]], p.get("value", ""))
+            if p.get("key") in RUN_PARAMS:
+                meta.setdefault(RUN_PARAMS[p["key"]], p.get("value", ""))
         out.append((name, info["run_id"], keys, meta))
     root = f"mlflow://{urlsplit(uri).netloc}/{experiment}"
     runs_out = []
