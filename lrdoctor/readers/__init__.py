@@ -21,7 +21,7 @@ from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader, loads
 from lrdoctor.readers.mlflow import MlflowSqliteReader, MlflowStoreReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
 from lrdoctor.readers.tensorboard import EventDirReader, EventFileReader
-from lrdoctor.readers.wandb import WandbExportReader
+from lrdoctor.readers.wandb import WandbExportReader, WandbRunReader
 
 READERS: list[Reader] = [
     ParquetReader(),
@@ -40,6 +40,7 @@ DIRECTORY_READERS: list[DirectoryReader] = [
     DvcLiveReader(),
     EventDirReader(),
     MlflowStoreReader(),
+    WandbRunReader(),
 ]
 # File endings worth opening when a folder is walked; everything else is ignored there.
 LOG_SUFFIXES = (
@@ -112,7 +113,13 @@ def _expand(path: Path, skipped: list[tuple[Path, str]]) -> list[Path]:
     out: list[Path] = []
     for root, dirs, files in os.walk(path, followlinks=False):
         root_path = Path(root)
-        claimed = [d for d in dirs if any(r.claims_dir(root_path / d) for r in DIRECTORY_READERS)]
+        # A linked folder is not followed (W&B's `latest-run` links to a run beside it).
+        claimed = [
+            d
+            for d in dirs
+            if not (root_path / d).is_symlink()
+            and any(r.claims_dir(root_path / d) for r in DIRECTORY_READERS)
+        ]
         out.extend(root_path / d for d in claimed)
         dirs[:] = sorted(d for d in dirs if d not in claimed and not d.startswith("."))
         for name in sorted(files):
