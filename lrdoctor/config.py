@@ -22,6 +22,8 @@ KEYS = (
     "select",
     "extend-select",
     "ignore",
+    "exclude",
+    "extend-exclude",
     "fail-on",
     "optimizer",
     "columns",
@@ -39,6 +41,9 @@ class Settings:
     select: tuple[str, ...] | None = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    # Globs of files left out of folders and globs (`exclude` replaces, `extend-exclude` adds,
+    # as ruff's); the command line's --exclude adds to both.
+    exclude: tuple[str, ...] = ()
     fail_on: str = "error"
     optimizer: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
@@ -103,6 +108,8 @@ def parse_settings(table: Mapping[str, Any], path: Path) -> Settings:
         out,
         extend_select=_strings(table.get("extend-select", []), where("extend-select")),
         ignore=_strings(table.get("ignore", []), where("ignore")),
+        exclude=_strings(table.get("exclude", []), where("exclude"))
+        + _strings(table.get("extend-exclude", []), where("extend-exclude")),
     )
     if "fail-on" in table:
         out = replace(out, fail_on=check_severity(table["fail-on"], where("fail-on")))

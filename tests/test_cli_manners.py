@@ -163,6 +163,32 @@ def test_exclude_matches_names_trailing_parts_and_keeps_named_paths(logs_with_a_
     assert checked(named, "--exclude", "*.csv") == ["short_run.csv"]
 
 
+def test_exclude_and_extend_exclude_in_the_config_file_add_to_the_command_line(
+    logs_with_a_summary, tmp_path
+):
+    folder = logs_with_a_summary
+
+    def checked(config_text, *args):
+        config = tmp_path / "lrdoctor.toml"
+        config.write_text(config_text)
+        result = run("check", folder, "--config", config, *args, "--format", "json")
+        assert result.exit_code in (0, 1), result.output
+        return sorted(r["source"].removeprefix(f"{folder}/") for r in json_of(result)["runs"])
+
+    assert checked('exclude = ["*.csv"]') == ["old/a.parquet", "spirals_adam_too_low.parquet"]
+    assert checked('exclude = ["*.csv"]\nextend-exclude = ["old/*"]') == [
+        "spirals_adam_too_low.parquet"
+    ]
+    assert checked('extend-exclude = ["old/*"]', "--exclude", "short_*") == [
+        "spirals_adam_too_low.parquet"
+    ]
+    config = tmp_path / "lrdoctor.toml"
+    config.write_text("exclude = 3")
+    result = run("check", folder, "--config", config)
+    assert result.exit_code == 2
+    assert "exclude: expected a list of strings" in result.output
+
+
 def test_a_folder_of_non_logs_is_an_input_error(tmp_path):
     import shutil
     from pathlib import Path

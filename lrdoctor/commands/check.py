@@ -126,6 +126,7 @@ def check_command(
     level = _fail_level(fail_on, session)
     session = _read_options(session, format, Limits(max_bytes, max_rows, max_columns, timeout))
     step_summary = _step_summary() if format == "github" else None
+    exclude = [*session.settings.exclude, *(exclude or ())]
     inputs, skipped = _inputs(paths, exclude, output, step_summary)
     report = _run(
         session, inputs, executor, scheduler, jobs, show=not quiet and sys.stderr.isatty()
