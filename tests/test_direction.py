@@ -183,3 +183,14 @@ def test_an_lr_above_the_range_with_no_other_sign_is_reported_as_info():
     [lr001] = [f for f in report.runs[0].findings if f.rule == "LR001"]
     assert (lr001.reason, lr001.severity) == ("above_range_quiet", "info")
     assert report.exit_code() == 0
+
+
+@pytest.mark.parametrize(("lr", "fires"), [(3e-3, True), (0.02, False)])
+def test_adagrad_below_its_band_that_did_not_halve_the_loss_is_too_low(lr, fires):
+    """Adagrad's steps shrink with its summed squared gradients: its band starts at 1e-2."""
+    rng = np.random.default_rng(5)
+    t = np.arange(200)
+    loss = 1.0 - 0.3 * (1 - np.exp(-t / 30)) + 0.02 * rng.standard_normal(200)
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr}), optimizer="adagrad")
+    got = [(ev.reason, ev.observed, ev.limit) for ev in lr_too_low(run)]
+    assert (("below_band", lr, 1e-2) in got) is fires
