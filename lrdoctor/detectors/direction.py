@@ -153,7 +153,7 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
 # ~1e-4-3e-2 with 3e-4 a common start). Adagrad's steps shrink as its sum of squared gradients
 # grows, so it needs more than Adam: torch's default is 0.01, and torch sweeps of an MLP, a CNN
 # and a logistic regression (800 steps), and torch_ood's Huber regression, put its best at 0.1, 0.1,
-# 3 and 0.1: no lower than a decade under the band's start. A run that barely moved
+# 3 and 0.1; the band starts a decade under the lowest. A run that barely moved
 # at an LR above this band is past its edge; below it, it is crawling. With the optimizer
 # unknown only the union's outer ends say anything.
 TYPICAL_BEST = {
