@@ -5,6 +5,7 @@ reference. Prints the confusion, per-class recall, false alarms, per task / form
 accuracy, and with --loto the spread of accuracy across tasks. --dump writes per-run predictions.
 
     python benchmarks/devcorpus.py [--corpus ../shared/devcorpus] [--dump out.json] [--only TASK]
+    python benchmarks/devcorpus.py --loto --write-docs   # also rewrite docs/rules.md's block
 """
 
 from __future__ import annotations
@@ -45,7 +46,25 @@ def main(argv=None) -> int:
         action="store_true",
         help="also re-derive the data-derived thresholds leaving each task out",
     )
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write what is printed into the 'devcorpus' block of docs/rules.md",
+    )
     args = ap.parse_args(argv)
+    if args.write_docs:
+        import measured
+
+        with measured.tee() as printed:
+            score(args)
+        command = "python benchmarks/devcorpus.py" + (" --loto" if args.loto else "")
+        measured.write(measured.ROOT / "docs/rules.md", "devcorpus", printed.getvalue(), command)
+        return 0
+    score(args)
+    return 0
+
+
+def score(args) -> None:
     corpus = args.corpus.resolve()
     scorer = load_scorer(corpus)
     runs = [
@@ -96,7 +115,6 @@ def main(argv=None) -> int:
         loto(corpus, runs, scorer)
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
-    return 0
 
 
 def acc(rows) -> float:

@@ -1,7 +1,9 @@
 """Measure the rules: fixture expectations, and precision/recall of the LR rules on LR sweeps.
 
-    python benchmarks/evaluate_rules.py            # fixtures + sweeps (regenerated, ~1 min)
-    python benchmarks/evaluate_rules.py --sweep-dir DIR   # reuse sweep logs written earlier
+    python benchmarks/evaluate_rules.py            # fixtures + sweeps (regenerated, ~10 min)
+    python benchmarks/evaluate_rules.py --sweep-dir DIR   # sweep logs kept in DIR: written
+                                                          # there once, reused after
+    python benchmarks/evaluate_rules.py --write-docs      # also rewrite docs/rules.md's block
 
 Sweep labels come from the measured U curve (lrdoctor/trainer/sweep.py): a run labelled
 too_high should draw an lr_too_high or non_finite finding, too_low an lr_too_low finding,
@@ -119,13 +121,38 @@ def main() -> None:
     parser.add_argument("--sweep-dir", type=Path)
     parser.add_argument("--no-sweeps", action="store_true")
     parser.add_argument("--no-fixtures", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write what is printed into the 'trainer-sweeps' block of docs/rules.md",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    if not args.write_docs:
+        evaluate(args)
+        return
+    import measured
+
+    with measured.tee() as printed:
+        evaluate(args)
+    measured.write(
+        ROOT / "docs/rules.md",
+        "trainer-sweeps",
+        printed.getvalue(),
+        "python benchmarks/evaluate_rules.py",
+    )
+
+
+def evaluate(args) -> None:
     if not args.no_fixtures:
         evaluate_fixtures()
     if args.no_sweeps:
         return
     if args.sweep_dir:
+        if not (args.sweep_dir / "index.csv").exists():
+            from lrdoctor.trainer.sweep import generate_sweep_runs
+
+            generate_sweep_runs(args.sweep_dir)
         evaluate_sweeps(args.sweep_dir)
     else:
         from lrdoctor.trainer.sweep import generate_sweep_runs

@@ -1,0 +1,49 @@
+"""Benchmarks write their printed figures into the docs' marked blocks (benchmarks/measured.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("measured", ROOT / "benchmarks/measured.py")
+measured = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(measured)
+
+PAGE = "# Page\n\nbefore\n<!-- measured: demo -->\nstale figures\n<!-- end measured -->\nafter\n"
+
+
+def test_a_block_is_replaced_by_what_was_printed_with_its_provenance(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(PAGE + "<!-- measured: other -->\nkept\n<!-- end measured -->\n")
+    with measured.tee() as printed:
+        print("accuracy 0.917")
+    measured.write(page, "demo", printed.getvalue(), "python benchmarks/x.py --loto")
+    text = page.read_text()
+    body = measured.block("demo").search(text)[2]
+    assert "```text\naccuracy 0.917\n```" in body
+    assert "stale figures" not in text
+    assert re.search(r"`python benchmarks/x.py --loto` at \S+.* UTC, Python 3\.\d+", body)
+    assert "load average" in body
+    assert text.startswith("# Page\n\nbefore\n") and "after\n" in text
+    assert "kept" in measured.block("other").search(text)[2]
+    measured.write(page, "demo", "accuracy 0.92\n", "python benchmarks/x.py")
+    assert page.read_text().count("<!-- measured: demo") == 1
+    assert "accuracy 0.92\n" in page.read_text() and "0.917" not in page.read_text()
+
+
+def test_a_page_without_the_block_is_refused(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(PAGE)
+    with pytest.raises(SystemExit, match="no '<!-- measured: missing -->' block"):
+        measured.write(page, "missing", "x", "cmd")
+    assert page.read_text() == PAGE
+
+
+@pytest.mark.parametrize("page", sorted((ROOT / "docs").glob("*.md")), ids=lambda p: p.name)
+def test_every_measured_block_in_the_docs_names_its_command(page):
+    for m in measured.block().finditer(page.read_text()):
+        assert re.match(r"Measured by `python benchmarks/\S+\.py[^`]*` at ", m[2]), m[1]
