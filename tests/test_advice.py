@@ -132,7 +132,7 @@ def test_a_raise_is_above_the_run_lr_and_inside_the_family_range(
         return
     assert got.lr > lr and got.low > lr
     assert got.low <= got.lr <= got.high or got.method == "at_least"
-    profile = adv.PROFILES.get(run.optimizer_family or "")
+    profile = adv.profile(run.optimizer_family)
     if profile is not None:
         assert profile.low <= got.low <= got.high <= profile.high
         assert profile.low <= got.lr <= profile.high

@@ -348,6 +348,10 @@ def _numeric_thresholds(path: Path) -> list[str]:
         )
         if plain and any(_is_number(c) for c in parts):
             found.append(f"{path.name}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict | ast.Call):
+            # a table of numbers per key (per optimizer family, say) is a threshold table
+            if any(_is_number(c) and c.value not in (0, 1, -1) for c in parts):
+                found.append(f"{path.name}: {ast.unparse(node.targets[0])} = <table>")
     for node in ast.walk(tree):
         numbers = [c for c in ast.walk(node) if _is_number(c) and c.value not in (0, 1, -1)]
         if isinstance(node, ast.Compare) and not _counts(node) and numbers:
@@ -360,8 +364,26 @@ def test_the_threshold_scan_catches_a_number_in_a_comparison(tmp_path) -> None:
         "LIMIT = 3.0\n\ndef f(x, v):\n"
         "    if len(v) < 8:\n        return x > 0\n    return x > 2.5 * v[0]\n"
     )
-    (tmp_path / "d.py").write_text(code)
-    assert _numeric_thresholds(tmp_path / "d.py") == ["d.py: LIMIT = 3.0", "d.py: x > 2.5 * v[0]"]
+    (tmp_path / "d.py").write_text(code + 'BANDS = {"sgd": (1e-3, 1.0), None: (1e-4, 0.3)}\n')
+    assert _numeric_thresholds(tmp_path / "d.py") == [
+        "d.py: LIMIT = 3.0",
+        "d.py: BANDS = <table>",
+        "d.py: x > 2.5 * v[0]",
+    ]
+
+
+def test_every_optimizer_family_has_its_lr_ranges_in_the_data_file() -> None:
+    from lrdoctor.columns import OPTIMIZER_FAMILIES
+    from lrdoctor.detectors.families import families
+
+    known = families()
+    assert set(OPTIMIZER_FAMILIES.values()) | {None} == set(known)
+    for name, fam in known.items():
+        low, high = fam.best
+        assert 0 < low < high, name
+        if fam.used is not None:
+            assert fam.used[0] <= low and high <= fam.used[1], name
+    assert known[None].efficient is not None  # the fallback every family without one uses
 
 
 def test_detectors_hold_no_new_numeric_threshold() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.detectors.direction import Signs, typical_band
+from lrdoctor.detectors.families import families
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.run import Run
 
@@ -43,15 +44,11 @@ class Profile:
     high: float
 
 
-# The same number means different steps per optimizer: SGD takes lr × gradient; Adam-family
-# steps are ~lr per parameter whatever the gradient's scale; Adagrad divides by the root of all
-# past squared gradients; Adadelta's lr is a multiplier whose default is 1.
-PROFILES = {
-    "sgd": Profile(1e-4, 1.0),
-    "adam": Profile(1e-5, 0.1),
-    "adaptive": Profile(1e-4, 1.0),
-    "adadelta": Profile(0.01, 100.0),
-}
+def profile(family: str | None) -> Profile | None:
+    """The LR range practitioners use with the family (rules/_optimizers.toml `used`): the same
+    number means different steps per optimizer."""
+    known = families().get(family)
+    return Profile(*known.used) if known is not None and known.used else None
 
 
 @dataclass(frozen=True)
@@ -121,8 +118,8 @@ def _make(
     """Round, order and keep the advice inside the family's range and on the right side.
 
     `assumed` is the optimizer family when the log does not name it but the evidence does."""
-    profile = PROFILES.get(run.optimizer_family or assumed or "")
-    lo_bound, hi_bound = (profile.low, profile.high) if profile else (1e-7, 10.0)
+    used = profile(run.optimizer_family or assumed)
+    lo_bound, hi_bound = (used.low, used.high) if used else (1e-7, 10.0)
     if direction > 0:  # raise: strictly above the run's LR
         lo_bound = max(lo_bound, raise_floor(lr))
     else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lrdoctor.detectors import families
 from lrdoctor.run import Run
 
 
@@ -149,24 +150,9 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
     return float(np.median(v)) if len(v) >= 4 else None
 
 
-# Where the best LR of each optimizer family usually lies (DOMAIN.md: SGD ~0.01-1, Adam-type
-# ~1e-4-3e-2 with 3e-4 a common start). Adagrad's steps shrink as its sum of squared gradients
-# grows, so it needs more than Adam: torch's default is 0.01, and torch sweeps of an MLP, a CNN
-# and a logistic regression (800 steps), and torch_ood's Huber regression, put its best at 0.1, 0.1,
-# 3 and 0.1; the band starts a decade under the lowest. A run that barely moved
-# at an LR above this band is past its edge; below it, it is crawling. With the optimizer
-# unknown only the union's outer ends say anything.
-TYPICAL_BEST = {
-    "sgd": (1e-3, 1.0),
-    "adam": (1e-4, 3e-2),
-    "adaptive": (1e-2, 0.3),
-    "adadelta": (0.1, 10.0),
-    None: (1e-4, 0.3),
-}
-
-
 def typical_band(family: str | None) -> tuple[float, float]:
-    return TYPICAL_BEST.get(family, TYPICAL_BEST[None])
+    """Where the family's best LR usually lies (rules/_optimizers.toml `best`)."""
+    return families.family(family).best
 
 
 @dataclass(frozen=True)
@@ -193,13 +179,6 @@ def high_signs(
     return out
 
 
-# The first-order efficiency above which steps are in the linear, far-too-low regime. SGD: on
-# ../shared/devcorpus healthy runs stay below 0.17 (95th percentile), too-low runs reach 0.34 at
-# their 25th; Adam-type steps are larger than lr·|g|² so their healthy runs reach 10 (95th)
-# and too-low runs 19 (median). With the optimizer unknown only the Adam-type limit is safe.
-EFFICIENT = {"sgd": 0.3, None: 20.0}
-
-
 def low_signs(
     s: Signs,
     lr: float | None,
@@ -221,7 +200,9 @@ def low_signs(
         out.append(Sign("steady_descent", s.trend, steady))
     if s.update_ratio is not None and s.update_ratio < ratio:
         out.append(Sign("small_updates", s.update_ratio, ratio))
-    efficient = EFFICIENT.get(family, EFFICIENT[None])
+    # The efficiency at which steps are in the linear regime (rules/_optimizers.toml), the
+    # unknown optimizer's where the family has no measured one.
+    efficient = families.family(family).efficient or families.family(None).efficient
     if s.efficiency is not None and s.efficiency >= efficient:
         out.append(Sign("linear_regime", s.efficiency, efficient))
     low = typical_band(family)[0]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detectors.advice import PROFILES, peak_lr
+from lrdoctor.detectors.advice import peak_lr, profile
 from lrdoctor.detectors.stats import Curve, binned, head_level, median_se, theil_sen
 from lrdoctor.run import Run, Series
 
@@ -174,10 +174,10 @@ def no_progress(sh: Shape, min_z: float = 3.0) -> bool:
 
 def lr_outside_profile(run: Run) -> tuple[str, float, float, float] | None:
     """(side, lr, low, high) when the peak LR lies outside its optimizer family's usual range."""
-    lr, profile = peak_lr(run), PROFILES.get(run.optimizer_family or "")
-    if lr is None or profile is None or profile.low <= lr <= profile.high:
+    lr, used = peak_lr(run), profile(run.optimizer_family)
+    if lr is None or used is None or used.low <= lr <= used.high:
         return None
-    return ("high" if lr > profile.high else "low"), lr, profile.low, profile.high
+    return ("high" if lr > used.high else "low"), lr, used.low, used.high
 
 
 def high_lr_phase(run: Run, share: float = 0.5, least: float = 0.25) -> Run | None:
