@@ -348,10 +348,12 @@ def _numeric_thresholds(path: Path) -> list[str]:
         )
         if plain and any(_is_number(c) for c in parts):
             found.append(f"{path.name}: {ast.unparse(node)}")
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict | ast.Call):
-            # a table of numbers per key (per optimizer family, say) is a threshold table
-            if any(_is_number(c) and c.value not in (0, 1, -1) for c in parts):
-                found.append(f"{path.name}: {ast.unparse(node.targets[0])} = <table>")
+        elif (  # a table of numbers per key (per optimizer family, say) is a threshold table
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict | ast.Call)
+            and any(_is_number(c) and c.value not in (0, 1, -1) for c in parts)
+        ):
+            found.append(f"{path.name}: {ast.unparse(node.targets[0])} = <table>")
     for node in ast.walk(tree):
         numbers = [c for c in ast.walk(node) if _is_number(c) and c.value not in (0, 1, -1)]
         if isinstance(node, ast.Compare) and not _counts(node) and numbers:
