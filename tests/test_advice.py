@@ -178,6 +178,6 @@ def test_an_absurd_lr_gets_a_number_a_practitioner_would_try(tmp_path, optimizer
     assert low <= run.suggested_lr <= high < 1000.0
     # The point is one this optimizer is used with; the trainer's CSV does not name the
     # optimizer, so the range may reach the top of the SGD-type band (0.3) for Adam too.
-    profile = adv.PROFILES[canonical_optimizer(optimizer)]
+    profile = adv.profile(canonical_optimizer(optimizer))
     assert profile.low <= run.suggested_lr <= profile.high
-    assert adv.PROFILES["adam"].low <= low and high <= adv.PROFILES["sgd"].high
+    assert adv.profile("adam").low <= low and high <= adv.profile("sgd").high
