@@ -176,6 +176,15 @@ def _inputs(paths, exclude, output: Path | None, step_summary: Path | None):
     _refuse_overwriting(inputs, output, step_summary)
     for path, kind in skipped:
         report_warning(f"{path}: skipped, it is {kind} (only regular files are read)")
+    if skipped and not inputs:  # nothing was checked: never a pass
+        from lrdoctor.errors import InputError
+
+        raise InputError(
+            ", ".join(map(os.fspath, paths)),
+            f"no regular log file found ({len(skipped)} special file"
+            f"{'s' if len(skipped) != 1 else ''} skipped)",
+            "only regular files are read",
+        )
     return inputs, skipped
 
 
