@@ -1,120 +1,83 @@
-"""Command-line interface: thin typer commands over the library; errors become exit code 2 here."""
+"""Command-line entry point: a plain `check` runs without typer; everything else goes to the
+typer app (lrdoctor/commands/app.py). Errors become exit code 2 here."""
 
 from __future__ import annotations
 
-import importlib
+import re
+import sys
 
-import typer
-import typer.core
-from typer.core import TyperGroup
-
-from lrdoctor.errors import did_you_mean, error_text
-
-# Recent typer carries its own copy of click (typer._click); earlier releases use click itself.
-click = importlib.import_module(
-    (getattr(typer.core, "_click", None) or typer.core.click).__name__ + ".exceptions"
-)
+# A value the fast path converts itself; anything else (" 3", "1e3", "3_000") is left to typer,
+# which accepts it or says why not.
+_COUNT = re.compile(r"[0-9]+\Z")
+_DECIMAL = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)\Z")
 
 
-class LrdoctorGroup(TyperGroup):
-    """typer's command group with lrdoctor's error style: a usage error is one line and exit 2,
-    with a did-you-mean for a mistyped command or option (never typer's box)."""
+def __getattr__(name: str):
+    """`lrdoctor.cli.app` (the typer app) is built on first use, not by the entry point."""
+    if name == "app":
+        from lrdoctor.commands.app import app
 
-    def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
-        try:
-            code = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
-        except click.ClickException as exc:
-            from lrdoctor.commands import report_error
-
-            if type(exc).__name__ == "NoArgsIsHelpError":  # `lrdoctor` alone: the help, exit 2
-                typer.echo(exc.format_message().strip("\n") or "", err=True)
-            else:
-                report_error(usage_text(exc))
-            code = 2
-        except typer.Abort:  # Ctrl-C or end of input while typer was parsing
-            code = 130
-        if not standalone_mode:
-            return code
-        raise SystemExit(code if isinstance(code, int) else 0)
-
-    def resolve_command(self, ctx, args):
-        try:
-            return super().resolve_command(ctx, args)
-        except click.UsageError as exc:
-            if args and self.get_command(ctx, args[0]) is None:
-                names = [n for n in self.list_commands(ctx) if not self.commands[n].hidden]
-                exc.what = f"no such command {args[0]!r}"
-                exc.hint = did_you_mean(args[0], names, "commands: " + ", ".join(names))
-            raise
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def usage_text(exc) -> str:
-    """A click usage error as `<command>: <what> — <what to do>`."""
-    ctx = getattr(exc, "ctx", None)
-    where = ctx.command_path if ctx is not None else "lrdoctor"
-    hint = getattr(exc, "hint", "")
-    if isinstance(exc, click.NoSuchOption):
-        what = f"no such option {exc.option_name}"
-        if ctx is not None:
-            names = [o for p in ctx.command.get_params(ctx) for o in (*p.opts, *p.secondary_opts)]
-            hint = did_you_mean(exc.option_name, [n for n in names if n.startswith("-")])
-    else:
-        what = getattr(exc, "what", "") or exc.format_message().strip().rstrip(".")
-        what = what[:1].lower() + what[1:]
-    return error_text(where, what, hint or f"see '{where} --help'")
+def fast_check_args(args: list[str]) -> dict | None:
+    """The keyword arguments typer would pass to `check_command` for `args`, or None when typer
+    must parse them itself: not `check`, `--help`, `--`, a short-option cluster, an unknown
+    option, a missing value or one the fast path does not convert (typer then accepts it or
+    says what is wrong, exactly as without this path). Saves importing typer, click and their
+    option machinery (~30 ms) on every check of a small log."""
+    if not args or args[0] != "check":
+        return None
+    from lrdoctor.commands.check import OPTIONS, check_command
+
+    kinds = check_command.__wrapped__.__annotations__
+    params: dict = {}
+    paths: list[str] = []
+    rest = iter(args[1:])
+    for arg in rest:
+        if not arg.startswith("-"):
+            paths.append(arg)
+            continue
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        param = OPTIONS.get(name)
+        if param is None:
+            return None
+        kind = kinds[param]
+        if kind == "bool":
+            if eq:
+                return None
+            params[param] = True
+            continue
+        if not eq:
+            value = next(rest, None)
+            if value is None or value.startswith("-"):
+                return None
+        converted = _convert(value, kind)
+        if converted is None:
+            return None
+        if kind.startswith("list["):
+            params.setdefault(param, []).append(converted)
+        else:
+            params[param] = converted
+    if not paths:
+        return None
+    return {"paths": paths, **params}
 
 
-app = typer.Typer(
-    name="lrdoctor",
-    cls=LrdoctorGroup,
-    help="Diagnose learning-rate problems in neural-network training logs.",
-    epilog="Example: lrdoctor check runs/ --fail-on warning   (lrdoctor COMMAND -h for more)",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-)
+def _convert(value: str, kind: str):
+    """A value as typer converts it for an annotation (`int`, `float | None`, `list[Path]`...);
+    None for one left to typer. Every int option counts from 1, the float one (--timeout) is
+    at least 0.001."""
+    if "int" in kind:
+        return int(value) if _COUNT.match(value) and int(value) >= 1 else None
+    if "float" in kind:
+        return float(value) if _DECIMAL.match(value) and float(value) >= 0.001 else None
+    if "Path" in kind:
+        from pathlib import Path
 
-
-def _show_version(value: bool) -> None:
-    if value:
-        from lrdoctor import __version__
-
-        typer.echo(f"lrdoctor {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False,
-        "--version",
-        "-V",
-        callback=_show_version,
-        is_eager=True,
-        help="Show the version and exit.",
-    ),
-) -> None:
-    """Diagnose learning-rate problems in neural-network training logs."""
-
-
-# Each module adds its commands with `register(app)`. They keep heavy imports (numpy, pandas,
-# pyarrow) inside the command functions, so `lrdoctor --help` and small runs start fast.
-COMMAND_MODULES = (
-    "lrdoctor.trainer.cli",
-    "lrdoctor.commands.check",
-    "lrdoctor.commands.rules",
-    "lrdoctor.commands.sweep",
-    "lrdoctor.commands.watch",
-    "lrdoctor.commands.plot",
-)
-
-
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
-
-
-_register_commands()
+        return Path(value) if value else None
+    return value
 
 
 def main() -> None:
@@ -122,7 +85,6 @@ def main() -> None:
     import contextlib
     import os
     import signal
-    import sys
 
     from lrdoctor.commands import (
         EXIT_SIGINT,
@@ -148,7 +110,15 @@ def main() -> None:
     signal.signal(signal.SIGTERM, terminate)  # stop like Ctrl-C: workers ended, no traceback
     try:
         try:
-            app()
+            fast = fast_check_args(sys.argv[1:])
+            if fast is not None:
+                from lrdoctor.commands.check import check_command
+
+                check_command(**fast)
+            else:
+                from lrdoctor.commands.app import app
+
+                app()
         except SystemExit as exc:
             if exc.code in (EXIT_SIGINT, EXIT_SIGTERM):
                 exit_now(exc.code)

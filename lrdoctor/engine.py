@@ -153,7 +153,8 @@ def _preview(run) -> tuple[tuple[float, ...], ...]:
     if not run.has("loss"):
         return ((), ())
     s = run["loss"]
-    idx = np.unique(np.linspace(0, len(s) - 1, min(PREVIEW_POINTS, len(s))).astype(int))
+    idx = np.linspace(0, len(s) - 1, min(PREVIEW_POINTS, len(s))).astype(int)
+    idx = idx[np.concatenate(([True], idx[1:] != idx[:-1]))]  # rising: np.unique loads numpy.ma
     with np.errstate(invalid="ignore"):
         highs = np.fmax.reduceat(np.where(np.isfinite(s.value), s.value, np.nan), idx)
     return tuple(s.step[idx].tolist()), tuple(s.value[idx].tolist()), tuple(highs.tolist())

@@ -1,27 +1,67 @@
-"""CLI commands; each module adds its commands to the typer app with `register(app)`."""
+"""CLI commands; each module adds its commands to the typer app with `register(app)`.
+
+Nothing here imports typer: `lrdoctor check` runs without it (lrdoctor/cli.py's fast path).
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 
-import typer
-
 from lrdoctor.errors import LrdoctorError
 
-# The options every command that opens a session takes, spelt once (check, watch, compare).
-CONFIG_OPTION = typer.Option(None, "--config", help="Configuration file to use.")
-RULES_OPTION = typer.Option(None, "--rules", help="Folder of extra rule files.")
-SET_OPTION = typer.Option(None, "--set", help="RULE.param=value (or RULE.severity=warning).")
-IGNORE_OPTION = typer.Option(None, "--ignore", help="Rules to leave out.")
+# The options every command that opens a session takes, spelt once (check, watch, compare):
+# name -> (option name, help); made into typer options on first use (`__getattr__` below).
+_SHARED_OPTIONS = {
+    "CONFIG_OPTION": ("--config", "Configuration file to use."),
+    "RULES_OPTION": ("--rules", "Folder of extra rule files."),
+    "SET_OPTION": ("--set", "RULE.param=value (or RULE.severity=warning)."),
+    "IGNORE_OPTION": ("--ignore", "Rules to leave out."),
+}
+
+
+def __getattr__(name: str):
+    if name in _SHARED_OPTIONS:
+        import typer
+
+        opt, help_ = _SHARED_OPTIONS[name]
+        globals()[name] = option = typer.Option(None, opt, help=help_)
+        return option
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# What click.echo strips from text bound for a stream that is not a terminal.
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")
+
+
+def echo(text: str = "", err: bool = False, nl: bool = True, color: bool | None = None) -> None:
+    """`typer.echo` without typer: ANSI codes kept with color=True, stripped with False, and
+    with None kept only on a terminal; the stream is flushed."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    if nl:
+        text += "\n"
+    if not (color if color is not None else _isatty(stream)):
+        text = _ANSI.sub("", text)
+    stream.write(text)
+    stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def report_warning(message: str) -> None:
     """One line on stderr for something skipped that does not fail the check."""
     from lrdoctor.escape import terminal
 
-    typer.echo(f"lrdoctor: warning: {terminal(message)}", err=True)
+    echo(f"lrdoctor: warning: {terminal(message)}", err=True)
 
 
 def report_error(message: str) -> None:
@@ -35,7 +75,7 @@ def report_error(message: str) -> None:
     from lrdoctor.escape import terminal
 
     line = f"lrdoctor: error: {terminal(message)}"  # names from files: no forged lines
-    typer.echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True, color=red)
+    echo(f"\x1b[31m{line}\x1b[0m" if red else line, err=True, color=red)
 
 
 # Exit codes besides 0 / 1 (findings) / 2 (bad input): killed by a signal, as shells report it.
@@ -51,32 +91,42 @@ def boundary(fn: Callable) -> Callable:
 
     Exit 1 means "a finding reached the fail level", so a crash must never produce it: an
     unexpected exception is reported as an internal error (exit 2); Ctrl-C and SIGTERM exit
-    130 / 143 quietly; a closed stdout (`| head`) ends the command like SIGPIPE would.
+    130 / 143 quietly; a closed stdout (`| head`) ends the command like SIGPIPE would. The exit
+    is a SystemExit, which click passes through as it is (typer need not be loaded).
     """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
+        except SystemExit:
             raise
         except LrdoctorError as exc:
             report_error(str(exc))
-            raise typer.Exit(2) from None
+            raise SystemExit(2) from None
         except KeyboardInterrupt:
-            raise typer.Exit(EXIT_SIGINT) from None
+            raise SystemExit(EXIT_SIGINT) from None
         except Terminated:
-            raise typer.Exit(EXIT_SIGTERM) from None
+            raise SystemExit(EXIT_SIGTERM) from None
         except BrokenPipeError:
             silence_stdout()
-            raise typer.Exit(EXIT_SIGPIPE) from None
+            raise SystemExit(EXIT_SIGPIPE) from None
         except Exception as exc:  # noqa: BLE001
+            if _typer_control(exc):
+                raise
             detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             name = fn.__name__.removesuffix("_command").replace("_", "-")
             report_error(f"internal error in lrdoctor {name} ({detail}) — please report")
-            raise typer.Exit(2) from None
+            raise SystemExit(2) from None
 
     return wrapper
+
+
+def _typer_control(exc: Exception) -> bool:
+    """typer.Exit / typer.Abort raised by a command: control flow, not an error. Without typer
+    loaded, nothing can have raised them."""
+    typer = sys.modules.get("typer")
+    return typer is not None and isinstance(exc, (typer.Exit, typer.Abort))
 
 
 def silence_stdout() -> None:

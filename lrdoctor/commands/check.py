@@ -7,14 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-import typer
-
 from lrdoctor.commands import (
-    CONFIG_OPTION,
-    IGNORE_OPTION,
-    RULES_OPTION,
-    SET_OPTION,
     boundary,
+    echo,
     report_error,
     report_warning,
 )
@@ -23,82 +18,75 @@ from lrdoctor.limits import DEFAULT as DEFAULT_LIMITS
 # Above this many inputs (and on a terminal) a progress bar shows on stderr.
 PROGRESS_FROM = 20
 CI_WIDTH = 120
+# Every option of `check` -> the parameter of `check_command` it sets: what the fast path in
+# lrdoctor/cli.py parses without typer (tests/test_cli_fast.py holds it to typer's options).
+OPTIONS = {
+    "--format": "format",
+    "-f": "format",
+    "--output": "output",
+    "-o": "output",
+    "--fail-on": "fail_on",
+    "--exit-zero": "exit_zero",
+    "--select": "select",
+    "--extend-select": "extend_select",
+    "--ignore": "ignore",
+    "--set": "set_",
+    "--config": "config",
+    "--rules": "rules_dirs",
+    "--step-col": "step_col",
+    "--loss-col": "loss_col",
+    "--lr-col": "lr_col",
+    "--grad-norm-col": "grad_norm_col",
+    "--update-ratio-col": "update_ratio_col",
+    "--val-loss-col": "val_loss_col",
+    "--epoch-col": "epoch_col",
+    "--optimizer": "optimizer",
+    "--jobs": "jobs",
+    "-j": "jobs",
+    "--executor": "executor",
+    "--scheduler": "scheduler",
+    "--exclude": "exclude",
+    "--color": "color",
+    "--quiet": "quiet",
+    "-q": "quiet",
+    "--max-bytes": "max_bytes",
+    "--max-rows": "max_rows",
+    "--max-columns": "max_columns",
+    "--timeout": "timeout",
+}
 
 
 @boundary
 def check_command(
-    paths: list[str] = typer.Argument(
-        ...,
-        help="Log files, folders, glob patterns, s3:// "
-        "(gs://, hdfs://) URIs or mlflow://HOST:PORT/EXPERIMENT.",
-    ),
-    format: str = typer.Option(
-        "text",
-        "--format",
-        "-f",
-        help="text, json, github, junit, "
-        "markdown or html (a page with a figure per run; the plot "
-        "extra).",
-    ),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
-    fail_on: str | None = typer.Option(
-        None,
-        "--fail-on",
-        help="error, warning or info: the lowest severity that fails the check (default error).",
-    ),
-    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even with findings."),
-    select: list[str] | None = typer.Option(
-        None, "--select", help="Rules to run: ids, prefixes, names, categories or ALL."
-    ),
-    extend_select: list[str] | None = typer.Option(
-        None, "--extend-select", help="Rules to add to the selection."
-    ),
-    ignore: list[str] | None = IGNORE_OPTION,
-    set_: list[str] | None = SET_OPTION,
-    config: Path | None = CONFIG_OPTION,
-    rules_dirs: list[Path] | None = RULES_OPTION,
-    step_col: str | None = typer.Option(None, "--step-col"),
-    loss_col: str | None = typer.Option(None, "--loss-col"),
-    lr_col: str | None = typer.Option(None, "--lr-col"),
-    grad_norm_col: str | None = typer.Option(None, "--grad-norm-col"),
-    update_ratio_col: str | None = typer.Option(None, "--update-ratio-col"),
-    val_loss_col: str | None = typer.Option(None, "--val-loss-col"),
-    epoch_col: str | None = typer.Option(None, "--epoch-col"),
-    optimizer: str | None = typer.Option(
-        None,
-        "--optimizer",
-        help="sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam, adamw, ...",
-    ),
-    jobs: int | None = typer.Option(
-        None,
-        "--jobs",
-        "-j",
-        min=1,
-        help="Parallel processes (with --executor and no --scheduler: local workers).",
-    ),
-    executor: str = typer.Option(
-        "local",
-        "--executor",
-        help="local (processes), dask or ray (the dask / ray extras; docs/scale.md).",
-    ),
-    scheduler: str | None = typer.Option(
-        None,
-        "--scheduler",
-        help="The Dask scheduler or Ray cluster address (default: a local cluster).",
-    ),
-    exclude: list[str] | None = typer.Option(
-        None, "--exclude", help="GLOB: leave matching files out of folders and globs (repeatable)."
-    ),
-    color: str = typer.Option("auto", "--color", help="auto, always or never."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
-    max_bytes: int = typer.Option(
-        DEFAULT_LIMITS.max_bytes, "--max-bytes", min=1, help="Bytes of data per input (unzipped)."
-    ),
-    max_rows: int = typer.Option(DEFAULT_LIMITS.max_rows, "--max-rows", min=1),
-    max_columns: int = typer.Option(DEFAULT_LIMITS.max_columns, "--max-columns", min=1),
-    timeout: float = typer.Option(
-        DEFAULT_LIMITS.timeout, "--timeout", min=0.001, help="Seconds to read and check one input."
-    ),
+    paths: list[str],
+    format: str = "text",
+    output: Path | None = None,
+    fail_on: str | None = None,
+    exit_zero: bool = False,
+    select: list[str] | None = None,
+    extend_select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    set_: list[str] | None = None,
+    config: Path | None = None,
+    rules_dirs: list[Path] | None = None,
+    step_col: str | None = None,
+    loss_col: str | None = None,
+    lr_col: str | None = None,
+    grad_norm_col: str | None = None,
+    update_ratio_col: str | None = None,
+    val_loss_col: str | None = None,
+    epoch_col: str | None = None,
+    optimizer: str | None = None,
+    jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    exclude: list[str] | None = None,
+    color: str = "auto",
+    quiet: bool = False,
+    max_bytes: int = DEFAULT_LIMITS.max_bytes,
+    max_rows: int = DEFAULT_LIMITS.max_rows,
+    max_columns: int = DEFAULT_LIMITS.max_columns,
+    timeout: float = DEFAULT_LIMITS.timeout,
 ) -> None:
     """Check training logs and report learning-rate problems."""
     from lrdoctor.limits import Limits
@@ -134,7 +122,7 @@ def check_command(
     report.skipped = [(str(p), kind) for p, kind in skipped] + _skip_walked_non_logs(report, paths)
     report.config = str(session.settings.path) if session.settings.path else None
     _emit(report, format, output, color, quiet, level, step_summary)
-    raise typer.Exit(_exit_code(report, level, format, output, exit_zero))
+    raise SystemExit(_exit_code(report, level, format, output, exit_zero))
 
 
 def _check_format(format: str) -> None:
@@ -203,7 +191,7 @@ def _emit(report, format: str, output, color: str, quiet: bool, level: str, step
     if format == "text" and report.runs and all(r.error is not None for r in report.runs):
         for r in report.runs:  # nothing was readable: one line per input, no report
             report_error(r.error)
-        raise typer.Exit(2)
+        raise SystemExit(2)
     shown = report
     if quiet and format == "text":
         shown = Report(runs=[r for r in report.runs if r.fails(level)])
@@ -211,7 +199,7 @@ def _emit(report, format: str, output, color: str, quiet: bool, level: str, step
     if output is not None:
         write_atomic(output, text)
     elif text:
-        typer.echo(text, nl=False, color=ctx.color)  # click strips ANSI codes otherwise
+        echo(text, nl=False, color=ctx.color)  # ANSI codes are stripped otherwise
 
 
 def _exit_code(report, level: str, format: str, output, exit_zero: bool) -> int:
@@ -407,11 +395,103 @@ def write_atomic(path: Path, text: str) -> None:
         raise ConfigError(f"--output {path}: cannot write there ({exc.strerror or exc})") from None
 
 
-def register(app: typer.Typer) -> None:
+def register(app) -> None:
+    """Add `check` to the typer app; its options are those `check_command` takes (the fast path
+    in lrdoctor/cli.py parses the same ones without typer)."""
+    import typer
+
+    from lrdoctor.commands import CONFIG_OPTION, IGNORE_OPTION, RULES_OPTION, SET_OPTION
+
+    def check(
+        paths: list[str] = typer.Argument(
+            ...,
+            help="Log files, folders, glob patterns, s3:// "
+            "(gs://, hdfs://) URIs or mlflow://HOST:PORT/EXPERIMENT.",
+        ),
+        format: str = typer.Option(
+            "text",
+            "--format",
+            "-f",
+            help="text, json, github, junit, "
+            "markdown or html (a page with a figure per run; the plot "
+            "extra).",
+        ),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
+        fail_on: str | None = typer.Option(
+            None,
+            "--fail-on",
+            help="error, warning or info: the lowest severity that fails the check "
+            "(default error).",
+        ),
+        exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even with findings."),
+        select: list[str] | None = typer.Option(
+            None, "--select", help="Rules to run: ids, prefixes, names, categories or ALL."
+        ),
+        extend_select: list[str] | None = typer.Option(
+            None, "--extend-select", help="Rules to add to the selection."
+        ),
+        ignore: list[str] | None = IGNORE_OPTION,
+        set_: list[str] | None = SET_OPTION,
+        config: Path | None = CONFIG_OPTION,
+        rules_dirs: list[Path] | None = RULES_OPTION,
+        step_col: str | None = typer.Option(None, "--step-col"),
+        loss_col: str | None = typer.Option(None, "--loss-col"),
+        lr_col: str | None = typer.Option(None, "--lr-col"),
+        grad_norm_col: str | None = typer.Option(None, "--grad-norm-col"),
+        update_ratio_col: str | None = typer.Option(None, "--update-ratio-col"),
+        val_loss_col: str | None = typer.Option(None, "--val-loss-col"),
+        epoch_col: str | None = typer.Option(None, "--epoch-col"),
+        optimizer: str | None = typer.Option(
+            None,
+            "--optimizer",
+            help="sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam, adamw, ...",
+        ),
+        jobs: int | None = typer.Option(
+            None,
+            "--jobs",
+            "-j",
+            min=1,
+            help="Parallel processes (with --executor and no --scheduler: local workers).",
+        ),
+        executor: str = typer.Option(
+            "local",
+            "--executor",
+            help="local (processes), dask or ray (the dask / ray extras; docs/scale.md).",
+        ),
+        scheduler: str | None = typer.Option(
+            None,
+            "--scheduler",
+            help="The Dask scheduler or Ray cluster address (default: a local cluster).",
+        ),
+        exclude: list[str] | None = typer.Option(
+            None,
+            "--exclude",
+            help="GLOB: leave matching files out of folders and globs (repeatable).",
+        ),
+        color: str = typer.Option("auto", "--color", help="auto, always or never."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failing runs."),
+        max_bytes: int = typer.Option(
+            DEFAULT_LIMITS.max_bytes,
+            "--max-bytes",
+            min=1,
+            help="Bytes of data per input (unzipped).",
+        ),
+        max_rows: int = typer.Option(DEFAULT_LIMITS.max_rows, "--max-rows", min=1),
+        max_columns: int = typer.Option(DEFAULT_LIMITS.max_columns, "--max-columns", min=1),
+        timeout: float = typer.Option(
+            DEFAULT_LIMITS.timeout,
+            "--timeout",
+            min=0.001,
+            help="Seconds to read and check one input.",
+        ),
+    ) -> None:
+        """Check training logs and report learning-rate problems."""
+        check_command(**locals())  # the parameters, exactly as typer parsed them
+
     app.command(
         "check",
         epilog=(
             "Example: lrdoctor check fixtures/spirals_adam_too_low.parquet --fail-on warning "
             "--format github"
         ),
-    )(check_command)
+    )(check)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,18 +40,24 @@ def step_range(f: Finding) -> str:
     return f"steps {f.step:,}–{f.step_end:,}"
 
 
-def _formats() -> dict[str, Render]:
-    from lrdoctor.formats import github, html, junit, markdown, text
-    from lrdoctor.formats import json as json_format
+class _Registry(Mapping):
+    """Format name -> its render function; a format's module is imported when it is used, so
+    a JSON report does not load the XML library nor a text one the HTML page."""
 
-    return {
-        "text": text.render,
-        "json": json_format.render,
-        "github": github.render,
-        "junit": junit.render,
-        "markdown": markdown.render,
-        "html": html.render,
-    }
+    NAMES = ("text", "json", "github", "junit", "markdown", "html")  # each a module here
+
+    def __getitem__(self, name: str) -> Render:
+        import importlib
+
+        if name not in self.NAMES:
+            raise KeyError(name)
+        return importlib.import_module(f"lrdoctor.formats.{name}").render
+
+    def __iter__(self):
+        return iter(self.NAMES)
+
+    def __len__(self) -> int:
+        return len(self.NAMES)
 
 
-FORMATS: dict[str, Render] = _formats()
+FORMATS: Mapping[str, Render] = _Registry()
