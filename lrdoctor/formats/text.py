@@ -1,7 +1,10 @@
-"""Human output (rich): a verdict per run, its findings with evidence and advice, a loss chart."""
+"""Human output: a verdict per run, its findings with evidence and advice, a loss chart (rich)."""
 
 from __future__ import annotations
 
+import re
+
+from lrdoctor.escape import visible
 from lrdoctor.findings import Report, RunReport
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -16,6 +19,13 @@ DETAIL_ALL_UP_TO = 5
 
 
 def render(report: Report, ctx) -> str:
+    """The report as text. Without colour and without the summary table (one run), it is
+    laid out here as rich would lay it out, without importing rich (~25 ms of a small check)."""
+    if not ctx.color and len(report.runs) <= 1:
+        try:
+            return _render(PlainConsole(ctx.width), report, ctx)
+        except NeedsRich:
+            pass  # a character whose width only rich knows: rich lays it out
     import io
 
     from rich.console import Console
@@ -30,23 +40,25 @@ def render(report: Report, ctx) -> str:
         highlight=False,
         emoji=False,
     )
+    return _render(RichConsole(console, buffer), report, ctx)
+
+
+def _render(out, report: Report, ctx) -> str:
     many = len(report.runs) > DETAIL_ALL_UP_TO
     for run in report.runs:
         if not many or run.status != "pass":
-            _run(console, run, ctx)
+            _run(out, run, ctx)
     if len(report.runs) > 1:
-        _summary(console, report)
+        _summary(out.console, report)
     counts = {s: sum(r.status == s for r in report.runs) for s in ("error", "fail", "warn", "pass")}
-    console.print(
+    out.line(
         f"{len(report.runs)} run{'s' if len(report.runs) != 1 else ''} checked: "
         + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     )
     if report.config:
-        from lrdoctor.escape import rich
-
-        console.print(f"[dim]configuration: {rich(report.config)}[/]")
+        out.line((f"configuration: {visible(report.config)}", "dim"))
     # rich pads wrapped and table lines to the full width; CI logs and files need no padding.
-    return "\n".join(no_command(line.rstrip()) for line in buffer.getvalue().split("\n"))
+    return "\n".join(no_command(line.rstrip()) for line in out.text().split("\n"))
 
 
 def no_command(line: str) -> str:
@@ -56,10 +68,102 @@ def no_command(line: str) -> str:
     return line[:head] + "\\x3a" + line[head + 1 :] if line[head:].startswith("::") else line
 
 
-def _run(console, run: RunReport, ctx) -> None:
+# A line is pieces: plain text, or (text, rich style). Names and messages from files are passed
+# through `visible` only: pieces are never read as markup.
+Piece = str | tuple[str, str]
+
+
+class RichConsole:
+    """Lines printed by rich: styled, wrapped to the console's width."""
+
+    def __init__(self, console, buffer) -> None:
+        self.console, self.buffer = console, buffer
+
+    def line(self, *pieces: Piece) -> None:
+        from rich.text import Text
+
+        self.console.print(Text.assemble(*pieces))
+
+    def indented(self, left: int, *pieces: Piece) -> None:
+        """Wrapped text that keeps its indent on every line (readable in wide CI logs)."""
+        from rich.padding import Padding
+        from rich.text import Text
+
+        self.console.print(Padding(Text.assemble(*pieces), (0, 0, 0, left)))
+
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+
+class NeedsRich(Exception):
+    """The text holds a character PlainConsole cannot measure (wide, combining, a tab...)."""
+
+
+# Characters one cell wide for rich as for any terminal: printable ASCII and the few symbols
+# lrdoctor's own text uses (tests/test_formats.py holds this to rich's cell widths).
+ONE_CELL = "°±²µ·×÷Δλσ–—‖…→√≈≤≥─│┆┊└┤╎▁▂▃▄▅▆▇█▲▼✓✗"
+_PLAIN = re.compile(f"[ -~{ONE_CELL}]*\\Z")
+_WORD = re.compile(r"\s*\S+\s*")  # rich's word: leading space, the word, trailing space
+
+
+class PlainConsole:
+    """Lines laid out as rich lays out unstyled text on a console of `width` columns, for text
+    of one-cell characters only (anything else raises NeedsRich)."""
+
+    def __init__(self, width: int) -> None:
+        self.width, self.lines = width, []
+
+    @property
+    def console(self):
+        raise NeedsRich("a summary table")
+
+    def line(self, *pieces: Piece) -> None:
+        self.lines.extend(wrap(_plain(pieces), self.width))
+
+    def indented(self, left: int, *pieces: Piece) -> None:
+        self.lines.extend(" " * left + line for line in wrap(_plain(pieces), self.width - left))
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
+
+
+def _plain(pieces) -> str:
+    text = "".join(p if isinstance(p, str) else p[0] for p in pieces)
+    if not _PLAIN.match(text):
+        raise NeedsRich(text)
+    return text
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """`text` cut into lines of at most `width` one-cell characters as rich cuts them: at the
+    start of a word that does not fit, a word longer than a line folded across lines (trailing
+    space past the width dropped; the caller strips the rest)."""
+    breaks: list[int] = []
+    offset = 0
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:  # fold it: chunks of `width` characters
+            chunks = [word[i : i + width] for i in range(0, len(word), width)]
+            for i, chunk in enumerate(chunks):
+                if start:
+                    breaks.append(start)
+                if i == len(chunks) - 1:
+                    offset = len(chunk)
+                else:
+                    start += len(chunk)
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    edges = [0, *breaks, len(text)]
+    return [text[a:b][:width] for a, b in zip(edges, edges[1:], strict=False)]
+
+
+def _run(out, run: RunReport, ctx) -> None:
     from lrdoctor.charts import sparkline
     from lrdoctor.detectors.stats import fmt_lr
-    from lrdoctor.escape import rich as escape
     from lrdoctor.formats import step_range
 
     label, style = VERDICT[run.status]
@@ -69,14 +173,14 @@ def _run(console, run: RunReport, ctx) -> None:
     if run.suggested_lr is not None:
         facts.append(f"suggested LR {fmt_lr(run.suggested_lr)}")
     tail = f"  ({', '.join(facts)})" if facts else ""
-    console.print(f"[{style}]{label}[/]  [bold]{escape(run.source)}[/]{escape(tail)}")
+    out.line((label, style), "  ", (visible(run.source), "bold"), visible(tail))
     if run.error is not None:
-        console.print(f"  [red]{escape(run.error)}[/]")
-        console.print()
+        out.line("  ", (visible(run.error), "red"))
+        out.line()
         return
     if run.columns:
         used = ", ".join(f"{sig}={col}" for sig, col in run.columns.items())
-        console.print(f"  [dim]columns: {escape(used)}[/]")
+        out.line("  ", (f"columns: {visible(used)}", "dim"))
     steps, losses, *highs = run.preview
     if steps:
         marks = [f.step for f in run.findings if f.step is not None]
@@ -90,43 +194,37 @@ def _run(console, run: RunReport, ctx) -> None:
             highs=highs[0] if highs else None,
         )
         span = f"steps {steps[0]:,.0f}–{steps[-1]:,.0f}"
-        console.print(f"  [dim]loss[/] {line.chart}  [dim]{span}[/]")
+        out.line("  ", ("loss", "dim"), f" {line.chart}  ", (span, "dim"))
         if line.marker:
-            console.print(f"       [red]{line.marker}[/]")
+            out.line("       ", (line.marker, "red"))
         if line.legend():
-            console.print(f"       [dim]{escape(line.legend())}[/]")
+            out.line("       ", (visible(line.legend()), "dim"))
     for f in run.findings:
-        title = escape(f"{f.rule} {f.name}")
         where = f"  {step_range(f)}" if f.step is not None else ""
-        console.print(f"  [{STYLE[f.severity]}]{f.severity:<7}[/] [bold]{title}[/]{where}")
-        _indented(console, escape(f.message))
+        out.line(
+            "  ",
+            (f"{f.severity:<7}", STYLE[f.severity]),
+            " ",
+            (visible(f"{f.rule} {f.name}"), "bold"),
+            where,
+        )
+        out.indented(10, visible(f.message))
         if f.recommendation:
-            _indented(console, f"[green]→ {escape(f.recommendation)}[/]")
-        _indented(console, f"[dim]→ lrdoctor rule {f.rule}[/]")
+            out.indented(10, (f"→ {visible(f.recommendation)}", "green"))
+        out.indented(10, (f"→ lrdoctor rule {f.rule}", "dim"))
     for o in run.detector_errors:  # a bug in lrdoctor: say so, the other rules still ran
-        _indented(
-            console,
-            f"[red]detector error[/] [bold]{escape(o.rule)} {escape(o.name)}[/]: "
-            f"{escape(o.reason)}",
+        out.indented(
             2,
+            ("detector error", "red"),
+            " ",
+            (f"{visible(o.rule)} {visible(o.name)}", "bold"),
+            f": {visible(o.reason)}",
         )
     skipped = [o for o in run.outcomes if o.status == "skipped"]
     if skipped:
-        _indented(
-            console,
-            "[dim]skipped: "
-            + escape("; ".join(f"{o.rule} {o.name} ({o.reason})" for o in skipped))
-            + "[/]",
-            2,
-        )
-    console.print()
-
-
-def _indented(console, markup: str, left: int = 10) -> None:
-    """Print wrapped text that keeps its indent on every line (readable in wide CI logs)."""
-    from rich.padding import Padding
-
-    console.print(Padding(markup, (0, 0, 0, left)))
+        text = "; ".join(f"{o.rule} {o.name} ({o.reason})" for o in skipped)
+        out.indented(2, (f"skipped: {visible(text)}", "dim"))
+    out.line()
 
 
 def _summary(console, report: Report) -> None:
