@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,24 +40,19 @@ def step_range(f: Finding) -> str:
     return f"steps {f.step:,}–{f.step_end:,}"
 
 
-class _Registry(Mapping):
-    """Format name -> its render function; a format's module is imported when it is used, so
-    a JSON report does not load the XML library nor a text one the HTML page."""
+def _lazy(name: str) -> Render:
+    """The render function of lrdoctor/formats/NAME.py, its module imported on the first call:
+    a JSON report does not load the XML library, nor a text one the HTML page."""
 
-    NAMES = ("text", "json", "github", "junit", "markdown", "html")  # each a module here
-
-    def __getitem__(self, name: str) -> Render:
+    def render(report: Report, ctx: Context) -> str:
         import importlib
 
-        if name not in self.NAMES:
-            raise KeyError(name)
-        return importlib.import_module(f"lrdoctor.formats.{name}").render
+        return importlib.import_module(f"lrdoctor.formats.{name}").render(report, ctx)
 
-    def __iter__(self):
-        return iter(self.NAMES)
-
-    def __len__(self) -> int:
-        return len(self.NAMES)
+    render.__name__ = render.__qualname__ = f"render_{name}"
+    return render
 
 
-FORMATS: Mapping[str, Render] = _Registry()
+FORMATS: dict[str, Render] = {
+    name: _lazy(name) for name in ("text", "json", "github", "junit", "markdown", "html")
+}
