@@ -324,7 +324,7 @@ def case_monitor(reps: int, steps: int) -> list[Row]:
     return [
         Row(
             f"Monitor.update, default schedule ({steps:,} steps)",
-            "µs/update vs step",
+            "µs per update (share of a step)",
             r["update_us"],
             r["step_us"],
             "µs",
@@ -334,7 +334,7 @@ def case_monitor(reps: int, steps: int) -> list[Row]:
         ),
         Row(
             f"Monitor(budget=0.01).update ({steps:,} steps)",
-            "µs/update vs step",
+            "µs per update (share of a step)",
             r["budget_us"],
             r["step_us"],
             "µs",
@@ -413,11 +413,16 @@ def table(rows: list[Row]) -> str:
     ]
     for r in rows:
         cpu = f"{r.cpu_ratio:.2f}x" if r.cpu_ratio is not None else ""
+        # A share of a step (the Monitor) reads as a percentage, everything else as a ratio.
+        ratio = f"{100 * r.ratio:.2f} %" if r.target.endswith("%") else f"{r.ratio:.2f}x"
         lines.append(
             f"| {r.case} | {r.what} | {r.ours:,.2f} {r.unit} | {r.base:,.2f} {r.unit} | "
-            f"{r.ratio:.2f}x | {r.target} | {'PASS' if r.ok else 'MISS'} | {cpu} |"
+            f"{ratio} | {r.target} | {'PASS' if r.ok else 'MISS'} | {cpu} |"
         )
     return "\n".join(lines)
+
+
+CASES = ("parquet", "csv", "startup", "many", "watch", "monitor", "trainer")
 
 
 def run(
@@ -428,6 +433,7 @@ def run(
     trainer_steps: int | None,
     watch_rows: int,
     monitor_steps: int,
+    only: tuple[str, ...] = CASES,
 ) -> list[Row]:
     global CHILD_ENV
     out: list[Row] = []
@@ -442,13 +448,19 @@ def run(
             print(table(rows_).split("\n", 2)[2], flush=True)
 
         for kind in ("parquet", "csv"):
-            add(case_large(tmp, rows, reps, kind))
-            (tmp / f"large.{kind}").unlink()  # keep the disk footprint to one big file
-        add(case_small(tmp, reps))
-        add(case_many(tmp, files, file_rows, reps))
-        add(case_watch(tmp, watch_rows, reps))
-        add(case_monitor(reps, monitor_steps))
-        add(case_trainer(reps, trainer_steps))
+            if kind in only:
+                add(case_large(tmp, rows, reps, kind))
+                (tmp / f"large.{kind}").unlink()  # keep the disk footprint to one big file
+        cases = {
+            "startup": lambda: case_small(tmp, reps),
+            "many": lambda: case_many(tmp, files, file_rows, reps),
+            "watch": lambda: case_watch(tmp, watch_rows, reps),
+            "monitor": lambda: case_monitor(reps, monitor_steps),
+            "trainer": lambda: case_trainer(reps, trainer_steps),
+        }
+        for name, case in cases.items():
+            if name in only:
+                add(case())
     return out
 
 
@@ -473,7 +485,19 @@ def main(argv: list[str] | None = None) -> list[Row]:
     ap.add_argument("--monitor-steps", type=int, help="torch steps (20,000, quick 5,000)")
     ap.add_argument("--trainer-steps", type=int, help="override TrainConfig().steps (tests)")
     ap.add_argument("--serial", type=int, help=argparse.SUPPRESS)  # accepted, no longer used
+    ap.add_argument("--only", help=f"comma-separated cases to run (default all: {','.join(CASES)})")
+    ap.add_argument(
+        "--write-doc",
+        type=Path,
+        metavar="MD",
+        help="also write the table into MD between <!-- perf:begin --> and <!-- perf:end -->",
+    )
     a = ap.parse_args(argv)
+    only = tuple(a.only.split(",")) if a.only else CASES
+    unknown = sorted(set(only) - set(CASES))
+    if unknown:
+        ap.error(f"--only: unknown case(s) {', '.join(unknown)}; cases: {', '.join(CASES)}")
+    load_start = os.getloadavg()[0]
     rows = a.rows or (1_000_000 if a.quick else 10_000_000)
     files = a.files or (100 if a.quick else 500)
     reps = a.reps or (3 if a.quick else 5)
@@ -485,11 +509,45 @@ def main(argv: list[str] | None = None) -> list[Row]:
         f"{watch_rows:,} rows, {monitor_steps:,} torch steps, median of {reps}\n"
     )
     print(BASELINES, flush=True)
-    result = run(rows, files, a.file_rows, reps, a.trainer_steps, watch_rows, monitor_steps)
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+    result = run(rows, files, a.file_rows, reps, a.trainer_steps, watch_rows, monitor_steps, only)
+    load_end = os.getloadavg()[0]
+    print(f"\nload average at the end: {load_end:.1f}")
     if aborts_retried:
         print(f"runs measured again after pyarrow's abort at exit: {aborts_retried}")
+    if a.write_doc is not None:
+        command = " ".join(
+            ["python benchmarks/perf.py", *(argv if argv is not None else sys.argv[1:])]
+        )
+        write_block(a.write_doc, result, command, load_start, load_end)
     return result
+
+
+BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
+
+
+def write_block(doc: Path, rows: list[Row], command: str, load_start: float, load_end: float):
+    """Put the table, with the command, date, machine and load, between the markers of `doc`
+    (written by this script only: figures are never copied by hand)."""
+    text = doc.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{doc}: no {BEGIN} ... {END} block to write the figures into")
+    block = "\n".join(
+        [
+            BEGIN,
+            f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())};",
+            f"{environment().rsplit(';', 2)[0]}; **load average {load_start:.1f} at the start, "
+            f"{load_end:.1f} at the end** (2 cores: above ~1 the wall times are inflated).",
+            "",
+            table(rows),
+            "",
+            "```text",
+            BASELINES.rstrip(),
+            "```",
+            END,
+        ]
+    )
+    head, rest = text.split(BEGIN, 1)
+    doc.write_text(head + block + rest.split(END, 1)[1], encoding="utf-8")
 
 
 if __name__ == "__main__":

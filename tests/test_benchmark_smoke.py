@@ -72,3 +72,23 @@ def test_a_failing_command_is_an_error_not_a_measurement():
         assert "exited 2" in str(exc)
     else:
         raise AssertionError("exit code 2 was measured as if it succeeded")
+
+
+def test_the_table_goes_between_the_markers_with_the_command_and_the_load(tmp_path):
+    perf = _perf()
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Perf\n\nbefore\n<!-- perf:begin -->\nold figures\n<!-- perf:end -->\nafter\n")
+    row = perf.Row("Monitor.update", "µs", 6.5, 650.0, "µs", 0.01, "<= 1%", True)
+    perf.write_block(doc, [row], "python benchmarks/perf.py --quick", 0.4, 1.5)
+    text = doc.read_text()
+    assert "old figures" not in text and text.startswith("# Perf\n\nbefore\n<!-- perf:begin -->")
+    assert text.endswith("<!-- perf:end -->\nafter\n")
+    assert "`python benchmarks/perf.py --quick`" in text
+    assert "load average 0.4 at the start, 1.5 at the end" in text
+    assert "| Monitor.update | µs | 6.50 µs | 650.00 µs | 1.00 % | <= 1% | PASS |  |" in text
+
+
+def test_only_runs_the_named_cases():
+    perf = _perf()
+    rows = perf.main(["--only", "startup", "--reps", "1"])
+    assert [r.case for r in rows] == ["1,000-row parquet (start-up)"]
