@@ -121,6 +121,7 @@ def _has_no_footer(file) -> bool:
         return fh.read(4) != PARQUET_MAGIC
 
 
+RELEASE_FROM = 1 << 24  # bytes of a parsed CSV table past which the parser's memory is freed
 CSV_BLOCK = 1 << 24  # bytes Arrow parses at a time; also the longest line it can take
 
 
@@ -157,6 +158,11 @@ class CsvReader:
                 "of fields could not be parsed and were skipped (a partial last line from a "
                 "job still writing?)"
             )
+        # The parser's freed buffers stay in Arrow's allocator (mimalloc/jemalloc) unless given
+        # back, and the float64 copies below would sit on top of them in the peak (1M rows:
+        # 1.4x read_csv's peak RSS, 1.05x with this). A big table only: it costs a collection.
+        if table.nbytes > RELEASE_FROM:
+            pa.default_memory_pool().release_unused()
         held = [table]
         del table  # handed over: table_from_arrow frees each column once converted
         out = table_from_arrow(str(path), held, notes)
