@@ -40,12 +40,22 @@ BLOCK = 4096
 BATCH_BYTES = 4 * 1024 * 1024  # bytes of records gathered into one array at a time
 
 
-def _tables():
-    import numpy as np
-
-    global _TABLE, _SHIFT
+def _byte_table():
+    """The CRC32C byte table (what a short record's checksum needs: sniffing a file)."""
+    global _TABLE
     if _TABLE is None:
         _TABLE = _crc_table()
+    return _TABLE
+
+
+def _tables():
+    """The byte table and the BLOCK-shift tables (long records); the latter cost ~50-200 ms to
+    build, so only a file with records over BLOCK bytes builds them."""
+    import numpy as np
+
+    global _SHIFT
+    table = _byte_table()
+    if _SHIFT is None:
         basis = _advance(
             np.zeros((32, BLOCK), np.uint8), np.uint32(1) << np.arange(32, dtype=np.uint32)
         )
@@ -57,14 +67,14 @@ def _tables():
             )
             for k in range(4)
         ]
-    return _TABLE, _SHIFT
+    return table, _SHIFT
 
 
 def _advance(rows, state):
     """The raw CRC32C register of each row after its bytes, from `state` (no final xor)."""
     import numpy as np
 
-    table = _TABLE if _TABLE is not None else _tables()[0]
+    table = _TABLE if _TABLE is not None else _byte_table()
     for j in range(rows.shape[1]):
         state = table[(state ^ rows[:, j]) & 0xFF] ^ (state >> np.uint32(8))
     return state
@@ -84,7 +94,6 @@ def masked_crc32c(rows):
     """
     import numpy as np
 
-    _tables()
     return _mask(_advance(rows, np.full(rows.shape[0], 0xFFFFFFFF, np.uint32)))
 
 
@@ -108,7 +117,6 @@ def masked_crc32c_of(raw, starts, lengths):
     """Masked CRC32C of the records `raw[start : start + length]` of any lengths."""
     import numpy as np
 
-    table, shift = _tables()
     starts, lengths = np.asarray(starts, np.int64), np.asarray(lengths, np.int64)
     out = np.zeros(len(lengths), np.uint32)
     tiny = np.flatnonzero(lengths < 4)  # too short to flip four bytes: checked as they are
@@ -126,6 +134,7 @@ def masked_crc32c_of(raw, starts, lengths):
             rows = _gather(raw, starts[idx], lengths[idx], slot[idx]).reshape(len(idx), -1)
             out[idx] = _mask(_advance(rows, np.zeros(len(idx), np.uint32)))
     long = np.flatnonzero(lengths > BLOCK)
+    shift = _tables()[1] if len(long) else None
     batch: list[int] = []
     gathered = 0
     for k, i in enumerate(long):
