@@ -50,14 +50,16 @@ def provenance(command: str) -> str:
     )
 
 
-def write(page: Path, name: str, body: str, command: str) -> None:
-    """Replace block `name` of `page` with `body` (a text code block) and its provenance."""
+def write(page: Path, name: str, body: str, command: str, *, markdown: bool = False) -> None:
+    """Replace block `name` of `page` with `body` and its provenance: what was printed, as a
+    text code block, or (`markdown`) Markdown the benchmark wrote (tables)."""
     text = page.read_text(encoding="utf-8")
     pattern = block(name)
     if not pattern.search(text):
         raise SystemExit(f"{page}: no '<!-- measured: {name} -->' block to write into")
     head = f"<!-- measured: {name} (written by the command below; do not edit) -->\n"
-    new = f"Measured by {provenance(command)}:\n\n```text\n{body.rstrip()}\n```\n"
+    shown = body.rstrip() if markdown else f"```text\n{body.rstrip()}\n```"
+    new = f"Measured by {provenance(command)}:\n\n{shown}\n"
     page.write_text(pattern.sub(lambda m: head + new + m[3], text, count=1), encoding="utf-8")
     print(f"wrote the '{name}' block of {page}", file=sys.stderr)
 

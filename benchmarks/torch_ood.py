@@ -1,6 +1,6 @@
 """Out-of-distribution check of the rules: LR sweeps of small PyTorch models, labelled, linted.
 
-    python benchmarks/torch_ood.py [--out DIR] [--quick] [--reuse]
+    python benchmarks/torch_ood.py [--out DIR] [--quick] [--reuse] [--write-docs]
 
 Four setups unlike the numpy trainer (BatchNorm/Dropout MLP, CNN on synthetic images,
 character LSTM language model, Huber/MSE regression), each swept over a half-decade LR grid
@@ -519,6 +519,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 steps, every other LR")
     parser.add_argument("--reuse", action="store_true", help="only re-check runs in --out")
     parser.add_argument("--report", type=Path, help="also write the tables to this file")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write the tables into the 'torch-ood' block of docs/rules.md",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     out = args.out or Path(tempfile.mkdtemp(prefix="lrdoctor_ood_"))
@@ -540,6 +545,11 @@ def main() -> None:
     print(f"\ncpu: training {t1 - t0:.0f}s, checking {time.process_time() - t1:.1f}s")
     if args.report:
         args.report.write_text(text)
+    if args.write_docs:
+        import measured
+
+        command = "python benchmarks/torch_ood.py" + (" --quick" if args.quick else "")
+        measured.write(ROOT / "docs/rules.md", "torch-ood", text, command, markdown=True)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,14 @@ def test_a_block_is_replaced_by_what_was_printed_with_its_provenance(tmp_path):
     assert "accuracy 0.92\n" in page.read_text() and "0.917" not in page.read_text()
 
 
+def test_markdown_is_written_as_it_is(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(PAGE)
+    measured.write(page, "demo", "| a | b |\n|---|---|\n", "python benchmarks/x.py", markdown=True)
+    body = measured.block("demo").search(page.read_text())[2]
+    assert body.endswith(":\n\n| a | b |\n|---|---|\n") and "```" not in body
+
+
 def test_a_page_without_the_block_is_refused(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(PAGE)
