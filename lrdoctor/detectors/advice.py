@@ -14,26 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.direction import Signs, typical_band
-from lrdoctor.detectors.families import families
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.run import Run
 
-# The update/weight ratio of well-tuned runs: its median at the sweep-best LR on
-# ../shared/devcorpus is 9.5e-3 (47 runs, 7 tasks; per task 3e-3 to 3e-2), several times the
-# folk 1e-3 (CS231n) that a too-low run is flagged against.
-TUNED_UPDATE_RATIO = 1e-2
-# The ratio grows sub-linearly with the LR: the median slope of log ratio on log LR within a
-# dev-corpus sweep is 0.87 (28 sweeps, 0.6-1.1). Linear scaling would undershoot.
-RATIO_EXPONENT = 0.85
-RATIO_EXPONENT_RANGE = (0.7, 1.0)
-# How far below an LR that was too high the first guess goes when nothing sizes it, and the
-# safety margin under the top of the family's usual band (Smith: the best LR sits ~3x below
-# the highest stable one).
-BACKOFF = 10.0
-BAND_MARGIN = 3.0
-# A too-low run with nothing to size the step: at least this factor up.
-AT_LEAST = 10.0
+# How a suggestion is sized: numbers with their provenance in rules/_advice.toml.
+TUNED_UPDATE_RATIO = knowledge.advice("tuned_update_ratio")
+RATIO_EXPONENT = knowledge.advice("ratio_exponent")
+RATIO_EXPONENT_RANGE = knowledge.advice("ratio_exponent_range")
+BACKOFF = knowledge.advice("backoff")
+BAND_MARGIN = knowledge.advice("band_margin")
+AT_LEAST = knowledge.advice("at_least")
+MIN_GROWTH = knowledge.advice("min_growth")
 
 
 @dataclass(frozen=True)
@@ -47,7 +40,7 @@ class Profile:
 def profile(family: str | None) -> Profile | None:
     """The LR range practitioners use with the family (rules/_optimizers.toml `used`): the same
     number means different steps per optimizer."""
-    known = families().get(family)
+    known = knowledge.families().get(family)
     return Profile(*known.used) if known is not None and known.used else None
 
 
@@ -341,7 +334,7 @@ def from_blow_up(
         # Deep nets compound the growth as the weights blow up; its slowest steps are the ones
         # closest to the linear regime the estimate assumes.
         growth = float(np.exp(np.percentile(per_step, 25) * power))
-        if growth <= 1.05:
+        if growth <= MIN_GROWTH:
             continue
         edge = lr * max(2.0 / (1.0 + growth), 1e-2)
         return _make(

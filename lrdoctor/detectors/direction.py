@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.detectors import families
+from lrdoctor.detectors import knowledge
 from lrdoctor.run import Run
 
 
@@ -152,7 +152,7 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
 
 def typical_band(family: str | None) -> tuple[float, float]:
     """Where the family's best LR usually lies (rules/_optimizers.toml `best`)."""
-    return families.family(family).best
+    return knowledge.family(family).best
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def low_signs(
         out.append(Sign("small_updates", s.update_ratio, ratio))
     # The efficiency at which steps are in the linear regime (rules/_optimizers.toml), the
     # unknown optimizer's where the family has no measured one.
-    efficient = families.family(family).efficient or families.family(None).efficient
+    efficient = knowledge.family(family).efficient or knowledge.family(None).efficient
     if s.efficiency is not None and s.efficiency >= efficient:
         out.append(Sign("linear_regime", s.efficiency, efficient))
     low = typical_band(family)[0]

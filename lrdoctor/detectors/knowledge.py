@@ -1,4 +1,5 @@
-"""What an LR means per optimizer family, from rules/_optimizers.toml (data, not code)."""
+"""What the detectors know that is not one rule's: the data files rules/_optimizers.toml (what an
+LR means per optimizer family) and rules/_advice.toml (how a suggested LR is sized)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 
-FILE = "_optimizers.toml"
+FAMILIES = "_optimizers.toml"
+ADVICE = "_advice.toml"
 
 
 @dataclass(frozen=True)
@@ -19,11 +21,22 @@ class Family:
 
 
 @cache
-def families() -> dict[str | None, Family]:
-    """Family name -> its ranges; the key None is the unknown optimizer."""
+def _data(name: str) -> dict:
     from lrdoctor.catalogue import builtin_rules_dir
 
-    data = tomllib.loads((builtin_rules_dir() / FILE).read_text(encoding="utf-8"))
+    return tomllib.loads((builtin_rules_dir() / name).read_text(encoding="utf-8"))
+
+
+def advice(key: str):
+    """One number (or [low, high] pair, as a tuple) of rules/_advice.toml."""
+    value = _data(ADVICE)[key]
+    return tuple(float(v) for v in value) if isinstance(value, list) else float(value)
+
+
+@cache
+def families() -> dict[str | None, Family]:
+    """Family name -> its ranges; the key None is the unknown optimizer."""
+    data = _data(FAMILIES)
     out: dict[str | None, Family] = {}
     for name, table in data.items():
         out[None if name == "unknown" else name] = Family(
