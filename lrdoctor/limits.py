@@ -29,10 +29,14 @@ class Limits:
     timeout: float = 600.0  # seconds of wall time to read and check one input
 
     def __post_init__(self) -> None:
+        from lrdoctor.errors import ConfigError
+
         for name in ("max_bytes", "max_rows", "max_columns", "timeout"):
             value = getattr(self, name)
-            if not value > 0 or value != value or isinstance(value, bool):
-                raise ValueError(f"{name} must be a positive number, not {value!r}")
+            # not `value <= 0`: NaN passes every comparison; inf would never expire
+            if isinstance(value, bool) or not 0 < value < float("inf"):
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag}: expected a positive, finite number, got {value!r}")
 
 
 DEFAULT = Limits()

@@ -111,6 +111,12 @@ def boundary(fn: Callable) -> Callable:
         except BrokenPipeError:
             silence_stdout()
             raise SystemExit(EXIT_SIGPIPE) from None
+        except OSError as exc:  # a full disk or device (stdout > /dev/full), an I/O error
+            name = fn.__name__.removesuffix("_command").replace("_", "-")
+            what = f"{exc.filename}: " if exc.filename else ""
+            report_error(f"lrdoctor {name}: {what}could not write ({exc.strerror or exc})")
+            silence_stdout()  # the interpreter's final flush would fail again
+            raise SystemExit(2) from None
         except Exception as exc:  # noqa: BLE001
             if _typer_control(exc):
                 raise

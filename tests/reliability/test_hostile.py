@@ -804,6 +804,11 @@ CASES: dict[str, Hostile] = {
         2,
         says="--set PL001.patience: expected a finite number, got nan",
     ),
+    "--timeout nan": Hostile(
+        lambda t: [healthy()(t), "--timeout", "nan"],
+        2,
+        says="--timeout: expected a positive, finite number, got nan",
+    ),
     "--set an infinite whole number": Hostile(
         lambda t: [healthy()(t), "--set", "SP001.min_steps=inf"],
         2,
@@ -1000,3 +1005,23 @@ def losses_of(n: int) -> list[float]:
     import math
 
     return [math.exp(-i / 20) + 0.1 for i in range(n)]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_one_error_line(tmp_path):
+    """`lrdoctor check run.csv > /dev/full`: the write fails (ENOSPC), one line, exit 2."""
+    log = healthy()(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-c", "from lrdoctor.cli import main; main()", "check", str(log)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=DEADLINE,
+        )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "lrdoctor: error: lrdoctor check: could not write (No space left on device)"
+    ], proc.stderr
