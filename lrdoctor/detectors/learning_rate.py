@@ -140,13 +140,15 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
     """(reason, observed, limit, slots) from the loss shape and explosions, or None."""
     rise = sh.end - sh.best_region
     rose = (
-        rise > min_z * sh.se
+        rise > min_z * sh.late_se  # a difference of two smoothed levels
         and rise >= rise_fraction * max(sh.drop, 0.0)
         and (sh.best_at < len(sh.curve) - 2)
     )
-    if rose and sh.drop > 0:
+    # The fall before the rise must itself be more than noise: on a flat noisy run the best of
+    # 20 medians sits below the start by chance, and a rise "back" from it is no rise at all.
+    if rose and not no_progress(sh, min_z):
         return "rose_after_best", float(min(rise / sh.drop, 1e6)), rise_fraction, {}
-    if rose:
+    if rose and sh.end - sh.start > min_z * sh.late_se:
         return "never_fell", None, None, {}
     # An explosion the run fully recovered from is a transient (a spike, or a warm-up to add);
     # one after which the loss stayed above its best, or never got below its start, is not.
