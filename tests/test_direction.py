@@ -194,3 +194,16 @@ def test_adagrad_below_its_band_that_did_not_halve_the_loss_is_too_low(lr, fires
     run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr}), optimizer="adagrad")
     got = [(ev.reason, ev.observed, ev.limit) for ev in lr_too_low(run)]
     assert (("below_band", lr, 1e-2) in got) is fires
+
+
+def test_a_loss_that_rose_clearly_above_its_start_is_too_high_only():
+    """Flat after a high opening, then a clear rise: LR001, never also LR003's no_progress
+    (torch_ood's tabular SGD+momentum at lr=1, loss and LR only, drew both)."""
+    rng = np.random.default_rng(2)
+    t = np.arange(300)
+    loss = 1.14 + 0.21 * np.clip((t - 150) / 150, 0, 1) + 0.03 * rng.standard_normal(300)
+    loss[:5] = [1.75, 1.7, 1.8, 1.72, 1.78]  # thrown up by the first steps
+    frame = pd.DataFrame({"step": t, "loss": loss, "lr": 1.0})
+    run = run_from_frame(frame, optimizer="sgd")
+    assert [ev.reason for ev in lr_too_high(run)] in (["never_fell"], ["rose_after_best"])
+    assert lr_too_low(run) == []

@@ -386,8 +386,11 @@ def _no_progress(run, s, lr, family, learned_moved, opening_jump, peak, catapult
     sh = shape_of(run)
     if s is None or sh is None or not no_progress(sh, min_z):
         return None
-    # A run that halved its loss learned; one that ended above its start is LR001's.
+    # A run that halved its loss learned; one that ended above its start (its first value, or
+    # its smoothed start by more than noise: LR001's never_fell) is LR001's.
     if not learned_moved <= s.moved <= 1.0 or s.opening >= opening_jump:
+        return None
+    if sh.end - sh.start > min_z * sh.late_se:
         return None
     if high_signs(s, lr, family, peak=peak, catapult=catapult):
         return None
