@@ -29,8 +29,9 @@ def block(name: str | None = None) -> re.Pattern[str]:
     return re.compile(rf"(<!-- measured: {key}\b[^\n]*-->\n)(.*?)(<!-- end measured -->)", re.S)
 
 
-def provenance(command: str) -> str:
-    """`command` at <commit>, <UTC date>, Python and numpy versions, load average."""
+def provenance(command: str, note: str = "") -> str:
+    """`command` at <commit>, <UTC date>, Python and numpy versions, load average (or, when the
+    benchmark measured the load itself, its `note` instead of the load now)."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
@@ -46,11 +47,14 @@ def provenance(command: str) -> str:
     return (
         f"`{command}` at {commit or 'unknown'}{' + local changes' if dirty else ''}, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
-        f"numpy {numpy.__version__}, {os.cpu_count()} cores, load average {load:.1f}"
+        f"numpy {numpy.__version__}, {os.cpu_count()} cores, "
+        + (note or f"load average {load:.1f}")
     )
 
 
-def write(page: Path, name: str, body: str, command: str, *, markdown: bool = False) -> None:
+def write(
+    page: Path, name: str, body: str, command: str, *, markdown: bool = False, note: str = ""
+) -> None:
     """Replace block `name` of `page` with `body` and its provenance: what was printed, as a
     text code block, or (`markdown`) Markdown the benchmark wrote (tables)."""
     text = page.read_text(encoding="utf-8")
@@ -59,7 +63,7 @@ def write(page: Path, name: str, body: str, command: str, *, markdown: bool = Fa
         raise SystemExit(f"{page}: no '<!-- measured: {name} -->' block to write into")
     head = f"<!-- measured: {name} (written by the command below; do not edit) -->\n"
     shown = body.rstrip() if markdown else f"```text\n{body.rstrip()}\n```"
-    new = f"Measured by {provenance(command)}:\n\n{shown}\n"
+    new = f"Measured by {provenance(command, note)}:\n\n{shown}\n"
     page.write_text(pattern.sub(lambda m: head + new + m[3], text, count=1), encoding="utf-8")
     print(f"wrote the '{name}' block of {page}", file=sys.stderr)
 

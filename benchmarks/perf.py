@@ -490,7 +490,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         "--write-doc",
         type=Path,
         metavar="MD",
-        help="also write the table into MD between <!-- perf:begin --> and <!-- perf:end -->",
+        help="also write the table into the 'perf' block of MD (<!-- measured: perf -->)",
     )
     a = ap.parse_args(argv)
     only = tuple(a.only.split(",")) if a.only else CASES
@@ -522,32 +522,22 @@ def main(argv: list[str] | None = None) -> list[Row]:
     return result
 
 
-BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
-
-
 def write_block(doc: Path, rows: list[Row], command: str, load_start: float, load_end: float):
-    """Put the table, with the command, date, machine and load, between the markers of `doc`
-    (written by this script only: figures are never copied by hand)."""
-    text = doc.read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{doc}: no {BEGIN} ... {END} block to write the figures into")
-    block = "\n".join(
-        [
-            BEGIN,
-            f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())};",
-            f"{environment().rsplit(';', 2)[0]}; **load average {load_start:.1f} at the start, "
-            f"{load_end:.1f} at the end** (2 cores: above ~1 the wall times are inflated).",
-            "",
-            table(rows),
-            "",
-            "```text",
-            BASELINES.rstrip(),
-            "```",
-            END,
-        ]
+    """Put the table into the 'perf' block of `doc` (benchmarks/measured.py: written by this
+    script only, with the command, commit, date, machine and load)."""
+    import pandas
+    import pyarrow
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # loaded by path in the tests
+    import measured
+
+    note = (
+        f"pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, {platform.machine()} "
+        f"{platform.system()} {platform.release()}; **load average {load_start:.1f} at the "
+        f"start, {load_end:.1f} at the end** (2 cores: above ~1 the wall times are inflated)"
     )
-    head, rest = text.split(BEGIN, 1)
-    doc.write_text(head + block + rest.split(END, 1)[1], encoding="utf-8")
+    body = f"{table(rows)}\n\n```text\n{BASELINES.rstrip()}\n```"
+    measured.write(doc, "perf", body, command, markdown=True, note=note)
 
 
 if __name__ == "__main__":

@@ -77,12 +77,12 @@ def test_a_failing_command_is_an_error_not_a_measurement():
 def test_the_table_goes_between_the_markers_with_the_command_and_the_load(tmp_path):
     perf = _perf()
     doc = tmp_path / "performance.md"
-    doc.write_text("# Perf\n\nbefore\n<!-- perf:begin -->\nold figures\n<!-- perf:end -->\nafter\n")
+    doc.write_text("# Perf\n\nbefore\n<!-- measured: perf -->\nold\n<!-- end measured -->\nafter\n")
     row = perf.Row("Monitor.update", "µs", 6.5, 650.0, "µs", 0.01, "<= 1%", True)
     perf.write_block(doc, [row], "python benchmarks/perf.py --quick", 0.4, 1.5)
     text = doc.read_text()
-    assert "old figures" not in text and text.startswith("# Perf\n\nbefore\n<!-- perf:begin -->")
-    assert text.endswith("<!-- perf:end -->\nafter\n")
+    assert "old\n" not in text and text.startswith("# Perf\n\nbefore\n<!-- measured: perf")
+    assert text.endswith("<!-- end measured -->\nafter\n")
     assert "`python benchmarks/perf.py --quick`" in text
     assert "load average 0.4 at the start, 1.5 at the end" in text
     assert "| Monitor.update | µs | 6.50 µs | 650.00 µs | 1.00 % | <= 1% | PASS |  |" in text
