@@ -548,7 +548,8 @@ def main() -> None:
     if args.write_docs:
         import measured
 
-        command = "python benchmarks/torch_ood.py" + (" --quick" if args.quick else "")
+        flags = [f for f, on in (("--quick", args.quick), ("--reuse", args.reuse)) if on]
+        command = " ".join(["python benchmarks/torch_ood.py", *flags])
         measured.write(ROOT / "docs/rules.md", "torch-ood", text, command, markdown=True)
 
 
