@@ -204,11 +204,37 @@ def reader_for(path: Path) -> Reader:
     for reader in READERS:
         if guarded(reader.name, path, reader.sniff, path, head):
             return reader
+    if (encoding := _wide_text(head)) is not None:
+        raise InputError(
+            path,
+            f"is {encoding} text; lrdoctor reads UTF-8",
+            f"re-save it as UTF-8 (e.g. iconv -f {encoding} -t UTF-8)",
+        )
     raise InputError(
         path,
         "is not a training log lrdoctor can read",
         f"supported: {supported_formats()}; name the columns with --loss-col/--lr-col",
     )
+
+
+def _wide_text(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 (Windows tools write them: PowerShell's `>`, Excel's "Unicode text"),
+    told by their byte-order mark or, without one, by a NUL in every other byte of ASCII text."""
+    for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32"),
+        (b"\x00\x00\xfe\xff", "UTF-32"),
+        (b"\xff\xfe", "UTF-16"),
+        (b"\xfe\xff", "UTF-16"),
+    ):
+        if head.startswith(bom):
+            return name
+    sample = head[:512]
+    pairs = len(sample) // 2
+    if pairs >= 4 and all(sample[i] == 0 for i in range(1, 2 * pairs, 2)):
+        return "UTF-16"  # little-endian ASCII without a mark
+    if pairs >= 4 and all(sample[i] == 0 for i in range(0, 2 * pairs, 2)):
+        return "UTF-16"
+    return None
 
 
 def with_side_meta(path: Path, tables: list[Table]) -> list[Table]:

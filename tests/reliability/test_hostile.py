@@ -768,6 +768,24 @@ CASES: dict[str, Hostile] = {
     "framework CSV whose run names are not UTF-8": Hostile(
         run_names_not_utf8, 0, parses="json", check=lambda t, r: runs_are(r, 2)
     ),
+    "a UTF-16 CSV (PowerShell's >, Excel's Unicode text)": Hostile(
+        lambda t: [write(inputs(t) / "w.csv", HEALTHY.encode("utf-16"))],
+        2,
+        says="is UTF-16 text; lrdoctor reads UTF-8",
+        names="w.csv",
+    ),
+    "a UTF-16 CSV without a byte-order mark": Hostile(
+        lambda t: [write(inputs(t) / "w.csv", HEALTHY.encode("utf-16-le"))],
+        2,
+        says="is UTF-16 text",
+        names="w.csv",
+    ),
+    "a UTF-32 CSV": Hostile(
+        lambda t: [write(inputs(t) / "w.csv", HEALTHY.encode("utf-32"))],
+        2,
+        says="is UTF-32 text",
+        names="w.csv",
+    ),
     "framework CSV whose column names are not UTF-8": Hostile(
         lambda t: [column_names_not_utf8(t)], 2, says="no loss column found", names="runs.csv"
     ),
