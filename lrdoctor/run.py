@@ -11,6 +11,9 @@ from lrdoctor.columns import canonical_optimizer, detect_columns, optimizer_from
 from lrdoctor.errors import InputError
 from lrdoctor.readers.base import Table
 
+# Where int64 ends: a step at or past it came from a float (a CSV cell beyond int64).
+INT64_END = 2.0**63
+
 
 @dataclass(frozen=True)
 class Series:
@@ -95,17 +98,19 @@ def build_run(
     notes = list(table.notes)
     n_rows = len(next(iter(table.values.values()))) if table.values else 0
     if "step" in columns:
-        if columns["step"] in table.rounded:
+        raw_step = table.values[columns["step"]]
+        bad = ~np.isfinite(raw_step) | table.empty[columns["step"]]
+        # A view when every step is a number (the usual log): no 80 MB copy at 10M rows.
+        step = np.where(bad, np.nan, raw_step) if bad.any() else raw_step.view()
+        # Integers the reader saw float64 round, or steps past int64 (a CSV cell beyond it is
+        # parsed as a float, so the reader cannot tell): distinct steps may have merged.
+        if columns["step"] in table.rounded or _beyond_int64(step):
             raise InputError(
                 table.source,
                 f"the step column {columns['step']!r} holds integers beyond 2^53 that a float64 "
                 "cannot hold exactly, so distinct steps would merge",
                 "subtract an offset from the steps (or name another with --step-col)",
             )
-        raw_step = table.values[columns["step"]]
-        bad = ~np.isfinite(raw_step) | table.empty[columns["step"]]
-        # A view when every step is a number (the usual log): no 80 MB copy at 10M rows.
-        step = np.where(bad, np.nan, raw_step) if bad.any() else raw_step.view()
     else:
         step = np.arange(n_rows, dtype=np.float64)
         notes.append("no step column: the row order was used as the step")
@@ -158,6 +163,15 @@ def build_run(
         optimizer=optimizer,
         meta=dict(table.meta),
     )
+
+
+def _beyond_int64(step: np.ndarray) -> bool:
+    """A step (NaN ignored) at or beyond ±2^63, where no integer type held it; one pass."""
+    if not len(step):
+        return False
+    top = np.fmax.reduce(step, initial=-np.inf)
+    bottom = np.fmin.reduce(step, initial=np.inf)
+    return bool(top >= INT64_END or bottom < -INT64_END)
 
 
 def _sorted_last_write(step: np.ndarray, value: np.ndarray) -> tuple[Series, int, bool]:

@@ -707,6 +707,17 @@ CASES: dict[str, Hostile] = {
     "steps beyond 2^53, CSV": Hostile(
         lambda t: [beyond_2_53(".csv")(t)], 2, says=BEYOND, names="big.csv"
     ),
+    "steps beyond int64 in a CSV (parsed as floats)": Hostile(
+        lambda t: [
+            write(
+                inputs(t) / "huge.csv",
+                "step,loss\n" + "".join(f"{2**63 + 2 * i},{1.0 - i / 400}\n" for i in range(300)),
+            )
+        ],
+        2,
+        says=BEYOND,
+        names="huge.csv",
+    ),
     "steps beyond 2^53, JSON Lines": Hostile(
         lambda t: [beyond_2_53(".jsonl")(t)], 2, says=BEYOND, names="big.jsonl"
     ),
