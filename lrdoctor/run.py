@@ -166,12 +166,16 @@ def build_run(
 
 
 def _beyond_int64(step: np.ndarray) -> bool:
-    """A step (NaN ignored) at or beyond ±2^63, where no integer type held it; one pass."""
+    """Steps at or past ±2^63 (no integer type held them) of which two are equal: rows that
+    may have been distinct steps before the float parse. One pass when there are none."""
     if not len(step):
         return False
     top = np.fmax.reduce(step, initial=-np.inf)
     bottom = np.fmin.reduce(step, initial=np.inf)
-    return bool(top >= INT64_END or bottom < -INT64_END)
+    if top < INT64_END and bottom >= -INT64_END:
+        return False
+    big = step[np.abs(step) >= INT64_END]
+    return bool(np.unique(big).size < big.size)
 
 
 def _sorted_last_write(step: np.ndarray, value: np.ndarray) -> tuple[Series, int, bool]:

@@ -152,7 +152,7 @@ CASES: dict[str, Case] = {
     "one row": Case(file("run.csv", csv_text([(0, 2.3, 0.01)]))),
     "two rows": Case(file("run.csv", csv_text([(0, 2.3, 0.01), (1, 2.2, 0.01)]))),
     "binary garbage": Case(file("run.csv", bytes(range(256)) * 40), error="not a training log"),
-    "utf-16 text": Case(file("run.csv", HEALTHY.encode("utf-16")), error="not a training log"),
+    "utf-16 text": Case(file("run.csv", HEALTHY.encode("utf-16")), error="is UTF-16 text"),
     "prose": Case(
         file("run.csv", "Dear team,\nthe run went fine. Loss was low.\nBye\n"),
         error="no loss column",
