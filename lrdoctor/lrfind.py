@@ -189,6 +189,33 @@ def _check_range_test(source: str, lr: np.ndarray) -> None:
         )
 
 
+def _over_limit(
+    loss: np.ndarray, smoothed: np.ndarray, start: int, diverge_factor: float
+) -> np.ndarray:
+    """Steps (from `start` on) where the smoothed loss is over the blow-up limit."""
+    best = np.minimum.accumulate(smoothed)
+    if (loss > 0).all():
+        limit = diverge_factor * best
+    else:
+        limit = best + diverge_factor * np.maximum(smoothed[start] - best, 1e-12)
+    return np.nonzero((smoothed > limit) & (np.arange(len(smoothed)) >= start))[0]
+
+
+def blew_up(
+    loss, *, beta: float = 0.98, trim_start: float = 0.1, diverge_factor: float = 4.0
+) -> bool:
+    """Whether a range test whose losses so far are `loss` has blown up, by `analyse`'s rule
+    (a non-finite loss, or the smoothed loss over `diverge_factor` x its best after the
+    trimmed start): a live range test stops here."""
+    loss = np.asarray(loss, dtype=float)
+    if not np.isfinite(loss).all():
+        return True
+    start = max(1, int(round(trim_start * len(loss))))
+    if len(loss) <= start:
+        return False
+    return len(_over_limit(loss, ema_smooth(loss, beta), start, diverge_factor)) > 0
+
+
 def landmark_estimate(
     candidates: dict[str, float | None], shift: dict[str, float]
 ) -> tuple[float | None, float | None]:
@@ -244,12 +271,7 @@ def analyse(
             f"the loss is finite for only {n_finite} steps",
             "start the range at a lower LR or log more steps",
         )
-    best = np.minimum.accumulate(smoothed)
-    if (loss[:n_finite] > 0).all():
-        limit = diverge_factor * best
-    else:
-        limit = best + diverge_factor * np.maximum(smoothed[start] - best, 1e-12)
-    over = np.nonzero((smoothed > limit) & (np.arange(n_finite) >= start))[0]
+    over = _over_limit(loss[:n_finite], smoothed, start, diverge_factor)
     cut = int(over[0]) if len(over) else n_finite
     diverged = blew_up or len(over) > 0
     stop = max(cut, start + MIN_POINTS // 2)

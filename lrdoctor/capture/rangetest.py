@@ -1,0 +1,114 @@
+"""An LR range test on your own PyTorch model, analysed by `lrdoctor lr-find` (needs torch)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+
+def lr_range_test(
+    model,
+    optimizer,
+    loss_fn: Callable,
+    batches: Iterable,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    steps: int = 100,
+    path: str | Path | None = None,
+    diverge_factor: float = 4.0,
+    method: str = "landmarks",
+):
+    """Grow the LR exponentially from `start_lr` to `end_lr` over `steps` batches, then put the
+    model and optimizer back as they were; returns the `lrdoctor lr-find` analysis
+    (`LrFindResult`: `.suggested_lr`, `.suggested_lr_range`, `.notes`).
+
+    >>> lr = lr_range_test(model, opt, nn.CrossEntropyLoss(), loader).suggested_lr  # doctest: +SKIP
+
+    Each batch is `(inputs, targets)` and the loss is `loss_fn(model(inputs), targets)`, both
+    moved to the model's device; a short `batches` is cycled (a DataLoader is re-iterated, a
+    one-shot iterator replays what it gave). Every param group gets the same LR. The test stops
+    once the loss is non-finite or its smoothed value passes `diverge_factor` x its best, the
+    rule `lrdoctor lr-find` uses. Each step's loss, LR, pre-clip grad norm and update ratio go
+    to `path` (CSV or Parquet, via TorchCapture) when given, so `lrdoctor lr-find path` prints
+    the same result. The weights, buffers, gradients, optimizer state and train/eval mode are
+    restored from deep copies afterwards, also when `loss_fn` or the model raises.
+    """
+    import torch
+
+    from lrdoctor.capture.torch import TorchCapture
+    from lrdoctor.lrfind import MIN_POINTS, analyse, blew_up
+
+    if not 0 < start_lr < end_lr or not math.isfinite(end_lr):
+        raise ValueError(f"need 0 < start_lr < end_lr, got {start_lr} and {end_lr}")
+    if steps < MIN_POINTS:
+        raise ValueError(f"steps={steps}: a range test needs {MIN_POINTS} or more")
+    saved_model = copy.deepcopy(model.state_dict())
+    saved_opt = copy.deepcopy(optimizer.state_dict())
+    saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
+    was_training = model.training
+    device = next(model.parameters()).device
+    cap = TorchCapture(optimizer, model, path=path, every=1)
+    losses: list[float] = []
+    # The smoothed-loss rule waits out lr-find's trimmed start and its minimum length.
+    wait = max(MIN_POINTS, round(0.1 * steps))
+    try:
+        model.train()
+        for step, (inputs, targets) in zip(range(steps), _cycle(batches), strict=False):
+            lr = start_lr * (end_lr / start_lr) ** (step / (steps - 1))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(_to(inputs, device)), _to(targets, device))
+            value = float(loss.detach())
+            losses.append(value)
+            if not math.isfinite(value):
+                cap.log(loss=value)  # the blow-up row, with no update behind it
+                cap.end_step()
+                break
+            loss.backward()
+            cap.log(loss=value)
+            optimizer.step()
+            if step + 1 >= wait and blew_up(losses, diverge_factor=diverge_factor):
+                break
+    finally:
+        cap.close()
+        model.load_state_dict(saved_model)
+        optimizer.load_state_dict(saved_opt)
+        with torch.no_grad():
+            for p, g in zip(model.parameters(), saved_grads, strict=True):
+                p.grad = g
+        model.train(was_training)
+    lrs = [row["lr"] for row in cap.rows]
+    source = str(path) if path is not None else "<range test>"
+    return analyse(lrs, losses, source=source, diverge_factor=diverge_factor, method=method)
+
+
+def _cycle(batches: Iterable):
+    """The batches again and again: a re-iterable is re-iterated, a one-shot iterator replayed."""
+    one_shot = iter(batches) is batches
+    seen: list = []
+    for batch in batches:
+        if one_shot:
+            seen.append(batch)
+        yield batch
+    source = seen if one_shot else batches
+    while True:
+        empty = True
+        for batch in source:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("batches is empty: the range test needs at least one batch")
+
+
+def _to(value, device):
+    if hasattr(value, "to"):
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _to(v, device) for k, v in value.items()}
+    return value
