@@ -94,7 +94,7 @@ def apply_rule(run, p: PlannedRule) -> tuple[RuleOutcome, list[Finding]]:
     """One rule on one run: skipped (signals missing), passed, fired, or detector_error."""
     import numpy as np
 
-    from lrdoctor.detectors import run_detector
+    from lrdoctor.detectors import NotJudged, run_detector
     from lrdoctor.present import SlotError
     from lrdoctor.render import render_finding
 
@@ -111,6 +111,9 @@ def apply_rule(run, p: PlannedRule) -> tuple[RuleOutcome, list[Finding]]:
         with np.errstate(all="ignore"):
             evidence = run_detector(rule.detector, run, params)
         findings = [render_finding(rule, p.severity, ev, run, params) for ev in evidence]
+    except NotJudged as why:  # e.g. too little of the run at its peak LR to read it
+        said = render_finding(rule, p.severity, why.evidence, run, params)
+        return RuleOutcome(rule.id, rule.name, "skipped", said.message), []
     except SlotError as exc:  # the rule file names a slot this evidence does not fill
         where = f"{Path(rule.path).name}: " if rule.path else ""
         return RuleOutcome(rule.id, rule.name, "detector_error", f"{where}{exc}"), []

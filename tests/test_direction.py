@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrdoctor
+from lrdoctor.detectors import NotJudged
 from lrdoctor.detectors.direction import signs_of
 from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low
 from lrdoctor.run import run_from_frame
@@ -207,3 +208,23 @@ def test_a_loss_that_rose_clearly_above_its_start_is_too_high_only():
     run = run_from_frame(frame, optimizer="sgd")
     assert [ev.reason for ev in lr_too_high(run)] in (["never_fell"], ["rose_after_best"])
     assert lr_too_low(run) == []
+
+
+def test_a_run_too_short_at_its_peak_lr_is_skipped_with_the_reason_not_passed():
+    """HF's default linear decay over a 60-point fine-tune: 31 loss values at >= half the
+    peak LR, too few to tell a too-low LR from the schedule's slow-down."""
+    t = np.arange(60)
+    loss = 3.35 * np.exp(-t / 40) + 0.3 + 0.01 * np.random.default_rng(0).standard_normal(60)
+    frame = pd.DataFrame({"step": t, "loss": loss, "lr": 5e-5 * (1 - t / 60)})
+    [outcome] = [o for o in lrdoctor.check(frame).runs[0].outcomes if o.rule == "LR003"]
+    assert outcome.status == "skipped"
+    assert "31 loss values, 52% of the run (needs 40 and 25%)" in outcome.reason
+    with pytest.raises(NotJudged) as why:
+        lr_too_low(run_from_frame(frame))
+    ev = why.value.evidence
+    assert (ev.reason, ev.observed, ev.limit, ev.slots["kept"]) == (
+        "short_peak_phase",
+        pytest.approx(31 / 60),
+        0.25,
+        31,
+    )

@@ -34,6 +34,15 @@ class Evidence:
     slots: dict[str, Any] = field(default_factory=dict)
 
 
+class NotJudged(Exception):  # noqa: N818  (not an error: an outcome)
+    """Raised by a detector that cannot judge this run (its evidence says why): the rule is
+    reported as skipped with its rule file's words for that reason, not as passed."""
+
+    def __init__(self, evidence: Evidence):
+        super().__init__(evidence.reason)
+        self.evidence = evidence
+
+
 Detector = Callable[..., list[Evidence]]
 REGISTRY: dict[str, Detector] = {}
 # The reason codes each detector may return (empty: it returns none, the rule-level words apply).

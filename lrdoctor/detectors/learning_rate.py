@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lrdoctor.detectors import Evidence, detector
+from lrdoctor.detectors import Evidence, NotJudged, detector
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import (
     Sign,
@@ -243,6 +243,7 @@ def _by_signs(
         "below_range",
         "unfinished",
         "unfinished_low",
+        "short_peak_phase",
     ),
 )
 def lr_too_low(
@@ -265,6 +266,9 @@ def lr_too_low(
     steady_trend: float = -0.9,
     learned_moved: float = 0.5,
     opening_jump: float = 1.5,
+    peak_share: float = 0.5,
+    peak_least: float = 0.25,
+    peak_points: int = 40,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR, made no progress beyond its noise
     with no sign of an LR past its edge, or ran below its optimizer's range (warnings); or its
@@ -326,8 +330,23 @@ def lr_too_low(
         # Below where any run of its family (or, unknown, of any family) trains best, and the
         # loss not even halved: the LR's doing, however the curve is shaped.
         return [_too_low(run, "below_band", lr, band_low, lr, s, {})]
-    phase = high_lr_phase(run)
-    sh = shape_of(phase) if phase is not None else None
+    phase, held = high_lr_phase(run, peak_share, peak_least, peak_points)
+    if phase is None:
+        # A decaying schedule slows every run's end on purpose: with too little of the run at
+        # its peak LR, "still falling" or "stopped falling" says nothing about the LR.
+        raise NotJudged(
+            Evidence(
+                reason="short_peak_phase",
+                observed=held,
+                limit=peak_least,
+                slots={
+                    "points": peak_points,
+                    "peak_share": peak_share,
+                    "kept": round(held * len(run["loss"])),
+                },
+            )
+        )
+    sh = shape_of(phase)
     if sh is None:
         return []
     outside = lr_outside_profile(run)

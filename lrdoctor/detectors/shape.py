@@ -180,21 +180,25 @@ def lr_outside_profile(run: Run) -> tuple[str, float, float, float] | None:
     return ("high" if lr > used.high else "low"), lr, used.low, used.high
 
 
-def high_lr_phase(run: Run, share: float = 0.5, least: float = 0.25) -> Run | None:
-    """The run cut to the steps whose LR is at least `share` of its peak.
+def high_lr_phase(run: Run, share: float, least: float, points: int) -> tuple[Run | None, float]:
+    """The run cut to the steps whose LR is at least `share` of its peak, and the share of the
+    loss values in it.
 
     The whole run when no LR is logged or it never decays below that; None when the high-LR
-    phase is shorter than `least` of the run (too little of it to judge).
+    phase holds less than `least` of the run or under `points` values (too little to judge).
     """
     if not run.has("lr"):
-        return run
+        return run, 1.0
     lr = run["lr"].finite()
-    if not len(lr) or lr.value.max() <= 0 or lr.value.min() >= share * lr.value.max():
-        return run
-    high = lr.step[lr.value >= share * lr.value.max()]
+    top = lr.value.max() if len(lr) else 0.0
+    if top <= 0 or lr.value.min() >= share * top:
+        return run, 1.0
+    high = lr.step[lr.value >= share * top]
     loss = run["loss"]
     keep = (loss.step >= high[0]) & (loss.step <= high[-1])
-    if keep.sum() < least * len(loss) or keep.sum() < 40:
-        return None
+    kept = int(keep.sum())
+    held = kept / max(len(loss), 1)
+    if held < least or kept < points:
+        return None, held
     signals = {**run.signals, "loss": Series(loss.step[keep], loss.value[keep])}
-    return Run(run.source, signals, run.columns, run.notes, run.optimizer, run.meta)
+    return Run(run.source, signals, run.columns, run.notes, run.optimizer, run.meta), held
