@@ -5,7 +5,11 @@ reference. Prints the confusion, per-class recall, false alarms, per task / form
 accuracy, and with --loto the spread of accuracy across tasks. --dump writes per-run predictions.
 
     python benchmarks/devcorpus.py [--corpus ../shared/devcorpus] [--dump out.json] [--only TASK]
-    python benchmarks/devcorpus.py --loto --write-docs   # also rewrite docs/rules.md's block
+    python benchmarks/devcorpus.py --loto --write-docs   # also rewrite the docs' blocks
+
+--write-docs rewrites docs/rules.md's blocks `devcorpus` (what is printed), `devcorpus-summary`
+(the headline figures against their goals) and `devcorpus-evidence` (each evidence class), and
+docs/lr-numbers.md's `devcorpus-suggested` (the suggested LRs; with --loto, also held out).
 """
 
 from __future__ import annotations
@@ -56,15 +60,23 @@ def main(argv=None) -> int:
         import measured
 
         with measured.tee() as printed:
-            score(args)
+            figures = score(args)
         command = "python benchmarks/devcorpus.py" + (" --loto" if args.loto else "")
-        measured.write(measured.ROOT / "docs/rules.md", "devcorpus", printed.getvalue(), command)
+        rules, numbers = measured.ROOT / "docs/rules.md", measured.ROOT / "docs/lr-numbers.md"
+        measured.write(rules, "devcorpus", printed.getvalue(), command)
+        for page, name, body in (
+            (rules, "devcorpus-summary", summary_table(figures)),
+            (rules, "devcorpus-evidence", evidence_table(figures)),
+            (numbers, "devcorpus-suggested", suggested_table(figures)),
+        ):
+            measured.write(page, name, body, command + " --write-docs", markdown=True)
         return 0
     score(args)
     return 0
 
 
-def score(args) -> None:
+def score(args) -> dict:
+    """Print the figures; return them for the docs' tables."""
     corpus = args.corpus.resolve()
     scorer = load_scorer(corpus)
     runs = [
@@ -109,19 +121,23 @@ def score(args) -> None:
                 cats=sorted({f["category"] for run in rep["runs"] for f in run["findings"]}),
             )
         )
-    summarise(rows)
-    by_reason(rows)
+    figures = {**summarise(rows), "evidence": by_reason(rows)}
     if args.loto:
-        loto(corpus, runs, scorer)
+        figures["loto"] = loto(corpus, runs, scorer)
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
+    return figures
 
 
 def acc(rows) -> float:
     return sum(r["pred"] == r["truth"] for r in rows) / len(rows) if rows else float("nan")
 
 
-def summarise(rows) -> None:
+def _count(hit: int, n: int) -> str:
+    return f"{hit}/{n}"
+
+
+def summarise(rows) -> dict:
     cm = Counter((r["truth"], r["pred"]) for r in rows)
     print("truth\\pred     " + " ".join(f"{c:>13}" for c in CLASSES))
     for t in CLASSES:
@@ -138,6 +154,16 @@ def summarise(rows) -> None:
         for r in rows:
             groups[r[key]].append(r)
         print(f"by {key}: " + "  ".join(f"{k} {acc(v):.2f}" for k, v in sorted(groups.items())))
+    total = {c: sum(cm[(c, p)] for p in CLASSES) for c in CLASSES}
+    called = {c: sum(cm[(t, c)] for t in CLASSES) for c in CLASSES}
+    figures = {
+        "runs": len(rows),
+        "accuracy": acc(rows),
+        "false_alarms": (sum(r["pred"] != "healthy" for r in healthy), len(healthy)),
+        "recall": {c: (cm[(c, c)], total[c]) for c in CLASSES},
+        "precision": {c: (cm[(c, c)], called[c]) for c in CLASSES},
+        "suggested": {},
+    }
     off = [r for r in rows if r["truth"] in ("too_high", "too_low") and r["pred"] == r["truth"]]
     for cls in ("too_high", "too_low"):
         got = [r for r in off if r["truth"] == cls]
@@ -149,8 +175,12 @@ def summarise(rows) -> None:
             f"suggested LR, {cls} flagged {len(got)}: given {len(given)}, "
             f"within 3x {len(within) / max(1, len(given)):.0%}"
         )
+        figures["suggested"][cls] = (len(got), len(given), len(within))
     over = [r for r in rows if "overfitting" in r["secondary"]]
-    print(f"overfitting flagged {sum('overfitting' in r['cats'] for r in over)}/{len(over)}")
+    flagged = sum("overfitting" in r["cats"] for r in over)
+    print(f"overfitting flagged {flagged}/{len(over)}")
+    figures["overfitting"] = (flagged, len(over))
+    return figures
 
 
 def _signs(corpus: Path, r: dict):
@@ -245,7 +275,7 @@ def as_params(t: dict) -> dict:
     }
 
 
-def loto(corpus: Path, runs, scorer) -> None:
+def loto(corpus: Path, runs, scorer) -> dict:
     """Leave one task out: derive the thresholds on six tasks, score the seventh."""
     rows = [(r["label"], *_signs(corpus, r), r) for r in runs]
     rows = [(lab, s, r, f) for lab, s, f, r in rows]
@@ -274,16 +304,25 @@ def loto(corpus: Path, runs, scorer) -> None:
     acc_in = sum(p == r["label"] for r, p, _ in inside) / len(inside)
     print(f"  accuracy: leave-one-task-out {acc_held:.3f}, same recipe on all tasks {acc_in:.3f}")
     print("  (below: leave-one-task-out;  same recipe on all tasks)")
+    suggested = {}
     for cls in ("too_high", "too_low"):
-        print(f"  suggested LR, {cls}: " + ";  ".join(_within(x, cls) for x in (held, inside)))
+        suggested[cls] = [_within(x, cls) for x in (held, inside)]
+        print(
+            f"  suggested LR, {cls}: "
+            + ";  ".join(
+                f"flagged {got}, given {given}, within 3x {near / max(1, given):.0%}"
+                for got, given, near in suggested[cls]
+            )
+        )
+    return {"accuracy": acc_held, "accuracy_all": acc_in, "suggested": suggested}
 
 
-def _within(scored, cls: str) -> str:
-    """Flagged runs of a class: how many got an LR, and the share within 3x of the best."""
+def _within(scored, cls: str) -> tuple[int, int, int]:
+    """Flagged runs of a class: how many, how many got an LR, how many within 3x of the best."""
     got = [(r, s) for r, p, s in scored if r["label"] == cls and p == cls]
     given = [(r, s) for r, s in got if s]
     near = sum(abs(math.log10(s / r["lr_best"])) <= math.log10(3) + 1e-9 for r, s in given)
-    return f"flagged {len(got)}, given {len(given)}, within 3x {near / max(1, len(given)):.0%}"
+    return len(got), len(given), near
 
 
 # The label an LR finding argues for, by its category (NF001: by its cause).
@@ -291,7 +330,7 @@ ARGUES = {"lr_too_high": "too_high", "lr_too_low": "too_low"}
 NF_CAUSE = {"lr_too_high": "too_high", "unknown": "too_high", "numerical": "nan_numerical"}
 
 
-def by_reason(rows) -> None:
+def by_reason(rows) -> dict:
     """Each LR evidence class (rule, reason): how often the run's label agrees, and the
     confidence bands the rule files state against what they measure."""
     tally = defaultdict(Counter)
@@ -319,6 +358,102 @@ def by_reason(rows) -> None:
     for band, c in sorted(bands.items()):
         n = c["right"] + c["wrong"]
         print(f"  calibration: stated {band}: {c['right']}/{n} right = {c['right'] / n:.2f}")
+    return {
+        "classes": [
+            (key, c["right"], c["right"] + c["wrong"], stated[key])
+            for key, c in sorted(tally.items())
+        ],
+        "bands": {band: (c["right"], c["right"] + c["wrong"]) for band, c in bands.items()},
+    }
+
+
+# The goals of issue 12 beside each headline figure (docs/rules.md section 1).
+GOALS = {
+    "accuracy": "≥ 0.90",
+    "false alarms": "≤ 3 %",
+    "too_high": "≥ 0.85",
+    "too_low": "≥ 0.85",
+    "nan_numerical": "≥ 0.95",
+    "loto": "within 3 points",
+    "overfitting": "≥ 80 %",
+}
+
+
+def _share(hit_n: tuple[int, int], pct: bool = False) -> str:
+    hit, n = hit_n
+    value = hit / max(1, n)
+    return f"{value:.1%} ({hit}/{n})" if pct else f"{value:.2f} ({hit}/{n})"
+
+
+def summary_table(f: dict) -> str:
+    """docs/rules.md section 1: the headline figures against their goals."""
+    p, r = f["precision"], f["recall"]
+    rows = [
+        (
+            "accuracy (too_high / too_low / healthy / nan_numerical)",
+            f"**{f['accuracy']:.3f}**",
+            GOALS["accuracy"],
+        ),
+        (
+            "healthy runs with an LR warning (false alarms)",
+            _share(f["false_alarms"], True),
+            GOALS["false alarms"],
+        ),
+        ("recall too_high", _share(r["too_high"]), GOALS["too_high"]),
+        ("recall too_low", _share(r["too_low"]), GOALS["too_low"]),
+        ("NaN cause recall (nan_numerical)", _share(r["nan_numerical"]), GOALS["nan_numerical"]),
+        ("precision nan_numerical", _share(p["nan_numerical"]), ""),
+        ("precision too_high / too_low", f"{_share(p['too_high'])} / {_share(p['too_low'])}", ""),
+    ]
+    if "loto" in f:
+        rows.append(
+            (
+                "leave-one-task-out accuracy (thresholds re-derived on 6 tasks)",
+                f"{f['loto']['accuracy']:.3f} (all 7: {f['loto']['accuracy_all']:.3f})",
+                GOALS["loto"],
+            )
+        )
+    rows.append(
+        ("overfitting runs flagged (OF001)", _share(f["overfitting"], True), GOALS["overfitting"])
+    )
+    lines = [f"{f['runs']} scored runs.", "", "| figure | measured | goal |", "|---|---|---|"]
+    return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows]) + "\n"
+
+
+def evidence_table(f: dict) -> str:
+    """docs/rules.md: each LR evidence class, how often its run's label agrees."""
+    ev = f["evidence"]
+    lines = [
+        "| rule · reason | severity | right / fired | stated confidence |",
+        "|---|---|---|---|",
+    ]
+    for (rule, reason, severity), right, n, stated in ev["classes"]:
+        bold = "**" if stated is not None and stated < 0.9 else ""
+        lines.append(
+            f"| {bold}{rule} {reason}{bold} | {severity} | {right}/{n} | "
+            f"{'-' if stated is None else f'{stated:.2f}'} |"
+        )
+    lines.append("")
+    for band, (right, n) in sorted(ev["bands"].items()):
+        lines.append(f"- stated {band}: right on {right} of {n} runs ({right / max(1, n):.2f})")
+    return "\n".join(lines) + "\n"
+
+
+def suggested_table(f: dict) -> str:
+    """docs/lr-numbers.md: the suggested LR of runs flagged in the right direction."""
+    cols = ["all tasks"] + (["leave-one-task-out"] if "loto" in f else [])
+    lines = [
+        "| runs flagged in the right direction | " + " | ".join(cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for cls in ("too_low", "too_high"):
+        cells = [f["suggested"][cls]] + ([f["loto"]["suggested"][cls][0]] if "loto" in f else [])
+        lines.append(
+            f"| {cls}: flagged / given a number / within 3× of the sweep-best | "
+            + " | ".join(f"{a} / {b} / **{c / max(1, b):.0%}**" for a, b, c in cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

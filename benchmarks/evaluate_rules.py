@@ -3,7 +3,8 @@
     python benchmarks/evaluate_rules.py            # fixtures + sweeps (regenerated, ~10 min)
     python benchmarks/evaluate_rules.py --sweep-dir DIR   # sweep logs kept in DIR: written
                                                           # there once, reused after
-    python benchmarks/evaluate_rules.py --write-docs      # also rewrite docs/rules.md's block
+    python benchmarks/evaluate_rules.py --write-docs      # also rewrite docs/rules.md's blocks
+                                                          # (trainer-sweeps, -summary)
 
 Sweep labels come from the measured U curve (lrdoctor/trainer/sweep.py): a run labelled
 too_high should draw an lr_too_high or non_finite finding, too_low an lr_too_low finding,
@@ -59,7 +60,11 @@ def evaluate_fixtures() -> int:
     return failures
 
 
-def evaluate_sweeps(sweep_dir: Path) -> None:
+LR_CATEGORIES = PROBLEM["too_high"] | PROBLEM["too_low"]
+
+
+def evaluate_sweeps(sweep_dir: Path) -> dict:
+    """Print each run's verdict and the totals; return the totals (summary_table)."""
     import lrdoctor
 
     with open(sweep_dir / "index.csv", newline="") as fh:
@@ -77,6 +82,7 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
                 per_rule[(f.rule, label)] += 1
         if label == "healthy":
             outcome[("healthy", "alarm" if got else "quiet")] += 1
+            outcome[("healthy", "lr-alarm")] += bool(got & LR_CATEGORIES)
             for f in rr.findings:
                 if f.severity != "info":
                     healthy_alarm[f.rule] += 1
@@ -114,6 +120,50 @@ def evaluate_sweeps(sweep_dir: Path) -> None:
                 f"median |log10 ratio| = {errs[len(errs) // 2]:.2f}, closer than the run's "
                 f"own LR: {gain:.0%}"
             )
+    near = [e for e, _ in errors]
+    return {
+        "labels": Counter(row["label"] for row in rows),
+        "outcome": outcome,
+        "healthy_alarm": healthy_alarm,
+        "suggested": (sum(e <= math.log10(3) for e in near), len(near)),
+    }
+
+
+def summary_table(f: dict) -> str:
+    """docs/rules.md section 3: the sweeps' headline figures."""
+    lab, out = f["labels"], f["outcome"]
+    by_rule = ", ".join(f"{rule} {n}" for rule, n in f["healthy_alarm"].most_common())
+
+    def frac(hit: int, n: int) -> str:
+        return f"{hit}/{n} = {hit / max(1, n):.0%}"
+
+    rows = [
+        (
+            "runs (healthy / too_high / too_low)",
+            f"{sum(lab.values())} ({lab['healthy']} / {lab['too_high']} / {lab['too_low']})",
+        ),
+        (
+            "healthy runs with an LR-category warning",
+            f"{out[('healthy', 'lr-alarm')]}/{lab['healthy']}",
+        ),
+        (
+            "healthy runs with any warning",
+            f"{out[('healthy', 'alarm')]}/{lab['healthy']}" + (f" ({by_rule})" if by_rule else ""),
+        ),
+        ("too_high recall", frac(out[("too_high", "hit")], lab["too_high"])),
+        ("too_low recall", frac(out[("too_low", "hit")], lab["too_low"])),
+        (
+            "wrong direction",
+            str(out[("too_high", "wrong-direction")] + out[("too_low", "wrong-direction")]),
+        ),
+        (
+            "suggested LR within 3× of the sweep's best (off-LR runs with a number)",
+            frac(*f["suggested"]),
+        ),
+    ]
+    return (
+        "\n".join(["| measure | now |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]) + "\n"
+    )
 
 
 def main() -> None:
@@ -134,32 +184,35 @@ def main() -> None:
     import measured
 
     with measured.tee() as printed:
-        evaluate(args)
-    measured.write(
-        ROOT / "docs/rules.md",
-        "trainer-sweeps",
-        printed.getvalue(),
-        "python benchmarks/evaluate_rules.py",
-    )
+        figures = evaluate(args)
+    command = "python benchmarks/evaluate_rules.py"
+    measured.write(ROOT / "docs/rules.md", "trainer-sweeps", printed.getvalue(), command)
+    if figures:
+        measured.write(
+            ROOT / "docs/rules.md",
+            "trainer-sweeps-summary",
+            summary_table(figures),
+            command + " --write-docs",
+            markdown=True,
+        )
 
 
-def evaluate(args) -> None:
+def evaluate(args) -> dict | None:
     if not args.no_fixtures:
         evaluate_fixtures()
     if args.no_sweeps:
-        return
+        return None
     if args.sweep_dir:
         if not (args.sweep_dir / "index.csv").exists():
             from lrdoctor.trainer.sweep import generate_sweep_runs
 
             generate_sweep_runs(args.sweep_dir)
-        evaluate_sweeps(args.sweep_dir)
-    else:
-        from lrdoctor.trainer.sweep import generate_sweep_runs
+        return evaluate_sweeps(args.sweep_dir)
+    from lrdoctor.trainer.sweep import generate_sweep_runs
 
-        with tempfile.TemporaryDirectory() as tmp:
-            generate_sweep_runs(tmp)
-            evaluate_sweeps(Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_sweep_runs(tmp)
+        return evaluate_sweeps(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ refitted leave-one-task-out; compare on each (task, optimizer) sweep's constant-
 
     python benchmarks/measure_lrfind.py [--seeds 5] [--sweep-dir DIR]
     python benchmarks/measure_lrfind.py --devcorpus ../shared/devcorpus
+
+With --write-docs, what is printed goes into docs/lr-numbers.md's block `lrfind-devcorpus`
+(with --devcorpus) or `lrfind-trainer` (benchmarks/measured.py).
 """
 
 from __future__ import annotations
@@ -299,7 +302,34 @@ def main() -> None:
         default=None,
         help="folder of sweep logs with index.csv (default: run them in a temp dir)",
     )
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="also write what is printed into its block of docs/lr-numbers.md",
+    )
     args = ap.parse_args()
+    if not args.write_docs:
+        measure(args)
+        return
+    sys.path.insert(0, str(Path(__file__).parent))
+    import measured
+
+    with measured.tee() as printed:
+        measure(args)
+    name, command = "lrfind-trainer", "python benchmarks/measure_lrfind.py"
+    if args.devcorpus:
+        name, command = "lrfind-devcorpus", command + " --devcorpus ../shared/devcorpus"
+    elif args.seeds != 5:
+        command += f" --seeds {args.seeds}"
+    body = printed.getvalue().rstrip()
+    body = body[: body.rfind("\n(")] if body.endswith(" s)") else body  # not the timing
+    if args.devcorpus:  # the corpus as the command above names it, not this machine's path
+        for where in {str(args.devcorpus.resolve()), str(args.devcorpus)}:
+            body = body.replace(f" of {where} ", " of ../shared/devcorpus ")
+    measured.write(measured.ROOT / "docs/lr-numbers.md", name, body, command, markdown=True)
+
+
+def measure(args) -> None:
     start = time.perf_counter()
     if args.devcorpus:
         devcorpus_lrfind(args.devcorpus)

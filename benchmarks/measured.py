@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def block(name: str | None = None) -> re.Pattern[str]:
     """Block `name` (any block when None): groups head, body, tail."""
-    key = re.escape(name) if name else r"[\w-]+"
-    return re.compile(rf"(<!-- measured: {key}\b[^\n]*-->\n)(.*?)(<!-- end measured -->)", re.S)
+    key = re.escape(name) if name else r"[\w-]+"  # the whole name: not `devcorpus-summary`'s
+    return re.compile(
+        rf"(<!-- measured: {key}(?![\w-])[^\n]*-->\n)(.*?)(<!-- end measured -->)", re.S
+    )
 
 
 def provenance(command: str, note: str = "") -> str:

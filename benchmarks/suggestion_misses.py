@@ -8,6 +8,7 @@ growth of its loss or gradient norm (advice.from_blow_up's edge estimate, per st
 the edge) and compares it with the number shipped, per logging cadence.
 
     python benchmarks/suggestion_misses.py [--corpus ../shared/devcorpus] [--blow-up]
+    python benchmarks/suggestion_misses.py --blow-up --write-docs   # also docs/lr-numbers.md
 """
 
 from __future__ import annotations
@@ -125,7 +126,27 @@ def main(argv=None) -> int:
         "--corpus", type=Path, default=Path(__file__).parents[1] / "../shared/devcorpus"
     )
     ap.add_argument("--blow-up", action="store_true", help="also try the blow-up edge estimate")
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write what is printed into the 'suggestion-misses' block of docs/lr-numbers.md",
+    )
     args = ap.parse_args(argv)
+    if args.write_docs:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import measured
+
+        with measured.tee() as printed:
+            report(args)
+        command = "python benchmarks/suggestion_misses.py" + (" --blow-up" if args.blow_up else "")
+        page = measured.ROOT / "docs/lr-numbers.md"
+        measured.write(page, "suggestion-misses", printed.getvalue(), command)
+        return 0
+    report(args)
+    return 0
+
+
+def report(args) -> None:
     corpus = args.corpus.resolve()
     rows = flagged(corpus)
     for label in ("too_high", "too_low"):
@@ -137,7 +158,6 @@ def main(argv=None) -> int:
         tally(mine, lambda r: r["meta"]["optimizer"])
     if args.blow_up:
         blow_up_table(corpus, rows)
-    return 0
 
 
 if __name__ == "__main__":

@@ -55,3 +55,18 @@ def test_a_page_without_the_block_is_refused(tmp_path):
 def test_every_measured_block_in_the_docs_names_its_command(page):
     for m in measured.block().finditer(page.read_text()):
         assert re.match(r"Measured by `python benchmarks/\S+\.py[^`]*` at ", m[2]), m[1]
+
+
+def test_a_name_is_not_taken_for_a_longer_one_it_begins(tmp_path):
+    """`devcorpus` must not write into `devcorpus-summary` when that block comes first."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- measured: demo-summary -->\n<!-- end measured -->\n"
+        "<!-- measured: demo -->\nold\n<!-- end measured -->\n"
+    )
+    measured.write(page, "demo", "new figures", "python benchmarks/x.py")
+    text = page.read_text()
+    assert measured.block("demo-summary").search(text)[2] == ""
+    assert "new figures" in measured.block("demo").search(text)[2]
+    with pytest.raises(SystemExit, match="no '<!-- measured: dem -->' block"):
+        measured.write(page, "dem", "x", "cmd")
