@@ -12,6 +12,7 @@ Lead time = first non-finite loss step - step at which the monitor first reporte
 error of category lr_too_high (only reports strictly before the NaN count; NF001's cause at the
 NaN itself is not a warning). False alarm = a healthy run on which the monitor reported any
 warning or error. Run: python benchmarks/measure_early_warning.py [--seeds 0,1,2] [--jobs N]
+(--write-docs: also write the tables into docs/monitoring.md's `early-warning` block).
 """
 
 from __future__ import annotations
@@ -162,6 +163,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--details", action="store_true", help="print every run")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="also write the tables into the 'early-warning' block of docs/monitoring.md",
+    )
     args = parser.parse_args(argv)
     items = configs([int(s) for s in args.seeds.split(",")])
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -169,8 +175,19 @@ def main(argv=None) -> None:
     if args.details:
         for r in results:
             print(r)
-    for variant in VARIANTS:
-        print(f"\n{variant}:\n{summarise(results, variant)}")
+    tables = "\n\n".join(f"{variant}:\n\n{summarise(results, variant)}" for variant in VARIANTS)
+    print(tables)
+    if args.write_docs:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        import measured
+
+        command = "python benchmarks/measure_early_warning.py"
+        if args.seeds != "0,1,2":
+            command += f" --seeds {args.seeds}"
+        page = ROOT / "docs/monitoring.md"
+        measured.write(page, "early-warning", tables, command, markdown=True)
 
 
 if __name__ == "__main__":

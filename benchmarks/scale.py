@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py                 # 10,000 logs of 300 steps (several minutes)
     python benchmarks/scale.py --logs 1000     # a quick look
+    python benchmarks/scale.py --write-docs    # also write docs/scale.md's block `scale`
 
 Each configuration is one `lrdoctor check DIR --format json -o FILE` subprocess over the same
 folder (generated into a temporary folder, deleted after); the wall time includes start-up,
@@ -56,7 +57,26 @@ def main() -> int:
     parser.add_argument("--logs", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--only", choices=list(CONFIGS), action="append")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="also write what is printed into docs/scale.md"
+    )
     args = parser.parse_args()
+    if not args.write_docs:
+        return measure(args)
+    sys.path.insert(0, str(Path(__file__).parent))
+    import measured
+
+    with measured.tee() as printed:
+        code = measure(args)
+    if code == 0:
+        command = "python benchmarks/scale.py" + (
+            f" --logs {args.logs}" if args.logs != 10_000 else ""
+        )
+        measured.write(measured.ROOT / "docs/scale.md", "scale", printed.getvalue(), command)
+    return code
+
+
+def measure(args) -> int:
     with tempfile.TemporaryDirectory(prefix="lrdoctor-scale-") as tmp:
         folder = Path(tmp) / "logs"
         folder.mkdir()

@@ -522,7 +522,8 @@ def main() -> None:
     parser.add_argument(
         "--write-docs",
         action="store_true",
-        help="write the tables into the 'torch-ood' block of docs/rules.md",
+        help="write the tables into the 'torch-ood' block of docs/rules.md and the sweeps "
+        "into the 'torch-ood-sweeps' block of docs/ood.md",
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -551,6 +552,21 @@ def main() -> None:
         flags = [f for f, on in (("--quick", args.quick), ("--reuse", args.reuse)) if on]
         command = " ".join(["python benchmarks/torch_ood.py", *flags])
         measured.write(ROOT / "docs/rules.md", "torch-ood", text, command, markdown=True)
+        measured.write(ROOT / "docs/ood.md", "torch-ood-sweeps", sweep_lines(rows), command)
+
+
+def sweep_lines(rows: list[dict]) -> str:
+    """Each sweep's U curve from index.csv: `lr:label:final_loss` per LR, and its best LR."""
+    sweeps: dict[str, list[dict]] = {}
+    for r in rows:
+        sweeps.setdefault(f"{r['setup']}_{r['optimizer']}", []).append(r)
+    lines = []
+    for name, cells in sweeps.items():
+        curve = " ".join(
+            f"{float(c['lr']):g}:{c['label']}:{float(c['final_loss']):.3g}" for c in cells
+        )
+        lines.append(f"{name:24s} best={float(cells[0]['best_lr']):g}  {curve}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

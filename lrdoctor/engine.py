@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lrdoctor.catalogue import Rule
-from lrdoctor.errors import InputError, InternalError, LrdoctorError
+from lrdoctor.errors import InputError, InternalError, LrdoctorError, error_text
 from lrdoctor.findings import Finding, Report, RuleOutcome, RunReport
 from lrdoctor.limits import DEFAULT as DEFAULT_LIMITS
 from lrdoctor.limits import Limits, applied
@@ -190,8 +190,9 @@ def check_path(path, planned: Sequence[PlannedRule], options: Options) -> list[R
                 where = "the engine"
                 reports.append(check_run(run, planned, options.curves))
         return reports
-    except LrdoctorError as exc:
-        return [RunReport(source=str(path), error=str(exc))]
+    except LrdoctorError as exc:  # a column override this log lacks names the log, too
+        text = str(exc) if getattr(exc, "source", "") else error_text(path, str(exc))
+        return [RunReport(source=str(path), error=text)]
     except Exception as exc:  # noqa: BLE001  (a bug on one input must not lose the others)
         return [RunReport(source=str(path), error=str(InternalError(path, where, exc)))]
 

@@ -199,3 +199,14 @@ def test_a_folder_of_non_logs_is_an_input_error(tmp_path):
     assert result.stderr.splitlines()[-1] == (
         f"lrdoctor: error: {tmp_path}: no training log found — name its loss with --loss-col"
     )
+
+
+def test_a_column_override_the_log_lacks_names_the_log_and_the_closest_column(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    log = tmp_path / "run.csv"
+    shutil.copy(Path(__file__).resolve().parent.parent / "fixtures" / "short_run.csv", log)
+    line = one_error_line(run("check", log, "--loss-col", "los"))
+    assert line.startswith(f"lrdoctor: error: {log}: column 'los' given for loss is not in the log")
+    assert "did you mean 'loss'?" in line

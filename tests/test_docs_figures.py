@@ -114,3 +114,75 @@ def test_readme_lists_every_command_and_format() -> None:
     assert listed == set(get_command(app).commands)
     [formats] = re.findall(r"`--format ([a-z|]+)`", readme)
     assert formats.split("|") == list(FORMATS)
+
+
+DOCS = [update_docs.PAGES[0], *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _rule_params() -> dict[str, set[float]]:
+    from lrdoctor.catalogue import load_builtin
+
+    params: dict[str, set[float]] = {}
+    for rule in load_builtin():
+        for name, p in rule.params.items():
+            if isinstance(p.default, int | float) and not isinstance(p.default, bool):
+                params.setdefault(name, set()).add(float(p.default))
+    return params
+
+
+def test_rule_parameters_quoted_in_the_docs_are_the_rule_files() -> None:
+    """`sgd_best` 0.178, `adaptive_ratio_per_lr` = 1, ...: a parameter named in backticks and
+    followed by a number states the rule file's default."""
+    import re
+
+    params = _rule_params()
+    quoted = re.compile(r"`(\w+)`\s*(?:=\s*)?(-?\d[\d.]*(?:e-?\d+)?)(?![\w.×-])")
+    seen = 0
+    for page in DOCS:
+        for name, value in quoted.findall(page.read_text()):
+            if name in params:
+                seen += 1
+                assert float(value) in params[name], f"{page.name}: `{name}` {value}"
+    assert seen >= 4  # the check section of lr-numbers.md quotes the family parameters
+
+
+def test_lr_find_offsets_and_range_in_the_docs_are_lrfinds() -> None:
+    import re
+
+    from lrdoctor import lrfind
+
+    page = (ROOT / "docs/lr-numbers.md").read_text()
+    shifts = dict(re.findall(r"(half_drop|minimum|edge) x 10\^(-?\d+(?:\.\d+)?)", page))
+    assert {k: float(v) for k, v in shifts.items()} == lrfind.LANDMARK_SHIFT
+    [decades] = set(re.findall(r"suggestion x/÷ 10\^(\d+(?:\.\d+)?)", page))
+    assert float(decades) == lrfind.RANGE_DECADES
+
+
+def test_the_sweep_run_count_in_the_docs_is_fixtures_sweeps() -> None:
+    """README and rules.md name the reference trainer's sweeps by their size."""
+    import csv
+    import re
+
+    rows = list(csv.DictReader((ROOT / "fixtures/sweeps.csv").read_text().splitlines()))
+    pairs = {(r["dataset"], r["optimizer"]) for r in rows}
+    lrs = {r["lr"] for r in rows if (r["dataset"], r["optimizer"]) == min(pairs)}
+    readme = update_docs.PAGES[0].read_text()
+    assert re.findall(r"(\d+)-run LR sweeps", readme) == [str(len(rows))]
+    rules = (ROOT / "docs/rules.md").read_text()
+    assert f"numpy trainer's {len(rows)} sweep runs" in rules
+    assert f"The {len(pairs)} dataset × optimizer pairs × {len(lrs)} LRs" in rules
+
+
+def test_an_html_report_is_the_size_the_pictures_page_states() -> None:
+    """docs/pictures.md: 'Size: A–B KB per run', for a run logged every step and a short one."""
+    import re
+
+    pytest.importorskip("matplotlib")
+    import lrdoctor
+    from lrdoctor.formats.html import render_report_html
+
+    page = (ROOT / "docs/pictures.md").read_text()
+    low, high = map(int, re.search(r"Size: (\d+)–(\d+) KB per run", page).groups())
+    for name in ("spirals_adam_too_low.parquet", "warmup_too_high.parquet"):
+        size = len(render_report_html(lrdoctor.check(ROOT / "fixtures" / name)).encode())
+        assert low * 1024 <= size <= high * 1024, (name, size)
