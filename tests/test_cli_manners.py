@@ -210,3 +210,16 @@ def test_a_column_override_the_log_lacks_names_the_log_and_the_closest_column(tm
     line = one_error_line(run("check", log, "--loss-col", "los"))
     assert line.startswith(f"lrdoctor: error: {log}: column 'los' given for loss is not in the log")
     assert "did you mean 'loss'?" in line
+
+
+@pytest.mark.parametrize("columns", [60, 100])
+def test_lr_find_text_fits_the_terminal(monkeypatch, columns):
+    from pathlib import Path
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    log = Path(__file__).resolve().parent.parent / "fixtures" / "range_test_blobs_adam.csv"
+    result = run("lr-find", log)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()[1:]  # the first names the file, whatever its length
+    assert any(line.startswith("note: ") for line in lines)
+    assert max(map(len, lines)) <= columns

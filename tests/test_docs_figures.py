@@ -186,3 +186,23 @@ def test_an_html_report_is_the_size_the_pictures_page_states() -> None:
     for name in ("spirals_adam_too_low.parquet", "warmup_too_high.parquet"):
         size = len(render_report_html(lrdoctor.check(ROOT / "fixtures" / name)).encode())
         assert low * 1024 <= size <= high * 1024, (name, size)
+
+
+def test_the_advice_for_an_absurd_lr_is_what_lr_numbers_quotes(tmp_path) -> None:
+    """docs/lr-numbers.md: `lrdoctor train --lr 1000` then `check` says 'lower the LR to about
+    P (likely A–B)'; the trainer's CSV names no optimizer, so every family gets that advice."""
+    import re
+
+    import lrdoctor
+    from lrdoctor.trainer import TrainConfig, train, write_log
+
+    page = (ROOT / "docs/lr-numbers.md").read_text()
+    point, low, high = re.search(
+        r"\"lower\s+the\s+LR\s+to\s+about\s+([\d.]+)\s+\(likely\s+([\d.]+)–([\d.]+)\)\"", page
+    ).groups()
+    for optimizer in ("sgd", "adam"):
+        path = tmp_path / f"{optimizer}.csv"
+        write_log(train(TrainConfig(optimizer=optimizer, lr=1000.0, steps=300)), path)
+        [run] = lrdoctor.check(str(path)).runs
+        assert f"{run.suggested_lr:.2g}" == point
+        assert [f"{x:.2g}" for x in run.suggested_lr_range] == [low, high]

@@ -39,6 +39,20 @@ def plot_width(width: int | None) -> int:
     return max(20, min(100, shutil.get_terminal_size((80, 24)).columns - 16))
 
 
+def _notes(notes, columns: int | None = None, label: str = "note: ") -> list[str]:
+    """`note: ...` lines wrapped to the terminal's width, continuations indented under the text."""
+    import shutil
+    import textwrap
+
+    columns = columns or shutil.get_terminal_size((80, 24)).columns
+    return [
+        textwrap.fill(
+            n, max(40, columns - 1), initial_indent=label, subsequent_indent=" " * len(label)
+        )
+        for n in notes
+    ]
+
+
 def _overrides(loss_col: str | None, lr_col: str | None) -> dict[str, str]:
     return {k: v for k, v in (("loss", loss_col), ("lr", lr_col)) if v}
 
@@ -153,11 +167,14 @@ def _lrfind_text(result, width: int) -> str:
         lines.append(f"suggested LR: none{likely}")
     else:
         low, high = result.suggested_lr_range
-        lines.append(
-            f"suggested LR: {fmt_lr(result.suggested_lr)} ({result.method}, range "
-            f"{fmt_lr(low)} to {fmt_lr(high)}); confidence {result.confidence}"
+        lines += _notes(
+            [
+                f"{fmt_lr(result.suggested_lr)} ({result.method}, range "
+                f"{fmt_lr(low)} to {fmt_lr(high)}); confidence {result.confidence}"
+            ],
+            label="suggested LR: ",
         )
-    lines.extend(f"note: {n}" for n in result.notes)
+    lines.extend(_notes(result.notes))
     return "\n".join(lines)
 
 
@@ -262,7 +279,7 @@ def _compare_text(result, width: int) -> str:
         f"largest stable LR:  {fmt_lr(result.stable_edge_lr)} (finite, ended below its first loss)"
     )
     lines.append(f"suggested LR:       {fmt_lr(result.suggested_lr)}")
-    lines.extend(f"note: {n}" for n in result.notes)
+    lines.extend(_notes(result.notes))
     return "\n".join(lines)
 
 
