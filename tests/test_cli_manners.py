@@ -30,6 +30,12 @@ def test_version():
         assert result.exit_code == 0 and result.stdout.strip() == f"lrdoctor {lrdoctor.__version__}"
 
 
+def test_short_help_of_the_program_lists_every_command():
+    result = run("-h")
+    assert result.exit_code == 0
+    assert all(name in result.stdout for name in COMMANDS)
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_short_help_and_an_example_in_every_command(name):
     result = run(name, "-h")
@@ -52,6 +58,16 @@ def test_shell_completion_script():
         (["check"], "missing argument"),
         (["lr-find", "x.csv", "--format", "xml"], "invalid value for '--format'"),
         (["rules", "--formt", "json"], "did you mean '--format'?"),
+        (
+            ["check", "x.csv", "--select", "LR01"],
+            "unknown rule selector 'LR01' — did you mean 'LR001'?",
+        ),
+        (["check", "x.csv", "--ignore", "lr-to-high"], "did you mean 'lr-too-high'?"),
+        (
+            ["check", "x.csv", "--set", "PL001.patiance=0.5"],
+            "no parameter 'patiance' — did you mean 'patience'?",
+        ),
+        (["check", "x.csv", "--set", "PL01.patience=0.5"], "did you mean 'PL001'?"),
     ],
 )
 def test_usage_errors_are_one_line(args, needle):
