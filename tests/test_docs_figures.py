@@ -206,3 +206,22 @@ def test_the_advice_for_an_absurd_lr_is_what_lr_numbers_quotes(tmp_path) -> None
         [run] = lrdoctor.check(str(path)).runs
         assert f"{run.suggested_lr:.2g}" == point
         assert [f"{x:.2g}" for x in run.suggested_lr_range] == [low, high]
+
+
+def test_the_optimizer_ranges_in_lr_numbers_are_the_data_files() -> None:
+    """docs/lr-numbers.md: '(SGD 1e-4–1, Adam-type 1e-5–0.1, Adagrad 1e-4–1, Adadelta 0.01–100)'
+    are the ranges of rules/_optimizers.toml every suggested LR stays inside."""
+    import re
+
+    from lrdoctor.columns import canonical_optimizer
+    from lrdoctor.detectors import advice
+
+    page = (ROOT / "docs/lr-numbers.md").read_text()
+    quoted = re.search(r"family is used with \(([^)]+)\)", page.replace("\n", " "))[1]
+    names = {"SGD": "sgd", "Adam-type": "adam", "Adagrad": "adagrad", "Adadelta": "adadelta"}
+    ranges = dict(re.findall(r"([\w-]+) ([\d.e-]+–[\d.e-]+)", quoted))
+    assert set(ranges) == set(names)
+    for label, name in names.items():
+        low, high = map(float, ranges[label].split("–"))
+        profile = advice.profile(canonical_optimizer(name))
+        assert (profile.low, profile.high) == (low, high), label
