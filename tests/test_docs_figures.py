@@ -225,3 +225,22 @@ def test_the_optimizer_ranges_in_lr_numbers_are_the_data_files() -> None:
         low, high = map(float, ranges[label].split("–"))
         profile = advice.profile(canonical_optimizer(name))
         assert (profile.low, profile.high) == (low, high), label
+
+
+def test_the_best_lr_bands_quoted_in_the_docs_are_the_data_files() -> None:
+    """'SGD 1e-3–1, Adam-type 1e-4–3e-2' (and 'unknown: 1e-4–0.3') wherever the docs quote the
+    bands each family's best LR usually lies in: rules/_optimizers.toml's `best`."""
+    import re
+    import tomllib
+
+    data = tomllib.loads((ROOT / "rules/_optimizers.toml").read_text())
+    names = {"SGD": "sgd", "Adam-type": "adam", "unknown:": "unknown"}
+    seen = 0
+    for page in DOCS:
+        text = page.read_text().replace("\n", " ")
+        for label, low, high in re.findall(r"(SGD|Adam-type|unknown:) (1e-\d)–([\d.e-]*\d)", text):
+            if f"{label} {low}–{high}" in ("SGD 1e-4–1", "Adam-type 1e-5–0.1"):
+                continue  # the `used` ranges (test_the_optimizer_ranges_in_lr_numbers_...)
+            seen += 1
+            assert [float(low), float(high)] == data[names[label]]["best"], (page.name, label)
+    assert seen >= 4
