@@ -98,3 +98,54 @@ def test_multi_chunk_columns_convert_in_one_array_with_nulls_kept():
         False,
     ]
     assert out.values["loss"][[0, 2, 3, 4]].tolist() == [1.0, 3.0, 4.0, 5.0]
+
+
+# Values a log can hold, including the ones whose arithmetic is delicate (signed zeros, NaNs of
+# both signs, infinities, the extremes of float64).
+SPECIAL = (0.0, -0.0, float("nan"), -float("nan"), float("inf"), -float("inf"), 1e308, 5e-324)
+cells = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(SPECIAL))
+
+
+def _same(ours, numpys) -> bool:
+    """Bit for bit: values, NaN positions, signs (of zeros and NaNs), shape and dtype."""
+    a, b = np.asarray(ours), np.asarray(numpys)
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a, b, equal_nan=True)
+        and np.array_equal(np.signbit(a), np.signbit(b))
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(cells, min_size=1, max_size=60), st.integers(1, 6))
+def test_median_is_numpys_bit_for_bit(values, width):
+    x = np.asarray(values, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(x, min(width, len(x)))
+    with np.errstate(all="ignore"):
+        assert _same(stats.median(x), np.median(x))
+        assert _same(stats.median(windows, axis=1), np.median(windows, axis=1))
+        assert _same(stats.median(x[::2]), np.median(x[::2]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 40), st.data())
+def test_quartiles_are_numpys_percentiles_bit_for_bit(rows, cols, data):
+    block = np.asarray(
+        data.draw(st.lists(cells, min_size=rows * cols, max_size=rows * cols)), dtype=float
+    ).reshape(rows, cols)
+    with np.errstate(all="ignore"):
+        expected = np.percentile(block, [25, 50, 75], axis=1)
+        assert _same(stats.quartiles(block), expected)
+        assert _same(stats.median(block, axis=1), np.median(block, axis=1))
+        strided = block[:, ::3]
+        assert _same(stats.quartiles(strided), np.percentile(strided, [25, 50, 75], axis=1))
+
+
+def test_median_and_quartiles_leave_other_inputs_to_numpy():
+    ints = np.array([3, 1, 2, 8], dtype=np.int64)
+    assert _same(stats.median(ints), np.median(ints))
+    f32 = np.array([1.5, 2.5], dtype=np.float32)
+    assert _same(stats.median(f32), np.median(f32))
+    cube = np.arange(24, dtype=float).reshape(2, 3, 4)
+    assert _same(stats.median(cube, axis=1), np.median(cube, axis=1))

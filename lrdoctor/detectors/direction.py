@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detectors import knowledge
+from lrdoctor.detectors.stats import median
 from lrdoctor.run import Run
 
 
@@ -50,15 +51,15 @@ def _signs(run: Run) -> Signs | None:
     if len(loss) < 8 or not np.isfinite(loss).all() or loss.min() < 0:
         return None  # ratios of a loss that can go negative (a log-likelihood) mean nothing
     n = len(loss)
-    start = float(min(loss[0], np.median(loss[:3])))
+    start = float(min(loss[0], median(loss[:3])))
     if start <= 0:
         return None
-    end = float(np.median(loss[-max(3, n // 10) :]))
+    end = float(median(loss[-max(3, n // 10) :]))
     head = loss[: max(4, n // 3)]
     early_peak = float(_rolling_median(head, 3).max()) / start
     # Three rows, whatever the log's length: the jump between the first row and the next ones is
     # the logger's, and a long window would count a healthy run's fast fall.
-    opening = float(loss[0]) / max(float(np.median(loss[1:4])), 1e-300)
+    opening = float(loss[0]) / max(float(median(loss[1:4])), 1e-300)
     return Signs(
         n=n,
         start=start,
@@ -75,12 +76,12 @@ def _signs(run: Run) -> Signs | None:
 def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
     if len(x) < width:
         return x
-    return np.median(np.lib.stride_tricks.sliding_window_view(x, width), axis=1)
+    return median(np.lib.stride_tricks.sliding_window_view(x, width), axis=1)
 
 
 def _rank_trend(loss: np.ndarray, bins: int = 20) -> float:
     """Spearman correlation of the binned medians with their order (O(n))."""
-    levels = np.array([np.median(c) for c in np.array_split(loss, min(bins, len(loss) // 2))])
+    levels = np.array([median(c) for c in np.array_split(loss, min(bins, len(loss) // 2))])
     if len(levels) < 3 or np.ptp(levels) == 0:
         return 0.0
     ranks = np.argsort(np.argsort(levels)).astype(float)
@@ -95,7 +96,7 @@ def _grad_catapult(run: Run) -> float | None:
     g = g[np.isfinite(g)]
     if len(g) < 8 or g[0] <= 0:
         return None
-    later = float(np.median(g[len(g) // 10 :]))
+    later = float(median(g[len(g) // 10 :]))
     return float(g[0] / later) if later > 0 else None
 
 
@@ -124,8 +125,8 @@ def first_order_efficiency(run: Run) -> float | None:
     rates = rates[np.isfinite(rates) & (rates > 0)]
     if span <= 0 or len(g) < 2 or not len(rates):
         return None
-    predicted = float(np.median(rates)) * float(np.median(g)) ** 2
-    fall = (float(np.median(v[:k])) - float(np.median(v[-k:]))) / span
+    predicted = float(median(rates)) * float(median(g)) ** 2
+    fall = (float(median(v[:k])) - float(median(v[-k:]))) / span
     return fall / predicted if predicted > 0 else None
 
 
@@ -147,7 +148,7 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
             keep &= lr >= share * peak
     v = ratio.value[keep]
     v = v[int(len(v) * skip) :]
-    return float(np.median(v)) if len(v) >= 4 else None
+    return float(median(v)) if len(v) >= 4 else None
 
 
 def typical_band(family: str | None) -> tuple[float, float]:

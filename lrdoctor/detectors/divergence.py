@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
-from lrdoctor.detectors.stats import binned
+from lrdoctor.detectors.stats import binned, median
 from lrdoctor.run import Run, Series
 
 WATCHED = ("loss", "grad_norm", "update_ratio")
@@ -37,10 +37,10 @@ def climb(series: Series, window: float, most: int = 50) -> tuple[float, float]:
         return 0.0, 1.0
     before, last = v[:-k], v[-k:]
     ref = before[len(before) // 2 :]
-    base = float(np.median(ref))
+    base = float(median(ref))
     q75, q25 = np.percentile(ref, [75, 25])
     scale = max(float(q75 - q25), 1e-12 * max(1.0, abs(base)))
-    level = float(np.median(last))
+    level = float(median(last))
     z = (level - base) / scale
     ratio = level / base if base > 0 else np.inf if level > base else 1.0
     return z, ratio
@@ -51,7 +51,7 @@ def _last_jump(values: np.ndarray, k: int = 5) -> float:
     of the run so far (1 otherwise: near-zero losses jump tenfold on a bad batch)."""
     if len(values) < k + 1 or values[-1] <= values[:-1].max():
         return 1.0
-    base = float(np.median(values[-k - 1 : -1]))
+    base = float(median(values[-k - 1 : -1]))
     return float(values[-1] / base) if base > 0 and values[-1] > 0 else 1.0
 
 

@@ -7,7 +7,13 @@ import numpy as np
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as suggest
 from lrdoctor.detectors.shape import finite_prefix, shape_of
-from lrdoctor.detectors.stats import above_reference, human_lr, local_reference_bins, theil_sen
+from lrdoctor.detectors.stats import (
+    above_reference,
+    human_lr,
+    local_reference_bins,
+    median,
+    theil_sen,
+)
 from lrdoctor.run import Run
 
 
@@ -163,7 +169,7 @@ def plateau(
     threshold = max(min_z * sh.late_se, min_improvement * sh.drop)
     if improvement > threshold:
         return []
-    final = float(np.median(window_levels))
+    final = float(median(window_levels))
     if final > sh.best_region + threshold:
         return []  # the loss went back up: a rise (LR001), not a plateau
     # The stall began at the first bin from which the loss never again fell by more than the
@@ -227,13 +233,13 @@ def overfitting(
     if len(val) < min_points:
         return []
     padded = np.pad(val.value, 1, mode="edge")
-    smooth = np.median(np.lib.stride_tricks.sliding_window_view(padded, 3), axis=1)
+    smooth = median(np.lib.stride_tricks.sliding_window_view(padded, 3), axis=1)
     # Where the validation loss ended: the median of its last evaluations (at least 3).
     k = max(3, len(val) // 10)
-    end = float(np.median(val.value[-k:]))
+    end = float(median(val.value[-k:]))
     # The evaluations' own noise (what the 3-point median removed), for the mean of k of them.
     residual = val.value - smooth
-    noise = float(np.median(np.abs(residual - np.median(residual)))) * 1.4826
+    noise = float(median(np.abs(residual - median(residual)))) * 1.4826
     best = int(np.argmin(smooth))
     low = float(smooth[best])
     rise = end - low
@@ -292,7 +298,7 @@ def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
     if len(around) < 3 or len(later) < 3:
         return None
     tail = later[-max(3, len(later) // 4) :]
-    return bool(np.median(tail) < np.median(around))
+    return bool(median(tail) < median(around))
 
 
 def _warmup_end(run: Run, start_below: float, reached: float) -> float | None:

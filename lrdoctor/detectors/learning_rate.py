@@ -27,6 +27,7 @@ from lrdoctor.detectors.shape import (
     shape_of,
     weights_exploded,
 )
+from lrdoctor.detectors.stats import median
 from lrdoctor.run import Run
 
 
@@ -461,7 +462,7 @@ def update_ratio_high(run: Run, *, limit: float = 0.1) -> list[Evidence]:
     v = _ratio_window(run)
     if len(v) < 10:
         return []
-    ratio = float(np.median(v))
+    ratio = float(median(v))
     if ratio <= limit:
         return []
     lr = adv.peak_lr(run)

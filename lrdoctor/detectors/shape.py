@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detectors.advice import peak_lr, profile
-from lrdoctor.detectors.stats import Curve, binned, head_level, median_se, theil_sen
+from lrdoctor.detectors.stats import Curve, binned, head_level, median, median_se, theil_sen
 from lrdoctor.run import Run, Series
 
 BINS = 20
@@ -38,7 +38,7 @@ class Shape:
         curve; measuring a rise from it would see one in pure noise.
         """
         lo, hi = max(0, self.best_at - 1), min(len(self.curve), self.best_at + 2)
-        return float(np.median(self.curve.level[lo:hi]))
+        return float(median(self.curve.level[lo:hi]))
 
     @property
     def drop(self) -> float:
@@ -119,10 +119,10 @@ def _compute(run: Run, bins: int) -> Shape | None:
         start=_start(loss.value),
         best=float(curve.level[best_at]),
         best_at=best_at,
-        end=float(np.median(curve.level[-max(2, len(curve) // 5) :])),
+        end=float(median(curve.level[-max(2, len(curve) // 5) :])),
         late_drop=-slope * quarter,
         late_se=late_se,
-        mid=float(np.median(curve.level[len(curve) // 2 - 1 : len(curve) // 2 + 1])),
+        mid=float(median(curve.level[len(curve) // 2 - 1 : len(curve) // 2 + 1])),
     )
 
 
