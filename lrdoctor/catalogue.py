@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import string
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -14,6 +13,7 @@ from typing import Any
 from lrdoctor.columns import SIGNALS
 from lrdoctor.errors import CatalogueError
 from lrdoctor.findings import CATEGORIES, SEVERITIES
+from lrdoctor.tomlcache import read_toml
 
 RULE_KEYS = {
     "id",
@@ -209,7 +209,7 @@ def load_shared_phrases(path: Path) -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path)
     except (OSError, ValueError) as exc:  # ValueError: bad TOML, not UTF-8, 4,300+ digits
         raise CatalogueError(f"{path}: not a valid phrase file ({exc})") from exc
     if set(data) - {"phrases"}:
@@ -224,7 +224,7 @@ def load_shared_phrases(path: Path) -> dict[str, dict[str, str]]:
 def load_file(path: Path, shared: dict[str, dict[str, str]] | None = None) -> Rule:
     """Parse and validate one rule file; nothing in it is executed or evaluated."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path)
     except (OSError, ValueError) as exc:  # ValueError: bad TOML, not UTF-8, 4,300+ digits
         raise CatalogueError(f"{path}: not a valid rule file ({exc})") from exc
 

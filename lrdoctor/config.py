@@ -7,7 +7,6 @@ data (stdlib tomllib); nothing in it is evaluated.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from lrdoctor.catalogue import Rule, build_catalogue  # noqa: F401  (moved; kept
 from lrdoctor.columns import SIGNALS
 from lrdoctor.errors import ConfigError, did_you_mean
 from lrdoctor.findings import SEVERITIES
+from lrdoctor.tomlcache import read_toml
 
 KEYS = (
     "select",
@@ -84,7 +84,7 @@ def load_settings(path: Path | None = None, start: Path | None = None) -> Settin
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return read_toml(path)
     except (OSError, ValueError) as exc:  # ValueError: bad TOML, not UTF-8, 4,300+ digits
         raise ConfigError(f"{path}: not a valid TOML file ({exc})") from exc
 

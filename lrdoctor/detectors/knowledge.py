@@ -3,9 +3,10 @@ LR means per optimizer family) and rules/_advice.toml (how a suggested LR is siz
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
+
+from lrdoctor.tomlcache import read_toml
 
 FAMILIES = "_optimizers.toml"
 ADVICE = "_advice.toml"
@@ -24,7 +25,7 @@ class Family:
 def _data(name: str) -> dict:
     from lrdoctor.catalogue import builtin_rules_dir
 
-    return tomllib.loads((builtin_rules_dir() / name).read_text(encoding="utf-8"))
+    return read_toml(builtin_rules_dir() / name)
 
 
 def advice(key: str):

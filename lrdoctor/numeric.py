@@ -1,0 +1,71 @@
+"""numpy's median and quartiles, bit for bit, at a fraction of their per-call cost.
+
+The detectors take dozens of medians and quartiles of short slices per run; numpy's generic
+machinery (axis handling, dispatch, a NaN check that imports numpy.ma, ~14 ms at start-up)
+costs more than the partition itself on 2,000-row logs. Each function here does the same
+partition and the same arithmetic as numpy (tests/test_fast_stats.py holds them to numpy on
+hypothesis data with signed zeros, NaNs and infinities) and hands any other input to numpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def median(x: np.ndarray, axis: int | None = None):
+    """`np.median(x)` of a 1-D float64 array, or `np.median(x, axis=1)` of a 2-D one, bit for bit.
+
+    np.median costs ~20-40 µs of dispatch per call (and its NaN check imports numpy.ma, ~14 ms
+    at start-up); the detectors take dozens of medians of short slices per run. Same
+    partition, same mean of the middle pair (np.mean's sum starts from 0.0, which turns a -0.0
+    into 0.0), same NaN rule (a NaN anywhere gives that NaN); any other input goes to np.median.
+    """
+    rows = isinstance(x, np.ndarray) and x.dtype == np.float64 and x.size > 0
+    if not rows or (x.ndim, axis) not in ((1, None), (2, 1), (2, -1)):
+        return np.median(x, axis=axis)
+    n = x.shape[-1]
+    k = n // 2
+    part = np.partition(x, [k - 1, k, -1] if n % 2 == 0 else [k, -1], axis=-1)
+    if x.ndim == 1:
+        if part[-1] != part[-1]:  # NaN sorts last
+            return part[-1]
+        return (0.0 + part[k - 1] + part[k]) / 2 if n % 2 == 0 else 0.0 + part[k]
+    out = (0.0 + part[:, k - 1] + part[:, k]) / 2 if n % 2 == 0 else 0.0 + part[:, k]
+    last = part[:, -1]
+    nans = last != last
+    if nans.any():
+        out[nans] = last[nans]
+    return out
+
+
+_QUARTILES = np.array([25, 50, 75]) / 100
+
+
+def quartiles(block: np.ndarray) -> np.ndarray:
+    """`np.percentile(block, [25, 50, 75], axis=1)` of a 2-D float64 block, bit for bit.
+
+    numpy's linear method: the same order statistics and the same interpolation arithmetic,
+    without the np.unique (which imports numpy.ma, ~14 ms at start-up) and the dispatch.
+    """
+    m = block.shape[1] if block.ndim == 2 and block.dtype == np.float64 else 0
+    if m == 0 or block.shape[0] == 0:
+        return np.percentile(block, [25, 50, 75], axis=1)
+    virtual = (m - 1) * _QUARTILES
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    above = virtual >= m - 1
+    prev[above] = -1
+    nxt[above] = -1
+    prev, nxt = prev.astype(np.intp), nxt.astype(np.intp)
+    gamma = (virtual - prev)[:, None]
+    kth = sorted({i % m for i in (0, -1, *prev.tolist(), *nxt.tolist())})
+    part = np.partition(block, kth, axis=1)
+    a, b = part[:, prev].T, part[:, nxt].T
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    last = part[:, -1]
+    nans = last != last
+    if nans.any():  # that row's NaN itself, as numpy copies it
+        out[:, nans] = last[nans]
+    return out
