@@ -10,6 +10,7 @@ then measured on the same runs; disagreements with the CSV verdict are counted p
 
     python benchmarks/format_parity.py [--corpus ../shared/devcorpus] [--out DIR] [--show N]
     python benchmarks/format_parity.py --write-docs   # rewrite docs/formats.md's block
+    python benchmarks/format_parity.py --every 1,5,10,25 [--write-docs]   # by logging interval
 """
 
 from __future__ import annotations
@@ -45,8 +46,15 @@ def main(argv=None) -> int:
         action="store_true",
         help="write what is printed into the 'format-parity' block of docs/formats.md",
     )
+    ap.add_argument(
+        "--every",
+        help="instead: write each run as CSV logged every N steps, for each N in this "
+        "comma-separated list, and score each interval (false alarms, recall)",
+    )
     args = ap.parse_args(argv)
     corpus = args.corpus.resolve()
+    if args.every:
+        return by_interval(args, corpus, [int(n) for n in args.every.split(",")])
     gen, scorer = load_generator(corpus), load_scorer(corpus)
     runs = [
         r
@@ -84,6 +92,79 @@ def main(argv=None) -> int:
     else:
         report(verdicts, truth, own, args.show)
     return 0
+
+
+def by_interval(args, corpus: Path, intervals: list[int]) -> int:
+    """Every scored run as CSV logged every N steps: what the interval does to the verdict."""
+    gen, scorer = load_generator(corpus), load_scorer(corpus)
+    runs = [
+        r
+        for r in json.loads((corpus / "labels.json").read_text())["runs"]
+        if r["label"] in CLASSES and r["family"] != "range_test"
+    ]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp)
+        got = defaultdict(Counter)  # interval -> (truth, verdict) counts
+        for r in runs:
+            meta, cols = gen.read_raw(corpus / r["raw_path"])
+            for every in intervals:
+                where = out / r["run"] / f"every{every}"
+                name, _, _ = gen.write_run(
+                    str(where), "csv", r["degraded"], meta, cols, every, r["id"]
+                )
+                verdict = scorer.predict_label(report_json(where / name))[0]
+                got[every][(r["label"], verdict)] += 1
+    for every in intervals:
+        rows.append(interval_row(every, got[every]))
+    printed = _interval_table(rows, len(runs))
+    if args.write_docs:
+        import measured
+
+        command = f"python benchmarks/format_parity.py --every {args.every}"
+        measured.write(
+            measured.ROOT / "docs/formats.md", "interval-parity", printed, command, markdown=True
+        )
+    return 0
+
+
+def interval_row(every: int, counts: Counter) -> dict:
+    """Accuracy, false alarms (healthy runs given an LR verdict) and recall per class."""
+
+    def total(label):
+        return sum(n for (t, _), n in counts.items() if t == label)
+
+    n = sum(counts.values())
+    healthy = total("healthy")
+    alarms = sum(counts[("healthy", v)] for v in ("too_high", "too_low"))
+    return dict(
+        every=every,
+        accuracy=sum(n_ for (t, v), n_ in counts.items() if t == v) / n,
+        false_alarms=alarms / healthy if healthy else 0.0,
+        **{
+            f"recall_{c}": counts[(c, c)] / total(c) if total(c) else 0.0
+            for c in ("too_high", "too_low", "nan_numerical")
+        },
+    )
+
+
+def _interval_table(rows: list[dict], n: int) -> str:
+    lines = [
+        f"{n} scored runs, each written as CSV logged every N steps (its first row at step "
+        "N-1, as a loop that logs after every N-th update writes it)\n",
+        "| every N steps | accuracy | healthy runs with an LR warning | recall too_high "
+        "| too_low | NaN cause |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['every']} | {r['accuracy']:.1%} | {r['false_alarms']:.1%} "
+            f"| {r['recall_too_high']:.1%} | {r['recall_too_low']:.1%} "
+            f"| {r['recall_nan_numerical']:.1%} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    return text
 
 
 def parity(verdicts, truth, own) -> list[dict]:

@@ -119,12 +119,23 @@ def test_a_jump_then_a_flat_plateau_is_too_high():
     """Thrown up early, then no steady descent: the plateau of an LR past its edge."""
     rng = np.random.default_rng(3)
     n = 300
-    loss = 0.3 + 0.05 * rng.standard_normal(n) ** 2
-    loss[0], loss[3:8] = 1.0, 3.0  # the jump, then a noisy plateau well below the start
+    loss = 0.7 + 0.05 * rng.standard_normal(n) ** 2
+    loss[0], loss[3:8] = 1.0, 3.0  # the jump, then a noisy plateau not far below the start
     run = run_from_frame(pd.DataFrame({"step": np.arange(n), "loss": loss, "lr": 0.1}))
     [ev] = lr_too_high(run)
     assert (ev.reason, ev.limit) == ("jumped_flat", 1.5)
     assert ev.observed >= 1.5 and ev.slots["trend"] > ev.slots["jump_trend"] == -0.5
+    assert ev.slots["moved"] >= ev.slots["blowup_moved"] == 0.5
+
+
+def test_a_jump_then_a_noisy_floor_far_below_the_start_is_not_a_plateau():
+    """A loss near zero has a weak rank trend too, however far it fell: no plateau."""
+    rng = np.random.default_rng(3)
+    n = 300
+    loss = 0.02 * (1 + rng.standard_normal(n) ** 2)
+    loss[0], loss[3:8] = 1.0, 3.0
+    run = run_from_frame(pd.DataFrame({"step": np.arange(n), "loss": loss, "lr": 0.1}))
+    assert all(ev.reason != "jumped_flat" for ev in lr_too_high(run))
 
 
 def test_a_jump_followed_by_a_steady_descent_is_not_jumped_flat():
@@ -135,15 +146,27 @@ def test_a_jump_followed_by_a_steady_descent_is_not_jumped_flat():
     assert all(ev.reason != "jumped_flat" for ev in lr_too_high(run))
 
 
-@pytest.mark.parametrize(("first", "fires"), [(30.0, True), (5.0, False)])
-def test_a_first_logged_loss_far_above_the_next_is_an_explosion_before_the_log(first, fires):
-    """A window mean or a late first row: the log opens in the tail of an explosion."""
+def _opening(first: float, loss_rows: str | None):
     t = np.arange(50) * 10 + 10
     loss = 1.0 * np.exp(-np.arange(50) / 10) + 0.5
     loss[0] = first * np.median(loss[1:4])
     run = run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": 0.5}))
-    got = [(ev.reason, ev.limit) for ev in lr_too_high(run)]
-    assert (("opened_high", 10.0) in got) is fires
+    if loss_rows:
+        run.meta["loss_rows"] = loss_rows
+    return [(ev.reason, ev.limit) for ev in lr_too_high(run)]
+
+
+@pytest.mark.parametrize("rows", ["window_mean", "epoch_mean"])
+@pytest.mark.parametrize(("first", "fires"), [(30.0, True), (5.0, False)])
+def test_a_first_mean_far_above_the_next_is_an_explosion_before_the_log(rows, first, fires):
+    """HF's logging window or an epoch averages the first steps: they went up first."""
+    assert (("opened_high", 10.0) in _opening(first, rows)) is fires
+
+
+def test_a_single_first_loss_far_above_the_next_may_be_a_fast_fall():
+    """Logged after unlogged steps, one loss that high fits a fast first fall too: info."""
+    got = _opening(30.0, None)
+    assert ("opened_late", 10.0) in got and ("opened_high", 10.0) not in got
 
 
 @pytest.mark.parametrize(("lr", "reason"), [(3e-5, "below_band"), (3e-3, None)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +46,22 @@ def test_parity_counts_each_format_on_the_same_runs():
     assert rows["keras"] == dict(
         format="keras", runs=1, right=1, csv_right=1, differ=0, shipped=0, shipped_right=0
     )
+
+
+def test_interval_row_counts_false_alarms_over_healthy_runs_only():
+    counts = Counter(
+        {
+            ("healthy", "healthy"): 8,
+            ("healthy", "too_high"): 1,
+            ("healthy", "too_low"): 1,
+            ("too_high", "too_high"): 3,
+            ("too_high", "healthy"): 1,
+            ("nan_numerical", "too_high"): 2,
+        }
+    )
+    row = _parity().interval_row(10, counts)
+    assert row["every"] == 10
+    assert row["false_alarms"] == 2 / 10
+    assert row["accuracy"] == 11 / 16
+    assert (row["recall_too_high"], row["recall_nan_numerical"]) == (3 / 4, 0.0)
+    assert row["recall_too_low"] == 0.0  # no too-low run: no division by zero

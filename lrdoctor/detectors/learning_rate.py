@@ -54,6 +54,7 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "early_blowup",
         "jumped_flat",
         "opened_high",
+        "opened_late",
         "stuck_high",
     ),
 )
@@ -109,6 +110,15 @@ def lr_too_high(
         )
     if found is None:
         found = _above_range(run, s, above_range_opening)
+    if found is None and s is not None and s.opening >= thrown_opening:
+        # A first logged loss far above the next ones. When it is the mean of the run's first
+        # steps (a logging window, an epoch), those steps went up before they came down: the
+        # tail of an explosion. A single loss logged after unlogged steps fits a fast first
+        # fall just as well (on ../shared/devcorpus runs rewritten every 5 steps, a third of
+        # its firings were healthy runs): info.
+        base = {"moved": s.moved, "first": s.start, "final": s.end}
+        reason = "opened_high" if _first_row_is_a_mean(run) else "opened_late"
+        found = reason, s.opening, thrown_opening, {**base, "first_step": int(sh.loss.step[0])}
     if found is None:
         return []
     reason, observed, limit, slots = found
@@ -165,6 +175,12 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
     return None
 
 
+def _first_row_is_a_mean(run: Run) -> bool:
+    """Whether the first logged loss averages the run's first steps (its reader says so)."""
+    rows = run.meta.get("loss_rows")
+    return rows == "epoch_mean" or (rows == "window_mean" and run["loss"].step[0] > 1)
+
+
 def _above_range(run: Run, s: Signs | None, opening: float):
     """(reason, observed, limit, slots) when the LR is above its optimizer's usual range and
     nothing else spoke: an error when the log opened on the tail of a fall too sharp for a
@@ -203,10 +219,6 @@ def _by_signs(
         # The first logged step already came after an explosion (loggers without a pre-update
         # row): its gradient dwarfs every later one, whatever the loss did next.
         return "thrown_early", gc, thrown_catapult, base
-    if s.opening >= thrown_opening:
-        # The same without a gradient column: the first logged loss is the tail of an explosion
-        # that the following rows recover from (a window mean, or a logger that starts late).
-        return "opened_high", s.opening, thrown_opening, base
     if s.moved >= above_start:
         return "ended_above_start", s.moved, above_start, base
     if s.moved >= blowup_moved and (s.early_peak >= blowup_peak or (gc or 0) >= blowup_catapult):
@@ -216,9 +228,11 @@ def _by_signs(
             else Sign("grad_catapult", gc, blowup_catapult)
         )
         return "early_blowup", sign.observed, sign.limit, {**base, **_sign_slots("sign", sign)}
-    if s.early_peak >= peak and s.trend > jump_trend:
+    if s.early_peak >= peak and s.trend > jump_trend and s.moved >= blowup_moved:
         # Thrown up early, then a plateau that never descends again: an LR that healthy runs
-        # recover from leaves a steady descent behind the jump.
+        # recover from leaves a steady descent behind the jump. A weak rank trend alone is no
+        # plateau: a noisy loss near zero has one too, however far it fell (the same limit as
+        # early_blowup's "never recovered").
         return (
             "jumped_flat",
             s.early_peak,

@@ -104,6 +104,7 @@ def _epoch_as_step(table: Table, epoch: str) -> None:
         table.values["step"], table.empty["step"] = e.copy(), table.empty[epoch].copy()
         table.names.append("step")
         table.notes.append(f"no step column: {epoch!r} was used as the step (one row per epoch)")
+        table.meta["loss_rows"] = "epoch_mean"  # Keras, fastai and Ultralytics log epoch means
     else:
         table.notes.append(
             f"{epoch!r} does not increase row by row (a CSVLogger with append=True restarts "

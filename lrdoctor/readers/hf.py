@@ -31,7 +31,8 @@ def read_state(path: Path, select: Select, source: str | None = None) -> Table:
         notes.append("log_history has no training loss rows (logging_steps too large?)")
     elif not any("grad_norm" in r for r in kept):
         notes.append("no grad_norm in log_history (transformers older than 4.38)")
-    meta = {"framework": "huggingface"}
+    # The Trainer logs the mean training loss of each logging window, not one step's.
+    meta = {"framework": "huggingface", "loss_rows": "window_mean"}
     if isinstance(state.get("global_step"), int):
         meta["global_step"] = str(state["global_step"])
     return table_from_records(source or str(path), kept, select, notes, meta, rename=RENAME)

@@ -140,7 +140,7 @@ def history_table(source: str, history: dict[str, list], select: Select) -> Tabl
         records,
         lambda names: {*select(names), "step"},
         rename={"epoch": "step"},
-        meta={"framework": "keras"},
+        meta={"framework": "keras", "loss_rows": "epoch_mean"},
     )
     table.notes.append("a Keras history: the epoch index was used as the step")
     return table
