@@ -28,9 +28,7 @@ import measured  # noqa: E402
 
 # `--hypothesis-show-statistics`: a test's id line, then one block per phase.
 TEST_LINE = re.compile(r"^(tests/\S+::\S+):$")
-COUNTS = re.compile(
-    r"- (\d+) passing examples?, (\d+) failing examples?, (\d+) invalid examples?"
-)
+COUNTS = re.compile(r"- (\d+) passing examples?, (\d+) failing examples?, (\d+) invalid examples?")
 DURATION = re.compile(r"^([\d.]+)s (call|setup|teardown)\s+(tests/\S+)$")
 SUMMARY = re.compile(r"^(?:=+ )?(\d+ (?:passed|failed|error).*?) in ([\d.]+)s\b")
 

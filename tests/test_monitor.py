@@ -265,7 +265,9 @@ def test_a_detector_that_raises_is_an_outcome_in_the_monitor(monkeypatch):
 def _finding(severity="warning", observed=3.0, limit=1.5):
     from lrdoctor.findings import Finding
 
-    return Finding("LR001", "lr-too-high", "lr_too_high", severity, "m", "r", 0, None, observed, limit)
+    return Finding(
+        "LR001", "lr-too-high", "lr_too_high", severity, "m", "r", observed=observed, limit=limit
+    )
 
 
 def test_a_held_finding_is_out_only_once_stable():
@@ -282,9 +284,8 @@ def test_a_held_finding_is_out_only_once_stable():
     f = _finding()
     assert out(HoldBack(), [(100, f), (150, f), (200, f)]) == [False, False, True]
     assert out(HoldBack(), [(100, f), (200, f)]) == [False, False]  # two evaluations only
-    assert out(HoldBack(), [(100, f), (150, None), (200, f), (300, f), (400, f)]) == [
-        False, False, False, False, True  # gone at 150: counted again from 200
-    ]
+    flicker = [(100, f), (150, None), (200, f), (300, f), (400, f)]  # counted again from 200
+    assert out(HoldBack(), flicker) == [False, False, False, False, True]
     info = replace(f, severity="info")
     assert out(HoldBack(), [(100, info), (150, f), (200, f), (250, f)]) == [False] * 4
     fading = [(100, f), (150, replace(f, observed=2.5)), (200, replace(f, observed=2.0))]
