@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ROOT / "fixtures" / "sweeps.csv"
 # Monitor settings compared on the same training logs.
 VARIANTS = {
-    "default (defer whole-run categories, confirm 0.5)": {},
+    "default (defer whole-run categories, stable until doubled)": {},
     "defer, no confirmation": {"confirm": 0.0},
     "report everything at once": {"defer": (), "confirm": 0.0},
 }

@@ -281,6 +281,7 @@ def _in_workers(paths: list[Path], planned, options: Options, jobs: int) -> list
 def _pool_round(paths, indices, planned, options, jobs, done) -> list[int]:
     """Check `indices` in a pool of `jobs` workers; returns those lost to a broken pool."""
     import multiprocessing
+    import signal
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -294,7 +295,16 @@ def _pool_round(paths, indices, planned, options, jobs, done) -> list[int]:
         mp_context=multiprocessing.get_context("forkserver") if remote else None,
     )
     try:
-        futures = {i: pool.submit(_worker_check, paths[i]) for i in indices}
+        # Workers are forked while submitting: until a worker has set its own handlers it
+        # would run the parent's (SIGTERM raising Terminated, Ctrl-C KeyboardInterrupt) and
+        # print a traceback, so the signals wait (blocked) until it has, and here until every
+        # worker is recorded in the pool and can be stopped.
+        before = _mask_stop_signals(block=True)
+        try:
+            futures = {i: pool.submit(_worker_check, paths[i]) for i in indices}
+        finally:
+            if before is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, before)  # delivered now
         lost = []
         for i, future in futures.items():
             try:
@@ -321,12 +331,26 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(planned, options: Options) -> None:
-    """Workers leave Ctrl-C to the parent (which stops them) and die quietly on SIGTERM."""
+    """Workers leave Ctrl-C to the parent (which stops them) and die quietly on SIGTERM;
+    a signal that arrived while the worker was starting (blocked since the fork) is taken
+    only then."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _mask_stop_signals(block=False)
     _WORKER.update(planned=planned, options=options)
+
+
+def _mask_stop_signals(block: bool) -> set | None:
+    """Block (or unblock) SIGINT and SIGTERM in this thread and the processes it forks; the
+    mask before, or None where there are no signal masks (Windows)."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    how = signal.SIG_BLOCK if block else signal.SIG_UNBLOCK
+    return signal.pthread_sigmask(how, {signal.SIGINT, signal.SIGTERM})
 
 
 def _worker_check(path: Path) -> list[RunReport]:

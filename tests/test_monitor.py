@@ -260,3 +260,52 @@ def test_a_detector_that_raises_is_an_outcome_in_the_monitor(monkeypatch):
     report = monitor.last_report
     assert [(o.rule, o.status) for o in report.detector_errors] == [("PL001", "detector_error")]
     assert "SC001" in {f.rule for f in monitor.findings}  # the other rules still reported
+
+
+def _finding(severity="warning", observed=3.0, limit=1.5):
+    from lrdoctor.findings import Finding
+
+    return Finding(
+        "LR001", "lr-too-high", "lr_too_high", severity, "m", "r", observed=observed, limit=limit
+    )
+
+
+def test_a_held_finding_is_out_only_once_stable():
+    """Present at every evaluation while the run doubles, over 3 evaluations, at one severity,
+    its evidence not fading: a flicker, a severity change or a fading margin starts it over or
+    holds it; a non-finite value needs none of it."""
+    from dataclasses import replace
+
+    from lrdoctor.monitor import HoldBack
+
+    def out(hold, sequence):
+        return [bool(hold.ready([f] if f else [], rows, False)) for rows, f in sequence]
+
+    f = _finding()
+    assert out(HoldBack(), [(100, f), (150, f), (200, f)]) == [False, False, True]
+    assert out(HoldBack(), [(100, f), (200, f)]) == [False, False]  # two evaluations only
+    flicker = [(100, f), (150, None), (200, f), (300, f), (400, f)]  # counted again from 200
+    assert out(HoldBack(), flicker) == [False, False, False, False, True]
+    info = replace(f, severity="info")
+    assert out(HoldBack(), [(100, info), (150, f), (200, f), (250, f)]) == [False] * 4
+    fading = [(100, f), (150, replace(f, observed=2.5)), (200, replace(f, observed=2.0))]
+    assert out(HoldBack(), fading) == [False, False, False]
+    growing = [(100, f), (150, replace(f, observed=4.0)), (200, replace(f, observed=5.0))]
+    assert out(HoldBack(), growing) == [False, False, True]
+    nan = replace(f, category="non_finite")
+    assert out(HoldBack(), [(100, nan)]) == [True]
+    assert HoldBack().ready([replace(f, observed=2.0)], 120, final=True)  # the end: as check
+
+
+def test_a_finding_that_escalates_is_reported_again():
+    """An info finding that becomes a warning reaches raise_on (it was dropped as 'seen')."""
+    from lrdoctor.monitor import HoldBack, Monitor, TrainingHealthError
+
+    monitor = Monitor(rules=["LR001"], raise_on="warning")
+    monitor._hold = HoldBack(warmup=0, defer=(), confirm=0)
+    monitor.report = lambda: type("R", (), {"findings": [_finding("info")]})()
+    assert [f.severity for f in monitor._evaluate(final=False)] == ["info"]
+    monitor.report = lambda: type("R", (), {"findings": [_finding("warning")]})()
+    with pytest.raises(TrainingHealthError):
+        monitor._evaluate(final=False)
+    assert [f.severity for f in monitor.findings] == ["warning"]

@@ -204,3 +204,36 @@ def test_watch_and_the_monitor_do_not_stop_a_run_that_check_passes(tmp_path):
         monitor.update(**{k: v for k, v in record.items() if pd.notna(v)})
     monitor.check()
     assert kinds(monitor.findings) == kinds(reference.findings)
+
+
+@pytest.mark.parametrize(
+    "name", ["sched_plateau.parquet", "spike_recovers.parquet", "spirals_adadelta_healthy.csv.gz"]
+)
+def test_no_fixture_that_check_passes_is_stopped_while_it_grows(tmp_path, name):
+    """`check` passes these whole, but their prefixes carry verdicts that come and go (SP001 on
+    sched_plateau from row 1,308 until row 1,970, at a severity that flickers; LR001 on
+    spike_recovers from row 50, fading towards its limit until it is gone at row ~220). Unheld,
+    `watch --exit-on warning` stops them; the old hold-back (grown by half, at one evaluation)
+    stopped them too (docs/reliability.md); held until stable, neither watch (every 10 rows,
+    then every 2 %) nor the Monitor (every 20 %) stops them, and both end with `check`'s
+    findings."""
+    import pandas as pd
+
+    from lrdoctor.monitor import HoldBack, Monitor
+
+    path = FIXTURES / name
+    rows = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+    reference = check_path(path, plan(load_builtin()), Options())[0]
+    assert not [f for f in reference.findings if f.severity in ("warning", "error")]
+
+    unheld = HoldBack(defer=(), confirm=0)
+    assert _grown_under_watch(tmp_path / "unheld.csv", rows, unheld)[0] is not None  # the trap
+    stopped, watcher = _grown_under_watch(tmp_path / "live.csv", rows)
+    assert stopped is None
+    assert kinds(watcher.reports[0].findings) == kinds(reference.findings)
+
+    monitor = Monitor(raise_on="warning")  # raises TrainingHealthError if it would stop
+    for record in rows.to_dict("records"):
+        monitor.update(**{k: v for k, v in record.items() if pd.notna(v)})
+    monitor.check()
+    assert kinds(monitor.findings) == kinds(reference.findings)

@@ -90,7 +90,9 @@ class Watcher:
         self.path, self.session, self.exit_on = path, session, exit_on
         self.reports: list = []  # the latest RunReport of each run in the log
         self.runs: list = []
-        self.seen: set[tuple[str, str, str | None]] = set()
+        # (run, rule, cause) -> the severity rank it was last printed at: printed again only
+        # when it escalates (an info finding that became a warning can reach --exit-on)
+        self.seen: dict[tuple[str, str, str | None], int] = {}
         self.read_error: str | None = None
         self.status = False
         self.follower = None
@@ -196,9 +198,9 @@ class Watcher:
             ready = self.hold.ready(report.findings, report.n_steps, final, key=key_of)
             for f in sorted(ready, key=lambda f: (f.step is None, f.step or 0)):
                 key = key_of(f)
-                if key in self.seen:
+                if self.seen.get(key, -1) >= f.rank:
                     continue
-                self.seen.add(key)
+                self.seen[key] = f.rank
                 if self.status:
                     sys.stderr.write("\r\x1b[2K")  # the finding replaces the status line
                 typer.echo(format_finding(f, report.source if len(self.reports) > 1 else None))

@@ -502,9 +502,35 @@ from lrdoctor.cli import main
 main()
 """
 
+# A worker that has been forked but not yet set its own signal handlers (the pool starting):
+# a signal to the process group (CI cancelling the job, `timeout`, Ctrl-C) reaches it there.
+STARTING_WORKER = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even under xdist
+from pathlib import Path
+import lrdoctor.engine as engine
+busy = Path(sys.argv[1])
+real = engine._worker_init
+def _worker_init(*args):
+    busy.touch()   # tell the test a worker is starting
+    time.sleep(2)
+    real(*args)
+engine._worker_init = _worker_init
+sys.argv = ["lrdoctor", *sys.argv[2:]]
+from lrdoctor.cli import main
+main()
+"""
 
-def run_process(args: list, signal_after_start: int | None, tmp: Path):
-    """Run the real entry point (`lrdoctor.cli.main`) in a fresh interpreter."""
+
+def run_process(
+    args: list,
+    signal_after_start: int | None,
+    tmp: Path,
+    script: str = SLOW_READ,
+    to_group: bool = False,
+):
+    """Run the real entry point (`lrdoctor.cli.main`) in a fresh interpreter; with a signal,
+    run `script` and send it (to the process, or its whole group) once the script says."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     env.pop("GITHUB_STEP_SUMMARY", None)
     if signal_after_start is None:
@@ -520,7 +546,7 @@ def run_process(args: list, signal_after_start: int | None, tmp: Path):
         )
         return proc.returncode, proc.stdout, proc.stderr
     ready = tmp / "busy"
-    cmd = [sys.executable, "-c", SLOW_READ, str(ready), *map(str, args)]
+    cmd = [sys.executable, "-c", script, str(ready), *map(str, args)]
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
@@ -529,13 +555,17 @@ def run_process(args: list, signal_after_start: int | None, tmp: Path):
         cwd=tmp,
         text=True,
         stdin=subprocess.DEVNULL,
+        start_new_session=to_group,
     )
     for _ in range(DEADLINE * 10):
         if ready.exists() or proc.poll() is not None:
             break
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(0.1)
-    proc.send_signal(signal_after_start)
+    if to_group:
+        os.killpg(proc.pid, signal_after_start)
+    else:
+        proc.send_signal(signal_after_start)
     out, err = proc.communicate(timeout=DEADLINE)
     return proc.returncode, out, err
 
@@ -613,6 +643,12 @@ CASES: dict[str, Hostile] = {
         lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 143, process=True, lines=0
     ),
     "SIGINT stops the workers": Hostile(
+        lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 130, process=True, lines=0
+    ),
+    "SIGTERM to the group while the workers start": Hostile(
+        lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 143, process=True, lines=0
+    ),
+    "Ctrl-C to the group while the workers start": Hostile(
         lambda t: ["check", *folder_of(8)(t), "--jobs", "2"], 130, process=True, lines=0
     ),
     # 3. Bounded work: each limit is one line naming it and the flag that raises it.
@@ -950,7 +986,12 @@ CASES: dict[str, Hostile] = {
 }
 
 # Cases run in a process that must be signalled once a worker is busy.
-SIGNALLED = {"SIGTERM stops the workers": signal.SIGTERM, "SIGINT stops the workers": signal.SIGINT}
+SIGNALLED = {
+    "SIGTERM stops the workers": (signal.SIGTERM, SLOW_READ, False),
+    "SIGINT stops the workers": (signal.SIGINT, SLOW_READ, False),
+    "SIGTERM to the group while the workers start": (signal.SIGTERM, STARTING_WORKER, True),
+    "Ctrl-C to the group while the workers start": (signal.SIGINT, STARTING_WORKER, True),
+}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -967,7 +1008,8 @@ def test_hostile(name, tmp_path, monkeypatch):
         args = ["check", *args]
     before = digest(tmp_path / "in") if (tmp_path / "in").exists() else {}
     if case.process:
-        code, out, err = run_process(args, SIGNALLED.get(name), tmp_path)
+        signum, script, to_group = SIGNALLED.get(name, (None, SLOW_READ, False))
+        code, out, err = run_process(args, signum, tmp_path, script, to_group)
         assert "Traceback" not in out + err, err
     else:
         if case.patch is not None:
@@ -997,12 +1039,15 @@ def test_hostile(name, tmp_path, monkeypatch):
         case.check(tmp_path, type("Result", (), {"stdout": out, "stderr": err})())
 
 
-def test_no_worker_outlives_a_signal(tmp_path):
-    """After SIGTERM no process of the batch is left (they would hold files and cores)."""
+@pytest.mark.parametrize("starting", [False, True], ids=["busy", "starting"])
+def test_no_worker_outlives_a_signal(tmp_path, starting):
+    """After SIGTERM (to the command while a worker is busy, or to the whole group while the
+    workers start) no process of the batch is left (they would hold files and cores)."""
     import time
 
     args = ["check", *folder_of(8)(tmp_path), "--jobs", "2"]
-    code, _, err = run_process(args, signal.SIGTERM, tmp_path)
+    script = STARTING_WORKER if starting else SLOW_READ
+    code, _, err = run_process(args, signal.SIGTERM, tmp_path, script, to_group=starting)
     assert code == 143, err
     time.sleep(0.5)
     mine = subprocess.run(["pgrep", "-f", str(tmp_path / "busy")], capture_output=True, text=True)
