@@ -32,9 +32,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from lrdoctor import catalogue, engine
+from lrdoctor.columns import canonical_optimizer
 from lrdoctor.compare import compare_runs, summarise
 from lrdoctor.detectors.stats import human_lr
-from lrdoctor.columns import canonical_optimizer
 from lrdoctor.lrfind import (
     DEFAULT_METHOD,
     FAMILY_SHIFT,
@@ -168,7 +168,7 @@ def _landmarks_lr(cands: dict, shift: dict[str, float]) -> float | None:
 
 
 def _offsets_for(family: str | None, pooled: dict, per: dict) -> dict:
-    return per[family] if family in per else pooled
+    return per.get(family, pooled)
 
 
 def devcorpus_lrfind(corpus: Path) -> None:

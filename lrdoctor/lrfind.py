@@ -63,9 +63,10 @@ FLAT_BOTTOM_DECADES = 1.0
 # LANDMARK_SHIFT prints this and the deciles of log10(best / suggestion): -0.91 / +0.73).
 RANGE_DECADES = 0.8
 # Confidence is "medium" at best: the default lands within 3x of the sweep-best on 62 % of the
-# 56 development-corpus tests (65 % of the 46 "medium" ones), and no evidence in the curve singled out a subset that
-# lands >= 80 % of the time (the landmarks' agreement did not: docs/lr-numbers.md). A caveat
-# note (flat bottom, short, fast, no turn-up, capped) makes it "low".
+# 56 development-corpus tests (65 % of the 46 "medium" ones), and no evidence in the curve
+# singled out a subset that lands >= 80 % of the time (the landmarks' agreement did not:
+# docs/lr-numbers.md). A caveat note (flat bottom, short, fast, no turn-up, no descent,
+# capped) makes it "low".
 CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up", "no descent")
 
 
@@ -264,7 +265,7 @@ def analyse(
     loss = np.asarray(loss, dtype=float)
     offsets = family if family in FAMILY_SHIFT else "all"
     if shift is None:
-        shift = FAMILY_SHIFT[offsets] if offsets in FAMILY_SHIFT else LANDMARK_SHIFT
+        shift = FAMILY_SHIFT.get(offsets, LANDMARK_SHIFT)
     if method not in METHODS:
         raise InputError(source, f"unknown method {method!r}", f"choose from {', '.join(METHODS)}")
     if len(lr) < MIN_POINTS:

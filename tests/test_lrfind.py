@@ -344,7 +344,10 @@ def test_lr_find_optimizer_option_picks_the_family_offsets(tmp_path):
         return json.loads(out.stdout)["offsets"]
 
     assert (offsets(), offsets("--optimizer", "adamw"), offsets("--optimizer", "sgd")) == (
-        "all", "adam", "sgd")
+        "all",
+        "adam",
+        "sgd",
+    )
     # a log that names its optimizer keeps it (--optimizer is the fallback, as in check)
     named = FIXTURES / "range_test_spirals_sgd.parquet"
     out = runner.invoke(app, ["lr-find", str(named), "--format", "json", "--optimizer", "adam"])
