@@ -32,10 +32,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from lrdoctor import catalogue, engine
+from lrdoctor.columns import canonical_optimizer
 from lrdoctor.compare import compare_runs, summarise
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.lrfind import (
     DEFAULT_METHOD,
+    FAMILY_SHIFT,
     LANDMARK_SHIFT,
     METHODS,
     analyse_run,
@@ -150,10 +152,23 @@ def fit_shift(rows: list[tuple[dict, dict]]) -> dict[str, float]:
     }
 
 
+def fit_shifts(rows: list[tuple[dict, dict]]) -> tuple[dict, dict[str, dict]]:
+    """(pooled offsets, offsets per optimizer family), the family from the labelled optimizer."""
+    per = {
+        fam: fit_shift([row for row in rows if canonical_optimizer(row[0]["optimizer"]) == fam])
+        for fam in FAMILY_SHIFT
+    }
+    return fit_shift(rows), per
+
+
 def _landmarks_lr(cands: dict, shift: dict[str, float]) -> float | None:
     """The default's suggestion under other shifts, rounded as lr-find rounds it."""
     log_mean, _ = landmark_estimate(cands, shift)
     return None if log_mean is None else human_lr(10**log_mean)
+
+
+def _offsets_for(family: str | None, pooled: dict, per: dict) -> dict:
+    return per.get(family, pooled)
 
 
 def devcorpus_lrfind(corpus: Path) -> None:
@@ -163,13 +178,16 @@ def devcorpus_lrfind(corpus: Path) -> None:
 
     rows, runs, peers = [], [], {"fastai valley": [], "pytorch-lr-finder steepest": []}
     results: dict[str, list] = {m: [] for m in METHODS}
+    told: list = []  # the shipped default told the optimizer (as `--optimizer` does)
     calib: dict[str, list[bool]] = {}
     errors: list[float] = []
     inside: list[bool] = []
+    named = Counter()
     for meta, run in _devcorpus_runs(corpus, lambda r: r["label"] == "range_test"):
         r = analyse_run(run, shift=dict.fromkeys(LANDMARK_SHIFT, 0.0))
         rows.append((meta, r.candidates))
         runs.append(run)
+        named[run.optimizer_family or "not named"] += 1
         for m in METHODS[1:]:
             results[m].append((r.candidates[m], meta["lr_best"]))
         series = scorer.load_series(str(corpus / meta["path"]), meta["format"])
@@ -180,6 +198,8 @@ def devcorpus_lrfind(corpus: Path) -> None:
         )
         shipped = analyse_run(run)
         results["landmarks"].append((shipped.suggested_lr, meta["lr_best"]))
+        family = canonical_optimizer(meta["optimizer"])
+        told.append((analyse_run(run, family=family).suggested_lr, meta["lr_best"]))
         if shipped.suggested_lr_range and shipped.raw_lr:
             low, high = shipped.suggested_lr_range
             errors.append(math.log10(meta["lr_best"] / shipped.raw_lr))
@@ -189,57 +209,51 @@ def devcorpus_lrfind(corpus: Path) -> None:
                 abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9
             )
     deciles = statistics.quantiles(errors, n=10)
+    print(f"optimizer family named by the log: {dict(named)}")
     print(
         f"log10(lr_best / suggestion): 10th percentile {deciles[0]:+.2f}, 90th "
         f"{deciles[-1]:+.2f}; lr_best inside suggested_lr_range for {sum(inside)} of "
         f"{len(inside)}"
     )
-    print(
-        "landmark shifts fitted on all tasks:",
-        {k: round(v, 2) for k, v in fit_shift(rows).items()},
-        "shipped:",
-        LANDMARK_SHIFT,
-    )
-    loto = []
+    pooled, per = fit_shifts(rows)
+    rnd = lambda d: {k: round(v, 2) for k, v in d.items()}  # noqa: E731
+    print("landmark offsets fitted on all tasks:", rnd(pooled), "shipped:", LANDMARK_SHIFT)
+    for fam, d in per.items():
+        print(f"  {fam}-type tests:", rnd(d), "shipped:", FAMILY_SHIFT[fam])
+    loto, loto_told = [], []
     for task in sorted({meta["task"] for meta, _ in rows}):
-        shift = fit_shift([row for row in rows if row[0]["task"] != task])
-        loto += [
-            (analyse_run(run, shift=shift).suggested_lr, meta["lr_best"])
-            for (meta, _), run in zip(rows, runs, strict=True)
-            if meta["task"] == task
-        ]
-    lines = [
-        (
-            f"{m} (default)" if m == DEFAULT_METHOD else m,
-            *score(results[m]),
-            *score([p for p in results[m] if p[0] is not None])[:1],
-        )
-        for m in METHODS
-    ]
+        pooled_t, per_t = fit_shifts([row for row in rows if row[0]["task"] != task])
+        for (meta, _), run in zip(rows, runs, strict=True):
+            if meta["task"] != task:
+                continue
+            for out, family in (
+                (loto, run.optimizer_family),
+                (loto_told, canonical_optimizer(meta["optimizer"])),
+            ):
+                shift = _offsets_for(family, pooled_t, per_t)
+                res = analyse_run(run, shift=shift, family=family)
+                out.append((res.suggested_lr, meta["lr_best"]))
+
+    def line(name, pairs):
+        return (name, *score(pairs), *score([p for p in pairs if p[0] is not None])[:1])
+
+    lines = [line(f"{m} (default)" if m == DEFAULT_METHOD else m, results[m]) for m in METHODS]
+    lines.insert(1, line("landmarks, leave-one-task-out", loto))
+    lines.insert(2, line("landmarks told the optimizer (--optimizer)", told))
+    lines.insert(3, line("landmarks told the optimizer, leave-one-task-out", loto_told))
     edge_only = [
         (_landmarks_lr(c, {"edge": LANDMARK_SHIFT["edge"]}), meta["lr_best"]) for meta, c in rows
     ]
-    lines.append(("edge x 10^shipped shift alone", *score(edge_only), score(edge_only)[0]))
-    lines.insert(
-        1,
-        (
-            "landmarks, leave-one-task-out",
-            *score(loto),
-            *score([p for p in loto if p[0] is not None])[:1],
-        ),
-    )
-    lines += [
-        (name, *score(p), *score([q for q in p if q[0] is not None])[:1])
-        for name, p in peers.items()
-    ]
+    lines.append(line("edge x 10^shipped shift alone", edge_only))
+    lines += [line(name, p) for name, p in peers.items()]
     n = len(rows)
     print(f"lr-find: {n} range tests of {corpus} vs the sweep's lr_best\n")
     print(
         "| method | within 3x (of all) | median abs log10 error | no answer "
         "| within 3x (of answered) |\n|---|---|---|---|---|"
     )
-    for line in lines:
-        print("| " + " | ".join(line) + " |")
+    for row in lines:
+        print("| " + " | ".join(row) + " |")
     print(
         "\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
         "\n|---|---|---|"

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from lrdoctor.cli import app
 from lrdoctor.errors import InputError
 from lrdoctor.lrfind import (
+    FAMILY_SHIFT,
     LANDMARK_SHIFT,
     METHODS,
     RANGE_DECADES,
@@ -289,20 +290,67 @@ def test_trainer_fixtures():
     assert data["method"] == "landmarks" and 0.01 <= data["suggested_lr"] <= 1.0
 
 
-def test_no_descent_but_a_blow_up_gives_a_range_from_the_edge_and_no_point():
-    """A test started too high: flat, then blown up. The moved edge bounds a range, no point."""
-    from lrdoctor.lrfind import LANDMARK_SHIFT
-
+def test_no_descent_but_a_blow_up_gives_the_moved_edge_with_low_confidence():
+    """A test started too high: flat, then blown up. The edge alone, moved by its offset."""
     rng = np.random.default_rng(2)
     lr = np.geomspace(1e-3, 10, 300)
     loss = 0.7 + rng.normal(0, 0.01, 300)
     loss[250:] *= np.exp(np.arange(50) * 0.3)  # blows up from lr ≈ 2.2
     r = analyse(lr, loss)
     assert r.candidates["valley"] is None  # nothing to read a descent from
-    assert (r.suggested_lr, r.raw_lr, r.method, r.confidence) == (None, None, "none", "low")
+    assert (r.method, r.confidence, r.offsets) == ("landmarks", "low", "all")
     guess = r.candidates["edge"] * 10 ** LANDMARK_SHIFT["edge"]
+    assert r.raw_lr == pytest.approx(guess)
     low, high = r.suggested_lr_range
     assert low == pytest.approx(guess / 10**RANGE_DECADES)
     assert high == pytest.approx(min(r.candidates["edge"], guess * 10**RANGE_DECADES))
     assert any(n.startswith("no descent") for n in r.notes)
     assert r.to_dict()["suggested_lr_range"] == [low, high]
+
+
+def test_a_flat_curve_that_never_rose_still_names_no_lr():
+    rng = np.random.default_rng(4)
+    lr = np.geomspace(1e-6, 1e-2, 300)
+    r = analyse(lr, 0.7 + rng.normal(0, 0.01, 300))
+    assert (r.suggested_lr, r.raw_lr, r.method, r.confidence) == (None, None, "none", "low")
+
+
+@pytest.mark.parametrize("family", ["sgd", "adam"])
+def test_a_named_family_uses_its_measured_offsets(family):
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
+    r = analyse(lr, loss, family=family)
+    moved = [math.log10(r.candidates[k]) + d for k, d in FAMILY_SHIFT[family].items()]
+    assert (r.offsets, r.shift) == (family, FAMILY_SHIFT[family])
+    assert math.log10(r.raw_lr) == pytest.approx(np.mean(moved))
+    assert r.to_dict()["offsets"] == family
+
+
+def test_adam_type_offsets_sit_below_sgd_type_and_unmeasured_families_pool():
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
+    sgd, adam = analyse(lr, loss, family="sgd"), analyse(lr, loss, family="adam")
+    assert adam.raw_lr < analyse(lr, loss).raw_lr < sgd.raw_lr
+    pooled = analyse(lr, loss, family="adagrad")
+    assert (pooled.offsets, pooled.shift) == ("all", LANDMARK_SHIFT)
+    assert pooled.raw_lr == analyse(lr, loss).raw_lr
+
+
+def test_lr_find_optimizer_option_picks_the_family_offsets(tmp_path):
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
+    path = write_csv(tmp_path / "rt.csv", lr, loss)
+
+    def offsets(*extra):
+        out = runner.invoke(app, ["lr-find", str(path), "--format", "json", *extra])
+        assert out.exit_code == 0
+        return json.loads(out.stdout)["offsets"]
+
+    assert (offsets(), offsets("--optimizer", "adamw"), offsets("--optimizer", "sgd")) == (
+        "all",
+        "adam",
+        "sgd",
+    )
+    # a log that names its optimizer keeps it (--optimizer is the fallback, as in check)
+    named = FIXTURES / "range_test_spirals_sgd.parquet"
+    out = runner.invoke(app, ["lr-find", str(named), "--format", "json", "--optimizer", "adam"])
+    assert json.loads(out.stdout)["offsets"] == "sgd"
+    bad = runner.invoke(app, ["lr-find", str(path), "--optimizer", "frobnicate"])
+    assert bad.exit_code == 2

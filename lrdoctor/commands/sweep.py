@@ -62,12 +62,16 @@ def _session(
     lr_col: str | None,
     config: Path | None = None,
     rules_dirs: list[Path] | None = None,
+    optimizer: str | None = None,
 ):
-    """The one session (config file, user rules, column names) that `check` uses too."""
+    """The one session (config file, user rules, column names, optimizer) `check` uses too."""
     from lrdoctor.session import open_session
 
     return open_session(
-        config=config, rules_dirs=rules_dirs or (), columns=_overrides(loss_col, lr_col)
+        config=config,
+        rules_dirs=rules_dirs or (),
+        columns=_overrides(loss_col, lr_col),
+        optimizer=optimizer,
     )
 
 
@@ -130,13 +134,19 @@ def lr_find_command(
     width: int | None = WIDTH_OPTION,
     config: Path | None = CONFIG_OPTION,
     plot: Path | None = _plot_option("the loss vs LR with every candidate marked"),
+    optimizer: str | None = typer.Option(
+        None,
+        "--optimizer",
+        help="The test's optimizer when the log does not say (sgd, momentum, adam, adamw, "
+        "rmsprop, ...): its family's measured landmark offsets are used.",
+    ),
 ) -> None:
     """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
     from lrdoctor.errors import InputError
     from lrdoctor.lrfind import analyse_run
 
     _check_plot(plot, "lr-find --plot")
-    runs = _session(loss_col, lr_col, config).read(run)
+    runs = _session(loss_col, lr_col, config, optimizer=optimizer).read(run)
     if len(runs) != 1:
         raise InputError(run, f"holds {len(runs)} runs", "lr-find reads one range test")
     result = analyse_run(

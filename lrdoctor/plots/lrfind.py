@@ -78,7 +78,7 @@ def lrfind_figure(result):
 
     ax.set_title(f"LR range test: {figure(result.source)}", fontsize=10, loc="left")
 
-    lines = _reasons(result, LANDMARK_SHIFT, fmt_lr)
+    lines = _reasons(result, result.shift or LANDMARK_SHIFT, fmt_lr)
     side.axis("off")
     side.text(
         0,
