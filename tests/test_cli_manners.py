@@ -239,3 +239,14 @@ def test_lr_find_text_fits_the_terminal(monkeypatch, columns):
     lines = result.stdout.splitlines()[1:]  # the first names the file, whatever its length
     assert any(line.startswith("note: ") for line in lines)
     assert max(map(len, lines)) <= columns
+
+
+@pytest.mark.parametrize("name", ["check", "plot", "watch"])
+def test_optimizer_help_says_it_is_a_fallback(name, monkeypatch):
+    """README: `--optimizer adam` when the log does not say (tests/test_docs_api.py: the log's
+    own optimizer wins)."""
+    monkeypatch.setenv("COLUMNS", "300")
+    result = run(name, "-h")
+    assert result.exit_code == 0
+    assert "for logs that do not name it" in result.stdout
+    assert "a log that names one keeps its own" in result.stdout

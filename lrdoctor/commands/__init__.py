@@ -12,9 +12,16 @@ from collections.abc import Callable
 
 from lrdoctor.errors import LrdoctorError
 
+# `--optimizer` of check, plot and watch: a fallback, never an override (tests/test_docs_api.py).
+OPTIMIZER_HELP = (
+    "The optimizer, for logs that do not name it (sgd, momentum, nesterov, adagrad, adadelta, "
+    "rmsprop, adam, adamw, ...); a log that names one keeps its own."
+)
+
 # The options every command that opens a session takes, spelt once (check, watch, compare):
 # name -> (option name, help); made into typer options on first use (`__getattr__` below).
 _SHARED_OPTIONS = {
+    "OPTIMIZER_OPTION": ("--optimizer", OPTIMIZER_HELP),
     "CONFIG_OPTION": ("--config", "Configuration file to use."),
     "RULES_OPTION": ("--rules", "Folder of extra rule files."),
     "SET_OPTION": ("--set", "RULE.param=value (or RULE.severity=warning)."),

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from lrdoctor.commands import (
+    OPTIMIZER_HELP,
     boundary,
     echo,
     report_error,
@@ -444,7 +445,7 @@ def register(app) -> None:
         optimizer: str | None = typer.Option(
             None,
             "--optimizer",
-            help="sgd, momentum, nesterov, adagrad, adadelta, rmsprop, adam, adamw, ...",
+            help=OPTIMIZER_HELP,
         ),
         jobs: int | None = typer.Option(
             None,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lrdoctor.commands import boundary
+from lrdoctor.commands import OPTIMIZER_OPTION, boundary
 
 
 @boundary
@@ -16,7 +16,7 @@ def plot_command(
     config: Path | None = typer.Option(None, "--config", help="Configuration file to use."),
     loss_col: str | None = typer.Option(None, "--loss-col"),
     lr_col: str | None = typer.Option(None, "--lr-col"),
-    optimizer: str | None = typer.Option(None, "--optimizer"),
+    optimizer: str | None = OPTIMIZER_OPTION,
 ) -> None:
     """Draw a run: loss, LR, gradient norm and update ratio, with the findings marked."""
     import dataclasses

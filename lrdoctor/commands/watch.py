@@ -11,6 +11,7 @@ import typer
 from lrdoctor.commands import (
     CONFIG_OPTION,
     IGNORE_OPTION,
+    OPTIMIZER_OPTION,
     RULES_OPTION,
     SET_OPTION,
     boundary,
@@ -43,7 +44,7 @@ def watch_command(
     loss_col: str | None = typer.Option(None, "--loss-col"),
     lr_col: str | None = typer.Option(None, "--lr-col"),
     step_col: str | None = typer.Option(None, "--step-col"),
-    optimizer: str | None = typer.Option(None, "--optimizer"),
+    optimizer: str | None = OPTIMIZER_OPTION,
     color: str = typer.Option("auto", "--color", help="auto, always or never."),
 ) -> None:
     """Follow a training log as it grows and report each new finding once."""
