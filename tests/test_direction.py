@@ -238,13 +238,24 @@ FASTAI_TOO_LOW = {
         [1.3666710, 1.3664027, 1.3668433, 1.3665066, 1.3660938, 1.3659463, 1.3660904, 1.3660817],
         [1.3664969, 1.3666927, 1.3664534, 1.3668025, 1.3663645, 1.3662583, 1.3665968, 1.3665581],
     ),
-    "valid_loss": [1.3616738, 1.3614945, 1.3612727, 1.3610830, 1.3609400, 1.3608558, 1.3608210, 1.3608159],
+    "valid_loss": [
+        1.3616738,
+        1.3614945,
+        1.3612727,
+        1.3610830,
+        1.3609400,
+        1.3608558,
+        1.3608210,
+        1.3608159,
+    ],
 }
 
 
 @pytest.mark.parametrize("train", FASTAI_TOO_LOW["train_loss"])
 def test_a_flat_train_loss_with_an_unbroken_validation_descent_is_too_low(train):
-    frame = pd.DataFrame({"step": range(8), "loss": train, "val_loss": FASTAI_TOO_LOW["valid_loss"]})
+    frame = pd.DataFrame(
+        {"step": range(8), "loss": train, "val_loss": FASTAI_TOO_LOW["valid_loss"]}
+    )
     run = run_from_frame(frame)
     assert signs_of(run).trend > -0.9  # the train loss alone shows no steady descent
     [ev] = lr_too_low(run)
