@@ -251,3 +251,56 @@ def test_a_run_too_short_at_its_peak_lr_is_skipped_with_the_reason_not_passed():
         0.25,
         31,
     )
+
+
+# fastai's history.csv from fit_one_cycle(8, 1e-6) on the integration suite's MLP, two shuffles:
+# its train_loss is the EMA of the epoch's last batches, whose order noise is as large as the
+# whole crawl, so it wiggles (and in the second ends above its start); the held-out loss falls.
+FASTAI_TOO_LOW = {
+    "train_loss": (
+        [1.3666710, 1.3664027, 1.3668433, 1.3665066, 1.3660938, 1.3659463, 1.3660904, 1.3660817],
+        [1.3664969, 1.3666927, 1.3664534, 1.3668025, 1.3663645, 1.3662583, 1.3665968, 1.3665581],
+    ),
+    "valid_loss": [
+        1.3616738,
+        1.3614945,
+        1.3612727,
+        1.3610830,
+        1.3609400,
+        1.3608558,
+        1.3608210,
+        1.3608159,
+    ],
+}
+
+
+@pytest.mark.parametrize("train", FASTAI_TOO_LOW["train_loss"])
+def test_a_flat_train_loss_with_an_unbroken_validation_descent_is_too_low(train):
+    frame = pd.DataFrame(
+        {"step": range(8), "loss": train, "val_loss": FASTAI_TOO_LOW["valid_loss"]}
+    )
+    run = run_from_frame(frame)
+    assert signs_of(run).trend > -0.9  # the train loss alone shows no steady descent
+    [ev] = lr_too_low(run)
+    assert (ev.reason, ev.slots["sign"]) == ("barely_moved", "steady_val_descent")
+    assert ev.slots["sign_observed"] == -1.0 and ev.slots["sign_limit"] == -0.9
+    # Without the validation loss the same train loss is not judged too low.
+    assert lr_too_low(run_from_frame(frame.drop(columns="val_loss"))) == []
+
+
+def test_a_validation_loss_that_wiggles_gives_no_val_sign():
+    train = FASTAI_TOO_LOW["train_loss"][0]
+    val = FASTAI_TOO_LOW["valid_loss"][::-1][:4] + FASTAI_TOO_LOW["valid_loss"][4:]
+    run = run_from_frame(pd.DataFrame({"step": range(8), "loss": train, "val_loss": val}))
+    assert signs_of(run).val_trend > -0.9
+    assert all(ev.slots.get("sign") != "steady_val_descent" for ev in lr_too_low(run))
+
+
+def test_a_train_loss_that_rose_past_the_flat_band_gets_no_val_sign():
+    """The val sign waives `moved <= 1` only within the flat band either side (1/0.85)."""
+    rng = np.random.default_rng(0)
+    train = 1.0 + 0.3 * np.arange(40) / 40 + 0.01 * rng.standard_normal(40)
+    val = np.linspace(1.0, 0.95, 40)
+    run = run_from_frame(pd.DataFrame({"step": range(40), "loss": train, "val_loss": val}))
+    assert signs_of(run).moved > 1 / 0.85 and signs_of(run).val_trend <= -0.9
+    assert all(ev.slots.get("sign") != "steady_val_descent" for ev in lr_too_low(run))

@@ -30,6 +30,10 @@ class Signs:
     grad_catapult: float | None  # first gradient norm over its median after the first 10%
     update_ratio: float | None  # median update/weight ratio in the peak-LR phase
     efficiency: float | None  # loss fall per step over lr·|g|², first half of the run
+    # The validation loss's rank trend (8+ finite values): the held-out loss carries no batch
+    # noise, so a per-epoch log's crawl shows in it when the train loss wiggles (fastai's
+    # history.csv logs an EMA of the last batches, whose noise is a too-low run's whole fall).
+    val_trend: float | None = None
 
     @property
     def moved(self) -> float:
@@ -70,7 +74,16 @@ def _signs(run: Run) -> Signs | None:
         grad_catapult=_grad_catapult(run),
         update_ratio=peak_phase_update_ratio(run),
         efficiency=first_order_efficiency(run),
+        val_trend=_val_trend(run),
     )
+
+
+def _val_trend(run: Run) -> float | None:
+    if not run.has("val_loss"):
+        return None
+    v = run["val_loss"].value
+    v = v[np.isfinite(v)]
+    return _rank_trend(v) if len(v) >= 8 else None
 
 
 def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
@@ -188,10 +201,11 @@ def low_signs(
     ratio: float,
     calm: float | None = None,
     steady: float | None = None,
+    steady_val: float | None = None,
 ) -> list[Sign]:
     """Signs of an LR far below its best: tiny updates, steps in the linear regime, or an LR
     below the family's band; for a run that barely moved also (when the caller gives their
-    limits) a calm start, or an unbroken descent."""
+    limits) a calm start, or an unbroken descent of the loss or of the validation loss."""
     out = []
     # A run past its edge is thrown in its first steps: its first gradient norm dwarfs the later
     # ones. A flat run whose first gradient was no larger than its later level was never thrown.
@@ -199,6 +213,8 @@ def low_signs(
         out.append(Sign("calm_start", s.grad_catapult, calm))
     if steady is not None and s.trend <= steady:
         out.append(Sign("steady_descent", s.trend, steady))
+    elif steady_val is not None and s.val_trend is not None and s.val_trend <= steady_val:
+        out.append(Sign("steady_val_descent", s.val_trend, steady_val))
     if s.update_ratio is not None and s.update_ratio < ratio:
         out.append(Sign("small_updates", s.update_ratio, ratio))
     # The efficiency at which steps are in the linear regime (rules/_optimizers.toml), the

@@ -307,6 +307,9 @@ def lr_too_low(
     )
     if s is not None and s.moved >= stuck_moved:
         flat = flat_moved <= s.moved <= 1.0  # a loss that ended above its start is not crawling
+        # The validation loss has no batch noise: a train loss within the flat band either side
+        # of its start (a per-epoch EMA can end a hair above it) lets its descent speak.
+        val_flat = flat_moved <= s.moved <= 1 / flat_moved
         low = low_signs(
             s,
             lr,
@@ -314,6 +317,7 @@ def lr_too_low(
             ratio=low_ratio,
             calm=calm_catapult if flat else None,
             steady=steady_trend if flat else None,
+            steady_val=steady_trend if val_flat else None,
         )
         if low and not high_signs(s, lr, family, peak=peak, catapult=catapult):
             return [
