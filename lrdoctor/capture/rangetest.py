@@ -36,9 +36,140 @@ def lr_range_test(
     the same result. The weights, buffers, gradients, optimizer state and train/eval mode are
     restored from deep copies afterwards, also when `loss_fn` or the model raises.
     """
+    device = next(model.parameters()).device
+
+    def step_loss(batch, _index):
+        inputs, targets = batch
+        return loss_fn(model(_to(inputs, device)), _to(targets, device))
+
+    return _range_test(
+        model, optimizer, step_loss, batches, start_lr, end_lr, steps, path, diverge_factor, method
+    )
+
+
+def lightning_range_test(
+    module,
+    data,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    steps: int = 100,
+    path: str | Path | None = None,
+    diverge_factor: float = 4.0,
+    method: str = "landmarks",
+):
+    """The range test on a LightningModule, as Lightning users write `Tuner(trainer).lr_find`:
+
+    >>> lr = lightning_range_test(model, train_loader).suggested_lr  # doctest: +SKIP
+
+    The loss is the module's own `training_step(batch, batch_idx)` (a tensor, or a dict with
+    "loss"), the optimizer the first one `configure_optimizers()` returns (its schedulers are
+    not stepped: the test sets the LR). `data` is a DataLoader, any iterable of batches, or a
+    LightningDataModule (its `train_dataloader()`, after `setup("fit")`). No Trainer runs and
+    nothing is logged by `self.log` (Lightning ignores it without one); batches are moved to
+    the module's device. The module's weights, buffers, gradients and mode are restored as by
+    `lr_range_test`; the optimizer is a fresh one, so nothing of it outlives the test.
+    """
+    import warnings
+
+    optimizer = _first_optimizer(module.configure_optimizers())
+    if hasattr(data, "train_dataloader") and not hasattr(data, "__iter__"):
+        if hasattr(data, "setup"):
+            data.setup("fit")
+        data = data.train_dataloader()
+    device = next(module.parameters()).device
+
+    def step_loss(batch, index):
+        out = module.training_step(_to(batch, device), index)
+        return out["loss"] if isinstance(out, dict) else out
+
+    with warnings.catch_warnings():
+        # `self.log` without a Trainer warns once per call and does nothing.
+        warnings.filterwarnings("ignore", message=".*self.log.*")
+        return _range_test(
+            module,
+            optimizer,
+            step_loss,
+            data,
+            start_lr,
+            end_lr,
+            steps,
+            path,
+            diverge_factor,
+            method,
+        )
+
+
+def hf_range_test(
+    trainer,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    steps: int = 100,
+    path: str | Path | None = None,
+    diverge_factor: float = 4.0,
+    method: str = "landmarks",
+):
+    """The range test on a transformers `Trainer`, before `trainer.train()`:
+
+    >>> lr = hf_range_test(trainer).suggested_lr  # doctest: +SKIP
+
+    It runs the Trainer's own pieces: the optimizer `args.optim` names (`create_optimizer()`,
+    weight decay groups included), `get_train_dataloader()`, `_prepare_inputs` and
+    `compute_loss`, one batch per step without gradient accumulation. The model is restored as
+    by `lr_range_test`, and so is the optimizer: one the Trainer already had is put back as it
+    was, one made for the test is dropped (`trainer.optimizer` is None again, so `train()`
+    makes its own with `args.learning_rate`).
+    """
+    had = trainer.optimizer
+    optimizer = trainer.create_optimizer()
+    optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper
+    model = trainer.model
+
+    def step_loss(batch, _index):
+        return trainer.compute_loss(model, trainer._prepare_inputs(batch))
+
+    try:
+        return _range_test(
+            model,
+            optimizer,
+            step_loss,
+            trainer.get_train_dataloader(),
+            start_lr,
+            end_lr,
+            steps,
+            path,
+            diverge_factor,
+            method,
+        )
+    finally:
+        trainer.optimizer = had
+
+
+def _first_optimizer(configured):
+    """The first optimizer of whatever `configure_optimizers()` returned (Lightning's forms:
+    an optimizer, a list or tuple of them, `([opts], [scheds])`, a dict, a list of dicts)."""
+    if isinstance(configured, dict):
+        return _first_optimizer(configured["optimizer"])
+    if isinstance(configured, (list, tuple)):
+        if not configured:
+            raise ValueError("configure_optimizers() returned no optimizer")
+        return _first_optimizer(configured[0])
+    if not hasattr(configured, "param_groups"):
+        raise ValueError(
+            f"configure_optimizers() returned {type(configured).__name__}, no optimizer"
+        )
+    return configured
+
+
+def _range_test(
+    model, optimizer, step_loss, batches, start_lr, end_lr, steps, path, diverge_factor, method
+):
+    """The test itself: `step_loss(batch, index)` is the loss of one batch, with a graph."""
     import torch
 
     from lrdoctor.capture.torch import TorchCapture
+    from lrdoctor.columns import canonical_optimizer
     from lrdoctor.lrfind import MIN_POINTS, analyse, blew_up
 
     if not 0 < start_lr < end_lr or not math.isfinite(end_lr):
@@ -49,19 +180,18 @@ def lr_range_test(
     saved_opt = copy.deepcopy(optimizer.state_dict())
     saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
     was_training = model.training
-    device = next(model.parameters()).device
     cap = TorchCapture(optimizer, model, path=path, every=1)
     losses: list[float] = []
     # The smoothed-loss rule waits out lr-find's trimmed start and its minimum length.
     wait = max(MIN_POINTS, round(0.1 * steps))
     try:
         model.train()
-        for step, (inputs, targets) in zip(range(steps), _cycle(batches), strict=False):
+        for step, batch in zip(range(steps), _cycle(batches), strict=False):
             lr = start_lr * (end_lr / start_lr) ** (step / (steps - 1))
             for group in optimizer.param_groups:
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(_to(inputs, device)), _to(targets, device))
+            loss = step_loss(batch, step)
             value = float(loss.detach())
             losses.append(value)
             if not math.isfinite(value):
@@ -83,7 +213,11 @@ def lr_range_test(
         model.train(was_training)
     lrs = [row["lr"] for row in cap.rows]
     source = str(path) if path is not None else "<range test>"
-    return analyse(lrs, losses, source=source, diverge_factor=diverge_factor, method=method)
+    # The optimizer family picks lr-find's measured offsets, as the log's side file does.
+    family = canonical_optimizer(type(optimizer).__name__)
+    return analyse(
+        lrs, losses, source=source, diverge_factor=diverge_factor, method=method, family=family
+    )
 
 
 def _cycle(batches: Iterable):

@@ -79,3 +79,28 @@ def test_lrdoctor_callback(regime, tmp_path):
     assert {"loss", "lr", "grad_norm"} <= set(run.columns)
     assert run.optimizer == "AdamW"
     assert_regime(regime, log)
+
+
+def test_range_test_on_the_trainer_restores_it_and_lands_near_the_sweep_best(tmp_path):
+    """`hf_range_test(trainer)` before `train()`: the Trainer's own optimizer (AdamW, its
+    decay groups), dataloader and compute_loss; the model comes back unchanged and the
+    Trainer still makes its own optimizer for `train()`."""
+    import copy
+
+    from tiny import same_state, sweep_best
+
+    from lrdoctor.capture import hf_range_test
+
+    args = transformers.TrainingArguments(
+        str(tmp_path), per_device_train_batch_size=64, report_to=[], use_cpu=True, seed=5
+    )
+    trainer = transformers.Trainer(model=Net(), args=args, train_dataset=Data())
+    before = copy.deepcopy(trainer.model.state_dict())
+    result = hf_range_test(trainer, path=tmp_path / "rt.csv")
+    assert same_state(before, trainer.model.state_dict())
+    assert trainer.optimizer is None
+    best = sweep_best()
+    assert 1 / 3 <= result.suggested_lr / best <= 3, (result.suggested_lr, best)
+    import json
+
+    assert json.loads((tmp_path / "rt.csv.lrdoctor").read_text())["optimizer"] == "AdamW"

@@ -83,3 +83,53 @@ def test_callback_imports_with_pytorch_lightning():
     import lrdoctor.capture.callbacks as cb
 
     assert isinstance(cb.lightning_callback("x.csv"), (L.Callback, pl.Callback))
+
+
+def test_range_test_on_the_module_restores_it_and_lands_near_the_sweep_best():
+    """`lightning_range_test(model, loader)`: the module's own training_step and
+    configure_optimizers (three param groups), no Trainer; the weights come back unchanged."""
+    import copy
+
+    from tiny import same_state, sweep_best
+
+    from lrdoctor.capture import lightning_range_test
+
+    module = Tiny(1e-3)
+    module.eval()
+    before = copy.deepcopy(module.state_dict())
+    x, y = tensors()
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y),
+        batch_size=64,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(5),
+    )
+    result = lightning_range_test(module, loader)
+    assert same_state(before, module.state_dict()) and not module.training
+    assert all(p.grad is None for p in module.parameters())
+    best = sweep_best()
+    assert 1 / 3 <= result.suggested_lr / best <= 3, (result.suggested_lr, best)
+
+
+def test_range_test_takes_a_datamodule_and_the_dict_forms():
+    from lrdoctor.capture.rangetest import _first_optimizer
+
+    x, y = tensors()
+
+    class Data(L.LightningDataModule):
+        def setup(self, stage):
+            self.ds = torch.utils.data.TensorDataset(x, y)
+
+        def train_dataloader(self):
+            return torch.utils.data.DataLoader(self.ds, batch_size=64)
+
+    from lrdoctor.capture import lightning_range_test
+
+    result = lightning_range_test(Tiny(1e-3), Data(), steps=30, end_lr=1e-2)
+    assert result.suggested_lr is not None
+    opt = torch.optim.SGD(mlp().parameters(), 0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1)
+    for form in (opt, [opt], ([opt], [sched]), {"optimizer": opt, "lr_scheduler": sched}):
+        assert _first_optimizer(form) is opt
+    with pytest.raises(ValueError, match="no optimizer"):
+        _first_optimizer([])

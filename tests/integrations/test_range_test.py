@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tiny import batches, mlp, tensors
+from tiny import GRID, batches, final_loss, mlp
 from typer.testing import CliRunner
 
 from lrdoctor.cli import app
@@ -14,9 +14,6 @@ from lrdoctor.lrfind import blew_up
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-# The sweep: 8 constant LRs, a third of a decade apart around the healthy 3e-3, 100 Adam steps.
-GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
-SWEEP_STEPS = 100
 
 
 def _trained(steps: int = 5, optimizer=torch.optim.Adam, **kwargs):
@@ -94,23 +91,10 @@ def test_state_is_restored_when_the_loss_fn_raises_mid_test(tmp_path):
     assert (tmp_path / "rt.csv").read_text().splitlines() == rows
 
 
-def _final_loss(lr: float) -> float:
-    """Full-data loss after SWEEP_STEPS Adam steps at a constant LR."""
-    model = mlp()
-    opt = torch.optim.Adam(model.parameters(), lr)
-    for xb, yb in batches(SWEEP_STEPS):
-        opt.zero_grad()
-        F.cross_entropy(model(xb), yb).backward()
-        opt.step()
-    x, y = tensors()
-    with torch.no_grad():
-        return float(F.cross_entropy(model(x), y))
-
-
 def test_suggestion_is_within_3x_of_the_sweep_best():
     from lrdoctor.capture import lr_range_test
 
-    final = {lr: _final_loss(lr) for lr in GRID}
+    final = {lr: final_loss(lr) for lr in GRID}
     best = min(final, key=final.get)
     # the sweep is meaningful: its best is inside the grid and clearly beats both ends
     assert GRID[0] < best < GRID[-1], final

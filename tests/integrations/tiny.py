@@ -106,3 +106,35 @@ def train_torch(lr: float, steps: int = 300, on_step=None, optimizer: str = "ada
     if cap is not None:
         cap.close()
     return model, opt
+
+
+# The range tests' sweep: 8 constant LRs, a third of a decade apart around the healthy 3e-3.
+GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+SWEEP_STEPS = 100
+
+
+def final_loss(lr: float, steps: int = SWEEP_STEPS) -> float:
+    """Full-data loss after `steps` Adam steps at a constant LR."""
+    import torch
+
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr)
+    for xb, yb in batches(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    x, y = tensors()
+    with torch.no_grad():
+        return float(torch.nn.functional.cross_entropy(model(x), y))
+
+
+def sweep_best() -> float:
+    final = {lr: final_loss(lr) for lr in GRID}
+    return min(final, key=final.get)
+
+
+def same_state(before: dict, after: dict) -> bool:
+    """Two state_dicts (deep copies) hold equal tensors under the same keys."""
+    import torch
+
+    return before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
