@@ -34,6 +34,15 @@ def load_generator(corpus: Path):
     return mod
 
 
+def scored_runs(corpus: Path) -> list[dict]:
+    """The corpus's scored training runs (range tests are scored apart)."""
+    return [
+        r
+        for r in json.loads((corpus / "labels.json").read_text())["runs"]
+        if r["label"] in CLASSES and r["family"] != "range_test"
+    ]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -56,11 +65,7 @@ def main(argv=None) -> int:
     if args.every:
         return by_interval(args, corpus, [int(n) for n in args.every.split(",")])
     gen, scorer = load_generator(corpus), load_scorer(corpus)
-    runs = [
-        r
-        for r in json.loads((corpus / "labels.json").read_text())["runs"]
-        if r["label"] in CLASSES and r["family"] != "range_test"
-    ]
+    runs = scored_runs(corpus)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         verdicts: dict[str, dict[str, str]] = defaultdict(dict)
@@ -97,11 +102,7 @@ def main(argv=None) -> int:
 def by_interval(args, corpus: Path, intervals: list[int]) -> int:
     """Every scored run as CSV logged every N steps: what the interval does to the verdict."""
     gen, scorer = load_generator(corpus), load_scorer(corpus)
-    runs = [
-        r
-        for r in json.loads((corpus / "labels.json").read_text())["runs"]
-        if r["label"] in CLASSES and r["family"] != "range_test"
-    ]
+    runs = scored_runs(corpus)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)

@@ -116,7 +116,7 @@ def lr_too_high(
         # tail of an explosion. A single loss logged after unlogged steps fits a fast first
         # fall just as well (on ../shared/devcorpus runs rewritten every 5 steps, a third of
         # its firings were healthy runs): info.
-        base = {"moved": s.moved, "first": s.start, "final": s.end}
+        base = _loss_slots(s)
         reason = "opened_high" if _first_row_is_a_mean(run) else "opened_late"
         found = reason, s.opening, thrown_opening, {**base, "first_step": int(sh.loss.step[0])}
     if found is None:
@@ -175,6 +175,11 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
     return None
 
 
+def _loss_slots(s: Signs) -> dict:
+    """Where the loss started and ended, the slots every sign-based reason shows."""
+    return {"moved": s.moved, "first": s.start, "final": s.end}
+
+
 def _first_row_is_a_mean(run: Run) -> bool:
     """Whether the first logged loss averages the run's first steps (its reader says so)."""
     rows = run.meta.get("loss_rows")
@@ -213,7 +218,7 @@ def _by_signs(
     jump_trend,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR."""
-    base = {"moved": s.moved, "first": s.start, "final": s.end}
+    base = _loss_slots(s)
     gc = s.grad_catapult
     if gc is not None and gc >= thrown_catapult:
         # The first logged step already came after an explosion (loggers without a pre-update

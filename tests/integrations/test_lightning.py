@@ -26,16 +26,21 @@ class Tiny(L.LightningModule):
         return torch.optim.Adam(layers, lr=self.lr)
 
 
-def fit(lr: float, callbacks=(), loggers=None) -> None:
-    from lightning.pytorch.callbacks import LearningRateMonitor
-
+def loader(seed: int):
+    """The tiny task's shuffled batches, in an order fixed by `seed`."""
     x, y = tensors()
-    data = torch.utils.data.DataLoader(
+    return torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(x, y),
         batch_size=64,
         shuffle=True,
-        generator=torch.Generator().manual_seed(0),
+        generator=torch.Generator().manual_seed(seed),
     )
+
+
+def fit(lr: float, callbacks=(), loggers=None) -> None:
+    from lightning.pytorch.callbacks import LearningRateMonitor
+
+    data = loader(seed=0)
     trainer = L.Trainer(
         max_epochs=8,
         logger=loggers if loggers is not None else False,
@@ -97,14 +102,8 @@ def test_range_test_on_the_module_restores_it_and_lands_near_the_sweep_best():
     module = Tiny(1e-3)
     module.eval()
     before = copy.deepcopy(module.state_dict())
-    x, y = tensors()
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(x, y),
-        batch_size=64,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(5),
-    )
-    result = lightning_range_test(module, loader)
+    batches = loader(seed=5)
+    result = lightning_range_test(module, batches)
     assert same_state(before, module.state_dict()) and not module.training
     assert all(p.grad is None for p in module.parameters())
     best = sweep_best()
