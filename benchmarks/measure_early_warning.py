@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's lrdoctor, not whichever is installed
 SWEEPS = ROOT / "fixtures" / "sweeps.csv"
 # Monitor settings compared on the same training logs.
 VARIANTS = {
@@ -170,16 +173,20 @@ def main(argv=None) -> None:
     )
     args = parser.parse_args(argv)
     items = configs([int(s) for s in args.seeds.split(",")])
+    start = time.monotonic()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(measure, items, chunksize=1))
+    wall = time.monotonic() - start
     if args.details:
         for r in results:
             print(r)
     tables = "\n\n".join(f"{variant}:\n\n{summarise(results, variant)}" for variant in VARIANTS)
+    tables = (
+        f"{len(items)} training runs, each replayed under the {len(VARIANTS)} settings: "
+        f"{wall / 60:.1f} min wall time with --jobs {args.jobs}.\n\n{tables}"
+    )
     print(tables)
     if args.write_docs:
-        import sys
-
         sys.path.insert(0, str(Path(__file__).parent))
         import measured
 

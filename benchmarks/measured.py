@@ -59,6 +59,7 @@ def write(
 ) -> None:
     """Replace block `name` of `page` with `body` and its provenance: what was printed, as a
     text code block, or (`markdown`) Markdown the benchmark wrote (tables)."""
+    _refuse_another_checkout()
     text = page.read_text(encoding="utf-8")
     pattern = block(name)
     if not pattern.search(text):
@@ -68,6 +69,19 @@ def write(
     new = f"Measured by {provenance(command, note)}:\n\n{shown}\n"
     page.write_text(pattern.sub(lambda m: head + new + m[3], text, count=1), encoding="utf-8")
     print(f"wrote the '{name}' block of {page}", file=sys.stderr)
+
+
+def _refuse_another_checkout() -> None:
+    """The block is stamped with this checkout's commit, so the lrdoctor measured must be this
+    checkout's: a benchmark run from a worktree imports the editable install of another one
+    unless the worktree comes first on sys.path."""
+    module = sys.modules.get("lrdoctor")
+    where = Path(getattr(module, "__file__", None) or ROOT / "lrdoctor").resolve()
+    if not where.is_relative_to(ROOT.resolve()):
+        raise SystemExit(
+            f"measured the lrdoctor at {where.parent}, not this checkout's ({ROOT}): "
+            f"run with PYTHONPATH={ROOT}"
+        )
 
 
 @contextlib.contextmanager

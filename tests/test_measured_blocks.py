@@ -70,3 +70,24 @@ def test_a_name_is_not_taken_for_a_longer_one_it_begins(tmp_path):
     assert "new figures" in measured.block("demo").search(text)[2]
     with pytest.raises(SystemExit, match="no '<!-- measured: dem -->' block"):
         measured.write(page, "dem", "x", "cmd")
+
+
+def test_figures_of_another_checkouts_lrdoctor_are_refused(tmp_path, monkeypatch):
+    """A benchmark run in a worktree imports the editable install of another checkout unless
+    told otherwise; its figures would then carry this checkout's commit."""
+    import sys
+    import types
+
+    page = tmp_path / "page.md"
+    page.write_text(PAGE)
+    elsewhere = types.ModuleType("lrdoctor")
+    elsewhere.__file__ = str(tmp_path / "other" / "lrdoctor" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "lrdoctor", elsewhere)
+    with pytest.raises(SystemExit, match=r"measured the lrdoctor at .*other.*PYTHONPATH="):
+        measured.write(page, "demo", "x", "python benchmarks/x.py")
+    assert page.read_text() == PAGE
+    here = types.ModuleType("lrdoctor")
+    here.__file__ = str(ROOT / "lrdoctor" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "lrdoctor", here)
+    measured.write(page, "demo", "x", "python benchmarks/x.py")
+    assert "```text\nx\n```" in page.read_text()
