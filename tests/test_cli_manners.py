@@ -1,6 +1,8 @@
 """The CLI behaves like ruff's: --version, -h, an example per command, completion, one-line
 usage errors with a did-you-mean, and options refused before any work is done."""
 
+from pathlib import Path
+
 import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -10,6 +12,8 @@ from lrdoctor.cli import app
 
 GROUP = get_command(app)
 COMMANDS = sorted(GROUP.commands)
+VISIBLE = sorted(name for name, c in GROUP.commands.items() if not c.hidden)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def run(*args):
@@ -250,3 +254,83 @@ def test_optimizer_help_says_it_is_a_fallback(name, monkeypatch):
     assert result.exit_code == 0
     assert "for logs that do not name it" in result.stdout
     assert "a log that names one keeps its own" in result.stdout
+
+
+def _sweep(folder):
+    """Three short runs of an LR sweep, each named by its LR, in a folder with a long path."""
+    from lrdoctor.trainer import TrainConfig, train, write_log
+
+    folder = folder / ("a-long-folder-name-" * 3)
+    folder.mkdir()
+    for lr in (0.001, 0.01, 0.1):
+        write_log(train(TrainConfig(lr=lr, steps=60)), folder / f"lr={lr}.csv")
+    return folder
+
+
+# Every command that prints a report or a listing, on an input long enough to need wrapping.
+WIDE = {
+    "check": lambda tmp: [
+        "check",
+        FIXTURES / "spirals_adam_too_low.parquet",
+        FIXTURES / "short_run.csv",
+    ],
+    "compare": lambda tmp: ["compare", _sweep(tmp)],
+    "lr-find": lambda tmp: ["lr-find", FIXTURES / "range_test_blobs_adam.csv"],
+    "rules": lambda tmp: ["rules"],
+    "rule": lambda tmp: ["rule", "LR001"],
+    "watch": lambda tmp: [
+        "watch",
+        FIXTURES / "blobs_momentum_diverge_nan.csv",
+        "--interval",
+        "0.01",
+        "--idle",
+        "0.05",
+    ],
+}
+
+
+def test_every_printing_command_has_a_width_case():
+    # train prints one short line; plot writes a picture file
+    assert set(WIDE) == set(VISIBLE) - {"train", "plot"}
+
+
+@pytest.mark.parametrize("columns", [70, 100])
+@pytest.mark.parametrize("name", sorted(WIDE))
+def test_every_command_fits_the_terminal(name, columns, tmp_path, monkeypatch):
+    """$COLUMNS is what CliRunner's output (not a terminal) is held to, as in a CI log."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    args = WIDE[name](tmp_path)
+    result = run(*args)
+    assert result.exit_code in (0, 1), result.output
+    named = [str(a) for a in args if isinstance(a, Path)]
+    # a path named on the command line may be longer than any terminal: what is around it fits
+    too_long = [
+        line
+        for line in result.stdout.splitlines()
+        if len(line) - sum(len(n) for n in named if n in line) > columns
+    ]
+    assert too_long == []
+
+
+# One input each command cannot use: a missing file, a CSV that is not a log, a bad option.
+ERRORS = {
+    "check": lambda tmp: ["check", tmp / "nope.csv"],
+    "compare": lambda tmp: ["compare", FIXTURES / "sweeps.csv"],
+    "lr-find": lambda tmp: ["lr-find", FIXTURES / "sweeps.csv"],
+    "plot": lambda tmp: ["plot", tmp / "nope.csv", "-o", tmp / "x.png"],
+    "rule": lambda tmp: ["rule", "XX001"],
+    "rules": lambda tmp: ["rules", "--format", "xml"],
+    "train": lambda tmp: ["train", "--out", tmp / "x.txt"],
+    "watch": lambda tmp: ["watch", tmp / "nope.csv", "--idle", "0.05", "--interval", "0.01"],
+}
+
+
+def test_every_command_has_an_error_case():
+    assert set(ERRORS) == set(VISIBLE)
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_every_command_reports_an_error_in_one_line(name, tmp_path):
+    line = one_error_line(run(*ERRORS[name](tmp_path)))
+    what, _, hint = line.removeprefix("lrdoctor: error: ").partition(" — ")
+    assert what and hint, line

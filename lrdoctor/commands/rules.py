@@ -58,7 +58,7 @@ def rules_command(
     from lrdoctor.errors import ConfigError
 
     if format not in ("text", "json"):
-        raise ConfigError(f"--format {format!r}: use text or json")
+        raise ConfigError(f"--format {format!r}", "use text or json")
     rules = _catalogue(config, rules_dirs)
     if format == "json":
         import json
@@ -76,8 +76,10 @@ def rules_command(
         table.add_row(r.id, r.name, r.category, r.severity, escape(r.summary))
     import sys
 
-    # Not a terminal (CI, a pipe): print wide rather than wrapping at 80 columns.
-    Console(highlight=False, width=None if sys.stdout.isatty() else 120).print(table)
+    from lrdoctor.commands.check import _width
+
+    # Not a terminal (CI, a pipe): $COLUMNS, else wide rather than wrapping at 80 columns.
+    Console(highlight=False, width=_width(sys.stdout.isatty())).print(table)
 
 
 @boundary
@@ -97,11 +99,29 @@ def rule_command(
             f"unknown rule {rule_id!r}",
             did_you_mean(rule_id, [*ids, *(r.name for r in rules)], f"rules: {', '.join(ids)}"),
         )
-    typer.echo(explain(rule))
+    import sys
+
+    from lrdoctor.commands.check import _width
+
+    typer.echo(explain(rule, _width(sys.stdout.isatty())))
 
 
-def explain(rule) -> str:
-    """A rule's documentation as plain text (also readable in CI logs)."""
+def explain(rule, width: int | None = None) -> str:
+    """A rule's documentation as plain text (also readable in CI logs), its prose wrapped to
+    `width` columns when given."""
+    text = _explain(rule)
+    if width is None:
+        return text
+    import textwrap
+
+    def wrap(line: str) -> str:
+        indent = " " * (len(line) - len(line.lstrip()) + (2 if line.startswith("- ") else 0))
+        return textwrap.fill(line, max(40, width - 1), subsequent_indent=indent) or line
+
+    return "\n".join(wrap(line) for line in text.splitlines())
+
+
+def _explain(rule) -> str:
     lines = [
         f"{rule.id} {rule.name} ({rule.category}, default severity {rule.severity})",
         "",

@@ -249,14 +249,20 @@ def _compare_text(result, width: int) -> str:
     def loss(x: float | None) -> str:
         return "-" if x is None else "diverged" if x == float("inf") else fmt_num(x)
 
+    import shutil
+
+    columns = shutil.get_terminal_size((80, 24)).columns
     head = f"{'lr':>9}  {'final':>9}  {'best':>9}  {'final val':>9}  {'best val':>9}  status"
     lines = [head]
     for r in result.runs:
-        lines.append(
+        row = (
             f"{fmt_lr(r.lr):>9}  {loss(r.final_loss):>9}  {loss(r.best_loss):>9}  "
-            f"{loss(r.final_val_loss):>9}  {loss(r.best_val_loss):>9}  "
-            f"{r.status:<6} {terminal(r.source)}"
+            f"{loss(r.final_val_loss):>9}  {loss(r.best_val_loss):>9}  {r.status:<6}"
         )
+        source = terminal(r.source)
+        # A path that does not fit goes on its own line rather than past the terminal's edge.
+        fits = len(row) + 1 + len(source) <= columns
+        lines += [f"{row} {source}"] if fits else [row.rstrip(), f"{'':>11}{source}"]
     lines.append("")
     marks = {
         k: v
@@ -280,15 +286,20 @@ def _compare_text(result, width: int) -> str:
         )
     )
     lines.append("")
-    lines.append(f"best LR:            {fmt_lr(result.best_lr)} (lowest {label})")
-    lines.append(
-        f"interpolated LR:    {fmt_lr(result.interpolated_lr)} (parabola through the "
-        "best and its neighbours, in log LR)"
-    )
-    lines.append(
-        f"largest stable LR:  {fmt_lr(result.stable_edge_lr)} (finite, ended below its first loss)"
-    )
-    lines.append(f"suggested LR:       {fmt_lr(result.suggested_lr)}")
+    for label_, text in (
+        ("best LR:", f"{fmt_lr(result.best_lr)} (lowest {label})"),
+        (
+            "interpolated LR:",
+            f"{fmt_lr(result.interpolated_lr)} (parabola through the best and its "
+            "neighbours, in log LR)",
+        ),
+        (
+            "largest stable LR:",
+            f"{fmt_lr(result.stable_edge_lr)} (finite, ended below its first loss)",
+        ),
+        ("suggested LR:", fmt_lr(result.suggested_lr)),
+    ):
+        lines += _notes([text], columns, label=f"{label_:<20}")
     lines.extend(_notes(result.notes))
     return "\n".join(lines)
 

@@ -65,7 +65,10 @@ def watch_command(
         optimizer,
         {"loss": loss_col, "lr": lr_col, "step": step_col},
     )
+    from lrdoctor.commands.check import _width
+
     watcher = Watcher(path, session, exit_on)
+    watcher.width = _width(sys.stdout.isatty())
     code = watcher.follow(interval, idle, status=sys.stderr.isatty())
     _final(watcher, color)
     raise typer.Exit(2 if code == 0 and watcher.read_error and not watcher.reports else code)
@@ -96,6 +99,7 @@ class Watcher:
         self.seen: dict[tuple[str, str, str | None], int] = {}
         self.read_error: str | None = None
         self.status = False
+        self.width: int | None = None  # the findings' wrapping width (the command sets it)
         self.follower = None
         self.rows = self.rows_checked = 0
         self.evaluations = 0
@@ -130,9 +134,14 @@ class Watcher:
         now = time.monotonic()
         if self.follower is None and not self.path.exists():
             if now - self.last_change >= idle:
+                from lrdoctor.errors import error_text
+
                 report_error(
-                    f"{self.path}: no such file or directory after waiting {idle:g} s; "
-                    "check the path"
+                    error_text(
+                        self.path,
+                        f"no such file or directory after waiting {idle:g} s",
+                        "check the path",
+                    )
                 )
                 return 2
             return None
@@ -204,7 +213,8 @@ class Watcher:
                 self.seen[key] = f.rank
                 if self.status:
                     sys.stderr.write("\r\x1b[2K")  # the finding replaces the status line
-                typer.echo(format_finding(f, report.source if len(self.reports) > 1 else None))
+                source = report.source if len(self.reports) > 1 else None
+                typer.echo(format_finding(f, source, self.width))
                 if self.exit_on and f.rank >= SEVERITY_RANK[self.exit_on]:
                     stop = True
         return stop
@@ -254,17 +264,26 @@ def evaluate(path: Path, session) -> list[tuple]:
     return evaluate_tables(read_whole(path, session.wanted), session)
 
 
-def format_finding(f, source: str | None = None) -> str:
-    """A finding as `check` prints it: severity, rule, where; the evidence; the advice."""
+def format_finding(f, source: str | None = None, width: int | None = None) -> str:
+    """A finding as `check` prints it: severity, rule, where; the evidence; the advice (wrapped
+    to `width` columns when given)."""
+    import textwrap
+
     from lrdoctor.formats import step_range
 
     where = f"  {step_range(f)}" if f.step is not None else ""
     head = f"{f.severity:<7} {f.rule} {f.name}{where}" + (
         f"  [{terminal(source)}]" if source else ""
     )
-    lines = [head, f"        {terminal(f.message)}"]
+
+    def wrap(text: str, first: str, rest: str) -> str:
+        if width is None:
+            return first + text
+        return textwrap.fill(text, max(40, width - 1), initial_indent=first, subsequent_indent=rest)
+
+    lines = [head, wrap(terminal(f.message), " " * 8, " " * 8)]
     if f.recommendation:
-        lines.append(f"        → {terminal(f.recommendation)}")
+        lines.append(wrap(terminal(f.recommendation), " " * 8 + "→ ", " " * 10))
     return "\n".join(lines)
 
 
