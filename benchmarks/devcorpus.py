@@ -22,6 +22,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+# This checkout's lrdoctor, not the one installed (from a worktree: another checkout's).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 CLASSES = ("too_high", "too_low", "healthy", "nan_numerical")
 
 

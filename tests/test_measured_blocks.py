@@ -55,6 +55,10 @@ def test_a_page_without_the_block_is_refused(tmp_path):
 def test_every_measured_block_in_the_docs_names_its_command(page):
     for m in measured.block().finditer(page.read_text()):
         assert re.match(r"Measured by `python benchmarks/\S+\.py[^`]*` at ", m[2]), m[1]
+        # the date and how busy the machine was stand beside the figures
+        head = m[2].split("\n", 1)[0]
+        assert re.search(r" \d{4}-\d\d-\d\d \d\d:\d\d UTC, ", head), m[1]
+        assert re.search(r"load average \d+\.\d", head), m[1]
 
 
 def test_a_name_is_not_taken_for_a_longer_one_it_begins(tmp_path):
