@@ -97,10 +97,40 @@ def test_no_progress_beyond_the_noise_without_a_high_sign_is_too_low():
     assert ev.slots["moved"] >= 0.5
 
 
+def _plateau_at(lr: float, optimizer: str | None):
+    run = noisy_plateau()
+    frame = pd.DataFrame({"step": run["loss"].step, "loss": run["loss"].value, "lr": lr})
+    return run_from_frame(frame, optimizer=optimizer)
+
+
+@pytest.mark.parametrize(
+    ("lr", "optimizer", "called_low"),
+    [
+        (0.05, "sgd", True),  # below SGD's usual best (LR003 sgd_best)
+        (0.3, "sgd", False),
+        (1e-3, "adam", True),  # below Adam's (adaptive_best)
+        (0.02, "adam", False),
+        (1e-3, None, True),  # unknown: below the lowest family's
+        (0.05, None, False),  # an Adam-type LR past its edge is as flat
+    ],
+)
+def test_no_progress_is_too_low_only_below_the_familys_usual_best(lr, optimizer, called_low):
+    found = [ev.reason for ev in lr_too_low(_plateau_at(lr, optimizer))]
+    assert ("no_progress" in found) is called_low
+
+
 def test_no_progress_after_an_opening_jump_is_not_called_too_low():
     run = noisy_plateau(first=4.0)
     assert signs_of(run).opening >= 1.5
     assert all(ev.reason != "no_progress" for ev in lr_too_low(run))
+
+
+def test_a_high_opening_then_no_progress_is_too_high():
+    """The plateau after a blow-up before the first logged row: LR001 takes what LR003 leaves."""
+    [ev] = lr_too_high(noisy_plateau(first=4.0))
+    assert (ev.reason, ev.limit) == ("opened_flat", 1.5)
+    assert ev.observed >= ev.limit and ev.slots["moved"] >= 0.5
+    assert lr_too_high(noisy_plateau(first=1.2)) == []  # an opening within the batch noise
 
 
 def test_no_progress_with_a_gradient_catapult_is_not_called_too_low():

@@ -193,6 +193,35 @@ def guess_family(
     return FamilyGuess("adam" if per_lr > drop_split else "sgd", "loss_per_lr", per_lr, drop_split)
 
 
+def usual_best(
+    run: Run,
+    lr: float | None,
+    s: Signs | None,
+    *,
+    sgd_best: float = 0.178,  # LR003/LR004 sgd_best
+    adaptive_best: float = 0.00562,  # LR003/LR004 adaptive_best
+    ratio_split: float = 1.0,  # LR003/LR004 adaptive_ratio_per_lr
+) -> float:
+    """Where the best LR of the run's optimizer family usually lies, for judging which side of it
+    a run that learned nothing sits on.
+
+    Only a logged optimizer or the update ratio name the family here: a flat run lost nothing
+    per unit of LR, so the loss-only guess would always say SGD. Without either, the lowest
+    family's value (an LR above it may be past the edge of an Adam-type run); for a family
+    with no measured value, the middle of its best band.
+    """
+    guess = guess_family(
+        run, lr, s if s is not None and s.update_ratio else None, ratio_split=ratio_split
+    )
+    measured = {"sgd": sgd_best, "adam": adaptive_best}
+    if guess.family in measured:
+        return measured[guess.family]
+    if guess.family is None:
+        return min(measured.values())
+    low, high = typical_band(guess.family)
+    return math.sqrt(low * high)
+
+
 def loss_per_lr(run: Run, lr: float, s: Signs) -> float | None:
     """The share of its first loss a run lost per unit of lr × steps (0 if it rose)."""
     steps = run["loss"].step

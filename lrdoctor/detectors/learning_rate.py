@@ -53,6 +53,7 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "ended_above_start",
         "early_blowup",
         "jumped_flat",
+        "opened_flat",
         "opened_high",
         "opened_late",
         "stuck_high",
@@ -78,6 +79,7 @@ def lr_too_high(
     thrown_opening: float = 10.0,
     jump_trend: float = -0.5,
     above_range_opening: float = 3.0,
+    flat_opening: float = 1.5,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
@@ -110,6 +112,16 @@ def lr_too_high(
         )
     if found is None:
         found = _above_range(run, s, above_range_opening)
+    if (
+        found is None
+        and s is not None
+        and s.opening >= flat_opening
+        and s.moved >= blowup_moved
+        and no_progress(sh, min_z)
+    ):
+        # The log opened on a loss above the next rows and never got clearly below them: the
+        # plateau after a blow-up before the first row (LR003's no_progress steps aside here).
+        found = "opened_flat", s.opening, flat_opening, _loss_slots(s)
     if found is None and s is not None and s.opening >= thrown_opening:
         # A first logged loss far above the next ones. When it is the mean of the run's first
         # steps (a logging window, an epoch), those steps went up before they came down: the
@@ -337,9 +349,17 @@ def lr_too_low(
                     prior=prior,
                 )
             ]
+    centre = adv.usual_best(
+        run,
+        lr,
+        s,
+        sgd_best=sgd_best,
+        adaptive_best=adaptive_best,
+        ratio_split=adaptive_ratio_per_lr,
+    )
     if (
         found := _no_progress(
-            run, s, lr, family, learned_moved, opening_jump, peak, catapult, min_z
+            run, s, lr, family, centre, learned_moved, opening_jump, peak, catapult, min_z
         )
     ) is not None:
         return [found]
@@ -422,12 +442,17 @@ def lr_too_low(
     return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, prior)]
 
 
-def _no_progress(run, s, lr, family, learned_moved, opening_jump, peak, catapult, min_z):
+def _no_progress(run, s, lr, family, centre, learned_moved, opening_jump, peak, catapult, min_z):
     """Evidence when the smoothed loss never got clearly below its start (batch noise hides
-    any fall) and nothing says the LR was past its edge: no early jump, no gradient catapult,
-    no LR above its family's band, and the first logged loss no jump above the next ones."""
+    any fall) at an LR below where its family's best usually lies (`centre`), and nothing says
+    the LR was past its edge: no early jump, no gradient catapult, no LR above its family's
+    band, and the first logged loss no jump above the next ones."""
     sh = shape_of(run)
     if s is None or sh is None or not no_progress(sh, min_z):
+        return None
+    # Flat at or above the usual best LR says nothing about the side: an LR past the edge
+    # (dead or saturated units) leaves the loss just as flat.
+    if lr is not None and lr >= centre:
         return None
     # A run that halved its loss learned; one that ended above its start (its first value, or
     # its smoothed start by more than noise: LR001's never_fell) is LR001's.
