@@ -31,6 +31,8 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from lrdoctor import catalogue, engine
 from lrdoctor.columns import canonical_optimizer
 from lrdoctor.compare import compare_runs, summarise
@@ -40,8 +42,11 @@ from lrdoctor.lrfind import (
     FAMILY_SHIFT,
     LANDMARK_SHIFT,
     METHODS,
+    UR_TARGET,
     analyse_run,
     landmark_estimate,
+    update_ratio_level,
+    update_ratio_on,
 )
 from lrdoctor.readers import read_path
 from lrdoctor.run import build_run
@@ -161,6 +166,22 @@ def fit_shifts(rows: list[tuple[dict, dict]]) -> tuple[dict, dict[str, dict]]:
     return fit_shift(rows), per
 
 
+def ur_level_at_best(run, lr_best: float) -> float | None:
+    """log10 of the test's update ratio at the sweep-best LR (finite-loss steps; None without)."""
+    if not run.has("update_ratio"):
+        return None
+    loss, lr = run["loss"], run["lr"].finite()
+    bad = ~np.isfinite(loss.value)
+    steps = loss.step[: int(np.argmax(bad))] if bad.any() else loss.step
+    at = 10 ** np.interp(steps, lr.step, np.log10(lr.value))
+    return update_ratio_level(at, update_ratio_on(run, steps), lr_best)
+
+
+def fit_ur_target(levels: list[float | None]) -> float:
+    """UR_TARGET refitted: the median level at the sweep-best LR over the tests that have one."""
+    return statistics.median(v for v in levels if v is not None)
+
+
 def _landmarks_lr(cands: dict, shift: dict[str, float]) -> float | None:
     """The default's suggestion under other shifts, rounded as lr-find rounds it."""
     log_mean, _ = landmark_estimate(cands, shift)
@@ -177,6 +198,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
     import score as scorer  # the corpus' own scorer: its peers and its file readers
 
     rows, runs, peers = [], [], {"fastai valley": [], "pytorch-lr-finder steepest": []}
+    levels: list[float | None] = []  # log10 update ratio at the sweep-best LR, per test
     results: dict[str, list] = {m: [] for m in METHODS}
     told: list = []  # the shipped default told the optimizer (as `--optimizer` does)
     calib: dict[str, list[bool]] = {}
@@ -187,6 +209,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
         r = analyse_run(run, shift=dict.fromkeys(LANDMARK_SHIFT, 0.0))
         rows.append((meta, r.candidates))
         runs.append(run)
+        levels.append(ur_level_at_best(run, meta["lr_best"]))
         named[run.optimizer_family or "not named"] += 1
         for m in METHODS[1:]:
             results[m].append((r.candidates[m], meta["lr_best"]))
@@ -220,9 +243,22 @@ def devcorpus_lrfind(corpus: Path) -> None:
     print("landmark offsets fitted on all tasks:", rnd(pooled), "shipped:", LANDMARK_SHIFT)
     for fam, d in per.items():
         print(f"  {fam}-type tests:", rnd(d), "shipped:", FAMILY_SHIFT[fam])
+    fams = [canonical_optimizer(meta["optimizer"]) for meta, _ in rows]
+    print(
+        f"update-ratio target (log10 at lr_best) fitted on the {sum(v is not None for v in levels)}"
+        f" tests whose log has it: {fit_ur_target(levels):.2f} (sgd-type "
+        + ", adam-type ".join(
+            f"{fit_ur_target([v for v, f in zip(levels, fams, strict=True) if f == fam]):.2f}"
+            for fam in FAMILY_SHIFT
+        )
+        + f") shipped: {UR_TARGET}"
+    )
     loto, loto_told = [], []
     for task in sorted({meta["task"] for meta, _ in rows}):
         pooled_t, per_t = fit_shifts([row for row in rows if row[0]["task"] != task])
+        target_t = fit_ur_target(
+            [v for v, (meta, _) in zip(levels, rows, strict=True) if meta["task"] != task]
+        )
         for (meta, _), run in zip(rows, runs, strict=True):
             if meta["task"] != task:
                 continue
@@ -231,7 +267,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
                 (loto_told, canonical_optimizer(meta["optimizer"])),
             ):
                 shift = _offsets_for(family, pooled_t, per_t)
-                res = analyse_run(run, shift=shift, family=family)
+                res = analyse_run(run, shift=shift, family=family, ur_target=target_t)
                 out.append((res.suggested_lr, meta["lr_best"]))
 
     def line(name, pairs):

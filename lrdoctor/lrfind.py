@@ -20,7 +20,16 @@ from lrdoctor.errors import InputError
 
 SCHEMA = "lrdoctor.lrfind/1"
 MIN_POINTS = 20
-METHODS = ("landmarks", "steepest", "valley", "half_drop", "minimum", "min_div10", "edge")
+METHODS = (
+    "landmarks",
+    "steepest",
+    "valley",
+    "half_drop",
+    "minimum",
+    "min_div10",
+    "edge",
+    "update_ratio",
+)
 DEFAULT_METHOD = "landmarks"
 # The default reads three landmarks of the curve, each a position in log10(LR):
 #   half_drop  where the fitted loss has made half of its fall,
@@ -43,6 +52,17 @@ FAMILY_SHIFT: dict[str, dict[str, float]] = {
     "sgd": {"half_drop": 1.15, "minimum": 0.01, "edge": -0.59},
     "adam": {"half_drop": 0.59, "minimum": -0.78, "edge": -1.63},
 }
+# The update ratio (|weight change| / |weights| per step, when the log has it) that the
+# sweep-best LR gives during a range test: log10 of its median over the 32 of the development
+# corpus' 56 tests whose log has the column (SGD-type -1.66, Adam-type -1.76: one level serves
+# both, it is dimensionless). The ratio grows in proportion to the LR, so the LR at which the
+# test reaches this level is a second estimate of the best LR, read from the size of the steps,
+# not from the loss curve's shape; the default averages the two (in log LR). On the corpus the
+# two err partly independently: the default's median abs error fell from 0.45 to 0.27 decades
+# (`python benchmarks/measure_lrfind.py --devcorpus ...` refits the level leave-one-task-out). A level is read as the median, over the steps whose update ratio lies
+# within UR_BAND decades of it, of log ur - log lr: one noisy step cannot move it.
+UR_TARGET = -1.66
+UR_BAND = 0.75
 # A descent smaller than this many sigmas of a window's fitted level is no descent at all
 # (the minimum over many windows of a flat curve sits ~2.5 sigmas low by chance).
 FLAT_NOISE_UNITS = 4.0
@@ -59,11 +79,11 @@ FAST_STEPS_PER_DECADE = 10.0
 BOTTOM_FRACTION = 0.1
 FLAT_BOTTOM_DECADES = 1.0
 # suggested_lr_range: the suggestion times 10^(+-RANGE_DECADES). On the development corpus the
-# sweep-best LR lay within it for 44 of the 56 range tests (79 %; the command of
-# LANDMARK_SHIFT prints this and the deciles of log10(best / suggestion): -0.91 / +0.73).
+# sweep-best LR lay within it for 43 of the 56 range tests (77 %; the command of
+# LANDMARK_SHIFT prints this and the deciles of log10(best / suggestion): -0.89 / +0.59).
 RANGE_DECADES = 0.8
-# Confidence is "medium" at best: the default lands within 3x of the sweep-best on 62 % of the
-# 56 development-corpus tests (65 % of the 46 "medium" ones), and no evidence in the curve
+# Confidence is "medium" at best: the default lands within 3x of the sweep-best on 68 % of the
+# 56 development-corpus tests (74 % of the 46 "medium" ones), and no evidence in the curve
 # singled out a subset that lands >= 80 % of the time (the landmarks' agreement did not:
 # docs/lr-numbers.md). A caveat note (flat bottom, short, fast, no turn-up, no descent,
 # capped) makes it "low".
@@ -242,6 +262,39 @@ def landmark_estimate(
     return float(np.mean(moved)), float(max(moved) - min(moved))
 
 
+def _ur_points(lr: np.ndarray, ur: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    if ur is None:
+        return np.empty(0), np.empty(0)
+    ur = np.asarray(ur, dtype=float)
+    ok = np.isfinite(ur) & (ur > 0)
+    return np.log10(lr[ok]), np.log10(ur[ok])
+
+
+def update_ratio_lr(
+    lr: np.ndarray, ur: np.ndarray | None, target: float = UR_TARGET, band: float = UR_BAND
+) -> float | None:
+    """The LR at which the update ratio reaches 10**target: the median, over the steps whose
+    update ratio lies within `band` decades of it, of lr * 10**target / ur (the ratio grows in
+    proportion to the LR); None when fewer than three steps come that close."""
+    x, u = _ur_points(np.asarray(lr, dtype=float), ur)
+    near = np.abs(u - target) < band
+    if near.sum() < 3:
+        return None
+    return float(10 ** np.median(x[near] + target - u[near]))
+
+
+def update_ratio_level(
+    lr: np.ndarray, ur: np.ndarray | None, at: float, band: float = UR_BAND
+) -> float | None:
+    """log10 of the update ratio at LR `at`, read as `update_ratio_lr` reads its LR (the steps
+    within `band` decades of `at`); what UR_TARGET is the median of, at the sweep-best LR."""
+    x, u = _ur_points(np.asarray(lr, dtype=float), ur)
+    near = np.abs(x - math.log10(at)) < band
+    if near.sum() < 3:
+        return None
+    return float(np.median(u[near] - x[near]) + math.log10(at))
+
+
 def analyse(
     lr: np.ndarray,
     loss: np.ndarray,
@@ -254,12 +307,15 @@ def analyse(
     window: float = 0.05,
     shift: dict[str, float] | None = None,
     family: str | None = None,
+    update_ratio: np.ndarray | None = None,
+    ur_target: float = UR_TARGET,
 ) -> LrFindResult:
     """Analyse one range test (lr and loss per step, lr increasing).
 
     `family` (sgd, adam, ...: `columns.canonical_optimizer`) picks its FAMILY_SHIFT offsets when
     measured, else LANDMARK_SHIFT; `shift` replaces either (the leave-one-task-out measurement
-    refits them).
+    refits them). `update_ratio` (per step, aligned with `lr`; NaN where not logged) adds the
+    LR that reaches `ur_target` as a candidate and into the default.
     """
     lr = np.asarray(lr, dtype=float)
     loss = np.asarray(loss, dtype=float)
@@ -324,6 +380,9 @@ def analyse(
 
     candidates: dict[str, float | None] = dict.fromkeys(METHODS[1:])
     candidates["edge"] = edge
+    candidates["update_ratio"] = update_ratio_lr(
+        lr[:n_finite], None if update_ratio is None else update_ratio[:n_finite], ur_target
+    )
     if flat:
         if diverged:
             notes.append(
@@ -395,6 +454,9 @@ def analyse(
                 f"no descent to read: the suggestion is the edge {fmt_lr(edge)} moved by its "
                 f"measured offset ({shift['edge']:+.2f} decades) alone; low confidence"
             )
+        if chosen is not None and candidates["update_ratio"] is not None:
+            # two independent estimates (the curve's shape, the size of the steps): their mean
+            chosen = float(math.sqrt(chosen * candidates["update_ratio"]))
     else:
         chosen = candidates[method]
     if chosen is not None and chosen > edge:
@@ -453,4 +515,18 @@ def analyse_run(run, **options) -> LrFindResult:
     inside = (loss.step >= lr_series.step[0]) & (loss.step <= lr_series.step[-1])
     lr = 10 ** np.interp(loss.step[inside], lr_series.step, log_lr)
     options.setdefault("family", run.optimizer_family)
+    options.setdefault("update_ratio", update_ratio_on(run, loss.step[inside]))
     return analyse(lr, loss.value[inside], source=run.source, **options)
+
+
+def update_ratio_on(run, steps: np.ndarray) -> np.ndarray | None:
+    """The run's update ratio at `steps` (NaN where it was not logged), or None without one."""
+    if not run.has("update_ratio"):
+        return None
+    ur = run["update_ratio"]
+    out = np.full(len(steps), np.nan)
+    at = np.searchsorted(ur.step, steps)
+    hit = at < len(ur.step)
+    hit[hit] = ur.step[at[hit]] == steps[hit]
+    out[hit] = ur.value[at[hit]]
+    return out

@@ -20,9 +20,14 @@ from lrdoctor.lrfind import (
     METHODS,
     RANGE_DECADES,
     SCHEMA,
+    UR_BAND,
+    UR_TARGET,
     analyse,
     ema_smooth,
+    landmark_estimate,
     longest_descent,
+    update_ratio_level,
+    update_ratio_lr,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -103,6 +108,9 @@ def test_scaling_the_loss_changes_nothing_and_scaling_the_lr_moves_the_suggestio
     assert scaled.notes == base.notes and scaled.confidence == base.confidence
     assert math.log10(moved.raw_lr / base.raw_lr) == pytest.approx(log_k, abs=1e-6)
     for name, value in base.candidates.items():
+        if value is None:  # update_ratio: this log has none
+            assert moved.candidates[name] is None
+            continue
         assert math.log10(moved.candidates[name] / value) == pytest.approx(log_k, abs=1e-6)
 
 
@@ -201,7 +209,7 @@ def test_too_few_points_and_unknown_method_are_input_errors():
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_suggests_a_human_number_no_higher_than_the_edge(method):
     lr, loss = range_test(x0=-2, blowup_at=-0.5)
-    r = analyse(lr, loss, method=method)
+    r = analyse(lr, loss, method=method, update_ratio=3.0 * lr)
     mant = r.suggested_lr / 10 ** math.floor(math.log10(r.suggested_lr) + 1e-12)
     assert round(mant, 6) in (1, 2, 3, 5)
     assert r.raw_lr <= r.candidates["edge"] * (1 + 1e-9)
@@ -354,3 +362,66 @@ def test_lr_find_optimizer_option_picks_the_family_offsets(tmp_path):
     assert json.loads(out.stdout)["offsets"] == "sgd"
     bad = runner.invoke(app, ["lr-find", str(path), "--optimizer", "frobnicate"])
     assert bad.exit_code == 2
+
+
+def test_update_ratio_candidate_is_where_the_ratio_reaches_its_level():
+    """ur = c * lr (SGD with a steady gradient): it reaches 10**UR_TARGET at 10**UR_TARGET / c,
+    and the default is the geometric mean of that LR and the moved landmarks."""
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
+    c = 30.0
+    r = analyse(lr, loss, update_ratio=c * lr)
+    assert math.log10(r.candidates["update_ratio"]) == pytest.approx(UR_TARGET - math.log10(c))
+    log_landmarks, _ = landmark_estimate(r.candidates, LANDMARK_SHIFT)
+    expected = (log_landmarks + UR_TARGET - math.log10(c)) / 2
+    assert math.log10(r.raw_lr) == pytest.approx(expected)
+    assert (r.method, r.confidence) == ("landmarks", "medium")
+    # without the column the default is the landmarks alone
+    plain = analyse(lr, loss)
+    assert plain.candidates["update_ratio"] is None
+    assert math.log10(plain.raw_lr) == pytest.approx(log_landmarks)
+
+
+def test_update_ratio_ignores_spikes_and_gaps_and_needs_three_steps_near_the_level():
+    lr = np.geomspace(1e-6, 1.0, 300)
+    ur = 10.0 * lr
+    clean = update_ratio_lr(lr, ur)
+    spiky = ur.copy()
+    near = np.nonzero(np.abs(np.log10(ur) - UR_TARGET) < UR_BAND)[0]
+    spiky[near[::7]] *= 50.0  # a few steps with a huge update
+    gappy = ur.copy()
+    gappy[::2] = np.nan  # logged every other step
+    assert math.log10(clean) == pytest.approx(UR_TARGET - 1.0)
+    assert decades(update_ratio_lr(lr, spiky), clean) < 0.05
+    assert decades(update_ratio_lr(lr, gappy), clean) < 0.01
+    # a ratio that never comes within UR_BAND of the level names no LR
+    assert update_ratio_lr(lr, np.full(300, 10 ** (UR_TARGET - 2 * UR_BAND))) is None
+    assert update_ratio_lr(lr, None) is None
+    # update_ratio_level is its inverse: the level at the LR it named is the target
+    assert update_ratio_level(lr, ur, clean) == pytest.approx(UR_TARGET)
+
+
+def test_the_update_ratio_moves_with_the_lr_when_every_lr_is_scaled():
+    """The ratio is read per step, so multiplying every LR by k multiplies its LR by k too."""
+    lr, loss = range_test(x0=-3, blowup_at=-0.5, seed=5)
+    ur = 10 * lr * (1 + 0.1 * np.sin(np.arange(len(lr))))
+    base = analyse(lr, loss, update_ratio=ur)
+    moved = analyse(lr * 100, loss, update_ratio=ur)
+    assert math.log10(moved.candidates["update_ratio"] / base.candidates["update_ratio"]) == (
+        pytest.approx(2.0)
+    )
+    assert math.log10(moved.raw_lr / base.raw_lr) == pytest.approx(2.0)
+
+
+def test_a_logged_update_ratio_reaches_the_cli(tmp_path):
+    lr, loss = range_test(x0=-3, blowup_at=-1.5, noise=0.005)
+    lines = ["step,lr,loss,update_ratio"] + [
+        f"{i},{float(a)!r},{float(b)!r},{float(3 * a)!r}"
+        for i, (a, b) in enumerate(zip(lr, loss, strict=True))
+    ]
+    (tmp_path / "rt.csv").write_text("\n".join(lines) + "\n")
+    out = runner.invoke(app, ["lr-find", str(tmp_path / "rt.csv"), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["candidates"]["update_ratio"] == pytest.approx(10**UR_TARGET / 3, rel=1e-6)
+    direct = analyse(lr, loss, update_ratio=3 * lr)
+    assert data["raw_lr"] == pytest.approx(direct.raw_lr, rel=1e-9)

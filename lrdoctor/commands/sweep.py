@@ -116,8 +116,9 @@ def lr_find_command(
         "landmarks",
         help="What to suggest: landmarks (default: the "
         "half-drop, minimum and edge, each moved by its measured offset), "
-        "or one candidate: steepest, valley, half_drop, minimum, "
-        "min_div10 (the conservative choice) or edge.",
+        "averaged with the LR whose update ratio reaches its measured level when the log "
+        "has one), or one candidate: steepest, valley, half_drop, minimum, "
+        "min_div10 (the conservative choice), edge or update_ratio.",
     ),
     beta: float = typer.Option(0.98, min=0.0, max=0.999, help="EMA smoothing of the loss."),
     trim: float = typer.Option(

@@ -18,6 +18,7 @@ MEANING = {
     "minimum": "lowest point of the fitted loss",
     "min_div10": "the minimum / 10 (the conservative choice)",
     "edge": "last LR before the loss climbs back above its start",
+    "update_ratio": "where |weight change| / |weights| per step reaches its measured level",
 }
 COLORS = {
     "steepest": "#6a1b9a",
@@ -26,6 +27,7 @@ COLORS = {
     "minimum": "#1565c0",
     "min_div10": "#9e9d24",
     "edge": "#c62828",
+    "update_ratio": "#ef6c00",
 }
 DEFAULT = "#2e7d32"
 
@@ -112,7 +114,12 @@ def _reasons(result, shift, fmt_lr) -> list[str]:
             out.extend(
                 textwrap.wrap(
                     f"  the mean (in log LR) of three landmarks, each moved "
-                    f"by its offset measured on the dev corpus: {moves}",
+                    f"by its offset measured on the dev corpus: {moves}"
+                    + (
+                        ", averaged with the update-ratio LR"
+                        if result.candidates.get("update_ratio")
+                        else ""
+                    ),
                     52,
                     subsequent_indent="  ",
                 )
