@@ -149,12 +149,34 @@ def _devcorpus_runs(corpus: Path, label) -> list[tuple[dict, object]]:
     return [(r, load_run(corpus / r["path"])) for r in labels["runs"] if label(r)]
 
 
-def fit_shift(rows: list[tuple[dict, dict]]) -> dict[str, float]:
+def fit_shift(rows: list[tuple[dict, dict]], keys=tuple(LANDMARK_SHIFT)) -> dict[str, float]:
     """Each landmark's median log10(best / landmark) over the range tests that have it."""
     return {
         k: statistics.median(math.log10(meta["lr_best"] / c[k]) for meta, c in rows if c.get(k))
-        for k in LANDMARK_SHIFT
+        for k in keys
     }
+
+
+def ceiling(rows: list[tuple[dict, dict]], defaults: list) -> None:
+    """How far a better choice among these estimates could go: an oracle that picks, per test,
+    whichever lands closest (each landmark moved by its pooled offset, the update-ratio LR, the
+    default), and the tests that every one of them misses on the same side."""
+    keys = ("steepest", "valley", "half_drop", "minimum", "edge")
+    offsets = fit_shift(rows, keys)
+    tol = math.log10(3) + 1e-9
+    best_of, same_side = 0, []
+    for (meta, c), default in zip(rows, defaults, strict=True):
+        guesses = [c[k] * 10 ** offsets[k] for k in keys if c.get(k)]
+        guesses += [g for g in (c.get("update_ratio"), default) if g]
+        errs = [math.log10(human_lr(g) / meta["lr_best"]) for g in guesses]
+        best_of += min(abs(e) for e in errs) <= tol
+        if all(e > tol for e in errs) or all(e < -tol for e in errs):
+            same_side.append(f"{meta['task']}/{meta['optimizer']}/{meta['steps_planned']}")
+    print(
+        f"\nceiling: an oracle picking per test the best of {len(keys)} moved landmarks, the "
+        f"update-ratio LR and the default lands within 3x on {best_of} of {len(rows)}; every "
+        f"one of them misses on the same side on {len(same_side)}: {', '.join(same_side)}"
+    )
 
 
 def fit_shifts(rows: list[tuple[dict, dict]]) -> tuple[dict, dict[str, dict]]:
@@ -290,6 +312,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
     )
     for row in lines:
         print("| " + " | ".join(row) + " |")
+    ceiling(rows, [s for s, _ in results["landmarks"]])
     print(
         "\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
         "\n|---|---|---|"
