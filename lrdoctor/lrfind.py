@@ -59,8 +59,9 @@ FAMILY_SHIFT: dict[str, dict[str, float]] = {
 # test reaches this level is a second estimate of the best LR, read from the size of the steps,
 # not from the loss curve's shape; the default averages the two (in log LR). On the corpus the
 # two err partly independently: the default's median abs error fell from 0.45 to 0.27 decades
-# (`python benchmarks/measure_lrfind.py --devcorpus ...` refits the level leave-one-task-out). A level is read as the median, over the steps whose update ratio lies
-# within UR_BAND decades of it, of log ur - log lr: one noisy step cannot move it.
+# (`python benchmarks/measure_lrfind.py --devcorpus ...` refits the level leave-one-task-out).
+# A level is read as the median, over the steps whose update ratio lies within UR_BAND decades
+# of it, of log ur - log lr: one noisy step cannot move it.
 UR_TARGET = -1.66
 UR_BAND = 0.75
 # A descent smaller than this many sigmas of a window's fitted level is no descent at all
