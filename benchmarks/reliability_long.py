@@ -83,6 +83,9 @@ def table(counts: dict, seconds: dict) -> tuple[str, int, int]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["-h"], ["--help"]):  # not pytest's help: this script's
+        print(__doc__.strip())
+        return 0
     write_docs = "--write-docs" in argv
     argv_paths = [a for a in argv if a != "--write-docs"]
     extra = argv_paths or ["tests/reliability"]

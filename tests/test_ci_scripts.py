@@ -51,3 +51,52 @@ def test_run_makes_a_new_venv_then_runs_lowest():
 @pytest.mark.parametrize("script", ["run", "lowest", "integrations"])
 def test_ci_scripts_parse(script):
     assert subprocess.run(["bash", "-n", str(ROOT / ".ci" / script)]).returncode == 0
+
+
+def _integrations_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "integrations", ROOT / "benchmarks/integrations.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_integrations_report_names_what_ci_installs():
+    listed = re.search(r"for name in (\[.*?\]):", (ROOT / ".ci/integrations").read_text(), re.S)
+    import ast
+
+    assert ast.literal_eval(listed[1]) == _integrations_script().FRAMEWORKS
+
+
+def test_the_integrations_report_counts_each_modules_outcomes(tmp_path):
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.integrations.test_hf" name="a"/>'
+        '<testcase classname="tests.integrations.test_hf" name="b"><skipped/></testcase>'
+        '<testcase classname="tests.integrations.test_keras" name="c"><failure/></testcase>'
+        '<testcase classname="tests.integrations.test_keras" name="d"><error/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    script = _integrations_script()
+    per = script.outcomes(junit)
+    assert {k: dict(v) for k, v in per.items()} == {
+        "test_hf": {"passed": 1, "skipped": 1},
+        "test_keras": {"failed": 2},
+    }
+    text = script.render({"torch": "2.1", "keras": None}, per, 3.0)
+    assert text.splitlines()[:2] == ["installed: torch 2.1", "absent: keras"]
+    assert text.splitlines()[-1].split() == [
+        "all",
+        "1",
+        "passed",
+        "1",
+        "skipped",
+        "2",
+        "failed",
+        "(3",
+        "s)",
+    ]

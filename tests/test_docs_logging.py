@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -49,3 +50,21 @@ def test_no_dotted_helper_that_a_plain_import_lrdoctor_lacks():
 def test_every_documented_callback_runs_in_an_integration_test(helper):
     tests = " ".join(p.read_text() for p in (ROOT / "tests/integrations").glob("test_*.py"))
     assert re.search(rf"\b{helper}\(", tests), helper
+
+
+def test_the_range_test_claim_is_what_the_integration_test_asserts():
+    """'within 3x of the best LR of an 8-LR constant sweep (1e-4 ... 3e-1, 100 steps)'."""
+    spec = importlib.util.spec_from_file_location("tiny", ROOT / "tests/integrations/tiny.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    text = " ".join(DOC.split())
+    factor, count, low, high, steps = re.search(
+        r"lands within (\d+)x of the best LR of an (\d+)-LR constant sweep "
+        r"\(([\d.e-]+) \.\.\. ([\d.e-]+), (\d+) steps\)",
+        text,
+    ).groups()
+    assert (int(count), float(low), float(high)) == (len(tiny.GRID), tiny.GRID[0], tiny.GRID[-1])
+    assert int(steps) == tiny.SWEEP_STEPS
+    test = (ROOT / "tests/integrations/test_range_test.py").read_text()
+    assert f"assert 1 / {factor} <= ratio <= {factor}" in test
+    assert "result.suggested_lr_range[0] <= best <= result.suggested_lr_range[1]" in test
