@@ -57,12 +57,16 @@ class Session:
     def read(self, path: Path, extra: Iterable[str] = ()) -> list:
         """The runs in one input, normalised under the session's column names and optimizer;
         `extra` names signals the caller needs beyond the planned rules' (e.g. val_loss)."""
+        from lrdoctor.errors import ConfigError, InputError
         from lrdoctor.limits import applied
         from lrdoctor.sources import read_input
 
         item = Path(path) if isinstance(path, str | os.PathLike) else path  # or a remote input
         with applied(self.options.limits, item):
-            tables = read_input(item, lambda names: self.wanted(names, extra))
+            try:
+                tables = read_input(item, lambda names: self.wanted(names, extra))
+            except ConfigError as exc:  # a column override this log lacks: this log's error
+                raise InputError(item, exc.problem, exc.hint) from None
             return [self.build(t, extra) for t in tables]
 
     def evaluate(self, run) -> RunReport:

@@ -221,13 +221,27 @@ def test_a_folder_of_non_logs_is_an_input_error(tmp_path):
     )
 
 
-def test_a_column_override_the_log_lacks_names_the_log_and_the_closest_column(tmp_path):
+@pytest.mark.parametrize(
+    "command, extra",
+    [
+        ("check", []),
+        ("lr-find", []),
+        ("compare", ["--lr", "0.1"]),
+        ("watch", ["--idle", "0.05", "--interval", "0.01"]),
+        ("plot", ["-o", "x.png"]),
+    ],
+)
+def test_a_column_override_the_log_lacks_names_the_log_and_the_closest_column(
+    command, extra, tmp_path, monkeypatch
+):
     import shutil
-    from pathlib import Path
 
+    if command == "plot":
+        pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
     log = tmp_path / "run.csv"
-    shutil.copy(Path(__file__).resolve().parent.parent / "fixtures" / "short_run.csv", log)
-    line = one_error_line(run("check", log, "--loss-col", "los"))
+    shutil.copy(FIXTURES / "short_run.csv", log)
+    line = one_error_line(run(command, log, "--loss-col", "los", *extra))
     assert line.startswith(f"lrdoctor: error: {log}: column 'los' given for loss is not in the log")
     assert "did you mean 'loss'?" in line
 

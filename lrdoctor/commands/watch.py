@@ -152,7 +152,10 @@ class Watcher:
             self.read_error = None
         except LrdoctorError as exc:
             # Often a write caught half-way (a JSON file being rewritten): retry.
-            self.read_error, added = str(exc), 0
+            from lrdoctor.errors import error_text
+
+            self.read_error = str(exc) if exc.source else error_text(self.path, str(exc))
+            added = 0
             self.follower = None
         if added is None:
             typer.echo(
