@@ -54,14 +54,10 @@ def test_ci_scripts_parse(script):
 
 
 def _integrations_script():
-    import importlib.util
+    import runpy
+    import types
 
-    spec = importlib.util.spec_from_file_location(
-        "integrations", ROOT / "benchmarks/integrations.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return types.SimpleNamespace(**runpy.run_path(str(ROOT / "benchmarks/integrations.py")))
 
 
 def test_the_integrations_report_names_what_ci_installs():
