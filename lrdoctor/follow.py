@@ -95,6 +95,27 @@ class Columns:
         self.n += 1
         return self.n - 1
 
+    def add_records(self, records: list[dict[str, float]]) -> None:
+        """Add one row per record (name -> a float; a name absent from a record is empty in
+        that row), as `open_row` and `set_row` would, cell by cell, in one pass per column."""
+        if not records:
+            return
+        for rec in records:
+            for name in rec:
+                if name not in self._values:
+                    self._column(name)
+        self._reserve(self.n + len(records))
+        start, end = self.n, self.n + len(records)
+        for name in self.names:
+            values = np.fromiter(
+                (rec.get(name, math.nan) for rec in records), np.float64, len(records)
+            )
+            empty = np.fromiter((name not in rec for rec in records), bool, len(records))
+            self._values[name][start:end], self._empty[name][start:end] = values, empty
+            if name not in self.broken and not np.isfinite(values[~empty]).all():
+                self._broke(name)
+        self.n = end
+
     def table(self, source: str, notes=(), meta=None) -> Table:
         """The rows so far as a Table of views (no copy: later appends write past them)."""
         n = self.n

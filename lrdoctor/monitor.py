@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from math import isfinite
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lrdoctor.findings import SEVERITY_RANK, Finding, RunReport
 
@@ -172,6 +175,9 @@ class Monitor:
         # The running state: one growing column per signal (O(1) amortised per update, memory
         # within twice the run); an evaluation reads views of it, no copy and no cache.
         self._rows = Columns()
+        self._pending: list[dict[str, float]] = []  # rows not yet in the columns
+        self._last_step = 0.0
+        self._broken: set[str] = set()  # signals that have held a non-finite value
         self._checked_at = 0
         self._seen: dict[tuple[str, str | None], Finding] = {}
         self.last_report: RunReport | None = None
@@ -190,20 +196,29 @@ class Monitor:
             self._spent += time.perf_counter() - start  # bookkeeping counts, not only checks
 
     def _update(self, step, values: Mapping[str, float | None]) -> list[Finding]:
-        rows = self._rows
+        # A row is a dict kept in a list until the next evaluation writes the pending rows
+        # into the columns at once (Columns.add_records): per update a few dict and list
+        # operations, not a numpy write per cell.
         if step is None:
-            step = rows._values["step"][rows.n - 1] + 1 if rows.n else 0
-        i = rows.open_row()
-        rows.set_row(i, "step", float(step))
+            step = np.float64(self._last_step) + 1 if self._pending or self._rows.n else 0
+        row = {"step": float(step)}
         for name, value in values.items():
             if value is not None:
-                rows.set_row(i, name, float(value))
+                row[name] = float(value)
+        self._pending.append(row)
+        self._last_step = row["step"]
         # Evaluate at once on a signal's first non-finite value only: a run that goes on
-        # logging NaN must not cost a full evaluation per row.
-        non_finite, rows.newly_broken = rows.newly_broken, False
+        # logging NaN must not cost a full evaluation per row. (A finite sum means every
+        # value is finite; an overflowing one only costs the look at each.)
+        non_finite = False
+        if not isfinite(sum(row.values())):
+            for name, v in row.items():
+                if not isfinite(v) and name not in self._broken:
+                    self._broken.add(name)
+                    non_finite = True
         if self.log_path is not None:
             self._log(step, values)
-        n = rows.n
+        n = self._rows.n + len(self._pending)
         every = self.check_every or max(1, n // ADAPTIVE)
         if not non_finite and (n < self.warmup or n - self._checked_at < every):
             return []
@@ -215,6 +230,10 @@ class Monitor:
         if over and not non_finite:
             return []
         return self._evaluate(final=non_finite)
+
+    def _flush(self) -> None:
+        self._rows.add_records(self._pending)
+        self._pending = []
 
     def _log(self, step, values: Mapping[str, float | None]) -> None:
         if self._writer is None:
@@ -229,12 +248,14 @@ class Monitor:
         """The run so far, normalised exactly as `check` would normalise the same log."""
         from lrdoctor.run import build_run
 
+        self._flush()
         table = self._rows.table(self.source)
         return build_run(table, self.session.options.columns, self.optimizer, extra=self._needed)
 
     def report(self) -> RunReport:
         """A full evaluation of everything fed so far (what `check` says about the log)."""
         start = time.perf_counter()
+        self._flush()
         self._checked_at = self._rows.n
         self.last_report = self.session.evaluate(self.run())
         self._last_cost = time.perf_counter() - start
@@ -267,7 +288,7 @@ class Monitor:
 
     @property
     def n_rows(self) -> int:
-        return self._rows.n
+        return self._rows.n + len(self._pending)
 
     def close(self) -> None:
         if self._writer is not None:
