@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from math import isfinite
 from collections.abc import Iterable, Mapping, Sequence
+from math import isfinite
 from pathlib import Path
 from typing import Any
 

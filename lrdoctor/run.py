@@ -36,6 +36,12 @@ class Series:
 
     def at(self, steps: np.ndarray) -> np.ndarray:
         """Values at the given steps, carrying the last logged value forward (NaN before)."""
+        if steps is self.step or (
+            len(steps) == len(self.step) and np.array_equal(steps, self.step)
+        ):
+            # Asked at its own steps (signals logged on the same rows share them): each step
+            # is found at itself, so the lookup is a copy (O(n), not O(n log n)).
+            return np.array(self.value, dtype=np.float64)
         idx = np.searchsorted(self.step, steps, side="right") - 1
         out = np.full(len(steps), np.nan)
         ok = idx >= 0

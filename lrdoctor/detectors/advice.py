@@ -84,6 +84,15 @@ def lr_at(run: Run, step: float) -> float | None:
 
 
 def peak_lr(run: Run, until: float | None = None) -> float | None:
+    """The highest positive LR logged (up to step `until`); several rules ask, so each
+    answer is kept with the run (one pass over the LR column per question, not per rule)."""
+    key = ("peak_lr", until)
+    if key not in run.derived:
+        run.derived[key] = _peak_lr(run, until)
+    return run.derived[key]
+
+
+def _peak_lr(run: Run, until: float | None) -> float | None:
     if not run.has("lr"):
         return None
     s = run["lr"] if until is None else run["lr"].until(until + 1)

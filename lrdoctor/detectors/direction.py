@@ -14,7 +14,7 @@ import numpy as np
 
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.stats import median
-from lrdoctor.run import Run
+from lrdoctor.run import Run, Series
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,21 @@ def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
 
 def _rank_trend(loss: np.ndarray, bins: int = 20) -> float:
     """Spearman correlation of the binned medians with their order (O(n))."""
-    levels = np.array([median(c) for c in np.array_split(loss, min(bins, len(loss) // 2))])
+    levels = _chunk_medians(loss, min(bins, len(loss) // 2))
     if len(levels) < 3 or np.ptp(levels) == 0:
         return 0.0
     ranks = np.argsort(np.argsort(levels)).astype(float)
     order = np.arange(len(levels), dtype=float)
     return float(np.corrcoef(order, ranks)[0, 1])
+
+
+def _chunk_medians(x: np.ndarray, k: int) -> np.ndarray:
+    """The median of each of `np.array_split(x, k)`'s chunks, as two 2-D medians (the first
+    len % k chunks are one longer) instead of k calls."""
+    size, longer = divmod(len(x), k)
+    cut = longer * (size + 1)
+    parts = [x[:cut].reshape(longer, size + 1), x[cut:].reshape(k - longer, size)]
+    return np.concatenate([median(p, axis=1) for p in parts if p.size])
 
 
 def _grad_catapult(run: Run) -> float | None:
@@ -131,16 +140,21 @@ def first_order_efficiency(run: Run) -> float | None:
     v = loss.value[: len(half)]
     k = max(2, len(v) // 4)
     span = float(np.mean(half[-k:]) - np.mean(half[:k]))
-    window = (grad.step >= half[0]) & (grad.step <= half[-1])
-    g = grad.value[window]
+    g = _between(grad, half[0], half[-1])
     g = g[np.isfinite(g)]
-    rates = lr.value[(lr.step >= half[0]) & (lr.step <= half[-1])]
+    rates = _between(lr, half[0], half[-1])
     rates = rates[np.isfinite(rates) & (rates > 0)]
     if span <= 0 or len(g) < 2 or not len(rates):
         return None
     predicted = float(median(rates)) * float(median(g)) ** 2
     fall = (float(median(v[:k])) - float(median(v[-k:]))) / span
     return fall / predicted if predicted > 0 else None
+
+
+def _between(s: Series, lo: float, hi: float) -> np.ndarray:
+    """The values logged at steps lo..hi (inclusive): a slice, as steps increase."""
+    a, b = np.searchsorted(s.step, lo, "left"), np.searchsorted(s.step, hi, "right")
+    return s.value[a:b]
 
 
 def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> float | None:
