@@ -79,10 +79,16 @@ def check_run(run, planned: Sequence[PlannedRule], curves: bool = False) -> RunR
         from lrdoctor.curves import run_curves
 
         report.curves = run_curves(run)
-    for p in planned:
-        outcome, findings = apply_rule(run, p)
-        report.outcomes.append(outcome)
-        report.findings.extend(findings)
+    import numpy as np
+
+    # Logged values may be huge, tiny or non-finite: the detectors' arithmetic may overflow to
+    # inf or give NaN, which they treat as "no evidence"; numpy need not warn about it. Set
+    # once per run, not per rule (entering an errstate costs more than some detectors).
+    with np.errstate(all="ignore"):
+        for p in planned:
+            outcome, findings = apply_rule(run, p)
+            report.outcomes.append(outcome)
+            report.findings.extend(findings)
     report.findings.sort(key=lambda f: (-f.rank, f.step if f.step is not None else -1, f.rule))
     best = _run_suggestion(report.findings)
     if best is not None:
@@ -91,9 +97,8 @@ def check_run(run, planned: Sequence[PlannedRule], curves: bool = False) -> RunR
 
 
 def apply_rule(run, p: PlannedRule) -> tuple[RuleOutcome, list[Finding]]:
-    """One rule on one run: skipped (signals missing), passed, fired, or detector_error."""
-    import numpy as np
-
+    """One rule on one run: skipped (signals missing), passed, fired, or detector_error
+    (called by `check_run`, under its numpy errstate)."""
     from lrdoctor.detectors import NotJudged, run_detector
     from lrdoctor.present import SlotError
     from lrdoctor.render import render_finding
@@ -106,10 +111,7 @@ def apply_rule(run, p: PlannedRule) -> tuple[RuleOutcome, list[Finding]]:
     # Generic detectors learn the column to watch from the rule's `signal`.
     params = {**p.params, "signal": rule.signal} if rule.signal else dict(p.params)
     try:
-        # Logged values may be huge, tiny or non-finite: the detectors' arithmetic may overflow
-        # to inf or give NaN, which they treat as "no evidence"; numpy need not warn about it.
-        with np.errstate(all="ignore"):
-            evidence = run_detector(rule.detector, run, params)
+        evidence = run_detector(rule.detector, run, params)
         findings = [render_finding(rule, p.severity, ev, run, params) for ev in evidence]
     except NotJudged as why:  # e.g. too little of the run at its peak LR to read it
         said = render_finding(rule, p.severity, why.evidence, run, params)

@@ -25,7 +25,8 @@ def median(x: np.ndarray, axis: int | None = None):
         return np.median(x, axis=axis)
     n = x.shape[-1]
     k = n // 2
-    part = np.partition(x, [k - 1, k, -1] if n % 2 == 0 else [k, -1], axis=-1)
+    part = x.copy(order="K")  # what np.partition does, without its dispatch
+    part.partition([k - 1, k, -1] if n % 2 == 0 else [k, -1], axis=-1)
     if x.ndim == 1:
         if part[-1] != part[-1]:  # NaN sorts last
             return part[-1]
@@ -59,7 +60,8 @@ def quartiles(block: np.ndarray) -> np.ndarray:
     prev, nxt = prev.astype(np.intp), nxt.astype(np.intp)
     gamma = (virtual - prev)[:, None]
     kth = sorted({i % m for i in (0, -1, *prev.tolist(), *nxt.tolist())})
-    part = np.partition(block, kth, axis=1)
+    part = block.copy(order="K")
+    part.partition(kth, axis=1)
     a, b = part[:, prev].T, part[:, nxt].T
     diff = b - a
     out = np.add(a, diff * gamma)
@@ -69,3 +71,30 @@ def quartiles(block: np.ndarray) -> np.ndarray:
     if nans.any():  # that row's NaN itself, as numpy copies it
         out[:, nans] = last[nans]
     return out
+
+
+def corrcoef(x: np.ndarray, y: np.ndarray) -> float:
+    """`np.corrcoef(x, y)[0, 1]` of two equal-length 1-D float64 arrays, bit for bit: numpy's
+    own steps (cov's centring and dot, then corrcoef's scaling and clip) without the generic
+    argument handling, which costs more than the arithmetic on 20 values."""
+    c = np.array([x, y], dtype=np.float64)
+    c -= c.mean(axis=1)[:, None]
+    c = np.dot(c, c.T.conj())
+    c *= np.true_divide(1, len(x) - 1)
+    stddev = np.sqrt(np.diag(c).real)
+    c /= stddev[:, None]
+    c /= stddev[None, :]
+    np.clip(c.real, -1, 1, out=c.real)
+    return c[0, 1]
+
+
+def windows(x: np.ndarray, width: int) -> np.ndarray:
+    """`np.lib.stride_tricks.sliding_window_view(x, width)` of a 1-D array (a read-only view),
+    built directly when `x` is contiguous (the generic builder costs ~20 µs a call)."""
+    n = len(x) - width + 1
+    if x.ndim != 1 or n < 1 or not x.flags.c_contiguous:
+        return np.lib.stride_tricks.sliding_window_view(x, width)
+    step = x.strides[0]
+    view = np.ndarray((n, width), x.dtype, buffer=x, strides=(step, step))
+    view.flags.writeable = False
+    return view

@@ -14,6 +14,7 @@ import numpy as np
 
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.stats import median
+from lrdoctor.numeric import corrcoef, windows
 from lrdoctor.run import Run, Series
 
 
@@ -89,7 +90,7 @@ def _val_trend(run: Run) -> float | None:
 def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
     if len(x) < width:
         return x
-    return median(np.lib.stride_tricks.sliding_window_view(x, width), axis=1)
+    return median(windows(x, width), axis=1)
 
 
 def _rank_trend(loss: np.ndarray, bins: int = 20) -> float:
@@ -99,7 +100,7 @@ def _rank_trend(loss: np.ndarray, bins: int = 20) -> float:
         return 0.0
     ranks = np.argsort(np.argsort(levels)).astype(float)
     order = np.arange(len(levels), dtype=float)
-    return float(np.corrcoef(order, ranks)[0, 1])
+    return float(corrcoef(order, ranks))
 
 
 def _chunk_medians(x: np.ndarray, k: int) -> np.ndarray:

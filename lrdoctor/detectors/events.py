@@ -9,11 +9,13 @@ from lrdoctor.detectors import advice as suggest
 from lrdoctor.detectors.shape import finite_prefix, shape_of
 from lrdoctor.detectors.stats import (
     above_reference,
+    edge_pad,
     human_lr,
     local_reference_bins,
     median,
     theil_sen,
 )
+from lrdoctor.numeric import windows
 from lrdoctor.run import Run
 
 
@@ -232,8 +234,8 @@ def overfitting(
     val = run["val_loss"].finite()
     if len(val) < min_points:
         return []
-    padded = np.pad(val.value, 1, mode="edge")
-    smooth = median(np.lib.stride_tricks.sliding_window_view(padded, 3), axis=1)
+    padded = edge_pad(val.value, 1)
+    smooth = median(windows(padded, 3), axis=1)
     # Where the validation loss ended: the median of its last evaluations (at least 3).
     k = max(3, len(val) // 10)
     end = float(median(val.value[-k:]))

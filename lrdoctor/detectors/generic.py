@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
-from lrdoctor.detectors.stats import binned
+from lrdoctor.detectors.stats import binned, pairs
 from lrdoctor.run import Run
 
 OPS = ("below", "above")
@@ -106,7 +106,7 @@ def trend(
     if len(curve) < 3:
         return []
     x, y = curve.step, curve.level
-    i, j = np.triu_indices(len(x), k=1)
+    i, j = pairs(len(x))
     dx = x[j] - x[i]
     ok = dx > 0
     slope = float(np.median((y[j] - y[i])[ok] / dx[ok]))

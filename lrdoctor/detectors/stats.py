@@ -6,12 +6,13 @@ rules work for cross-entropy, MSE and negative log-likelihoods alike.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.numeric import median, quartiles
+from lrdoctor.numeric import median, quartiles, windows
 from lrdoctor.present import fmt_lr, fmt_num  # noqa: F401  (re-export until callers move)
 from lrdoctor.run import Series
 
@@ -121,11 +122,25 @@ def median_se(curve: Curve, n: int) -> float:
     return 1.2533 * curve.noise / math.sqrt(size)
 
 
+@functools.lru_cache(maxsize=64)
+def pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`np.triu_indices(n, k=1)`, built once per size (the detectors ask for a few small ones
+    on every run; building them costs more than the slopes)."""
+    i, j = np.triu_indices(n, k=1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
+
+
+def edge_pad(x: np.ndarray, width: int) -> np.ndarray:
+    """`np.pad(x, width, mode="edge")` of a non-empty 1-D array, without np.pad's dispatch."""
+    return np.concatenate((np.repeat(x[:1], width), x, np.repeat(x[-1:], width)))
+
+
 def theil_sen(x: np.ndarray, y: np.ndarray) -> float:
     """Median of pairwise slopes: a trend that a few outlying points cannot drag."""
     if len(x) < 2:
         return 0.0
-    i, j = np.triu_indices(len(x), k=1)
+    i, j = pairs(len(x))
     dx = x[j] - x[i]
     ok = dx != 0
     return float(median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else 0.0
@@ -156,9 +171,8 @@ def local_reference_bins(
     q25, q50, q75 = quartiles(_strided(body))
     spread = (q75 - q25) * IQR_TO_SIGMA
     half = span // 2
-    pad_level = np.pad(q50, half, mode="edge")
-    pad_spread = np.pad(spread, half, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view
+    pad_level = edge_pad(q50, half)
+    pad_spread = edge_pad(spread, half)
     level = median(windows(pad_level, span), axis=1)
     scale = median(windows(pad_spread, span), axis=1)
     return level, scale
