@@ -25,6 +25,7 @@ from lrdoctor.readers.tabular import (
     _first_line,
     _starts_with,
     _unique,
+    first_line_in,
     read_options,
     split_header,
 )
@@ -41,6 +42,9 @@ def sniffed_header(path: Path, head: bytes) -> list[str] | None:
     """The header of a CSV log, or None when the file is not CSV (every CSV flavour sniffs so)."""
     if not CsvReader().sniff(path, head):
         return None
+    line = first_line_in(head)
+    if line is not None:
+        return [n.strip() for n in split_header(line, _delimiter(line))]
     try:
         return csv_header(path)
     except InputError:

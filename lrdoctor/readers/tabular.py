@@ -287,6 +287,18 @@ def _first_line(path: Path, compressed: bool) -> str:
     return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
 
 
+def first_line_in(head: bytes) -> str | None:
+    """What `_first_line` reads from the file, taken from its first bytes when they hold a
+    whole line (None for gzip, or a first line longer than `head`): the sniffers then need
+    not open the file again."""
+    if head.startswith(GZIP_MAGIC):
+        return None
+    end = re.search(rb"\r|\n", head)
+    if end is None:
+        return None
+    return head[: end.start()].decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
 def split_header(line: str, delimiter: str) -> list[str]:
     """The header's fields; none when it is not CSV at all (csv refuses e.g. a 128 KiB field)."""
     try:
