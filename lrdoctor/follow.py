@@ -106,11 +106,10 @@ class Columns:
                     self._column(name)
         self._reserve(self.n + len(records))
         start, end = self.n, self.n + len(records)
+        nan = math.nan
         for name in self.names:
-            values = np.fromiter(
-                (rec.get(name, math.nan) for rec in records), np.float64, len(records)
-            )
-            empty = np.fromiter((name not in rec for rec in records), bool, len(records))
+            values = np.array([rec.get(name, nan) for rec in records], np.float64)
+            empty = np.array([name not in rec for rec in records], bool)
             self._values[name][start:end], self._empty[name][start:end] = values, empty
             if name not in self.broken and not np.isfinite(values[~empty]).all():
                 self._broke(name)
