@@ -181,3 +181,17 @@ def test_an_absurd_lr_gets_a_number_a_practitioner_would_try(tmp_path, optimizer
     profile = adv.profile(canonical_optimizer(optimizer))
     assert profile.low <= run.suggested_lr <= profile.high
     assert adv.profile("adam").low <= low and high <= adv.profile("sgd").high
+
+
+def test_lowering_an_unknown_optimizers_lr_stays_inside_every_familys_range():
+    """The unknown family's best band is the union (to 1.0, SGD's), but the LR it is told to
+    lower to must suit an Adam-type run too: no higher than every family's `used` top."""
+    from lrdoctor.detectors import knowledge
+
+    low, high = knowledge.used_by_every_family()
+    assert (low, high) == (0.01, 0.1)  # Adadelta's floor, Adam-type's top (_optimizers.toml)
+    assert knowledge.family(None).best[1] > high
+    t = np.arange(200)
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": 1.0 + 0 * t, "lr": 50.0}))
+    assert run.optimizer_family is None
+    assert adv.lower_from(run, 50.0).lr == pytest.approx(high)

@@ -228,7 +228,7 @@ def test_the_optimizer_ranges_in_lr_numbers_are_the_data_files() -> None:
 
 
 def test_the_best_lr_bands_quoted_in_the_docs_are_the_data_files() -> None:
-    """'SGD 1e-3–1, Adam-type 1e-4–3e-2' (and 'unknown: 1e-4–0.3') wherever the docs quote the
+    """'SGD 1e-3–1, Adam-type 1e-4–3e-2' (and 'unknown: 1e-4–1') wherever the docs quote the
     bands each family's best LR usually lies in: rules/_optimizers.toml's `best`."""
     import re
     import tomllib

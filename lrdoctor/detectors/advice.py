@@ -328,10 +328,13 @@ def raise_at_least(run: Run, lr: float | None) -> Suggestion:
 
 
 def lower_from(run: Run, lr: float | None) -> Suggestion:
-    """Below an LR that was too high: ÷10, and no higher than a margin under the family's band."""
+    """Below an LR that was too high: ÷10, and no higher than a margin under the family's band
+    (an unknown optimizer's: nor above what every family is used with)."""
     if lr is None:
         return NONE
     top = typical_band(run.optimizer_family)[1] / BAND_MARGIN
+    if run.optimizer_family is None:
+        top = min(top, knowledge.used_by_every_family()[1])
     point = min(lr / BACKOFF, top)
     return _make(
         run,

@@ -48,6 +48,14 @@ def families() -> dict[str | None, Family]:
     return out
 
 
+@cache
+def used_by_every_family() -> tuple[float, float]:
+    """The LRs inside every known family's `used` range: what an unknown optimizer is surely
+    used with."""
+    used = [f.used for f in families().values() if f.used is not None]
+    return max(low for low, _ in used), min(high for _, high in used)
+
+
 def family(name: str | None) -> Family:
     """The family's ranges, the unknown optimizer's for a name the file does not list."""
     known = families()
