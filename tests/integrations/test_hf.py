@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from tiny import REGIMES, assert_regime, columns, mlp, tensors
 
+import lrdoctor
+from lrdoctor.columns import canonical_optimizer
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
@@ -34,9 +37,10 @@ class Data(torch.utils.data.Dataset):
         return {"x": self.x[i], "labels": self.y[i]}
 
 
-def train(out, lr: float, callbacks=()) -> None:
+def train(out, lr: float, callbacks=(), save_model: bool = False, **options) -> None:
     args = transformers.TrainingArguments(
         str(out),
+        **options,
         per_device_train_batch_size=64,
         num_train_epochs=8,
         learning_rate=lr,
@@ -54,6 +58,8 @@ def train(out, lr: float, callbacks=()) -> None:
     trainer.train()
     # With save_strategy="no" the Trainer writes no trainer_state.json unless asked.
     trainer.save_state()
+    if save_model:
+        trainer.save_model()  # the weights and training_args.bin
 
 
 @pytest.mark.parametrize("regime", REGIMES)
@@ -65,6 +71,20 @@ def test_default_logging(regime, tmp_path):
     assert (cols["loss"], cols["lr"], cols["grad_norm"]) == ("loss", "learning_rate", "grad_norm")
     # trainer_state.json does not name the optimizer: the Trainer's default is AdamW.
     assert_regime(regime, out, optimizer="adamw")
+
+
+@pytest.mark.parametrize("optim", [None, "sgd"])
+def test_the_optimizer_comes_from_training_args_bin(optim, tmp_path):
+    """trainer_state.json does not name the optimizer; the training_args.bin that
+    save_model() writes does (`optim`, read from the pickle's opcodes, never unpickled)."""
+    out = tmp_path / "out"
+    train(out, REGIMES["healthy"], save_model=True, **({"optim": optim} if optim else {}))
+    assert (out / "training_args.bin").is_file()
+    # The default: adamw_torch_fused with torch >= 2.8, adamw_torch before.
+    default = transformers.TrainingArguments(str(tmp_path / "x"), use_cpu=True).optim.value
+    run = lrdoctor.check(out).runs[0]
+    assert run.optimizer == (optim or default)
+    assert canonical_optimizer(run.optimizer) == ("sgd" if optim else "adam")
 
 
 @pytest.mark.parametrize("regime", REGIMES)
