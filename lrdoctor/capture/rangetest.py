@@ -182,6 +182,7 @@ def _range_test(
     was_training = model.training
     cap = TorchCapture(optimizer, model, path=path, every=1)
     losses: list[float] = []
+    lrs: list[float] = []
     # The smoothed-loss rule waits out lr-find's trimmed start and its minimum length.
     wait = max(MIN_POINTS, round(0.1 * steps))
     try:
@@ -194,6 +195,7 @@ def _range_test(
             loss = step_loss(batch, step)
             value = float(loss.detach())
             losses.append(value)
+            lrs.append(lr)
             if not math.isfinite(value):
                 cap.log(loss=value)  # the blow-up row, with no update behind it
                 cap.end_step()
@@ -211,7 +213,6 @@ def _range_test(
             for p, g in zip(model.parameters(), saved_grads, strict=True):
                 p.grad = g
         model.train(was_training)
-    lrs = [row["lr"] for row in cap.rows]
     source = str(path) if path is not None else "<range test>"
     # The optimizer family picks lr-find's measured offsets, as the log's side file does.
     family = canonical_optimizer(type(optimizer).__name__)

@@ -36,6 +36,8 @@ class TorchCapture:
     the Lightning callback does, since Lightning's closure runs backward inside `step()`).
     `meta` replaces the side file's optimizer description (an optimizer that is not a
     torch.optim class names itself badly); `start` is the first step (a resumed log).
+    `last` is the latest row; `rows` keeps every row only when there is no `path` (with one,
+    the file is the record: holding the rows too cost 250 B a step, 2.5 GB over 10M steps).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class TorchCapture:
         self.every = max(1, every)
         self.step = start
         self.rows: list[dict] = []
+        self.last: dict | None = None
         self.meta = meta if meta is not None else optimizer_meta(optimizer)
         groups = [f"lr_pg{i}" for i in range(1, len(optimizer.param_groups))]
         self.columns = COLUMNS + groups + list(extra_columns or [])
@@ -136,9 +139,11 @@ class TorchCapture:
             self._before = None
         self._pending = {}
         self.step += 1
-        self.rows.append(row)
+        self.last = row
         if self.writer is not None:
             self.writer.write(**row)
+        else:
+            self.rows.append(row)
         return row
 
     def close(self) -> None:

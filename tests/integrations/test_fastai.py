@@ -58,13 +58,14 @@ def test_csv_logger_too_low_whatever_the_shuffle(shuffle, tmp_path):
     assert_regime("too_low", tmp_path / "history.csv")
 
 
+@pytest.mark.parametrize("every", [1, 10])  # 10: the default, norms every 10th step
 @pytest.mark.parametrize("regime", REGIMES)
-def test_lrdoctor_callback(regime, tmp_path):
+def test_lrdoctor_callback(regime, every, tmp_path):
     import lrdoctor
     from lrdoctor.capture.callbacks import fastai_callback
 
     log = tmp_path / "run.csv"
-    fit(learner([fastai_callback(log, every=1)]), REGIMES[regime])
+    fit(learner([fastai_callback(log, every=every)]), REGIMES[regime])
     run = lrdoctor.check(log).runs[0]
     assert run.optimizer == "Adam"
     assert {"loss", "lr", "grad_norm", "update_ratio"} <= set(run.columns)

@@ -69,8 +69,9 @@ def test_default_logging(regime, tmp_path):
     assert (out / "trainer_state.json").is_file()
     cols = columns(out)
     assert (cols["loss"], cols["lr"], cols["grad_norm"]) == ("loss", "learning_rate", "grad_norm")
-    # trainer_state.json does not name the optimizer: the Trainer's default is AdamW.
-    assert_regime(regime, out, optimizer="adamw")
+    # No optimizer given: trainer_state.json does not name it (save_strategy="no" wrote no
+    # training_args.bin) and the verdicts hold without the family.
+    assert_regime(regime, out)
 
 
 @pytest.mark.parametrize("optim", [None, "sgd"])

@@ -67,12 +67,13 @@ def test_csv_logger(regime, tmp_path):
         assert_regime(regime, run)  # the optimizer family comes from `lr-Adam`
 
 
+@pytest.mark.parametrize("every", [1, 10])  # 10: the default, norms every 10th step
 @pytest.mark.parametrize("regime", REGIMES)
-def test_lrdoctor_callback(regime, tmp_path):
+def test_lrdoctor_callback(regime, every, tmp_path):
     from lrdoctor.capture.callbacks import lightning_callback
 
     log = tmp_path / "run.csv"
-    fit(REGIMES[regime], callbacks=[lightning_callback(log, every=1)])
+    fit(REGIMES[regime], callbacks=[lightning_callback(log, every=every)])
     import lrdoctor
 
     run = lrdoctor.check(log).runs[0]
