@@ -28,6 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # measured.py
 
 BATCH, WARMUP = 64, 20
 SIZES = {"small": (32, 128, 10), "large": (512, 1024, 10)}

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "perf.py"
 
@@ -92,3 +93,20 @@ def test_only_runs_the_named_cases():
     perf = _perf()
     rows = perf.main(["--only", "startup", "--reps", "1"])
     assert [r.case for r in rows] == ["1,000-row parquet (start-up)"]
+
+
+def test_capture_overhead_runs_each_torch_case_on_a_few_steps():
+    """benchmarks/capture_overhead.py end to end on 64 steps (no timing is asserted)."""
+    pytest.importorskip("torch")
+    path = BENCH.parent / "capture_overhead.py"
+    spec = importlib.util.spec_from_file_location("capture_overhead", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(["--steps", "64", "--reps", "1", "--only", "torch"])
+    assert [(r["framework"], r["helper"]) for r in rows] == [
+        ("torch", "TorchCapture() (every=10)"),
+        ("torch", "TorchCapture(every=1)"),
+        ("torch large", "TorchCapture() (every=10)"),
+        ("torch large", "TorchCapture(every=1)"),
+    ]
+    assert all(r["step_us"] > 0 and r["hooks_us"] > 0 for r in rows)
