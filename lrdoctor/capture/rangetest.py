@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 
 def lr_range_test(
     model,
@@ -183,6 +185,7 @@ def _range_test(
     cap = TorchCapture(optimizer, model, path=path, every=1)
     losses: list[float] = []
     lrs: list[float] = []
+    ratios: list[float] = []  # each step's update/weight ratio, as the log has it
     # The smoothed-loss rule waits out lr-find's trimmed start and its minimum length.
     wait = max(MIN_POINTS, round(0.1 * steps))
     try:
@@ -199,10 +202,12 @@ def _range_test(
             if not math.isfinite(value):
                 cap.log(loss=value)  # the blow-up row, with no update behind it
                 cap.end_step()
+                ratios.append(math.nan)
                 break
             loss.backward()
             cap.log(loss=value)
             optimizer.step()
+            ratios.append((cap.last or {}).get("update_ratio", math.nan))
             if step + 1 >= wait and blew_up(losses, diverge_factor=diverge_factor):
                 break
     finally:
@@ -217,7 +222,13 @@ def _range_test(
     # The optimizer family picks lr-find's measured offsets, as the log's side file does.
     family = canonical_optimizer(type(optimizer).__name__)
     return analyse(
-        lrs, losses, source=source, diverge_factor=diverge_factor, method=method, family=family
+        lrs,
+        losses,
+        source=source,
+        diverge_factor=diverge_factor,
+        method=method,
+        family=family,
+        update_ratio=np.asarray(ratios, dtype=float),
     )
 
 
