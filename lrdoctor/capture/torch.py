@@ -36,7 +36,7 @@ class TorchCapture:
     the Lightning callback does, since Lightning's closure runs backward inside `step()`).
     `meta` replaces the side file's optimizer description (an optimizer that is not a
     torch.optim class names itself badly); `start` is the first step (a resumed log).
-    `last` is the latest row; `rows` keeps every row only when there is no `path` (with one,
+    `last` is the latest row (`metrics()` gives it to a tracker); `rows` keeps every row only when there is no `path` (with one,
     the file is the record: holding the rows too cost 250 B a step, 2.5 GB over 10M steps).
     """
 
@@ -145,6 +145,14 @@ class TorchCapture:
         else:
             self.rows.append(row)
         return row
+
+    def metrics(self, prefix: str = "") -> dict[str, float]:
+        """The latest row's values without its step, named `prefix + name`: one call hands
+        them to a tracker (`run.log(cap.metrics("train/"), step=...)` for W&B,
+        `mlflow.log_metrics(cap.metrics(), step=...)`), whose log lrdoctor then reads with the
+        gradient norm and update ratio beside the loss."""
+        row = self.last or {}
+        return {f"{prefix}{k}": float(v) for k, v in row.items() if k != "step"}
 
     def close(self) -> None:
         for h in self._handles:

@@ -4,7 +4,14 @@ optimizer and LR in params.yaml)."""
 from __future__ import annotations
 
 import pytest
-from tiny import REGIMES, assert_regime, columns, train_torch
+from tiny import (
+    REGIMES,
+    assert_capture_columns,
+    assert_regime,
+    columns,
+    train_into_tracker,
+    train_torch,
+)
 
 pytest.importorskip("torch")
 dvclive = pytest.importorskip("dvclive")
@@ -32,3 +39,19 @@ def test_live_folder(regime, tmp_path):
         run = lrdoctor.check(folder).runs[0]
         assert run.optimizer == "Adam"  # from params.yaml
         assert_regime(regime, folder)
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_torch_capture_rows_into_a_live_folder(regime, tmp_path):
+    folder = tmp_path / "dvclive"
+    with dvclive.Live(str(folder), save_dvc_exp=False) as live:
+        live.log_params({"optimizer": "Adam"})
+
+        def log(step, cap):
+            for name, value in cap.metrics("train/").items():
+                live.log_metric(name, value)
+            live.next_step()
+
+        train_into_tracker(REGIMES[regime], log)
+    assert_capture_columns(folder)
+    assert_regime(regime, folder)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from tiny import REGIMES, assert_regime, columns, train_torch
+from tiny import (
+    REGIMES,
+    assert_capture_columns,
+    assert_regime,
+    columns,
+    train_into_tracker,
+    train_torch,
+)
 
 pytest.importorskip("torch")
 mlflow = pytest.importorskip("mlflow")
@@ -45,3 +52,15 @@ def test_file_store(tmp_path, monkeypatch):
         assert run.optimizer == "Adam"
         cats = {f.category for f in run.findings if f.category.startswith("lr_too")}
         assert cats == ({"lr_too_" + regime[4:]} if regime != "healthy" else set()), regime
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_torch_capture_rows_into_mlflow(regime, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with mlflow.start_run(run_name=regime):
+        mlflow.log_params({"optimizer": "Adam"})
+        train_into_tracker(
+            REGIMES[regime], lambda step, cap: mlflow.log_metrics(cap.metrics(), step=step)
+        )
+    assert_capture_columns(tmp_path / "mlflow.db")
+    assert_regime(regime, tmp_path / "mlflow.db")

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from tiny import REGIMES, assert_regime, columns, train_torch
+from tiny import (
+    REGIMES,
+    assert_capture_columns,
+    assert_regime,
+    columns,
+    train_into_tracker,
+    train_torch,
+)
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
@@ -24,3 +31,19 @@ def test_summary_writer(regime, tmp_path):
     run = tmp_path / "runs" / "exp"
     assert columns(run)["lr"] == "train/lr"
     assert_regime(regime, run)  # no optimizer given: the event file names none
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_torch_capture_rows_into_a_summary_writer(regime, tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(tmp_path / "runs" / "cap")
+
+    def log(step, cap):
+        for name, value in cap.metrics("train/").items():
+            writer.add_scalar(name, value, step)
+
+    train_into_tracker(REGIMES[regime], log)
+    writer.close()
+    assert_capture_columns(tmp_path / "runs" / "cap")
+    assert_regime(regime, tmp_path / "runs" / "cap")

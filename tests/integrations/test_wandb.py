@@ -4,7 +4,14 @@ without wandb: history from `run.log`, the optimizer from the run's config."""
 from __future__ import annotations
 
 import pytest
-from tiny import REGIMES, assert_regime, columns, train_torch
+from tiny import (
+    REGIMES,
+    assert_capture_columns,
+    assert_regime,
+    columns,
+    train_into_tracker,
+    train_torch,
+)
 
 pytest.importorskip("torch")
 wandb = pytest.importorskip("wandb")
@@ -43,3 +50,20 @@ def test_offline_run_folders(tmp_path):
     # The wandb/ folder: one run per run folder, its `latest-run` link not counted again.
     report = lrdoctor.check(tmp_path / "wandb")
     assert sorted(r.source for r in report.runs) == sorted(str(f) for f in folders.values())
+
+
+def test_torch_capture_rows_into_offline_runs(tmp_path):
+    folders = {}
+    for regime, lr in REGIMES.items():  # one test: each wandb.init costs seconds
+        run = wandb.init(mode="offline", dir=tmp_path, project="cap", name=regime)
+        train_into_tracker(
+            lr,
+            lambda step, cap, run=run: run.log(
+                {**cap.metrics("train/"), "train/global_step": step}
+            ),
+        )
+        run.finish()
+        folders[regime] = next((tmp_path / "wandb").glob(f"offline-run-*-{run.id}"))
+    for regime, folder in folders.items():
+        assert_capture_columns(folder)
+        assert_regime(regime, folder)

@@ -138,3 +138,23 @@ def same_state(before: dict, after: dict) -> bool:
     import torch
 
     return before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def train_into_tracker(lr: float, log) -> None:
+    """The plain loop with a TorchCapture whose every row goes to a tracker:
+    `log(step, cap.metrics())` after each update (loss, lr, and every 10th step the norms)."""
+    from lrdoctor.capture.torch import TorchCapture
+
+    held = {}
+
+    def capture(opt, model):
+        held["cap"] = TorchCapture(opt, model)
+        return held["cap"]
+
+    train_torch(lr, capture=capture, on_step=lambda step, loss, opt: log(step, held["cap"]))
+
+
+def assert_capture_columns(path) -> None:
+    """The tracker's log read back with the capture's signals mapped (not only loss and lr)."""
+    mapped = columns(path)
+    assert {"loss", "lr", "grad_norm", "update_ratio"} <= set(mapped), mapped
