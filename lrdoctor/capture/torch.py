@@ -36,8 +36,9 @@ class TorchCapture:
     the Lightning callback does, since Lightning's closure runs backward inside `step()`).
     `meta` replaces the side file's optimizer description (an optimizer that is not a
     torch.optim class names itself badly); `start` is the first step (a resumed log).
-    `last` is the latest row (`metrics()` gives it to a tracker); `rows` keeps every row only when there is no `path` (with one,
-    the file is the record: holding the rows too cost 250 B a step, 2.5 GB over 10M steps).
+    `last` is the latest row (`metrics()` gives it to a tracker); `rows` keeps every row only
+    when there is no `path` (with one, the file is the record: holding the rows too cost 250 B
+    a step, 2.5 GB over 10M steps).
     """
 
     def __init__(
