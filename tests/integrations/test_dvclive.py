@@ -4,14 +4,8 @@ optimizer and LR in params.yaml)."""
 from __future__ import annotations
 
 import pytest
-from tiny import (
-    REGIMES,
-    assert_capture_columns,
-    assert_regime,
-    columns,
-    train_into_tracker,
-    train_torch,
-)
+import tiny
+from tiny import REGIMES, assert_regime, columns, train_torch
 
 pytest.importorskip("torch")
 dvclive = pytest.importorskip("dvclive")
@@ -52,6 +46,6 @@ def test_torch_capture_rows_into_a_live_folder(regime, tmp_path):
                 live.log_metric(name, value)
             live.next_step()
 
-        train_into_tracker(REGIMES[regime], log)
-    assert_capture_columns(folder)
+        tiny.train_into_tracker(REGIMES[regime], log)
+    tiny.assert_capture_columns(folder)
     assert_regime(regime, folder)

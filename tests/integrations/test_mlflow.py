@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tiny import (
-    REGIMES,
-    assert_capture_columns,
-    assert_regime,
-    columns,
-    train_into_tracker,
-    train_torch,
-)
+import tiny
+from tiny import REGIMES, assert_regime, columns, train_torch
 
 pytest.importorskip("torch")
 mlflow = pytest.importorskip("mlflow")
@@ -59,8 +53,8 @@ def test_torch_capture_rows_into_mlflow(regime, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     with mlflow.start_run(run_name=regime):
         mlflow.log_params({"optimizer": "Adam"})
-        train_into_tracker(
+        tiny.train_into_tracker(
             REGIMES[regime], lambda step, cap: mlflow.log_metrics(cap.metrics(), step=step)
         )
-    assert_capture_columns(tmp_path / "mlflow.db")
+    tiny.assert_capture_columns(tmp_path / "mlflow.db")
     assert_regime(regime, tmp_path / "mlflow.db")

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tiny import (
-    REGIMES,
-    assert_capture_columns,
-    assert_regime,
-    columns,
-    train_into_tracker,
-    train_torch,
-)
+import tiny
+from tiny import REGIMES, assert_regime, columns, train_torch
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
@@ -43,7 +37,7 @@ def test_torch_capture_rows_into_a_summary_writer(regime, tmp_path):
         for name, value in cap.metrics("train/").items():
             writer.add_scalar(name, value, step)
 
-    train_into_tracker(REGIMES[regime], log)
+    tiny.train_into_tracker(REGIMES[regime], log)
     writer.close()
-    assert_capture_columns(tmp_path / "runs" / "cap")
+    tiny.assert_capture_columns(tmp_path / "runs" / "cap")
     assert_regime(regime, tmp_path / "runs" / "cap")

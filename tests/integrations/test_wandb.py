@@ -4,14 +4,8 @@ without wandb: history from `run.log`, the optimizer from the run's config."""
 from __future__ import annotations
 
 import pytest
-from tiny import (
-    REGIMES,
-    assert_capture_columns,
-    assert_regime,
-    columns,
-    train_into_tracker,
-    train_torch,
-)
+import tiny
+from tiny import REGIMES, assert_regime, columns, train_torch
 
 pytest.importorskip("torch")
 wandb = pytest.importorskip("wandb")
@@ -56,7 +50,7 @@ def test_torch_capture_rows_into_offline_runs(tmp_path):
     folders = {}
     for regime, lr in REGIMES.items():  # one test: each wandb.init costs seconds
         run = wandb.init(mode="offline", dir=tmp_path, project="cap", name=regime)
-        train_into_tracker(
+        tiny.train_into_tracker(
             lr,
             lambda step, cap, run=run: run.log(
                 {**cap.metrics("train/"), "train/global_step": step}
@@ -65,5 +59,5 @@ def test_torch_capture_rows_into_offline_runs(tmp_path):
         run.finish()
         folders[regime] = next((tmp_path / "wandb").glob(f"offline-run-*-{run.id}"))
     for regime, folder in folders.items():
-        assert_capture_columns(folder)
+        tiny.assert_capture_columns(folder)
         assert_regime(regime, folder)
