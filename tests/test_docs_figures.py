@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,287 @@ def test_the_best_lr_bands_quoted_in_the_docs_are_the_data_files() -> None:
             seen += 1
             assert [float(low), float(high)] == data[names[label]]["best"], (page.name, label)
     assert seen >= 4
+
+
+# Figures that look measured: a share, "N of M", a decimal factor, a time, a size, a signed
+# offset, a before -> after, a correlation, decimal decades, a load average.
+_NUM = r"\d[\d,]*(?:\.\d+)?"
+MEASURED_LOOKING = re.compile(
+    "|".join(
+        [
+            rf"{_NUM}\s?%",
+            rf"\b{_NUM} of (?:the |its |those |these )?{_NUM}\b",
+            r"\b\d+\.\d+\s?[×x](?!\w)",
+            rf"\b{_NUM}\s?(?:s|ms|µs|min|minutes|seconds|hours?)\b",
+            rf"\b{_NUM}\s?[KMGk]i?B\b",
+            r"(?<![\w.^(])[+\-−]\d+\.\d+",
+            r"\b\d+\.\d+\s?(?:->|→)\s?\d+\.\d+\b",
+            r"(?:\b(?:r|sd)|σ)\s?[=≈<>≤]+\s?\d",
+            r"\b\d+\.\d+ decades?\b",
+            r"load average \d",
+        ]
+    )
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """A rule file's parameter default."""
+
+    rule: str
+    name: str
+    value: float
+
+    def check(self) -> None:
+        from lrdoctor.catalogue import load_builtin
+
+        [rule] = [r for r in load_builtin() if r.id == self.rule]
+        assert rule.params[self.name].default == self.value, self
+
+
+@dataclasses.dataclass(frozen=True)
+class Const:
+    """A constant of lrdoctor's code (`expr` evaluated in `module`)."""
+
+    module: str
+    expr: str
+    value: object
+
+    def check(self) -> None:
+        import importlib
+
+        namespace = vars(importlib.import_module(self.module))
+        assert eval(self.expr, dict(namespace)) == self.value, self
+
+
+@dataclasses.dataclass(frozen=True)
+class Default:
+    """A default argument of a function of lrdoctor."""
+
+    module: str
+    function: str
+    name: str
+    value: object
+
+    def check(self) -> None:
+        import importlib
+        import inspect
+
+        function = getattr(importlib.import_module(self.module), self.function)
+        assert inspect.signature(function).parameters[self.name].default == self.value, self
+
+
+# The figures allowed to stand in prose, because they are definitions, not measurements: a
+# rule's threshold, a constant of the code, a target or goal, the size of a test's input, an
+# example of a format. Each entry is the phrase that holds the figure (whitespace-normalised)
+# and where the figure is defined: a Param or Const is checked against the rule file or the
+# code; a string says where else it is defined. A measured figure goes in the measured block
+# its script writes (benchmarks/measured.py), or the prose points at that block.
+DEFINED: list[tuple[str, str, object]] = [
+    # formats and examples
+    ("architecture.md", '("60×", "3.3×")', "examples of the {x:times} slot format"),
+    ("ci.md", 'a factor ("3.3×")', "an example of the {x:times} slot format"),
+    # lr-numbers.md: the suggestion's methods and lr-find's definitions
+    ("lr-numbers.md", "widened 1.7×", "lrdoctor/detectors/advice.py (low / 1.7, high * 1.7)"),
+    ("lr-numbers.md", "The goal (80 % within 3×)", "the goal the issue set"),
+    ("lr-numbers.md", "the goal of issue 13 (>= 70 % within 3x)", "issue 13's goal"),
+    ("lr-numbers.md", "The goal of issue 13 (>= 70 % within 3x)", "issue 13's goal"),
+    ("lr-numbers.md", "lands >= 80 % of the time", "what confidence `high` would have to mean"),
+    (
+        "lr-numbers.md",
+        "The first 10 % of steps are ignored",
+        Default("lrdoctor.lrfind", "analyse", "trim_start", 0.1),
+    ),
+    (
+        "lr-numbers.md",
+        "over a window of 10 % of the points",
+        "lrfind.analyse's `window`, each side",
+    ),
+    (
+        "lr-numbers.md",
+        "within 10 % of the drop of its start level",
+        "lrfind.py, the descent's start",
+    ),
+    (
+        "lr-numbers.md",
+        "within 0.75 decades of the level",
+        Const("lrdoctor.lrfind", "UR_BAND", 0.75),
+    ),
+    (
+        "lr-numbers.md",
+        "within 10 % of its fall from the minimum",
+        Const("lrdoctor.lrfind", "BOTTOM_FRACTION", 0.1),
+    ),
+    (
+        "lr-numbers.md",
+        "half_drop +1.15, minimum +0.01, edge -0.59",
+        Const(
+            "lrdoctor.lrfind",
+            "FAMILY_SHIFT['sgd']",
+            {"half_drop": 1.15, "minimum": 0.01, "edge": -0.59},
+        ),
+    ),
+    (
+        "lr-numbers.md",
+        "tests +0.59, -0.78, -1.63",
+        Const(
+            "lrdoctor.lrfind",
+            "FAMILY_SHIFT['adam']",
+            {"half_drop": 0.59, "minimum": -0.78, "edge": -1.63},
+        ),
+    ),
+    (
+        "lr-numbers.md",
+        "Final loss: median of the last 10 % of batch losses",
+        "compare.py's tail_level(…, 0.1)",
+    ),
+    (
+        "lr-numbers.md",
+        "final loss = median of the last 10 % of logged losses",
+        "compare.py's tail_level(…, 0.1)",
+    ),
+    ("lr-numbers.md", "A grid step is 3.16x", "a half-decade grid: 10^0.5"),
+    # rules.md's mechanisms: the rule files' thresholds
+    ("rules.md", "within ~15 % of its start", Param("NL001", "min_moved", 0.85)),
+    ("rules.md", "final loss is 85–100 % of its first", Param("LR003", "flat_moved", 0.85)),
+    ("rules.md", "under 1.5× its later level", Param("LR003", "calm_catapult", 1.5)),
+    ("rules.md", "(rank trend ≤ −0.9)", Param("LR003", "steady_trend", -0.9)),
+    ("rules.md", "within 85–118 % of its start", Param("LR003", "flat_moved", 0.85)),  # 1/0.85
+    ("rules.md", "an early 3-point median ≥ 1.5×", Param("LR001", "peak", 1.5)),
+    ("rules.md", "a rank trend above −0.5 afterwards", Param("LR001", "jump_trend", -0.5)),
+    (
+        "rules.md",
+        "46 of the 49 checkable fixtures",
+        "test_rules_page_fixture_count_is_the_golden_tests",
+    ),
+    # monitoring and watch schedules
+    ("monitoring.md", "(by 20 % each)", Const("lrdoctor.monitor", "ADAPTIVE", 5)),
+    ("monitoring.md", "the denser 2 % schedule", Const("lrdoctor.commands.watch", "RECHECK", 50)),
+    ("monitoring.md", "past 1 % of the loop's time", "the example's Monitor(budget=0.01)"),
+    ("monitoring.md", "idle for 5 s", "the example's --idle 5"),
+    ("performance.md", "(every 2 % of growth)", Const("lrdoctor.commands.watch", "RECHECK", 50)),
+    ("performance.md", "within 1 % of the loop's time", "Monitor(budget=0.01)"),
+    ("reliability.md", "(every 2 % of growth)", Const("lrdoctor.commands.watch", "RECHECK", 50)),
+    ("reliability.md", "the Monitor's (every 20 %)", Const("lrdoctor.monitor", "ADAPTIVE", 5)),
+    # the test-bed's definitions
+    ("ood.md", "10 % flipped", "benchmarks/torch_ood.py's tabular task"),
+    ("ood.md", "+ 5 % warm-up/cosine", "benchmarks/torch_ood.py's cnn task"),
+    ("ood.md", "median of the last 10 % of batch losses", "lrdoctor.trainer.sweep.label_sweep"),
+    ("ood.md", "within 1.25× best + 0.02", "lrdoctor.trainer.sweep.label_sweep"),
+    ("trainer.md", "20 % validation split", "lrdoctor.trainer's datasets"),
+    ("trainer.md", "median of the last 10 % of batch losses", "lrdoctor.trainer.sweep.label_sweep"),
+    ("trainer.md", "0.02 (≈ 3 % of ln 2)", "arithmetic: 0.02 / ln 2"),
+    # targets
+    (
+        "performance.md",
+        "≤ 1.3× time and peak RSS",
+        "the targets table (perf.py prints them beside each figure)",
+    ),
+    ("performance.md", "| ≤ 1.3× |", "the targets table"),
+    ("performance.md", "| ≤ 1.5× |", "the targets table"),
+    ("performance.md", "≤ 1.5× (independent of length)", "the targets table"),
+    ("performance.md", "| ≤ 1 % |", "the targets table"),
+    (
+        "pictures.md",
+        "Size: 20–60 KB per run",
+        "test_an_html_report_is_the_size_the_pictures_page_states",
+    ),
+    (
+        "pictures.md",
+        "at least 1.5× on a log scale",
+        "lrdoctor's heat-map cell rule (lrdoctor/charts)",
+    ),
+    ("scale.md", "under 15% of the object's bytes", "tests/remote/test_s3.py asserts it"),
+    ("scale.md", "6 needed signals: ~50 MB", "arithmetic: 10^6 rows × 6 float64 columns"),
+    # limits and sizes of the code
+    ("reliability.md", "| 4 GiB |", Const("lrdoctor.limits", "DEFAULT.max_bytes", 4 * 1024**3)),
+    ("reliability.md", "| 600 s |", Const("lrdoctor.limits", "DEFAULT.timeout", 600.0)),
+    (
+        "reliability.md",
+        "a CSV line over 16 MiB",
+        Const("lrdoctor.readers.tabular", "CSV_BLOCK", 1 << 24),
+    ),
+    (
+        "reliability.md",
+        "a header over 4 MiB",
+        Const("lrdoctor.readers.tabular", "MAX_HEADER_BYTES", 1 << 22),
+    ),
+    (
+        "reliability.md",
+        "over 512 MiB",
+        Const("lrdoctor.readers.jsonlog", "MAX_JSON_BYTES", 1 << 29),
+    ),
+    ("reliability.md", "into 4 KiB blocks", Const("lrdoctor.readers.tensorboard", "BLOCK", 4096)),
+    (
+        "reliability.md",
+        "gathered 4 MiB at a time",
+        Const("lrdoctor.readers.tensorboard", "BATCH_BYTES", 1 << 22),
+    ),
+    ("reliability.md", "a 2 MB scalar record", "the size of test_hostile.py's input"),
+    ("reliability.md", "a deadline of 30 s per example", "tests/conftest.py's long profile"),
+    ("reliability.md", "(under 5 ms)", "pytest's --durations threshold"),
+]
+
+
+def _without_indented_code(text: str) -> str:
+    """Drop indented code blocks: indented lines after a blank line that follows a paragraph
+    at the margin (not a list item, whose continuation lines are indented too)."""
+    out: list[str] = []
+    prose_before, blank, in_code = "", False, False
+    for line in text.splitlines():
+        indented = line.startswith(("    ", "\t"))
+        if in_code and (indented or not line.strip()):
+            continue
+        in_code = indented and blank and not re.match(r"\s|[-*+] |\d+\. ", prose_before)
+        if in_code:
+            continue
+        if line.strip():
+            prose_before = line
+        blank = not line.strip()
+        out.append(line)
+    return "\n".join(out)
+
+
+def prose(page: Path) -> str:
+    """The page without its measured and generated blocks, code blocks and code spans, with
+    its whitespace collapsed: the text a person wrote by hand."""
+    text = page.read_text()
+    block = r"^<!-- (measured|generated): [^\n]*-->\n.*?^<!-- end \1 -->"
+    text = re.sub(block, " ", text, flags=re.S | re.M)
+    text = re.sub(r"^ *```.*?^ *```", " ", text, flags=re.S | re.M)
+    text = _without_indented_code(text)
+    # a code span: the same run of backticks closes it, within its paragraph
+    text = re.sub(r"(`+)(?!`)(?:[^`\n]|`(?!\1)|\n(?!\s*\n))*?(?<!`)\1(?!`)", "`…`", text)
+    return re.sub(r"\s+", " ", text)
+
+
+def test_no_measured_figure_stands_in_prose_outside_its_block() -> None:
+    """A figure that looks measured stands only inside the block its script writes; what is
+    left in prose is a definition listed in DEFINED (and checked against its source)."""
+    unexplained, stale = [], []
+    for page in DOCS:
+        text = prose(page)
+        allowed = [
+            (m.start(), m.end())
+            for name, phrase, _ in DEFINED
+            if name == page.name
+            for m in re.finditer(re.escape(phrase), text)
+        ]
+        for name, phrase, _ in DEFINED:
+            if name == page.name and phrase not in text:
+                stale.append(f"{name}: {phrase!r}")
+        for m in MEASURED_LOOKING.finditer(text):
+            if not any(a <= m.start() and m.end() <= b for a, b in allowed):
+                unexplained.append(
+                    f"{page.name}: {m[0]!r} in …{text[max(0, m.start() - 60) : m.end() + 40]}…"
+                )
+    assert not stale, "DEFINED phrases no longer in the docs:\n" + "\n".join(stale)
+    assert not unexplained, (
+        "figures outside a measured block (move them into the block of the script that measures "
+        "them, point at that block, or list a definition in DEFINED):\n" + "\n".join(unexplained)
+    )
+
+
+@pytest.mark.parametrize("source", [s for _, _, s in DEFINED if not isinstance(s, str)], ids=repr)
+def test_a_definition_quoted_in_prose_is_its_source(source) -> None:
+    source.check()
