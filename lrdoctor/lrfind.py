@@ -64,6 +64,14 @@ FAMILY_SHIFT: dict[str, dict[str, float]] = {
 # of it, of log ur - log lr: one noisy step cannot move it.
 UR_TARGET = -1.66
 UR_BAND = 0.75
+# When the loss reached its minimum more than this many decades of LR below where the update
+# ratio reaches UR_TARGET, the steps at the minimum were far smaller than a tuned run's: the
+# loss stopped falling because the test had converged (or hit its noise floor), not because
+# the LR grew too large, so the descent landmarks say how fast the model learns in a short
+# test, not where its best LR lies, and the update-ratio LR alone is the suggestion. A
+# judgement, not fitted: a decade, twice the 3x tolerance (`measure_lrfind.py --devcorpus`
+# prints how the figures move with it, and how often it fires and lands).
+MIN_BELOW_UR_DECADES = 1.0
 # A descent smaller than this many sigmas of a window's fitted level is no descent at all
 # (the minimum over many windows of a flat curve sits ~2.5 sigmas low by chance).
 FLAT_NOISE_UNITS = 4.0
@@ -310,13 +318,15 @@ def analyse(
     family: str | None = None,
     update_ratio: np.ndarray | None = None,
     ur_target: float = UR_TARGET,
+    min_below_ur: float = MIN_BELOW_UR_DECADES,
 ) -> LrFindResult:
     """Analyse one range test (lr and loss per step, lr increasing).
 
     `family` (sgd, adam, ...: `columns.canonical_optimizer`) picks its FAMILY_SHIFT offsets when
     measured, else LANDMARK_SHIFT; `shift` replaces either (the leave-one-task-out measurement
     refits them). `update_ratio` (per step, aligned with `lr`; NaN where not logged) adds the
-    LR that reaches `ur_target` as a candidate and into the default.
+    LR that reaches `ur_target` as a candidate and into the default; `min_below_ur` is
+    MIN_BELOW_UR_DECADES (the measurement scans it).
     """
     lr = np.asarray(lr, dtype=float)
     loss = np.asarray(loss, dtype=float)
@@ -442,22 +452,42 @@ def analyse(
         chosen = None if log_mean is None else float(10**log_mean)
         end_level = float(np.median(y[-(2 * half + 1) :]))
         climbed = end_level > level0 + FLAT_NOISE_UNITS * level_noise
+        ur_lr = candidates["update_ratio"]
         if chosen is None and (diverged or climbed):
             # No descent to read landmarks from, but the test blew up or its loss climbed clearly
             # over its start level: the edge is real, and alone it is moved by its offset.
             # On the development corpus these are the 7 clipped-LSTM tests of adding_lstm whose
-            # loss sits on the adding problem's plateau until it blows up: 3 of 7 within 3x of
-            # the sweep-best (plain SGD's best, 0.56, lies above its test's edge: the plateau
-            # only breaks after hundreds of steps), hence low confidence, not silence.
-            chosen = float(edge * 10 ** shift["edge"])
+            # loss sits on the adding problem's plateau until it blows up (plain SGD's best,
+            # 0.56, lies above its test's edge: the plateau only breaks after hundreds of
+            # steps); where the log has the update ratio, the LR that reaches a tuned run's
+            # level is read instead: the size of the steps does not need a descent. Low
+            # confidence either way, not silence.
             edge_only = True
-            notes.append(
-                f"no descent to read: the suggestion is the edge {fmt_lr(edge)} moved by its "
-                f"measured offset ({shift['edge']:+.2f} decades) alone; low confidence"
-            )
-        if chosen is not None and candidates["update_ratio"] is not None:
-            # two independent estimates (the curve's shape, the size of the steps): their mean
-            chosen = float(math.sqrt(chosen * candidates["update_ratio"]))
+            if ur_lr is None:
+                chosen = float(edge * 10 ** shift["edge"])
+                how = (
+                    f"the edge {fmt_lr(edge)} moved by its measured offset "
+                    f"({shift['edge']:+.2f} decades)"
+                )
+            else:
+                chosen = ur_lr
+                how = f"the LR at which the update ratio reaches a tuned run's ({fmt_lr(ur_lr)})"
+            notes.append(f"no descent to read: the suggestion is {how} alone; low confidence")
+        elif chosen is not None and ur_lr is not None:
+            below = math.log10(ur_lr / candidates["minimum"])
+            if below > min_below_ur:
+                # The minimum came where the steps were far smaller than a tuned run's
+                # (MIN_BELOW_UR_DECADES): the loss stopped falling because the test converged,
+                # not because the LR grew too large, so the size of the steps alone is read.
+                notes.append(
+                    f"the loss bottomed out at {fmt_lr(candidates['minimum'])}, {below:.1f} "
+                    "decades below where the update ratio reaches a tuned run's level: the "
+                    f"suggestion is that LR ({fmt_lr(ur_lr)}) alone"
+                )
+                chosen = ur_lr
+            else:
+                # two independent estimates (the curve's shape, the size of the steps): their mean
+                chosen = float(math.sqrt(chosen * ur_lr))
     else:
         chosen = candidates[method]
     if chosen is not None and chosen > edge:
