@@ -42,6 +42,7 @@ from lrdoctor.lrfind import (
     FAMILY_SHIFT,
     LANDMARK_SHIFT,
     METHODS,
+    MIN_BELOW_UR_DECADES,
     UR_TARGET,
     analyse_run,
     landmark_estimate,
@@ -54,6 +55,8 @@ from lrdoctor.trainer import train, write_log
 from lrdoctor.trainer.sweep import SWEEP_PAIRS, generate_sweep_runs, sweep_base
 
 RANGE_STEPS = 300
+# MIN_BELOW_UR_DECADES scanned (inf: the update-ratio LR never alone when the curve descends)
+BELOW_UR_SCAN = (0.5, 0.75, MIN_BELOW_UR_DECADES, 1.5, math.inf)
 
 
 def load_run(path: Path):
@@ -89,14 +92,15 @@ def score(pairs: list[tuple[float | None, float]]) -> tuple[str, str, str]:
     """(fraction within 3x, median |log10 ratio|, how many gave no answer)."""
     errs = [abs(math.log10(s / b)) for s, b in pairs if s is not None]
     none = sum(s is None for s, _ in pairs)
-    within = sum(e <= math.log10(3) + 1e-9 for e in errs) / len(pairs)
+    hits = sum(e <= math.log10(3) + 1e-9 for e in errs)
     med = statistics.median(errs) if errs else float("nan")
-    return f"{within:.0%}", f"{med:.2f}", str(none)
+    return f"{hits / len(pairs):.0%} ({hits}/{len(pairs)})", f"{med:.2f}", str(none)
 
 
 def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
     results: dict[str, list] = {m: [] for m in METHODS}
-    rows = []
+    scan: dict[float, list] = {d: [] for d in BELOW_UR_SCAN}
+    rows, fired = [], []
     for dataset, optimizer in SWEEP_PAIRS:
         for seed in range(seeds):
             path = tmp / f"rt_{dataset}_{optimizer}_{seed}.parquet"
@@ -105,7 +109,12 @@ def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
             for m in METHODS:
                 r = analyse_run(run, method=m)
                 results[m].append((r.raw_lr, best[dataset, optimizer]))
+            for d in BELOW_UR_SCAN:
+                scan[d].append((analyse_run(run, min_below_ur=d).raw_lr, best[dataset, optimizer]))
+            shipped = analyse_run(run)
+            fired.append((_ur_alone(shipped), (shipped.raw_lr, best[dataset, optimizer])))
             rows.append(({"lr_best": best[dataset, optimizer]}, r.candidates))
+    print_ur_alone(fired, {d: (p, None) for d, p in scan.items()})
     print(
         "landmark shifts fitted on these tests:",
         {k: round(v, 2) for k, v in fit_shift(rows).items()},
@@ -142,6 +151,41 @@ def measure_compare(rows: list[dict], sweep_dir: Path) -> list[tuple]:
             suggested_pairs.append((result.suggested_lr, truth))
     print(f"(the suggestion was capped at the stable edge in {capped} of {len(best_pairs)})")
     return [("best_lr", *score(best_pairs)), ("suggested_lr", *score(suggested_pairs))]
+
+
+def _ur_alone(result) -> str | None:
+    """Why the default is the update-ratio LR alone: 'no descent', 'bottomed out', or None."""
+    for note in result.notes:
+        if note.startswith("no descent") and "update ratio" in note:
+            return "no descent"
+        if note.startswith("the loss bottomed out"):
+            return "bottomed out"
+    return None
+
+
+def print_ur_alone(fired: list[tuple[str | None, tuple]], scan: dict[float, tuple]) -> None:
+    """How often the default is the update-ratio LR alone and how those land, and the default's
+    within-3x figure as MIN_BELOW_UR_DECADES varies (all tests, and leave-one-task-out)."""
+    parts = []
+    for why in ("no descent", "bottomed out"):
+        pairs = [p for w, p in fired if w == why]
+        hits = score(pairs)[0].split()[1][1:-1] if pairs else "0/0"
+        parts.append(f"{why} on {hits.split('/')[1]} tests, {hits.split('/')[0]} within 3x")
+    print(
+        f"of the {len(fired)} tests, the default is the update-ratio LR alone where the curve "
+        "shows " + "; ".join(parts)
+    )
+    cells = []
+    for d, (pairs, loto) in scan.items():
+        cell = score(pairs)[0].split()[1][1:-1]
+        if loto is not None:
+            cell += " / " + score(loto)[0].split()[1][1:-1]
+        cells.append(f"{d:g}: {cell}")
+    label = "all / leave-one-task-out" if any(v[1] for v in scan.values()) else "within 3x"
+    print(
+        f"default as MIN_BELOW_UR_DECADES (shipped {MIN_BELOW_UR_DECADES:g}) varies ({label}): "
+        + ", ".join(cells)
+    )
 
 
 def _devcorpus_runs(corpus: Path, label) -> list[tuple[dict, object]]:
@@ -223,6 +267,8 @@ def devcorpus_lrfind(corpus: Path) -> None:
     levels: list[float | None] = []  # log10 update ratio at the sweep-best LR, per test
     results: dict[str, list] = {m: [] for m in METHODS}
     told: list = []  # the shipped default told the optimizer (as `--optimizer` does)
+    fired: list = []  # why the default is the update-ratio LR alone, per test
+    scan_all: dict[float, list] = {d: [] for d in BELOW_UR_SCAN}
     calib: dict[str, list[bool]] = {}
     errors: list[float] = []
     inside: list[bool] = []
@@ -243,6 +289,9 @@ def devcorpus_lrfind(corpus: Path) -> None:
         )
         shipped = analyse_run(run)
         results["landmarks"].append((shipped.suggested_lr, meta["lr_best"]))
+        fired.append((_ur_alone(shipped), (shipped.suggested_lr, meta["lr_best"])))
+        for d in BELOW_UR_SCAN:
+            scan_all[d].append((analyse_run(run, min_below_ur=d).suggested_lr, meta["lr_best"]))
         family = canonical_optimizer(meta["optimizer"])
         told.append((analyse_run(run, family=family).suggested_lr, meta["lr_best"]))
         if shipped.suggested_lr_range and shipped.raw_lr:
@@ -276,6 +325,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
         + f") shipped: {UR_TARGET}"
     )
     loto, loto_told = [], []
+    scan_loto: dict[float, list] = {d: [] for d in BELOW_UR_SCAN}
     for task in sorted({meta["task"] for meta, _ in rows}):
         pooled_t, per_t = fit_shifts([row for row in rows if row[0]["task"] != task])
         target_t = fit_ur_target(
@@ -291,6 +341,10 @@ def devcorpus_lrfind(corpus: Path) -> None:
                 shift = _offsets_for(family, pooled_t, per_t)
                 res = analyse_run(run, shift=shift, family=family, ur_target=target_t)
                 out.append((res.suggested_lr, meta["lr_best"]))
+            shift = _offsets_for(run.optimizer_family, pooled_t, per_t)
+            for d in BELOW_UR_SCAN:
+                res = analyse_run(run, shift=shift, ur_target=target_t, min_below_ur=d)
+                scan_loto[d].append((res.suggested_lr, meta["lr_best"]))
 
     def line(name, pairs):
         return (name, *score(pairs), *score([p for p in pairs if p[0] is not None])[:1])
@@ -312,6 +366,8 @@ def devcorpus_lrfind(corpus: Path) -> None:
     )
     for row in lines:
         print("| " + " | ".join(row) + " |")
+    print()
+    print_ur_alone(fired, {d: (scan_all[d], scan_loto[d]) for d in BELOW_UR_SCAN})
     ceiling(rows, [s for s, _ in results["landmarks"]])
     print(
         "\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"

@@ -89,9 +89,9 @@ BOTTOM_FRACTION = 0.1
 FLAT_BOTTOM_DECADES = 1.0
 # suggested_lr_range: the suggestion times 10^(+-RANGE_DECADES). On the development corpus the
 # sweep-best LR lay within it for 43 of the 56 range tests (77 %; the command of
-# LANDMARK_SHIFT prints this and the deciles of log10(best / suggestion): -0.89 / +0.59).
+# LANDMARK_SHIFT prints this and the deciles of log10(best / suggestion): -0.95 / +0.59).
 RANGE_DECADES = 0.8
-# Confidence is "medium" at best: the default lands within 3x of the sweep-best on 68 % of the
+# Confidence is "medium" at best: the default lands within 3x of the sweep-best on 71 % of the
 # 56 development-corpus tests (74 % of the 46 "medium" ones), and no evidence in the curve
 # singled out a subset that lands >= 80 % of the time (the landmarks' agreement did not:
 # docs/lr-numbers.md). A caveat note (flat bottom, short, fast, no turn-up, no descent,

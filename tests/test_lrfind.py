@@ -18,6 +18,7 @@ from lrdoctor.lrfind import (
     FAMILY_SHIFT,
     LANDMARK_SHIFT,
     METHODS,
+    MIN_BELOW_UR_DECADES,
     RANGE_DECADES,
     SCHEMA,
     UR_BAND,
@@ -379,6 +380,40 @@ def test_update_ratio_candidate_is_where_the_ratio_reaches_its_level():
     plain = analyse(lr, loss)
     assert plain.candidates["update_ratio"] is None
     assert math.log10(plain.raw_lr) == pytest.approx(log_landmarks)
+
+
+@pytest.mark.parametrize("gap", [MIN_BELOW_UR_DECADES - 0.5, MIN_BELOW_UR_DECADES + 0.5])
+def test_a_minimum_far_below_where_the_steps_reach_a_tuned_size_gives_the_update_ratio_lr(gap):
+    """A curve that bottoms out early and blows up much later: when its minimum lies more than
+    MIN_BELOW_UR_DECADES below the update-ratio LR, that LR alone is the suggestion; closer,
+    the two estimates are averaged."""
+    lr, loss = range_test(x0=-4, blowup_at=-0.5, noise=0.005)
+    minimum = analyse(lr, loss).candidates["minimum"]
+    ur_lr = minimum * 10**gap
+    r = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / ur_lr)
+    assert r.candidates["minimum"] == minimum
+    assert r.candidates["update_ratio"] == pytest.approx(ur_lr)
+    assert ur_lr < r.candidates["edge"]  # not capped: the rule alone decides
+    log_landmarks, _ = landmark_estimate(r.candidates, LANDMARK_SHIFT)
+    alone = gap > MIN_BELOW_UR_DECADES
+    expected = math.log10(ur_lr) if alone else (log_landmarks + math.log10(ur_lr)) / 2
+    assert math.log10(r.raw_lr) == pytest.approx(expected)
+    assert any(n.startswith("the loss bottomed out") for n in r.notes) == alone
+    # the threshold is a parameter: past the gap, the mean again
+    wide = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / ur_lr, min_below_ur=gap + 0.1)
+    assert math.log10(wide.raw_lr) == pytest.approx((log_landmarks + math.log10(ur_lr)) / 2)
+
+
+def test_no_descent_but_an_update_ratio_gives_the_update_ratio_lr_with_low_confidence():
+    rng = np.random.default_rng(2)
+    lr = np.geomspace(1e-3, 10, 300)
+    loss = 0.7 + rng.normal(0, 0.01, 300)
+    loss[250:] *= np.exp(np.arange(50) * 0.3)  # blows up from lr ≈ 2.2
+    r = analyse(lr, loss, update_ratio=0.1 * lr)
+    assert r.candidates["valley"] is None and r.candidates["update_ratio"] < r.candidates["edge"]
+    assert r.raw_lr == pytest.approx(10**UR_TARGET / 0.1)
+    assert (r.method, r.confidence) == ("landmarks", "low")
+    assert any(n.startswith("no descent") and "update ratio" in n for n in r.notes)
 
 
 def test_update_ratio_ignores_spikes_and_gaps_and_needs_three_steps_near_the_level():
