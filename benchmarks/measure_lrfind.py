@@ -170,10 +170,11 @@ def print_ur_alone(fired: list[tuple[str | None, tuple]], scan: dict[float, tupl
     for why in ("no descent", "bottomed out"):
         pairs = [p for w, p in fired if w == why]
         hits = score(pairs)[0].split()[1][1:-1] if pairs else "0/0"
-        parts.append(f"{why} on {hits.split('/')[1]} tests, {hits.split('/')[0]} within 3x")
+        k, n = hits.split("/")
+        parts.append(f"{why}: {k} of {n} within 3x")
     print(
-        f"of the {len(fired)} tests, the default is the update-ratio LR alone where the curve "
-        "shows " + "; ".join(parts)
+        f"the default is the update-ratio LR alone where the curve shows (of {len(fired)} "
+        "tests) " + "; ".join(parts)
     )
     cells = []
     for d, (pairs, loto) in scan.items():
