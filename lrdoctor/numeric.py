@@ -16,13 +16,58 @@ def median(x: np.ndarray, axis: int | None = None):
     """`np.median(x)` of a 1-D float64 array, or `np.median(x, axis=1)` of a 2-D one, bit for bit.
 
     np.median costs ~20-40 µs of dispatch per call (and its NaN check imports numpy.ma, ~14 ms
-    at start-up); the detectors take dozens of medians of short slices per run. Same
-    partition, same mean of the middle pair (np.mean's sum starts from 0.0, which turns a -0.0
+    at start-up); the detectors take dozens of medians of short slices per run. Same order
+    statistics, same mean of the middle pair (np.mean's sum starts from 0.0, which turns a -0.0
     into 0.0), same NaN rule (a NaN anywhere gives that NaN); any other input goes to np.median.
     """
     rows = isinstance(x, np.ndarray) and x.dtype == np.float64 and x.size > 0
     if not rows or (x.ndim, axis) not in ((1, None), (2, 1), (2, -1)):
         return np.median(x, axis=axis)
+    n = x.shape[-1]
+    if x.ndim == 2 and n == 3:
+        out = _median3(x)
+    elif n >= SELECT_FROM:
+        out = _selected(x)
+    else:
+        out = None
+    return _partitioned(x) if out is None else out
+
+
+# From this length a single selection of the upper middle and a max over the lower half (two
+# O(n) passes) beat numpy's partition at three positions (1M values: 2.7 ms vs 4-14 ms); below
+# it the extra reductions cost more than they save (100 values: 9 µs vs 4 µs).
+SELECT_FROM = 1024
+
+
+def _selected(x: np.ndarray):
+    """The median from one partition at n // 2, or None when a NaN is present (numpy returns
+    that very NaN, sign and all, which `_partitioned` finds)."""
+    n = x.shape[-1]
+    k = n // 2
+    part = x.copy(order="K")
+    part.partition(k, axis=-1)
+    top = part[..., k:].max(axis=-1)  # NaN sorts last, and max propagates it
+    if np.isnan(top).any():
+        return None
+    middle = part[..., k]
+    # Order statistics are unique values; only a zero's sign could differ, and 0.0 + drops it.
+    if n % 2 == 0:
+        return (0.0 + part[..., :k].max(axis=-1) + middle) / 2
+    return 0.0 + middle
+
+
+def _median3(x: np.ndarray):
+    """Row medians of an (n, 3) block (a rolling 3-point median) from elementwise min and max,
+    or None when a NaN is present (see `_selected`)."""
+    a, b, c = x[:, 0], x[:, 1], x[:, 2]
+    middle = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    if np.isnan(middle).any():
+        return None
+    return 0.0 + middle
+
+
+def _partitioned(x: np.ndarray):
+    """numpy's own way: a partition at the middle pair and the last position (for a NaN)."""
     n = x.shape[-1]
     k = n // 2
     part = x.copy(order="K")  # what np.partition does, without its dispatch

@@ -129,6 +129,30 @@ def test_median_is_numpys_bit_for_bit(values, width):
         assert _same(numeric.median(x[::2]), np.median(x[::2]))
 
 
+@settings(max_examples=120, deadline=None)
+@given(
+    st.integers(numeric.SELECT_FROM, 3 * numeric.SELECT_FROM),
+    st.integers(0, 2**32 - 1),
+    st.lists(st.tuples(st.integers(0, 10**6), cells), max_size=6),
+    st.sampled_from([None, 3, 1, 2]),
+)
+def test_long_medians_are_numpys_bit_for_bit(n, seed, specials, rows):
+    """The selection path (past SELECT_FROM values) and the 3-point path, with a few special
+    values (NaNs, signed zeros, infinities) planted in noise or in repeated values."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n) if seed % 2 else rng.integers(-2, 3, n).astype(float)
+    for at, value in specials:
+        x[at % n] = value
+    block = x[: n - n % rows].reshape(rows, -1) if rows else None
+    with np.errstate(all="ignore"):
+        assert _same(numeric.median(x), np.median(x))
+        assert _same(numeric.median(x[1:]), np.median(x[1:]))
+        windows = np.lib.stride_tricks.sliding_window_view(x, 3)
+        assert _same(numeric.median(windows, axis=1), np.median(windows, axis=1))
+        if block is not None:
+            assert _same(numeric.median(block, axis=1), np.median(block, axis=1))
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.integers(1, 5), st.integers(1, 40), st.data())
 def test_quartiles_are_numpys_percentiles_bit_for_bit(rows, cols, data):
