@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import pickletools
 import re
 import zipfile
 import zlib
@@ -86,6 +85,8 @@ def _optim_in(data: bytes) -> str | None:
     enum (`OptimizerNames('adamw_torch')`: its class, the string, TUPLE1, REDUCE). The memo is
     followed for strings, classes and enums pushed earlier; pickles of a legacy torch.save are
     read in turn."""
+    import pickletools  # here: it and pickle cost ~5 ms of every start-up
+
     stream = io.BytesIO(data)
     while stream.tell() < len(data):
         pushed: list[tuple[str, object]] = []  # ("text", s) / ("class", name) / ("other", op)

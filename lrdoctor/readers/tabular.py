@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gzip
 import io
 import os
 import re
@@ -274,6 +273,9 @@ def _starts_with(path: Path, magic: bytes) -> bool:
 
 
 def _first_line(path: Path, compressed: bool) -> str:
+    if compressed:
+        import gzip  # here: a plain CSV's start-up need not load it
+
     opener = gzip.open if compressed else open
     try:
         with opener(path, "rb") as fh:
