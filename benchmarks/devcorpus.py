@@ -254,6 +254,9 @@ def recipe(rows) -> dict:
         "adaptive_best": _family_best(rows, adaptive=True),
         "adaptive_ratio_per_lr": _split([(r, f["ratio_per_lr"]) for r, f in low_runs]),
         "adaptive_drop_per_lr": _split([(r, f["drop_per_lr"]) for r, f in low_runs]),
+        # A decade under the least efficient healthy run (LR001 edge_efficiency).
+        "edge_efficiency": 0.1
+        * min(abs(s.efficiency) for s in healthy if s.efficiency is not None),
     }
 
 
@@ -262,7 +265,13 @@ PRIOR = ("sgd_best", "adaptive_best", "adaptive_ratio_per_lr", "adaptive_drop_pe
 
 def as_params(t: dict) -> dict:
     return {
-        "LR001": {"stuck_moved": t["stuck_moved"], "low_ratio": t["low_ratio"]},
+        "LR001": {
+            "stuck_moved": t["stuck_moved"],
+            "low_ratio": t["low_ratio"],
+            **{k: t[k] for k in ("sgd_best", "adaptive_best", "adaptive_ratio_per_lr")},
+            "edge_efficiency": t["edge_efficiency"],
+        },
+        "NL001": {k: t[k] for k in ("sgd_best", "adaptive_best", "adaptive_ratio_per_lr")},
         "LR003": {
             "stuck_moved": t["stuck_moved"],
             "low_ratio": t["low_ratio"],
@@ -300,7 +309,8 @@ def loto(corpus: Path, runs, scorer) -> dict:
             f"  without {task:12s} stuck_moved {fold['stuck_moved']:.2f} low_ratio "
             f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e} sgd_best "
             f"{fold['sgd_best']:.3g} adaptive_best {fold['adaptive_best']:.3g} splits "
-            f"{fold['adaptive_ratio_per_lr']:.2g} / {fold['adaptive_drop_per_lr']:.2g}: "
+            f"{fold['adaptive_ratio_per_lr']:.2g} / {fold['adaptive_drop_per_lr']:.2g} "
+            f"edge_efficiency {fold['edge_efficiency']:.1e}: "
             f"accuracy on it {sum(mine) / len(mine):.2f}"
         )
     acc_held = sum(p == r["label"] for r, p, _ in held) / len(held)

@@ -231,6 +231,16 @@ def usual_best(
     return math.sqrt(low * high)
 
 
+def known_best(run: Run, lr, s: Signs, sgd_best, adaptive_best, ratio_split) -> float | None:
+    """`usual_best` when the log names the optimizer or its update/weight ratio points to a
+    family; None when only the lowest family's value would stand in for it."""
+    if run.optimizer_family is None and not s.update_ratio:
+        return None
+    return usual_best(
+        run, lr, s, sgd_best=sgd_best, adaptive_best=adaptive_best, ratio_split=ratio_split
+    )
+
+
 def loss_per_lr(run: Run, lr: float, s: Signs) -> float | None:
     """The share of its first loss a run lost per unit of lr × steps (0 if it rose)."""
     steps = run["loss"].step

@@ -33,6 +33,9 @@ def nothing_learned(
     catapult: float = 3.0,
     low_ratio: float = 1e-3,
     steady_trend: float = -0.9,
+    sgd_best: float = 0.178,
+    adaptive_best: float = 0.00562,
+    adaptive_ratio_per_lr: float = 1.0,
 ) -> list[Evidence]:
     """The training loss (and the validation loss, where logged) ended within a tenth of where
     it started; when that level is ln K, the model predicts uniformly over K classes."""
@@ -55,6 +58,12 @@ def nothing_learned(
         s, lr, run.optimizer_family, ratio=low_ratio, steady=None if causes else steady_trend
     ):
         causes.append("lr_low")
+    if not causes and lr is not None:
+        # No sign of either side: where the LR sits against its family's usual best decides
+        # (LR001 flat_above_best, LR003 flat_below_best), when the family is known.
+        best = adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr)
+        if best is not None:
+            causes.append("lr_high" if lr > best else "lr_low")
     if s.update_ratio == 0 or (run.has("grad_norm") and not np.any(run["grad_norm"].value > 0)):
         causes.append("frozen")
     causes += ["data", "lr_either"] if not causes else ["data"]

@@ -53,10 +53,12 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "ended_above_start",
         "early_blowup",
         "jumped_flat",
+        "overshooting_steps",
         "opened_flat",
         "opened_high",
         "opened_late",
         "stuck_high",
+        "flat_above_best",
     ),
 )
 def lr_too_high(
@@ -80,6 +82,10 @@ def lr_too_high(
     jump_trend: float = -0.5,
     above_range_opening: float = 3.0,
     flat_opening: float = 1.5,
+    sgd_best: float = 0.178,
+    adaptive_best: float = 0.00562,
+    adaptive_ratio_per_lr: float = 1.0,
+    edge_efficiency: float = 1e-4,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
@@ -93,22 +99,25 @@ def lr_too_high(
     if found is not None and found[0] == "rose_after_best":
         first_bad = int(sh.curve.end[sh.best_at])
     if found is None and (s := signs_of(run)) is not None:
+        lr = adv.peak_lr(run)
         found = _by_signs(
             s,
-            adv.peak_lr(run),
+            lr,
             run.optimizer_family,
-            above_start,
-            blowup_peak,
-            blowup_catapult,
-            blowup_moved,
-            stuck_moved,
-            peak,
-            catapult,
-            low_ratio,
-            flat_trend,
-            thrown_catapult,
-            thrown_opening,
-            jump_trend,
+            adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr),
+            above_start=above_start,
+            blowup_peak=blowup_peak,
+            blowup_catapult=blowup_catapult,
+            blowup_moved=blowup_moved,
+            stuck_moved=stuck_moved,
+            peak=peak,
+            catapult=catapult,
+            low_ratio=low_ratio,
+            flat_trend=flat_trend,
+            thrown_catapult=thrown_catapult,
+            thrown_opening=thrown_opening,
+            jump_trend=jump_trend,
+            edge_efficiency=edge_efficiency,
         )
     if found is None:
         found = _above_range(run, s, above_range_opening)
@@ -216,6 +225,8 @@ def _by_signs(
     s: Signs,
     lr,
     family,
+    best: float | None,
+    *,
     above_start,
     blowup_peak,
     blowup_catapult,
@@ -228,8 +239,10 @@ def _by_signs(
     thrown_catapult,
     thrown_opening,
     jump_trend,
+    edge_efficiency,
 ):
-    """(reason, observed, limit, slots) when the run's signs put it above its best LR."""
+    """(reason, observed, limit, slots) when the run's signs put it above its best LR; `best`
+    is where its family's best LR usually lies (None when the family is not known)."""
     base = _loss_slots(s)
     gc = s.grad_catapult
     if gc is not None and gc >= thrown_catapult:
@@ -256,14 +269,30 @@ def _by_signs(
             peak,
             {**base, "trend": s.trend, "jump_trend": jump_trend},
         )
+    if (
+        s.efficiency is not None
+        and abs(s.efficiency) < edge_efficiency
+        and (s.early_peak >= peak or (gc or 0) >= catapult or s.opening >= peak)
+    ):
+        # lr·|g|² predicts the fall of a step that stays in the linear regime; a step that
+        # overshoots the valley converts almost none of it, whatever the loss did overall. The
+        # ratio couples the loss's units to the gradient's, so a sign that needs neither (an
+        # early jump, a catapult, a log that opened on a jump) must back it.
+        return "overshooting_steps", s.efficiency, edge_efficiency, base
     if s.moved < stuck_moved:
         return None
     high = high_signs(s, lr, family, peak=peak, catapult=catapult)
     if s.trend < flat_trend:  # still descending: a jump or a catapult it is recovering from
         high = [h for h in high if h.name == "lr_above_band"]
-    if not high or low_signs(s, lr, family, ratio=low_ratio):
+    if low_signs(s, lr, family, ratio=low_ratio):
         return None
-    return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
+    if high:
+        return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
+    if best is not None and lr is not None and lr > best and s.trend >= flat_trend:
+        # Flat with no sign of either side, above where its family's best usually lies: an LR
+        # past its edge leaves dead or saturated units and a flat loss; a crawling LR sits below.
+        return "flat_above_best", lr, best, {**base, "trend": s.trend, "flat_trend": flat_trend}
+    return None
 
 
 @detector(
@@ -272,6 +301,7 @@ def _by_signs(
         "barely_moved",
         "below_band",
         "no_progress",
+        "flat_below_best",
         "below_range",
         "unfinished",
         "unfinished_low",
@@ -359,7 +389,17 @@ def lr_too_low(
     )
     if (
         found := _no_progress(
-            run, s, lr, family, centre, learned_moved, opening_jump, peak, catapult, min_z
+            run,
+            s,
+            lr,
+            family,
+            centre,
+            learned_moved,
+            flat_moved,
+            opening_jump,
+            peak,
+            catapult,
+            min_z,
         )
     ) is not None:
         return [found]
@@ -442,13 +482,19 @@ def lr_too_low(
     return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, prior)]
 
 
-def _no_progress(run, s, lr, family, centre, learned_moved, opening_jump, peak, catapult, min_z):
+def _no_progress(
+    run, s, lr, family, centre, learned_moved, flat_moved, opening_jump, peak, catapult, min_z
+):
     """Evidence when the smoothed loss never got clearly below its start (batch noise hides
-    any fall) at an LR below where its family's best usually lies (`centre`), and nothing says
-    the LR was past its edge: no early jump, no gradient catapult, no LR above its family's
-    band, and the first logged loss no jump above the next ones."""
+    any fall), or ended within `flat_moved` of its first value (nothing learned), at an LR
+    below where its family's best usually lies (`centre`), and nothing says the LR was past
+    its edge: no early jump, no gradient catapult, no LR above its family's band, and the
+    first logged loss no jump above the next ones."""
     sh = shape_of(run)
-    if s is None or sh is None or not no_progress(sh, min_z):
+    if s is None or sh is None:
+        return None
+    stalled = no_progress(sh, min_z)
+    if not stalled and (s.moved < flat_moved or lr is None):
         return None
     # Flat at or above the usual best LR says nothing about the side: an LR past the edge
     # (dead or saturated units) leaves the loss just as flat.
@@ -462,7 +508,9 @@ def _no_progress(run, s, lr, family, centre, learned_moved, opening_jump, peak, 
         return None
     if high_signs(s, lr, family, peak=peak, catapult=catapult):
         return None
-    slots = {"start_level": sh.start, "best_level": sh.best_region}
+    slots = {"start_level": sh.start, "best_level": sh.best_region, "centre": centre}
+    if not stalled:  # a fall a hair beyond the noise, to where it started: nothing learned
+        return _too_low(run, "flat_below_best", s.moved, flat_moved, lr, s, slots)
     fall, noise = sh.start - sh.best_region, min_z * sh.late_se
     return _too_low(run, "no_progress", fall, noise, lr, s, slots)
 

@@ -61,8 +61,19 @@ def report(path: Path, **kwargs) -> dict:
     return out
 
 
+# Reasons whose statistic reads the loss in the gradient's units (the first-order efficiency,
+# loss fall over lr·|g|²): rescaling the logged loss alone is, to them, a logged loss that is not
+# the differentiated one. test_efficiency_is_invariant_under_a_consistent_rescale covers them.
+UNIT_COUPLED = {("LR001", "overshooting_steps")}
+
+
 def fired(path: Path) -> set[str]:
-    return {f["rule"] for run in report(path)["runs"] for f in run["findings"]}
+    return {
+        f["rule"]
+        for run in report(path)["runs"]
+        for f in run["findings"]
+        if (f["rule"], f["reason"]) not in UNIT_COUPLED
+    }
 
 
 @pytest.mark.parametrize("name", SHUFFLED)
@@ -89,6 +100,27 @@ def test_loss_scale_does_not_change_which_rules_fire(tmp_path, name, factor):
             table = table.set_column(i, columns[signal], scaled)
     original = save(load(name), tmp_path / "a" / "run.parquet")
     assert fired(save(table, tmp_path / "b" / "run.parquet")) == fired(original)
+
+
+@pytest.mark.parametrize("factor", [1e-3, 7.0, 1e4])
+def test_efficiency_is_invariant_under_a_consistent_rescale(factor):
+    """The same trajectory in other loss units: loss × c, gradient × c, and lr ÷ c (SGD's step
+    lr·g unchanged) give the same first-order efficiency."""
+    from lrdoctor.detectors.direction import first_order_efficiency
+    from lrdoctor.run import build_run
+    from lrdoctor.sources import read_input
+
+    path = FIXTURES / "spirals_sgd_healthy.parquet"
+    if not path.exists():
+        pytest.skip("fixture spirals_sgd_healthy.parquet not generated")
+    table = read_input(path, lambda names: names)[0]
+    wanted = {"loss", "lr", "grad_norm"}
+    base = first_order_efficiency(build_run(table, {}, None, extra=wanted))
+    found = detect_columns(table.names)
+    for signal, scale in (("loss", factor), ("grad_norm", factor), ("lr", 1 / factor)):
+        table.values[found[signal]] = table.values[found[signal]] * scale
+    scaled = first_order_efficiency(build_run(table, {}, None, extra=wanted))
+    assert base is not None and scaled == pytest.approx(base, rel=1e-9)
 
 
 HEALTHY = ["spirals_sgd_healthy.parquet", "blobs_sgd_healthy.csv", "regression_sgd_healthy.parquet"]
