@@ -8,7 +8,7 @@ import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
-from lrdoctor.detectors.direction import high_signs, low_signs, signs_of
+from lrdoctor.detectors.direction import Signs, high_signs, low_signs, signs_of
 from lrdoctor.run import Run
 
 
@@ -20,6 +20,30 @@ def chance_classes(level: float, tolerance: float, most: int) -> int | None:
     if 2 <= k <= most and abs(level - math.log(k)) <= tolerance * math.log(k):
         return k
     return None
+
+
+def learned_nothing(run: Run, s: Signs, min_moved: float) -> tuple[bool, float | None]:
+    """Whether the train loss, and the validation loss where logged, ended within `min_moved`
+    of where it started (either way); with the validation loss's final share of its first."""
+    if not min_moved <= s.moved <= 1 / min_moved:
+        return False, None
+    if not run.has("val_loss"):
+        return True, None
+    v = run["val_loss"].finite().value
+    if len(v) < 2 or v[0] <= 0:
+        return True, None
+    val_moved = float(np.median(v[-max(1, len(v) // 4) :]) / v[0])
+    return min_moved <= val_moved <= 1 / min_moved, val_moved
+
+
+def at_chance_level(
+    run: Run, s: Signs | None, min_moved: float, tolerance: float, most: int
+) -> int | None:
+    """K when nothing was learned and the loss sat at ln K (uniform predictions over K
+    classes): a dead or untrained model, whenever the log began."""
+    if s is None or not learned_nothing(run, s, min_moved)[0]:
+        return None
+    return chance_classes(s.end, tolerance, most)
 
 
 @detector("nothing_learned", reasons=("at_chance", "flat"))
@@ -40,15 +64,11 @@ def nothing_learned(
     """The training loss (and the validation loss, where logged) ended within a tenth of where
     it started; when that level is ln K, the model predicts uniformly over K classes."""
     s = signs_of(run)
-    if s is None or s.moved < min_moved or s.moved > 1 / min_moved:
+    if s is None:
         return []
-    val_moved = None
-    if run.has("val_loss"):
-        v = run["val_loss"].finite().value
-        if len(v) >= 2 and v[0] > 0:
-            val_moved = float(np.median(v[-max(1, len(v) // 4) :]) / v[0])
-            if not min_moved <= val_moved <= 1 / min_moved:
-                return []  # validation improved: something was learned
+    nothing, val_moved = learned_nothing(run, s, min_moved)
+    if not nothing:
+        return []
     lr = adv.peak_lr(run)
     causes = []
     if high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult):
@@ -58,16 +78,17 @@ def nothing_learned(
         s, lr, run.optimizer_family, ratio=low_ratio, steady=None if causes else steady_trend
     ):
         causes.append("lr_low")
-    if not causes and lr is not None:
-        # No sign of either side: where the LR sits against its family's usual best decides
-        # (LR001 flat_above_best, LR003 flat_below_best), when the family is known.
+    k = chance_classes(s.end, tolerance, most_classes)
+    if not causes and lr is not None and k is not None:
+        # At chance level with no sign of either side: where the LR sits against its family's
+        # usual best decides (LR001 flat_above_best, LR003 flat_below_best), when the family
+        # is known.
         best = adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr)
         if best is not None:
             causes.append("lr_high" if lr > best else "lr_low")
     if s.update_ratio == 0 or (run.has("grad_norm") and not np.any(run["grad_norm"].value > 0)):
         causes.append("frozen")
     causes += ["data", "lr_either"] if not causes else ["data"]
-    k = chance_classes(s.end, tolerance, most_classes)
     slots = {
         "first": s.start,
         "final": s.end,

@@ -6,6 +6,8 @@ confidences live in rules/LR00*.toml.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lrdoctor.detectors import Evidence, NotJudged, detector
@@ -18,6 +20,7 @@ from lrdoctor.detectors.direction import (
     signs_of,
     typical_band,
 )
+from lrdoctor.detectors.learning import at_chance_level
 from lrdoctor.detectors.shape import (
     blowup,
     high_lr_phase,
@@ -86,6 +89,11 @@ def lr_too_high(
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
     edge_efficiency: float = 1e-4,
+    flat_moved: float = 0.85,
+    chance_tolerance: float = 0.02,
+    most_classes: int = 10,
+    calm_catapult: float = 1.5,
+    steady_trend: float = -0.9,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, or one that barely moved with the signs of an LR past its edge."""
@@ -100,11 +108,14 @@ def lr_too_high(
         first_bad = int(sh.curve.end[sh.best_at])
     if found is None and (s := signs_of(run)) is not None:
         lr = adv.peak_lr(run)
+        chance = at_chance_level(run, s, flat_moved, chance_tolerance, most_classes)
         found = _by_signs(
             s,
             lr,
             run.optimizer_family,
-            adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr),
+            adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr)
+            if chance
+            else None,
             above_start=above_start,
             blowup_peak=blowup_peak,
             blowup_catapult=blowup_catapult,
@@ -118,7 +129,11 @@ def lr_too_high(
             thrown_opening=thrown_opening,
             jump_trend=jump_trend,
             edge_efficiency=edge_efficiency,
+            calm_catapult=calm_catapult,
+            steady_trend=steady_trend,
         )
+        if found is not None and found[0] == "flat_above_best":
+            found[3].update(classes=chance, ln_k=math.log(chance))
     if found is None:
         found = _above_range(run, s, above_range_opening)
     if (
@@ -240,9 +255,12 @@ def _by_signs(
     thrown_opening,
     jump_trend,
     edge_efficiency,
+    calm_catapult,
+    steady_trend,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR; `best`
-    is where its family's best LR usually lies (None when the family is not known)."""
+    is where its family's best LR usually lies (None when the family is not known or the run
+    did not sit at chance level)."""
     base = _loss_slots(s)
     gc = s.grad_catapult
     if gc is not None and gc >= thrown_catapult:
@@ -288,10 +306,12 @@ def _by_signs(
         return None
     if high:
         return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
-    if best is not None and lr is not None and lr > best and s.trend >= flat_trend:
+    # LR003's signs of a crawling flat run (a calm start, an unbroken descent) rule it out too.
+    crawling = low_signs(s, lr, family, ratio=low_ratio, calm=calm_catapult, steady=steady_trend)
+    if best is not None and lr is not None and lr > best and not crawling:
         # Flat with no sign of either side, above where its family's best usually lies: an LR
         # past its edge leaves dead or saturated units and a flat loss; a crawling LR sits below.
-        return "flat_above_best", lr, best, {**base, "trend": s.trend, "flat_trend": flat_trend}
+        return "flat_above_best", lr, best, base
     return None
 
 
@@ -328,6 +348,8 @@ def lr_too_low(
     steady_trend: float = -0.9,
     learned_moved: float = 0.5,
     opening_jump: float = 1.5,
+    chance_tolerance: float = 0.02,
+    most_classes: int = 10,
     peak_share: float = 0.5,
     peak_least: float = 0.25,
     peak_points: int = 40,
@@ -395,7 +417,7 @@ def lr_too_low(
             family,
             centre,
             learned_moved,
-            flat_moved,
+            (flat_moved, chance_tolerance, most_classes),
             opening_jump,
             peak,
             catapult,
@@ -483,18 +505,19 @@ def lr_too_low(
 
 
 def _no_progress(
-    run, s, lr, family, centre, learned_moved, flat_moved, opening_jump, peak, catapult, min_z
+    run, s, lr, family, centre, learned_moved, chance_test, opening_jump, peak, catapult, min_z
 ):
     """Evidence when the smoothed loss never got clearly below its start (batch noise hides
-    any fall), or ended within `flat_moved` of its first value (nothing learned), at an LR
-    below where its family's best usually lies (`centre`), and nothing says the LR was past
-    its edge: no early jump, no gradient catapult, no LR above its family's band, and the
+    any fall), or sat at chance level (`chance_test`: NL001's flat share, ln K tolerance and
+    largest K), at an LR below where its family's best usually lies (`centre`), and nothing
+    says the LR was past its edge: no early jump, no gradient catapult, no LR above its family's band, and the
     first logged loss no jump above the next ones."""
     sh = shape_of(run)
     if s is None or sh is None:
         return None
     stalled = no_progress(sh, min_z)
-    if not stalled and (s.moved < flat_moved or lr is None):
+    chance = None if stalled or lr is None else at_chance_level(run, s, *chance_test)
+    if not stalled and chance is None:
         return None
     # Flat at or above the usual best LR says nothing about the side: an LR past the edge
     # (dead or saturated units) leaves the loss just as flat.
@@ -509,8 +532,9 @@ def _no_progress(
     if high_signs(s, lr, family, peak=peak, catapult=catapult):
         return None
     slots = {"start_level": sh.start, "best_level": sh.best_region, "centre": centre}
-    if not stalled:  # a fall a hair beyond the noise, to where it started: nothing learned
-        return _too_low(run, "flat_below_best", s.moved, flat_moved, lr, s, slots)
+    if not stalled:  # a fall a hair beyond the noise, at chance level: nothing learned
+        slots.update(classes=chance, ln_k=math.log(chance))
+        return _too_low(run, "flat_below_best", s.moved, chance_test[0], lr, s, slots)
     fall, noise = sh.start - sh.best_region, min_z * sh.late_se
     return _too_low(run, "no_progress", fall, noise, lr, s, slots)
 
