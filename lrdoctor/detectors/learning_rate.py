@@ -109,6 +109,13 @@ def lr_too_high(
     if found is None and (s := signs_of(run)) is not None:
         lr = adv.peak_lr(run)
         chance = at_chance_level(run, s, flat_moved, chance_tolerance, most_classes)
+        # lr·|g|² is an SGD step's first-order fall; Adam-type and Adagrad steps are not lr·g.
+        sgd_type = (
+            adv.guess_family(
+                run, lr, s if s.update_ratio else None, ratio_split=adaptive_ratio_per_lr
+            ).family
+            == "sgd"
+        )
         found = _by_signs(
             s,
             lr,
@@ -128,7 +135,7 @@ def lr_too_high(
             thrown_catapult=thrown_catapult,
             thrown_opening=thrown_opening,
             jump_trend=jump_trend,
-            edge_efficiency=edge_efficiency,
+            edge_efficiency=edge_efficiency if sgd_type else None,
             calm_catapult=calm_catapult,
             steady_trend=steady_trend,
         )
@@ -260,7 +267,7 @@ def _by_signs(
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR; `best`
     is where its family's best LR usually lies (None when the family is not known or the run
-    did not sit at chance level)."""
+    did not sit at chance level), `edge_efficiency` None when the steps are not SGD-type."""
     base = _loss_slots(s)
     gc = s.grad_catapult
     if gc is not None and gc >= thrown_catapult:
@@ -288,7 +295,8 @@ def _by_signs(
             {**base, "trend": s.trend, "jump_trend": jump_trend},
         )
     if (
-        s.efficiency is not None
+        edge_efficiency is not None
+        and s.efficiency is not None
         and abs(s.efficiency) < edge_efficiency
         and (s.early_peak >= peak or (gc or 0) >= catapult or s.opening >= peak)
     ):
