@@ -179,6 +179,19 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
     return float(median(v)) if len(v) >= 4 else None
 
 
+def first_row_is_a_mean(run: Run) -> bool:
+    """Whether the first logged loss averages the run's first steps (its reader says so)."""
+    rows = run.meta.get("loss_rows")
+    return rows == "epoch_mean" or (rows == "window_mean" and run["loss"].step[0] > 1)
+
+
+def opens_late(run: Run) -> bool:
+    """Whether the log's first loss is a single value logged after unlogged updates (no
+    pre-update row, and not a mean over the first steps): what the run learned before it is
+    not in the log."""
+    return bool(run["loss"].step[0] > 1) and not first_row_is_a_mean(run)
+
+
 def typical_band(family: str | None) -> tuple[float, float]:
     """Where the family's best LR usually lies (rules/_optimizers.toml `best`)."""
     return knowledge.family(family).best

@@ -8,7 +8,7 @@ import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
-from lrdoctor.detectors.direction import Signs, high_signs, low_signs, signs_of
+from lrdoctor.detectors.direction import Signs, high_signs, low_signs, opens_late, signs_of
 from lrdoctor.run import Run
 
 
@@ -46,7 +46,7 @@ def at_chance_level(
     return chance_classes(s.end, tolerance, most)
 
 
-@detector("nothing_learned", reasons=("at_chance", "flat"))
+@detector("nothing_learned", reasons=("at_chance", "flat", "flat_late"))
 def nothing_learned(
     run: Run,
     *,
@@ -103,10 +103,10 @@ def nothing_learned(
         slots.update(classes=k, ln_k=math.log(k))
     return [
         Evidence(
-            reason="at_chance" if k is not None else "flat",
+            reason="at_chance" if k is not None else "flat_late" if opens_late(run) else "flat",
             observed=s.moved,
             limit=min_moved,
-            step=int(loss.step[0]),
+            step=int(loss.step[0]),  # the first logged step: flat_late names it
             step_end=int(loss.step[-1]),
             slots=slots,
         )

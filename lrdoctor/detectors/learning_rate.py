@@ -13,6 +13,7 @@ import numpy as np
 from lrdoctor.detectors import Evidence, NotJudged, detector
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import (
+    first_row_is_a_mean,
     Sign,
     Signs,
     high_signs,
@@ -160,7 +161,7 @@ def lr_too_high(
         # fall just as well (on ../shared/devcorpus runs rewritten every 5 steps, a third of
         # its firings were healthy runs): info.
         base = _loss_slots(s)
-        reason = "opened_high" if _first_row_is_a_mean(run) else "opened_late"
+        reason = "opened_high" if first_row_is_a_mean(run) else "opened_late"
         found = reason, s.opening, thrown_opening, {**base, "first_step": int(sh.loss.step[0])}
     if found is None:
         return []
@@ -221,12 +222,6 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
 def _loss_slots(s: Signs) -> dict:
     """Where the loss started and ended, the slots every sign-based reason shows."""
     return {"moved": s.moved, "first": s.start, "final": s.end}
-
-
-def _first_row_is_a_mean(run: Run) -> bool:
-    """Whether the first logged loss averages the run's first steps (its reader says so)."""
-    rows = run.meta.get("loss_rows")
-    return rows == "epoch_mean" or (rows == "window_mean" and run["loss"].step[0] > 1)
 
 
 def _above_range(run: Run, s: Signs | None, opening: float):
