@@ -13,9 +13,9 @@ import numpy as np
 from lrdoctor.detectors import Evidence, NotJudged, detector
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import (
-    first_row_is_a_mean,
     Sign,
     Signs,
+    first_row_is_a_mean,
     high_signs,
     low_signs,
     signs_of,
@@ -513,8 +513,8 @@ def _no_progress(
     """Evidence when the smoothed loss never got clearly below its start (batch noise hides
     any fall), or sat at chance level (`chance_test`: NL001's flat share, ln K tolerance and
     largest K), at an LR below where its family's best usually lies (`centre`), and nothing
-    says the LR was past its edge: no early jump, no gradient catapult, no LR above its family's band, and the
-    first logged loss no jump above the next ones."""
+    says the LR was past its edge: no early jump, no gradient catapult, no LR above its
+    family's band, and the first logged loss no jump above the next ones."""
     sh = shape_of(run)
     if s is None or sh is None:
         return None
