@@ -115,3 +115,12 @@ def test_a_flat_log_that_began_after_unlogged_updates_is_info(first_step, reason
 def test_chance_level_is_named_whenever_the_log_began():
     [ev] = nothing_learned(run_from_frame(at_chance(0.01, first_step=24)))
     assert ev.reason == "at_chance"
+
+
+def test_a_calm_start_puts_the_too_low_cause_first_as_lr003_does():
+    frame = at_chance(0.0178, fall=0.01)
+    frame.loc[0, "grad_norm"] = 0.05
+    run = run_from_frame(frame, optimizer="rmsprop")
+    [ev] = nothing_learned(run)
+    assert ev.slots["causes"][0] == "lr_low"
+    assert [e.slots.get("sign") for e in lr_too_low(run)] == ["calm_start"]

@@ -57,6 +57,7 @@ def nothing_learned(
     catapult: float = 3.0,
     low_ratio: float = 1e-3,
     steady_trend: float = -0.9,
+    calm_catapult: float = 1.5,
     sgd_best: float = 0.178,
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
@@ -73,9 +74,15 @@ def nothing_learned(
     causes = []
     if high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult):
         causes.append("lr_high")
-    # A steady, unbroken descent is learning, only too slowly (unless the LR's high signs show).
+    # A steady, unbroken descent, or a calm start, is learning, only too slowly (unless the
+    # LR's high signs show): LR003 barely_moved's signs of a crawling flat run.
     if low_signs(
-        s, lr, run.optimizer_family, ratio=low_ratio, steady=None if causes else steady_trend
+        s,
+        lr,
+        run.optimizer_family,
+        ratio=low_ratio,
+        calm=None if causes or s.moved > 1.0 else calm_catapult,  # as LR003: not if it rose
+        steady=None if causes else steady_trend,
     ):
         causes.append("lr_low")
     k = chance_classes(s.end, tolerance, most_classes)
