@@ -121,9 +121,8 @@ def lr_too_high(
             s,
             lr,
             run.optimizer_family,
-            adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr)
-            if chance
-            else None,
+            adv.known_best(run, lr, s, sgd_best, adaptive_best, adaptive_ratio_per_lr),
+            chance,
             above_start=above_start,
             blowup_peak=blowup_peak,
             blowup_catapult=blowup_catapult,
@@ -140,8 +139,6 @@ def lr_too_high(
             calm_catapult=calm_catapult,
             steady_trend=steady_trend,
         )
-        if found is not None and found[0] == "flat_above_best":
-            found[3].update(classes=chance, ln_k=math.log(chance))
     if found is None:
         found = _above_range(run, s, above_range_opening)
     if (
@@ -243,6 +240,7 @@ def _by_signs(
     lr,
     family,
     best: float | None,
+    chance: int | None,
     *,
     above_start,
     blowup_peak,
@@ -261,8 +259,9 @@ def _by_signs(
     steady_trend,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR; `best`
-    is where its family's best LR usually lies (None when the family is not known or the run
-    did not sit at chance level), `edge_efficiency` None when the steps are not SGD-type."""
+    is where its family's best LR usually lies (None when the family is not known), `chance`
+    the K of a run that sat at ln K (else None), `edge_efficiency` None when the steps are not
+    SGD-type."""
     base = _loss_slots(s)
     gc = s.grad_catapult
     if gc is not None and gc >= thrown_catapult:
@@ -311,10 +310,11 @@ def _by_signs(
         return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
     # LR003's signs of a crawling flat run (a calm start, an unbroken descent) rule it out too.
     crawling = low_signs(s, lr, family, ratio=low_ratio, calm=calm_catapult, steady=steady_trend)
-    if best is not None and lr is not None and lr > best and not crawling:
-        # Flat with no sign of either side, above where its family's best usually lies: an LR
-        # past its edge leaves dead or saturated units and a flat loss; a crawling LR sits below.
-        return "flat_above_best", lr, best, base
+    if chance and best is not None and lr is not None and lr > best and not crawling:
+        # At chance level with no sign of either side, above where its family's best usually
+        # lies: an LR past its edge leaves dead or saturated units and a flat loss; a crawling
+        # LR sits below.
+        return "flat_above_best", lr, best, {**base, "classes": chance, "ln_k": math.log(chance)}
     return None
 
 
