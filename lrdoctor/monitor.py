@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from time import perf_counter
 from collections.abc import Iterable, Mapping, Sequence
 from math import isfinite
 from pathlib import Path
@@ -185,50 +186,57 @@ class Monitor:
     # -- feeding ---------------------------------------------------------------------------
     def update(self, step: int | float | None = None, **values: float | None) -> list[Finding]:
         """Append one row (None / omitted = not logged this step); return the new findings."""
+        # The hot path of a training loop: one function layer, locals over attribute lookups
+        # (in a loop that runs the Monitor's code cold, each bytecode costs).
         if self.budget is None:
             return self._update(step, values)
-        start = time.perf_counter()
+        start = perf_counter()
         if self._t0 is None:
             self._t0 = start
         try:
             return self._update(step, values)
         finally:
-            self._spent += time.perf_counter() - start  # bookkeeping counts, not only checks
+            self._spent += perf_counter() - start  # bookkeeping counts, not only checks
 
     def _update(self, step, values: Mapping[str, float | None]) -> list[Finding]:
         # A row is a dict kept in a list until the next evaluation writes the pending rows
         # into the columns at once (Columns.add_records): per update a few dict and list
         # operations, not a numpy write per cell.
+        pending = self._pending
         if step is None:
-            step = np.float64(self._last_step) + 1 if self._pending or self._rows.n else 0
-        row = {"step": float(step)}
+            step = np.float64(self._last_step) + 1 if pending or self._rows.n else 0
+        self._last_step = last = float(step)
+        row = {"step": last}
+        total = last
         for name, value in values.items():
             if value is not None:
-                row[name] = float(value)
-        self._pending.append(row)
-        self._last_step = row["step"]
+                row[name] = value = float(value)
+                total += value
+        pending.append(row)
         # Evaluate at once on a signal's first non-finite value only: a run that goes on
         # logging NaN must not cost a full evaluation per row. (A finite sum means every
         # value is finite; an overflowing one only costs the look at each.)
         non_finite = False
-        if not isfinite(sum(row.values())):
+        if not isfinite(total):
             for name, v in row.items():
                 if not isfinite(v) and name not in self._broken:
                     self._broken.add(name)
                     non_finite = True
         if self.log_path is not None:
             self._log(step, values)
-        n = self._rows.n + len(self._pending)
-        every = self.check_every or max(1, n // ADAPTIVE)
-        if not non_finite and (n < self.warmup or n - self._checked_at < every):
-            return []
-        # With a budget: wait while the next evaluation (assumed to cost what the last one did)
-        # would take the Monitor's time past that share of the time since the first update.
-        over = self.budget is not None and self._spent + self._last_cost > self.budget * (
-            time.perf_counter() - self._t0
-        )
-        if over and not non_finite:
-            return []
+        if not non_finite:
+            n = self._rows.n + len(pending)
+            if n < self.warmup or n - self._checked_at < (
+                self.check_every or max(1, n // ADAPTIVE)
+            ):
+                return []
+            # With a budget: wait while the next evaluation (assumed to cost what the last one
+            # did) would take the Monitor's time past that share of the time since the first
+            # update.
+            if self.budget is not None and self._spent + self._last_cost > self.budget * (
+                perf_counter() - self._t0
+            ):
+                return []
         return self._evaluate(final=non_finite)
 
     def _flush(self) -> None:
