@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from time import perf_counter
 from collections.abc import Iterable, Mapping, Sequence
 from math import isfinite
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -262,11 +261,11 @@ class Monitor:
 
     def report(self) -> RunReport:
         """A full evaluation of everything fed so far (what `check` says about the log)."""
-        start = time.perf_counter()
+        start = perf_counter()
         self._flush()
         self._checked_at = self._rows.n
         self.last_report = self.session.evaluate(self.run())
-        self._last_cost = time.perf_counter() - start
+        self._last_cost = perf_counter() - start
         return self.last_report
 
     def _evaluate(self, final: bool) -> list[Finding]:
