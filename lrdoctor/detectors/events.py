@@ -9,13 +9,12 @@ from lrdoctor.detectors import advice as suggest
 from lrdoctor.detectors.shape import finite_prefix, shape_of
 from lrdoctor.detectors.stats import (
     above_reference,
-    edge_pad,
     human_lr,
     local_reference_bins,
     median,
     theil_sen,
 )
-from lrdoctor.numeric import windows
+from lrdoctor.detectors.validation import validation_rise
 from lrdoctor.run import Run
 
 
@@ -231,76 +230,31 @@ def overfitting(
     rise that only the lowest single evaluation shows, or that the evaluations' noise could
     make, is `noisy` (info): that evaluation's checkpoint is still the one to keep.
     """
-    val = run["val_loss"].finite()
-    if len(val) < min_points:
-        return []
-    padded = edge_pad(val.value, 1)
-    smooth = median(windows(padded, 3), axis=1)
-    # Where the validation loss ended: the median of its last evaluations (at least 3).
-    k = max(3, len(val) // 10)
-    end = float(median(val.value[-k:]))
-    # The evaluations' own noise (what the 3-point median removed), for the mean of k of them.
-    residual = val.value - smooth
-    noise = float(median(np.abs(residual - median(residual)))) * 1.4826
-    best = int(np.argmin(smooth))
-    low = float(smooth[best])
-    rise = end - low
-    robust = (
-        best < len(val) - k
-        and rise > 0
-        and rise > min_rise * abs(low)
-        and rise > min_z * noise / np.sqrt(k)
+    vr = validation_rise(
+        run, min_rise=min_rise, min_points=min_points, min_z=min_z, best_before=best_before
     )
-    if not robust:
-        # The lowest single evaluation, early enough that the run had time to move off it.
-        best = int(np.argmin(val.value))
-        low = float(val.value[best])
-        rise = end - low
-        span = float(val.step[-1] - val.step[0])
-        early = span > 0 and float(val.step[best] - val.step[0]) <= best_before * span
-        if not (early and best < len(val) - k and rise > min_rise * abs(low)):
-            return []
-    train = finite_prefix(run)
-    falling = _train_kept_falling(train, val.step, best)
-    if falling is None:
+    if vr is None:
         return []
-    reason = "memorising" if falling else "not_memorising"
-    if not robust:
+    reason = "memorising" if vr.train_falling else "not_memorising"
+    if not vr.robust:
         reason = "noisy"
-    elif rise < material * abs(float(val.value[0])):
+    elif vr.rise < material * abs(vr.first_val):
         reason = "slight"
     return [
         Evidence(
             reason=reason,
-            observed=rise / abs(low) if low != 0 else np.inf,
+            observed=vr.rise / abs(vr.low) if vr.low != 0 else np.inf,
             limit=min_rise,
-            step=int(val.step[best]),
-            step_end=int(val.step[-1]),
+            step=vr.best_step,
+            step_end=vr.last_step,
             slots={
-                "best_val": low,
-                "end_val": end,
-                "best_step": int(val.step[best]),
-                "best_at": "first" if best == 0 else "later",
+                "best_val": vr.low,
+                "end_val": vr.end,
+                "best_step": vr.best_step,
+                "best_at": "first" if vr.best == 0 else "later",
             },
         )
     ]
-
-
-def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
-    """Whether the training loss ended below its level around the best evaluation.
-
-    None when there is too little training loss on either side to tell.
-    """
-    lo = val_steps[best - 1] if best > 0 else -np.inf
-    hi = val_steps[best + 1] if best + 1 < len(val_steps) else np.inf
-    around = train.value[(train.step > lo) & (train.step < hi)]
-    if len(around) < 3:  # sparse training rows (per-epoch logs): the three nearest to it
-        around = train.value[np.argsort(np.abs(train.step - val_steps[best]))[:3]]
-    later = train.value[train.step > val_steps[best]]
-    if len(around) < 3 or len(later) < 3:
-        return None
-    tail = later[-max(3, len(later) // 4) :]
-    return bool(median(tail) < median(around))
 
 
 def _warmup_end(run: Run, start_below: float, reached: float) -> float | None:
