@@ -63,6 +63,7 @@ def non_finite(
     loss_z: float = 3.0,
     norm_factor: float = 2.0,
     min_prefix: int = 8,
+    min_falling: int = 3,
     jump_factor: float = 10.0,
 ) -> list[Evidence]:
     """First NaN/inf, with a cause: the LR if loss, grad norm or update ratio climbed first."""
@@ -74,7 +75,10 @@ def non_finite(
     prefix = run["loss"].until(step).finite() if run.has("loss") else empty
     slots: dict = {"signal": signal, "value": value, "prefix_n": len(prefix)}
     climbed: list[str] = []
-    if len(prefix) < min_prefix:
+    # Fewer values than a climb test needs can still be read when each one fell: a run that
+    # improved at every logged point up to the NaN (epoch or window means) was healthy there.
+    fell_throughout = len(prefix) >= min_falling and bool(np.all(np.diff(prefix.value) < 0))
+    if len(prefix) < min_prefix and not fell_throughout:
         cause = "unknown"
     else:
         z, _ = climb(prefix, window)
