@@ -53,6 +53,7 @@ LOG_SUFFIXES = (
     ".jsonl",
     ".ndjson",
     "mlflow.db",
+    "training.log",  # Keras CSVLogger's default file name
 )
 SNIFF_BYTES = 8192
 

@@ -45,6 +45,13 @@ def test_keras_csvlogger_crcrlf_na_and_epoch_as_step():
     assert run["lr"].value.tolist() == [0.001, 0.001, 0.0005]
 
 
+def test_a_folder_holding_keras_default_training_log_is_walked(tmp_path):
+    """CSVLogger writes `training.log` unless told otherwise; a folder walk must find it."""
+    (tmp_path / "training.log").write_bytes((SAMPLES / "keras_log.csv").read_bytes())
+    (tmp_path / "stdout.log").write_text("epoch 1/3 ... loss: 0.7\n")
+    assert discover([str(tmp_path)]) == [tmp_path / "training.log"]
+
+
 def test_keras_append_restart_falls_back_to_row_order(tmp_path):
     log = tmp_path / "log.csv"
     log.write_text("epoch,loss\n0,2.0\n1,1.5\n0,1.4\n1,1.3\n")
