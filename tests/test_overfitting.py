@@ -1,4 +1,5 @@
-"""OF001 as data: a robust rise is a warning; one only a single low evaluation shows is info."""
+"""OF001 as data: a robust rise is a warning; one only a single low evaluation shows is info;
+a rise while the training loss stopped falling is LR001's worse_as_a_whole."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from lrdoctor.detectors.events import overfitting
+from lrdoctor.detectors.learning_rate import lr_too_high
 from lrdoctor.run import run_from_frame
 
 
@@ -43,3 +45,30 @@ def test_a_minimum_late_in_the_run_is_not_noisy_overfitting():
 
 def test_a_flat_validation_loss_is_quiet():
     assert overfitting(run_with_val([0.5] * 12)) == []
+
+
+def test_a_rise_with_a_training_loss_that_stopped_falling_is_lr001_worse_as_a_whole():
+    """Validation up 45% from its minimum while the training loss sat flat: LR001 names it, on
+    the scale of the first training loss (a rise of 0.15 against 0.5)."""
+    val = [1.0, 0.8, 0.6, 0.5, 0.45, 0.44, 0.47, 0.52, 0.56, 0.6, 0.63, 0.66]
+    run = run_with_val(val, train_falls=False)
+    [of] = overfitting(run)
+    assert of.reason == "not_memorising"
+    [ev] = lr_too_high(run)
+    assert (ev.reason, ev.limit) == ("worse_as_a_whole", 0.15)
+    assert ev.slots["best_val"] == 0.45 and ev.slots["share"] >= 0.15
+    assert ev.step == ev.slots["val_best_step"]
+
+
+def test_a_bounce_near_zero_is_not_an_lr_finding():
+    """The same shape a hundred times smaller than the first training loss: noise around
+    convergence, OF001's info only."""
+    val = [v / 100 for v in [1.0, 0.8, 0.6, 0.5, 0.45, 0.44, 0.47, 0.52, 0.56, 0.6, 0.63, 0.66]]
+    run = run_with_val(val, train_falls=False)
+    assert overfitting(run)[0].reason == "not_memorising"
+    assert [ev.reason for ev in lr_too_high(run)] == []
+
+
+def test_memorising_is_not_an_lr_finding():
+    val = [1.0, 0.8, 0.6, 0.5, 0.45, 0.44, 0.47, 0.52, 0.56, 0.6, 0.63, 0.66]
+    assert [ev.reason for ev in lr_too_high(run_with_val(val))] == []

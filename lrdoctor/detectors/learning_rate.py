@@ -32,6 +32,7 @@ from lrdoctor.detectors.shape import (
     weights_exploded,
 )
 from lrdoctor.detectors.stats import median
+from lrdoctor.detectors.validation import validation_rise
 from lrdoctor.run import Run
 
 
@@ -63,6 +64,7 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "opened_late",
         "stuck_high",
         "flat_above_best",
+        "worse_as_a_whole",
     ),
 )
 def lr_too_high(
@@ -95,9 +97,12 @@ def lr_too_high(
     most_classes: int = 10,
     calm_catapult: float = 1.5,
     steady_trend: float = -0.9,
+    val_rise: float = 0.15,
+    val_points: int = 6,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
-    and never learned, or one that barely moved with the signs of an LR past its edge."""
+    and never learned, one that barely moved with the signs of an LR past its edge, or one
+    whose validation loss rose while its training loss stopped falling."""
     if not _finite_loss(run):
         return []  # a run that went non-finite is NF001's, which also says why
     sh = shape_of(run)
@@ -139,6 +144,10 @@ def lr_too_high(
             calm_catapult=calm_catapult,
             steady_trend=steady_trend,
         )
+    if found is None:
+        found = _worse_as_a_whole(run, val_rise, val_points, min_z)
+    if found is not None and found[0] == "worse_as_a_whole":
+        first_bad = found[3]["val_best_step"]
     if found is None:
         found = _above_range(run, s, above_range_opening)
     if (
@@ -219,6 +228,32 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
 def _loss_slots(s: Signs) -> dict:
     """Where the loss started and ended, the slots every sign-based reason shows."""
     return {"moved": s.moved, "first": s.start, "final": s.end}
+
+
+def _worse_as_a_whole(run: Run, val_rise, val_points, min_z):
+    """(reason, observed, limit, slots) when the validation loss rose beyond its noise and
+    `val_rise` above its minimum while the training loss did not keep falling, and the rise is
+    also `val_rise` of the first logged training loss: a loss near zero that bounces up by a
+    few hundredths of where training began is noise around convergence, not an LR problem."""
+    vr = validation_rise(
+        run, min_rise=val_rise, min_points=val_points, min_z=min_z, best_before=1.0
+    )
+    if vr is None or not vr.robust or vr.train_falling:
+        return None
+    if not vr.rise >= val_rise * abs(vr.first_train):
+        return None
+    return (
+        "worse_as_a_whole",
+        vr.rise / abs(vr.low) if vr.low != 0 else np.inf,
+        val_rise,
+        {
+            "best_val": vr.low,
+            "end_val": vr.end,
+            "val_best_step": vr.best_step,
+            "share": vr.rise / abs(vr.first_train) if vr.first_train != 0 else np.inf,
+            "first": vr.first_train,
+        },
+    )
 
 
 def _above_range(run: Run, s: Signs | None, opening: float):
