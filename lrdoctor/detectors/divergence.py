@@ -87,8 +87,11 @@ def non_finite(
             slots["loss_z"] = z
         for name in ("grad_norm", "update_ratio"):
             if run.has(name):
-                _, ratio = climb(run[name].until(step).finite(), window)
-                if ratio > norm_factor:
+                # A ratio of medians of a few noisy samples (a logger that records one step's
+                # gradient norm per logging window) doubles by chance: the rise must also clear
+                # the spread of the level before it, as the loss's does.
+                z_norm, ratio = climb(run[name].until(step).finite(), window)
+                if ratio > norm_factor and z_norm > loss_z:
                     climbed.append(name)
                     slots[f"{name}_rise"] = ratio
         jump = _last_jump(prefix.value)
