@@ -72,3 +72,17 @@ def test_a_bounce_near_zero_is_not_an_lr_finding():
 def test_memorising_is_not_an_lr_finding():
     val = [1.0, 0.8, 0.6, 0.5, 0.45, 0.44, 0.47, 0.52, 0.56, 0.6, 0.63, 0.66]
     assert [ev.reason for ev in lr_too_high(run_with_val(val))] == []
+
+
+def test_a_training_loss_that_ended_above_its_start_is_not_memorising():
+    """Blown up after the first evaluation and half back down: lower than around the best
+    evaluation, but far above where training began, so nothing was memorised."""
+    n = 1000
+    steps = np.arange(n)
+    loss = np.r_[0.8, np.full(99, 1e6), np.full(n - 100, 300.0)]
+    val = [0.9, 300, 310, 320, 330, 340, 350, 345, 355, 350, 360, 365]
+    val_col = np.full(n, np.nan)
+    val_col[np.linspace(0, n - 1, len(val)).astype(int)] = val
+    run = run_from_frame(pd.DataFrame({"step": steps, "loss": loss, "val_loss": val_col}))
+    [ev] = overfitting(run)
+    assert ev.reason == "not_memorising"

@@ -101,7 +101,8 @@ def validation_rise(
 
 
 def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
-    """Whether the training loss ended below its level around the best evaluation.
+    """Whether the training loss ended below its level around the best evaluation, and below
+    its first value.
 
     None when there is too little training loss on either side to tell.
     """
@@ -114,4 +115,7 @@ def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
     if len(around) < 3 or len(later) < 3:
         return None
     tail = later[-max(3, len(later) // 4) :]
-    return bool(median(tail) < median(around))
+    # Memorising fits the training set: a training loss that ended above its first value did
+    # not, whatever it did after the best evaluation (a run that blew up and half came back).
+    end = median(tail)
+    return bool(end < median(around) and end < train.value[0])
