@@ -104,6 +104,18 @@ def test_overshooting_steps_need_sgd_type_steps_and_a_unit_free_sign(
         assert hits == []
 
 
+def test_overshooting_steps_of_an_unnamed_optimizer_are_info():
+    """An update ratio per unit of LR far below Adam's points to SGD-type steps, but Adagrad's
+    shrinking steps look the same: without the optimizer's name the efficiency is info."""
+    frame = overshooting(1e-5)
+    frame["update_ratio"] = 1e-3  # 2e-3 per unit of lr: not Adam-type
+    [ev] = lr_too_high(run_from_frame(frame))
+    assert (ev.reason, ev.limit) == ("overshooting_unnamed", 1e-4)
+    assert ev.observed == pytest.approx(1e-5, rel=0.2)
+    named = run_from_frame(frame, optimizer="sgd")
+    assert [e.reason for e in lr_too_high(named)] == ["overshooting_steps"]
+
+
 @pytest.mark.parametrize(("first_step", "reason"), [(0, "flat"), (24, "flat_late")])
 def test_a_flat_log_that_began_after_unlogged_updates_is_info(first_step, reason):
     frame = at_chance(0.01, first_step=first_step)

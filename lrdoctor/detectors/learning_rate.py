@@ -59,6 +59,7 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "early_blowup",
         "jumped_flat",
         "overshooting_steps",
+        "overshooting_unnamed",
         "opened_flat",
         "opened_high",
         "opened_late",
@@ -110,18 +111,19 @@ def lr_too_high(
         return []
     first_bad = int(sh.loss.step[0])
     found = _by_shape(run, sh, rise_fraction, min_z, blowup_factor, weight_blowup)
+    weak = None
     if found is not None and found[0] == "rose_after_best":
         first_bad = int(sh.curve.end[sh.best_at])
     if found is None and (s := signs_of(run)) is not None:
         lr = adv.peak_lr(run)
         chance = at_chance_level(run, s, flat_moved, chance_tolerance, most_classes)
         # lr·|g|² is an SGD step's first-order fall; Adam-type and Adagrad steps are not lr·g.
-        sgd_type = (
-            adv.guess_family(
-                run, lr, s if s.update_ratio else None, ratio_split=adaptive_ratio_per_lr
-            ).family
-            == "sgd"
+        # The update ratio per unit of LR tells Adam-type steps apart, not Adagrad's, whose
+        # shrinking steps look as small as SGD's: only a logged SGD-type name makes it evidence.
+        guess = adv.guess_family(
+            run, lr, s if s.update_ratio else None, ratio_split=adaptive_ratio_per_lr
         )
+        sgd_type = guess.family == "sgd"
         found = _by_signs(
             s,
             lr,
@@ -144,6 +146,9 @@ def lr_too_high(
             calm_catapult=calm_catapult,
             steady_trend=steady_trend,
         )
+        if found is not None and found[0] == "overshooting_steps" and guess.how != "logged":
+            weak = "overshooting_unnamed", *found[1:]  # info, unless a later sign speaks
+            found = None
     if found is None:
         found = _worse_as_a_whole(run, val_rise, val_points, min_z)
     if found is not None and found[0] == "worse_as_a_whole":
@@ -169,6 +174,8 @@ def lr_too_high(
         base = _loss_slots(s)
         reason = "opened_high" if first_row_is_a_mean(run) else "opened_late"
         found = reason, s.opening, thrown_opening, {**base, "first_step": int(sh.loss.step[0])}
+    if found is None:
+        found = weak
     if found is None:
         return []
     reason, observed, limit, slots = found
