@@ -195,3 +195,27 @@ def test_lowering_an_unknown_optimizers_lr_stays_inside_every_familys_range():
     run = run_from_frame(pd.DataFrame({"step": t, "loss": 1.0 + 0 * t, "lr": 50.0}))
     assert run.optimizer_family is None
     assert adv.lower_from(run, 50.0).lr == pytest.approx(high)
+
+
+@pytest.mark.parametrize(
+    "lr, optimizer, far_past, family, how, top",
+    [
+        # Unnamed, under 3x SGD's usual best: an SGD-type run there is rarely past its edge.
+        (0.2, None, False, "adam", "below_sgd_best", 0.01),
+        # Unnamed and above it: the union's cap (what every family is used with).
+        (5.0, None, False, None, None, 0.1),
+        # Thrown far past the edge: under every family's top, whatever the optimizer.
+        (5.0, None, True, "adam", "far_past", 0.01),
+        # A named optimizer decides, whatever the LR or the evidence.
+        (0.2, "sgd", True, "sgd", "logged", 1.0 / 3),
+    ],
+)
+def test_lowering_an_unnamed_optimizers_lr_guesses_its_family(
+    lr, optimizer, far_past, family, how, top
+):
+    run = crawl(lr=lr, optimizer=optimizer)
+    got = adv.lower_from(run, lr, sgd_best=0.178, far_past=far_past)
+    assert (got.numbers.get("family"), got.numbers.get("family_from")) == (family, how)
+    assert got.numbers["top"] == pytest.approx(top)
+    assert got.lr <= min(lr / 10, top) * 1.5 and got.lr < lr
+    assert got.method == ("backoff_family" if how in ("below_sgd_best", "far_past") else "backoff")

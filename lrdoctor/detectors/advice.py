@@ -337,28 +337,61 @@ def raise_at_least(run: Run, lr: float | None) -> Suggestion:
     )
 
 
-def lower_from(run: Run, lr: float | None) -> Suggestion:
+def lower_from(
+    run: Run,
+    lr: float | None,
+    *,
+    sgd_best: float = 0.178,  # LR001 sgd_best
+    far_past: bool = False,
+) -> Suggestion:
     """Below an LR that was too high: ÷10, and no higher than a margin under the family's band
-    (an unknown optimizer's: nor above what every family is used with)."""
+    (an unknown optimizer's: nor above what every family is used with).
+
+    When the log does not name the optimizer, the family is the lowest-topped one (Adam-type)
+    if the LR is under the safety margin above where SGD-type runs are usually best
+    (`sgd_best` × `band_margin`: an SGD-type run there is rarely past its edge), or if the
+    evidence says the run was thrown far past its edge (`far_past`: whatever the optimizer,
+    its best then lies under every family's top).
+    """
     if lr is None:
         return NONE
-    top = typical_band(run.optimizer_family)[1] / BAND_MARGIN
-    if run.optimizer_family is None:
+    guess = lower_family(run, lr, sgd_best, far_past)
+    top = typical_band(guess.family)[1] / BAND_MARGIN
+    if guess.family is None:
         top = min(top, knowledge.used_by_every_family()[1])
     point = min(lr / BACKOFF, top)
+    family = {} if guess.how is None else dict(family=guess.family, family_from=guess.how)
     return _make(
         run,
         lr,
         point,
         point / 3.0,
         min(lr / 3.0, top * BAND_MARGIN),
-        "backoff",
+        "backoff" if guess.how in (None, "logged") else "backoff_family",
         "low",
         -1,
+        guess.family,
         factor=BACKOFF,
         from_lr=lr,
         top=top,
+        sgd_best=sgd_best,
+        margin=BAND_MARGIN,
+        **family,
     )
+
+
+def lower_family(run: Run, lr: float, sgd_best: float, far_past: bool) -> FamilyGuess:
+    """The family a too-high LR is sized for: the logged one, else the lowest-topped family
+    when the LR or the evidence points to it (`lower_from`), else unknown."""
+    if run.optimizer_family:
+        return FamilyGuess(run.optimizer_family, "logged")
+    if lr >= sgd_best * BAND_MARGIN and not far_past:
+        return FamilyGuess(None, None)
+    lowest = min(
+        (name for name in knowledge.families() if name is not None),
+        key=lambda name: typical_band(name)[1],
+    )
+    return FamilyGuess(lowest, "far_past" if far_past else "below_sgd_best")
 
 
 def from_blow_up(

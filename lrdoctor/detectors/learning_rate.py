@@ -181,7 +181,9 @@ def lr_too_high(
     reason, observed, limit, slots = found
     slots = {"blowup_moved": blowup_moved, **slots}
     unstable = adv.peak_lr(run, until=first_bad) or adv.peak_lr(run)
-    advice = adv.lower_from(run, unstable)
+    advice = adv.lower_from(
+        run, unstable, sgd_best=sgd_best, far_past=reason in THROWN_FAR_PAST
+    )
     return [
         Evidence(
             reason=reason,
@@ -202,6 +204,12 @@ def lr_too_high(
             },
         )
     ]
+
+
+# Reasons that say the loss was thrown up by orders of magnitude before the log began (a first
+# gradient norm 1000x its later level, a first window mean 10x the next rows): far past the
+# edge, whatever the optimizer (advice.lower_from; rules/_advice.toml `band_margin`).
+THROWN_FAR_PAST = ("thrown_early", "opened_high")
 
 
 def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
