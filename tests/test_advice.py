@@ -219,3 +219,29 @@ def test_lowering_an_unnamed_optimizers_lr_guesses_its_family(
     assert got.numbers["top"] == pytest.approx(top)
     assert got.lr <= min(lr / 10, top) * 1.5 and got.lr < lr
     assert got.method == ("backoff_family" if how in ("below_sgd_best", "far_past") else "backoff")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lr=st.floats(1e-4, 1e4),
+    optimizer=families,
+    far_past=st.booleans(),
+    sgd_best=st.floats(1e-3, 1.0),
+)
+def test_a_lowering_is_below_the_run_lr_and_inside_the_family_it_assumes(
+    lr, optimizer, far_past, sgd_best
+):
+    from lrdoctor.detectors import knowledge
+
+    run = crawl(lr=lr, optimizer=optimizer, n=60)
+    got = adv.lower_from(run, lr, sgd_best=sgd_best, far_past=far_past)
+    if got.lr is None:
+        return
+    assert got.lr < lr and got.low <= got.lr <= got.high
+    family = run.optimizer_family or got.numbers.get("family")
+    if family is not None:  # logged or guessed: that family's range
+        profile = adv.profile(family)
+        assert profile.low <= got.lr <= profile.high
+    else:  # unknown: a point every family is used with
+        low, high = knowledge.used_by_every_family()
+        assert low <= got.lr <= high
