@@ -421,6 +421,19 @@ def generate(out: Path, sweeps, quick: bool) -> list[dict]:
 # ---------------------------------------------------------------- evaluation
 
 
+def unnamed_copy(full: Path) -> Path:
+    """The full log without the optimizer's name (most CSV and TensorBoard logs carry none):
+    what the rules conclude from the numbers alone. The CSV logs already name nothing."""
+    if full.suffix != ".parquet":
+        return full
+    import pyarrow.parquet as pq
+
+    path = full.with_name(full.stem + "_unnamed.parquet")
+    if not path.exists():
+        pq.write_table(pq.read_table(full).replace_schema_metadata(None), path)
+    return path
+
+
 def alarms(rr) -> list:
     return [f for f in rr.findings if f.severity in ALARM]
 
@@ -438,7 +451,8 @@ def describe(findings) -> str:
 
 
 def evaluate(out: Path, rows: list[dict]) -> str:
-    """Check every run (full and bare), print and return the markdown tables and the why-lines."""
+    """Check every run (full, full without the optimizer's name, and bare), print and return
+    the markdown tables and the why-lines."""
     import lrdoctor
 
     stats: dict[tuple[str, str], Counter] = defaultdict(Counter)
@@ -448,8 +462,10 @@ def evaluate(out: Path, rows: list[dict]) -> str:
     why: list[str] = []
     for row in rows:
         label, best = row["label"], float(row["best_lr"])
-        for variant in ("full", "bare"):
-            rr = lrdoctor.check(out / row["file" if variant == "full" else "bare"]).runs[0]
+        for variant in ("full", "unnamed", "bare"):
+            full = out / row["file"]
+            path = {"full": full, "unnamed": unnamed_copy(full), "bare": out / row["bare"]}
+            rr = lrdoctor.check(path[variant]).runs[0]
             got = alarms(rr)
             cats = {f.category for f in got}
             where = f"{row['setup']}/{row['optimizer']} lr={float(row['lr']):g}"
