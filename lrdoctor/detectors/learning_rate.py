@@ -653,9 +653,12 @@ def update_ratio_low(
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
     adaptive_drop_per_lr: float = 2.0,
+    halved: float = 0.5,
+    converged_share: float = 0.15,
+    peak_share: float = 0.5,
 ) -> list[Evidence]:
-    """A small update/weight ratio over the peak-LR phase of a run that never blew up and did
-    not cut its loss tenfold."""
+    """A small update/weight ratio over the peak-LR phase of a run that never blew up, did not
+    cut its loss tenfold, and did not converge (more than halve its loss, then stop)."""
     s = signs_of(run)
     if s is None or s.update_ratio is None or blowup(run):
         return []
@@ -663,6 +666,15 @@ def update_ratio_low(
     # its loss tenfold is not crawling, whatever its updates.
     if s.update_ratio >= limit or s.early_peak >= peak or s.moved < min_left:
         return []
+    # A run that more than halved its loss and made almost none of that progress in the second
+    # half of its peak-LR phase reached its floor: the update ratio of a well-tuned Adam step on
+    # a large unnormalised net sits under 1e-3 too. Adagrad's steps shrink by design, so its
+    # slowing says nothing.
+    if s.moved < halved and run.optimizer_family != "adaptive":
+        phase, _ = high_lr_phase(run, peak_share, 0.0, 1)
+        sh = shape_of(phase) if phase is not None else None
+        if sh is not None and sh.second_half_share < converged_share:
+            return []
     lr = adv.peak_lr(run)
     reason = "barely_moved" if s.moved >= stuck_moved else "fell_little"
     return _ratio_evidence(
