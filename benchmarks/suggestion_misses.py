@@ -116,8 +116,10 @@ def blow_up_table(corpus: Path, rows: list[dict]) -> None:
         "too_high runs with a measurable early blow-up (log every: runs, edge/3 within 3x, "
         "shipped within 3x):"
     )
-    for every, (n, edge, shipped) in sorted(tally_.items()):
-        print(f"  every {every:2d}: {n:3d} runs, blow-up edge {edge:3d}, shipped {shipped:3d}")
+    # Logs without a fixed cadence (Keras' per-epoch CSV) have no log_every: listed last.
+    for every, (n, edge, shipped) in sorted(tally_.items(), key=lambda kv: (kv[0] is None, kv[0])):
+        cadence = "-" if every is None else f"{every:2d}"
+        print(f"  every {cadence:>2}: {n:3d} runs, blow-up edge {edge:3d}, shipped {shipped:3d}")
 
 
 def main(argv=None) -> int:
