@@ -2,11 +2,12 @@
 
     python benchmarks/torch_ood.py [--out DIR] [--quick] [--reuse] [--write-docs]
 
-Four setups unlike the numpy trainer (BatchNorm/Dropout MLP, CNN on synthetic images,
-character LSTM language model, Huber/MSE regression), each swept over a half-decade LR grid
-with two PyTorch optimizers and their schedulers / gradient clipping. Each sweep is labelled
-with `lrdoctor.trainer.sweep.label_sweep`; every run is checked as logged (Parquet, or CSV
-with framework-style names for the language model) and again with only step, loss and lr.
+Five setups unlike the numpy trainer (BatchNorm/Dropout MLP, CNN on synthetic images,
+character LSTM language model, Huber/MSE regression, a deep unnormalised tanh MLP), each swept
+over a half-decade LR grid with two PyTorch optimizers and their schedulers / gradient
+clipping. Each sweep is labelled with `lrdoctor.trainer.sweep.label_sweep`; every run is
+checked as logged (Parquet, or CSV with framework-style names for the language model), again
+without the optimizer's name, and with only step, loss and lr.
 Needs torch (not a test dependency). Runs on one thread.
 """
 
@@ -163,6 +164,23 @@ def regression_task(seed: int, huber: bool):
     return (x[:3200], t[:3200]), (x[3200:], t[3200:]), model, loss
 
 
+def deep_task(seed: int):
+    """16 features, 3 classes from a linear-plus-sine teacher; an 8-layer tanh MLP (64 wide)
+    with no normalisation, whose weights stay large next to each step."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(4000, 16, generator=g)
+    w = torch.randn(16, 3, generator=g)
+    y = (x @ w + 0.5 * torch.sin(3 * x[:, :3])).argmax(1)
+    layers, width = [], 16
+    for _ in range(8):
+        layers += [torch.nn.Linear(width, 64), torch.nn.Tanh()]
+        width = 64
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(64, 3))
+    return (x[:3200], y[:3200]), (x[3200:], y[3200:]), model, torch.nn.functional.cross_entropy
+
+
 # ---------------------------------------------------------------- sweep configuration
 
 
@@ -203,6 +221,8 @@ SWEEPS = (
     Sweep("charlm", "markov", "rmsprop", WIDE_GRID, 1200, 16, schedule="step", csv=True),
     Sweep("regression", "mse", "sgd", SGD_GRID, 2000, 64, schedule="step"),
     Sweep("regression", "huber", "adagrad", ADAGRAD_GRID, 2000, 64),
+    Sweep("deep", "deep", "adam", ADAM_GRID, 800, 64),
+    Sweep("deep", "deep", "adagrad", ADAGRAD_GRID, 800, 64),
 )
 TASKS = {
     "tabular": lambda s: tabular_task(s),
@@ -210,6 +230,7 @@ TASKS = {
     "markov": lambda s: markov_text_task(s),
     "mse": lambda s: regression_task(s, huber=False),
     "huber": lambda s: regression_task(s, huber=True),
+    "deep": lambda s: deep_task(s),
 }
 
 
