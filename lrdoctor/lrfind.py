@@ -448,6 +448,8 @@ def analyse(
 
     log_mean, spread = landmark_estimate(candidates, shift)
     edge_only = False
+    # The suggestion never goes above the edge: past it the loss climbed in this test.
+    ceiling, ceiling_name = edge, "the edge"
     if method == "landmarks":
         chosen = None if log_mean is None else float(10**log_mean)
         end_level = float(np.median(y[-(2 * half + 1) :]))
@@ -472,6 +474,12 @@ def analyse(
             else:
                 chosen = ur_lr
                 how = f"the LR at which the update ratio reaches a tuned run's ({fmt_lr(ur_lr)})"
+                # With no descent the edge is where a plateau's fitted loss drifted over its
+                # start level, not where a falling loss turned up, so it bounds nothing the
+                # size of the steps says; the bound is the highest LR the test survived (on
+                # the development corpus, plain SGD on the adding problem: its best, 0.56,
+                # lies above that edge and near the update-ratio LR).
+                ceiling, ceiling_name = float(10 ** x[-1]), "the highest LR the test survived"
             notes.append(f"no descent to read: the suggestion is {how} alone; low confidence")
         elif chosen is not None and ur_lr is not None:
             below = math.log10(ur_lr / candidates["minimum"])
@@ -490,14 +498,17 @@ def analyse(
                 chosen = float(math.sqrt(chosen * ur_lr))
     else:
         chosen = candidates[method]
-    if chosen is not None and chosen > edge:
-        notes.append(f"{method} ({fmt_lr(chosen)}) is above the edge: capped there")
-        chosen = edge
+    if chosen is not None and chosen > ceiling:
+        notes.append(f"{method} ({fmt_lr(chosen)}) is above {ceiling_name}: capped there")
+        chosen = ceiling
     confidence, span = "low", None
     if chosen is not None:
         caveat = edge_only or any(n.startswith(CAVEATS) or "capped there" in n for n in notes)
         confidence = "medium" if method == "landmarks" and not caveat else "low"
-        span = (float(chosen / 10**RANGE_DECADES), float(min(edge, chosen * 10**RANGE_DECADES)))
+        span = (
+            float(chosen / 10**RANGE_DECADES),
+            float(min(ceiling, chosen * 10**RANGE_DECADES)),
+        )
 
     return LrFindResult(
         source=source,

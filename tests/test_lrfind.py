@@ -460,3 +460,23 @@ def test_a_logged_update_ratio_reaches_the_cli(tmp_path):
     assert data["candidates"]["update_ratio"] == pytest.approx(10**UR_TARGET / 3, rel=1e-6)
     direct = analyse(lr, loss, update_ratio=3 * lr)
     assert data["raw_lr"] == pytest.approx(direct.raw_lr, rel=1e-9)
+
+
+def test_no_descent_update_ratio_lr_is_bounded_by_the_highest_lr_survived_not_the_edge():
+    """With no descent the edge is where a plateau drifted over its start level: the
+    update-ratio LR may lie above it (plain SGD on the adding problem), never above the
+    highest LR the test survived."""
+    rng = np.random.default_rng(3)
+    lr = np.geomspace(1e-3, 10, 300)
+    loss = 0.7 + rng.normal(0, 0.01, 300)
+    loss[200:] += np.linspace(0, 0.3, 100)  # climbs clearly, never blows up
+    ur_lr = 2.0
+    r = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / ur_lr)
+    assert r.candidates["valley"] is None and r.candidates["edge"] < ur_lr
+    assert r.raw_lr == pytest.approx(ur_lr)
+    assert not any("capped there" in n for n in r.notes)
+    assert r.suggested_lr_range[1] <= lr[-1]
+    # a ratio that reaches a tuned run's level only past every LR tried is capped at the top
+    beyond = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / 30.0)
+    assert beyond.raw_lr == pytest.approx(lr[-1], rel=0.05)
+    assert any("highest LR the test survived" in n for n in beyond.notes)
