@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import statistics
 import sys
 import tempfile
@@ -95,6 +96,14 @@ def score(pairs: list[tuple[float | None, float]]) -> tuple[str, str, str]:
     hits = sum(e <= math.log10(3) + 1e-9 for e in errs)
     med = statistics.median(errs) if errs else float("nan")
     return f"{hits / len(pairs):.0%} ({hits}/{len(pairs)})", f"{med:.2f}", str(none)
+
+
+def within(pairs: list[tuple[float | None, float]], factor: float) -> str:
+    """'share (hits/all)' of the answers within `factor` x of the truth (no answer = a miss)."""
+    hits = sum(
+        s is not None and abs(math.log10(s / b)) <= math.log10(factor) + 1e-9 for s, b in pairs
+    )
+    return f"{hits / len(pairs):.0%} ({hits}/{len(pairs)})" if pairs else "-"
 
 
 def measure_lrfind(best: dict, seeds: int, tmp: Path) -> list[tuple]:
@@ -224,6 +233,112 @@ def ceiling(rows: list[tuple[dict, dict]], defaults: list) -> None:
     )
 
 
+def _note_kind(note: str) -> str:
+    """A note's kind: its words before the first colon, semicolon, bracket or number."""
+    if "capped there" in note:
+        return "capped"
+    head = re.split(r":|;| \(| at \d", note)[0]
+    return " ".join(w for w in head.split() if not any(ch.isdigit() for ch in w))
+
+
+def _sweep_losses(corpus: Path) -> dict[tuple[str, str], list[dict]]:
+    """The labelled constant-LR runs of each (task, optimizer) sweep, sorted by LR."""
+    labels = json.loads((corpus / "labels.json").read_text())
+    sweeps: dict[tuple[str, str], list[dict]] = {}
+    for r in labels["runs"]:
+        if r["family"] == "sweep":
+            sweeps.setdefault((r["task"], r["optimizer"]), []).append(r)
+    return {k: sorted(v, key=lambda r: r["lr"]) for k, v in sweeps.items()}
+
+
+def not_clearly_worse(cells: list[dict], lr: float) -> bool:
+    """Whether the sweep's grid LR nearest `lr` trained about as well as its best, by the
+    corpus' own labelling rule: its final loss within 0.2 x (initial - best) of the best."""
+    near = min(cells, key=lambda c: abs(math.log10(c["lr"] / lr)))
+    best, start = near["best_final_loss"], near["initial_loss"]
+    final = near["final_loss"] if near["final_loss"] is not None else math.inf
+    return final - best < 0.2 * (start - best)
+
+
+def misses_on_the_bottom(
+    corpus: Path, rows: list[tuple[dict, dict]], defaults: list, others: dict[str, list]
+) -> None:
+    """The default's misses, and how many land on a grid LR that trained about as well as the
+    sweep's best (a flat-bottomed U: the labelled best is one of several near-equal LRs); the
+    same share over every test for the default and `others` (name -> answer per row)."""
+    sweeps = _sweep_losses(corpus)
+    shares = []
+    for name, answers in {"default": defaults, **others}.items():
+        good = sum(
+            s is not None and not_clearly_worse(sweeps[meta["task"], meta["optimizer"]], s)
+            for (meta, _), s in zip(rows, answers, strict=True)
+        )
+        shares.append(f"{name} {good}/{len(rows)}")
+    print(
+        "\nthe sweep's grid LR nearest the answer is not clearly worse than its best (final "
+        "loss within 0.2 x (initial - best) of the best, the corpus' labelling rule): "
+        + ", ".join(shares)
+    )
+    tol = math.log10(3) + 1e-9
+    misses, flat = [], 0
+    for (meta, _), s in zip(rows, defaults, strict=True):
+        if s is None or abs(math.log10(s / meta["lr_best"])) <= tol:
+            continue
+        ok = not_clearly_worse(sweeps[meta["task"], meta["optimizer"]], s)
+        flat += ok
+        err = math.log10(s / meta["lr_best"])
+        misses.append(
+            f"{meta['task']}/{meta['optimizer']}/{meta['steps_planned']} {err:+.2f}"
+            + ("" if ok else " (clearly worse)")
+        )
+    print(
+        f"the default's {len(misses)} misses (log10 suggestion / lr_best), {flat} of them on a "
+        "grid LR not clearly worse than the best: " + ", ".join(misses)
+    )
+
+
+def by_length(rows: list[tuple[dict, dict]], defaults: list, loto: list) -> None:
+    """The default by the test's length (200 or 300 steps over the same range: its speed)."""
+    parts = []
+    for steps in sorted({meta["steps_planned"] for meta, _ in rows}):
+        sel = [i for i, (meta, _) in enumerate(rows) if meta["steps_planned"] == steps]
+        spd = statistics.median(
+            (meta["steps_planned"] - 1) / math.log10(meta["lr_max"] / meta["lr_min"])
+            for meta, _ in (rows[i] for i in sel)
+        )
+        parts.append(
+            f"{steps}-step tests ({spd:.0f} steps per decade): "
+            + " / ".join(
+                within([(out[i], rows[i][0]["lr_best"]) for i in sel], 3)
+                for out in (defaults, loto)
+            )
+        )
+    print("by test length (all tasks / leave-one-task-out): " + "; ".join(parts))
+
+
+def budget_trend(corpus: Path, rows: list[tuple[dict, dict]], loto: list) -> None:
+    """Whether the planned training budget (the sweep's steps, not in a range-test log) would
+    move the default: the least-squares slope of log10(lr_best / suggestion) against log10 of
+    the budget, per optimizer family, leave-one-task-out suggestions."""
+    budget = {k: cells[0]["steps_planned"] for k, cells in _sweep_losses(corpus).items()}
+    parts = []
+    for fam in (*FAMILY_SHIFT, None):
+        pts = [
+            (math.log10(budget[meta["task"], meta["optimizer"]]), math.log10(meta["lr_best"] / s))
+            for (meta, _), s in zip(rows, loto, strict=True)
+            if s is not None and (fam is None or canonical_optimizer(meta["optimizer"]) == fam)
+        ]
+        x, y = np.array(pts).T
+        slope, corr = float(np.polyfit(x, y, 1)[0]), float(np.corrcoef(x, y)[0, 1])
+        name = f"{fam}-type" if fam else "all"
+        parts.append(f"{name} {slope:+.2f} (r {corr:+.2f}, {len(pts)} tests)")
+    budgets = sorted(set(budget.values()))
+    print(
+        f"residual vs the planned budget ({budgets[0]}-{budgets[-1]} steps), slope in decades "
+        "per decade of budget: " + ", ".join(parts)
+    )
+
+
 def fit_shifts(rows: list[tuple[dict, dict]]) -> tuple[dict, dict[str, dict]]:
     """(pooled offsets, offsets per optimizer family), the family from the labelled optimizer."""
     per = {
@@ -271,6 +386,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
     fired: list = []  # why the default is the update-ratio LR alone, per test
     scan_all: dict[float, list] = {d: [] for d in BELOW_UR_SCAN}
     calib: dict[str, list[bool]] = {}
+    by_note: dict[str, list[bool]] = {}
     errors: list[float] = []
     inside: list[bool] = []
     named = Counter()
@@ -300,9 +416,10 @@ def devcorpus_lrfind(corpus: Path) -> None:
             errors.append(math.log10(meta["lr_best"] / shipped.raw_lr))
             inside.append(low <= meta["lr_best"] <= high)
         if shipped.suggested_lr is not None:
-            calib.setdefault(shipped.confidence, []).append(
-                abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9
-            )
+            hit = abs(math.log10(shipped.suggested_lr / meta["lr_best"])) <= math.log10(3) + 1e-9
+            calib.setdefault(shipped.confidence, []).append(hit)
+            for note in {_note_kind(n) for n in shipped.notes} or {"(none)"}:
+                by_note.setdefault(note, []).append(hit)
     deciles = statistics.quantiles(errors, n=10)
     print(f"optimizer family named by the log: {dict(named)}")
     print(
@@ -325,16 +442,17 @@ def devcorpus_lrfind(corpus: Path) -> None:
         )
         + f") shipped: {UR_TARGET}"
     )
-    loto, loto_told = [], []
+    loto, loto_told, order = [], [], []  # order: the row of each leave-one-task-out answer
     scan_loto: dict[float, list] = {d: [] for d in BELOW_UR_SCAN}
     for task in sorted({meta["task"] for meta, _ in rows}):
         pooled_t, per_t = fit_shifts([row for row in rows if row[0]["task"] != task])
         target_t = fit_ur_target(
             [v for v, (meta, _) in zip(levels, rows, strict=True) if meta["task"] != task]
         )
-        for (meta, _), run in zip(rows, runs, strict=True):
+        for i, ((meta, _), run) in enumerate(zip(rows, runs, strict=True)):
             if meta["task"] != task:
                 continue
+            order.append(i)
             for out, family in (
                 (loto, run.optimizer_family),
                 (loto_told, canonical_optimizer(meta["optimizer"])),
@@ -370,6 +488,12 @@ def devcorpus_lrfind(corpus: Path) -> None:
     print()
     print_ur_alone(fired, {d: (scan_all[d], scan_loto[d]) for d in BELOW_UR_SCAN})
     ceiling(rows, [s for s, _ in results["landmarks"]])
+    loto_by_row = [s for _, (s, _) in sorted(zip(order, loto, strict=True), key=lambda t: t[0])]
+    others = {"leave-one-task-out": loto_by_row}
+    others |= {name: [s for s, _ in pairs] for name, pairs in peers.items()}
+    misses_on_the_bottom(corpus, rows, [s for s, _ in results["landmarks"]], others)
+    by_length(rows, [s for s, _ in results["landmarks"]], loto_by_row)
+    budget_trend(corpus, rows, loto_by_row)
     print(
         "\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
         "\n|---|---|---|"
@@ -378,6 +502,10 @@ def devcorpus_lrfind(corpus: Path) -> None:
         hits = calib.get(level, [])
         share = f"{sum(hits) / len(hits):.0%}" if hits else "-"
         print(f"| {level} | {len(hits)} | {share} |")
+    print("\nby note (a test counts under every note it has):\n")
+    print("| note | tests | within 3x |\n|---|---|---|")
+    for note, hits in sorted(by_note.items(), key=lambda kv: -len(kv[1])):
+        print(f"| {note} | {len(hits)} | {sum(hits) / len(hits):.0%} |")
 
 
 def devcorpus_compare(corpus: Path) -> None:
@@ -409,6 +537,20 @@ def devcorpus_compare(corpus: Path) -> None:
     )
     for key in keys:
         print("| " + " | ".join((key, *score(vs_train[key]), score(vs_val[key])[0])) + " |")
+    print(
+        "\ngrid best against the interpolated optimum (the parabola through the best point and "
+        "its neighbours in log LR), vs lr_best, by task:\n\n"
+        "| task | sweeps | best_lr within 3x | within 2x | interpolated_lr within 3x "
+        "| within 2x |\n|---|---|---|---|---|---|"
+    )
+    for task in [*sorted({t for t, _ in sweeps}), None]:
+        sel = [i for i, (t, _) in enumerate(sweeps) if task in (None, t)]
+        cells = [
+            within([vs_train[key][i] for i in sel], factor)
+            for key in ("best_lr", "interpolated_lr")
+            for factor in (3, 2)
+        ]
+        print(f"| {task or 'all'} | {len(sel)} | " + " | ".join(cells) + " |")
 
 
 def table(title: str, header: str, rows: list[tuple]) -> str:

@@ -91,12 +91,16 @@ FLAT_BOTTOM_DECADES = 1.0
 # sweep-best LR lay within it for 43 of the 56 range tests (77 %; the command of
 # LANDMARK_SHIFT prints this and the deciles of log10(best / suggestion): -0.95 / +0.59).
 RANGE_DECADES = 0.8
-# Confidence is "medium" at best: the default lands within 3x of the sweep-best on 71 % of the
-# 56 development-corpus tests (74 % of the 46 "medium" ones), and no evidence in the curve
-# singled out a subset that lands >= 80 % of the time (the landmarks' agreement did not:
-# docs/lr-numbers.md). A caveat note (flat bottom, short, fast, no turn-up, no descent,
-# capped) makes it "low".
-CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up", "no descent")
+# Confidence is "medium" at best: the default lands within 3x of the sweep-best on about
+# three quarters of the 56 development-corpus tests, and no evidence in the curve singled out
+# a subset that lands >= 80 % of the time (the landmarks' agreement did not, nor their
+# agreement with the update-ratio LR: where they agree the error is shared; docs/lr-numbers.md).
+# A caveat note (flat bottom, short, fast, no turn-up, capped) makes it "low", and so does a
+# number read from the edge alone (no descent and no update ratio). No descent with an update
+# ratio stays "medium": the update-ratio LR does not need a descent, and alone it is the
+# estimate the default averages in (`measure_lrfind.py --devcorpus` prints the calibration, per
+# confidence and per note).
+CAVEATS = ("flat bottom", "short test", "fast test", "the loss never turned up")
 
 
 @dataclass(frozen=True)
@@ -462,25 +466,28 @@ def analyse(
             # loss sits on the adding problem's plateau until it blows up (plain SGD's best,
             # 0.56, lies above its test's edge: the plateau only breaks after hundreds of
             # steps); where the log has the update ratio, the LR that reaches a tuned run's
-            # level is read instead: the size of the steps does not need a descent. Low
-            # confidence either way, not silence.
-            edge_only = True
+            # level is read instead: the size of the steps does not need a descent (confidence
+            # as for the default: see CAVEATS); the edge alone is low confidence. Not silence.
             if ur_lr is None:
+                edge_only = True
                 chosen = float(edge * 10 ** shift["edge"])
                 how = (
                     f"the edge {fmt_lr(edge)} moved by its measured offset "
-                    f"({shift['edge']:+.2f} decades)"
+                    f"({shift['edge']:+.2f} decades) alone; low confidence"
                 )
             else:
                 chosen = ur_lr
-                how = f"the LR at which the update ratio reaches a tuned run's ({fmt_lr(ur_lr)})"
+                how = (
+                    f"the LR at which the update ratio reaches a tuned run's ({fmt_lr(ur_lr)}) "
+                    "alone"
+                )
                 # With no descent the edge is where a plateau's fitted loss drifted over its
                 # start level, not where a falling loss turned up, so it bounds nothing the
                 # size of the steps says; the bound is the highest LR the test survived (on
                 # the development corpus, plain SGD on the adding problem: its best, 0.56,
                 # lies above that edge and near the update-ratio LR).
                 ceiling, ceiling_name = float(10 ** x[-1]), "the highest LR the test survived"
-            notes.append(f"no descent to read: the suggestion is {how} alone; low confidence")
+            notes.append(f"no descent to read: the suggestion is {how}")
         elif chosen is not None and ur_lr is not None:
             below = math.log10(ur_lr / candidates["minimum"])
             if below > min_below_ur:

@@ -404,7 +404,8 @@ def test_a_minimum_far_below_where_the_steps_reach_a_tuned_size_gives_the_update
     assert math.log10(wide.raw_lr) == pytest.approx((log_landmarks + math.log10(ur_lr)) / 2)
 
 
-def test_no_descent_but_an_update_ratio_gives_the_update_ratio_lr_with_low_confidence():
+def test_no_descent_but_an_update_ratio_gives_the_update_ratio_lr_with_medium_confidence():
+    """The update-ratio LR needs no descent: alone it keeps the default's confidence."""
     rng = np.random.default_rng(2)
     lr = np.geomspace(1e-3, 10, 300)
     loss = 0.7 + rng.normal(0, 0.01, 300)
@@ -412,7 +413,7 @@ def test_no_descent_but_an_update_ratio_gives_the_update_ratio_lr_with_low_confi
     r = analyse(lr, loss, update_ratio=0.1 * lr)
     assert r.candidates["valley"] is None and r.candidates["update_ratio"] < r.candidates["edge"]
     assert r.raw_lr == pytest.approx(10**UR_TARGET / 0.1)
-    assert (r.method, r.confidence) == ("landmarks", "low")
+    assert (r.method, r.confidence) == ("landmarks", "medium")
     assert any(n.startswith("no descent") and "update ratio" in n for n in r.notes)
 
 
