@@ -330,7 +330,6 @@ DEFINED: list[tuple[str, str, object]] = [
     ("lr-numbers.md", "widened 1.7×", "lrdoctor/detectors/advice.py (low / 1.7, high * 1.7)"),
     ("lr-numbers.md", "The goal (80 % within 3×)", "the goal the issue set"),
     ("lr-numbers.md", "the goal of issue 13 (>= 70 % within 3x)", "issue 13's goal"),
-    ("lr-numbers.md", "The goal of issue 13 (>= 70 % within 3x)", "issue 13's goal"),
     ("lr-numbers.md", "lands >= 80 % of the time", "what confidence `high` would have to mean"),
     (
         "lr-numbers.md",
@@ -377,13 +376,13 @@ DEFINED: list[tuple[str, str, object]] = [
     ),
     (
         "lr-numbers.md",
-        "Final loss: median of the last 10 % of batch losses",
-        "compare.py's tail_level(…, 0.1)",
+        "Final loss: mean of the last 10 % of batch losses",
+        "compare.py's summarise (the last 10 %)",
     ),
     (
         "lr-numbers.md",
-        "final loss = median of the last 10 % of logged losses",
-        "compare.py's tail_level(…, 0.1)",
+        "final loss = mean of the last 10 % of logged losses",
+        "compare.py's summarise (the last 10 %)",
     ),
     ("lr-numbers.md", "A grid step is 3.16x", "a half-decade grid: 10^0.5"),
     # rules.md's mechanisms: the rule files' thresholds
