@@ -69,9 +69,10 @@ class JsonLinesReader:
     name = "jsonl"
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        lines = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip().splitlines()
-        if not lines or not lines[0].lstrip().startswith("{"):
+        text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
+        if not text.startswith("{"):  # the stripped text's first line starts with its start
             return False
+        lines = text.splitlines()
         try:
             first = loads(lines[0])
         except json.JSONDecodeError:

@@ -133,7 +133,10 @@ class CsvReader:
         if b"\x00" in head:
             return False
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-        first = text.splitlines()[0] if text.strip() else ""
+        # The first of `text.splitlines()`, from the text up to the first "\n" only (a line
+        # ends there whatever came before it): not the whole head's ~100 lines.
+        cut = text.find("\n")
+        first = (text if cut < 0 else text[: cut + 1]).splitlines()[0] if text.strip() else ""
         return bool(first) and not first.lstrip().startswith(("{", "["))
 
     def read(self, path: Path, select: Select) -> list[Table]:
