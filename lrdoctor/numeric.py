@@ -9,6 +9,8 @@ hypothesis data with signed zeros, NaNs and infinities) and hands any other inpu
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -96,6 +98,24 @@ def quartiles(block: np.ndarray) -> np.ndarray:
     m = block.shape[1] if block.ndim == 2 and block.dtype == np.float64 else 0
     if m == 0 or block.shape[0] == 0:
         return np.percentile(block, [25, 50, 75], axis=1)
+    prev, nxt, gamma, rest, upper, kth = _quartile_positions(m)
+    part = block.copy(order="K")
+    part.partition(kth, axis=1)
+    a, b = part[:, prev].T, part[:, nxt].T
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * rest, out=out, where=upper)
+    last = part[:, -1]
+    nans = last != last
+    if nans.any():  # that row's NaN itself, as numpy copies it
+        out[:, nans] = last[nans]
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _quartile_positions(m: int) -> tuple:
+    """What `quartiles` needs of a row length `m`, computed once per length (a run's bins
+    share one): numpy's order-statistic positions, interpolation weights and partition points."""
     virtual = (m - 1) * _QUARTILES
     prev = np.floor(virtual)
     nxt = prev + 1
@@ -105,17 +125,10 @@ def quartiles(block: np.ndarray) -> np.ndarray:
     prev, nxt = prev.astype(np.intp), nxt.astype(np.intp)
     gamma = (virtual - prev)[:, None]
     kth = sorted({i % m for i in (0, -1, *prev.tolist(), *nxt.tolist())})
-    part = block.copy(order="K")
-    part.partition(kth, axis=1)
-    a, b = part[:, prev].T, part[:, nxt].T
-    diff = b - a
-    out = np.add(a, diff * gamma)
-    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    last = part[:, -1]
-    nans = last != last
-    if nans.any():  # that row's NaN itself, as numpy copies it
-        out[:, nans] = last[nans]
-    return out
+    arrays = (prev, nxt, gamma, 1 - gamma, gamma >= 0.5)
+    for a in arrays:
+        a.flags.writeable = False  # shared by every call with this `m`
+    return (*arrays, kth)
 
 
 def corrcoef(x: np.ndarray, y: np.ndarray) -> float:

@@ -47,9 +47,9 @@ def rounds_integers(ints: np.ndarray) -> bool:
     """Whether converting these integers to float64 changes any of them (vectorised)."""
     import numpy as np
 
+    if not ints.size or (ints.max() <= EXACT_INTEGERS and ints.min() >= -EXACT_INTEGERS):
+        return False  # the usual steps: two reductions, no temporaries
     big = ints[(ints > EXACT_INTEGERS) | (ints < -EXACT_INTEGERS)]
-    if not big.size:
-        return False
     as_float = big.astype(np.float64)
     top = float(np.iinfo(big.dtype).max)  # 2^63 or 2^64 once rounded: beyond the type
     if not ((as_float < top) & (as_float >= -top)).all():
@@ -143,10 +143,33 @@ def _chunked_float64(numbers) -> tuple[np.ndarray, np.ndarray, bool]:
     values, empty = np.empty(len(numbers)), np.empty(len(numbers), bool)
     at, rounded = 0, False
     for chunk in chunks:
-        v, e, r = _float64_numpy(chunk)
-        values[at : at + len(chunk)], empty[at : at + len(chunk)] = v, e
-        at, rounded = at + len(chunk), rounded or r
+        end = at + len(chunk)
+        rounded = _float64_into(chunk, values[at:end], empty[at:end]) or rounded
+        at = end
     return values, empty, rounded
+
+
+def _float64_into(numbers: pa.Array, values: np.ndarray, empty: np.ndarray) -> bool:
+    """`_float64_numpy(numbers)` written into `values` and `empty` (slices of the column's
+    arrays): the same cast and mask in one pass each, without a chunk-sized temporary."""
+    import numpy as np
+
+    n, offset = len(numbers), numbers.offset
+    validity, data = numbers.buffers()[:2]
+    if data is None:
+        values[:], empty[:] = np.nan, True
+        return False
+    dtype = np.dtype(numbers.type.to_pandas_dtype())
+    raw = np.frombuffer(data, dtype, count=offset + n)[offset:]
+    wide = dtype.kind in "iu" and dtype.itemsize == 8
+    values[:] = raw  # the cast astype(np.float64) makes
+    if not numbers.null_count or validity is None:
+        empty[:] = False
+        return wide and rounds_integers(raw)
+    bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
+    np.equal(bits[offset:], 0, out=empty)
+    values[empty] = np.nan
+    return wide and rounds_integers(raw[~empty])
 
 
 def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray, bool]:
