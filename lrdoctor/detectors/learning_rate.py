@@ -149,10 +149,8 @@ def lr_too_high(
         if found is not None and found[0] == "overshooting_steps" and guess.how != "logged":
             weak = "overshooting_unnamed", *found[1:]  # info, unless a later sign speaks
             found = None
-    if found is None:
-        found = _worse_as_a_whole(run, val_rise, val_points, min_z)
-    if found is not None and found[0] == "worse_as_a_whole":
-        first_bad = found[3]["val_best_step"]
+    if found is None and (found := _worse_as_a_whole(run, val_rise, val_points, min_z)):
+        first_bad = found[3]["val_best_step"]  # where the validation loss turned up
     if found is None:
         found = _above_range(run, s, above_range_opening)
     if (

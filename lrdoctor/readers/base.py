@@ -151,25 +151,20 @@ def _chunked_float64(numbers) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def _float64_into(numbers: pa.Array, values: np.ndarray, empty: np.ndarray) -> bool:
     """`_float64_numpy(numbers)` written into `values` and `empty` (slices of the column's
-    arrays): the same cast and mask in one pass each, without a chunk-sized temporary."""
+    arrays): the same cast and mask, without a chunk-sized float temporary."""
     import numpy as np
 
-    n, offset = len(numbers), numbers.offset
-    validity, data = numbers.buffers()[:2]
-    if data is None:
+    raw, nulls, wide = _arrow_numbers(numbers)
+    if raw is None:
         values[:], empty[:] = np.nan, True
         return False
-    dtype = np.dtype(numbers.type.to_pandas_dtype())
-    raw = np.frombuffer(data, dtype, count=offset + n)[offset:]
-    wide = dtype.kind in "iu" and dtype.itemsize == 8
     values[:] = raw  # the cast astype(np.float64) makes
-    if not numbers.null_count or validity is None:
+    if nulls is None:
         empty[:] = False
         return wide and rounds_integers(raw)
-    bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
-    np.equal(bits[offset:], 0, out=empty)
-    values[empty] = np.nan
-    return wide and rounds_integers(raw[~empty])
+    empty[:] = nulls
+    values[nulls] = np.nan
+    return wide and rounds_integers(raw[~nulls])
 
 
 def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -181,21 +176,35 @@ def _float64_numpy(numbers: pa.Array) -> tuple[np.ndarray, np.ndarray, bool]:
     """
     import numpy as np
 
-    n, offset = len(numbers), numbers.offset
-    validity, data = numbers.buffers()[:2]
-    if not n or data is None:
+    n = len(numbers)
+    raw, nulls, wide = _arrow_numbers(numbers)
+    if not n or raw is None:
         return np.full(n, np.nan), np.ones(n, bool), False
-    dtype = np.dtype(numbers.type.to_pandas_dtype())  # a numpy dtype for fixed-width numbers
-    raw = np.frombuffer(data, dtype, count=offset + n)[offset:]
-    wide = dtype.kind in "iu" and dtype.itemsize == 8  # only 64-bit integers can pass 2^53
-    if not numbers.null_count or validity is None:
+    if nulls is None:
         # A float64 column without nulls is used in place (read-only, no copy: peak memory).
         return raw.astype(np.float64, copy=False), np.zeros(n, bool), wide and rounds_integers(raw)
     values = raw.astype(np.float64)
+    values[nulls] = np.nan
+    return values, nulls, wide and rounds_integers(raw[~nulls])
+
+
+def _arrow_numbers(numbers: pa.Array) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
+    """A fixed-width numeric Arrow array as numpy over its own buffer (no copy; None when it
+    has no data buffer), its null mask (None without nulls), and whether it holds 64-bit
+    integers (only those can pass 2^53)."""
+    import numpy as np
+
+    n, offset = len(numbers), numbers.offset
+    validity, data = numbers.buffers()[:2]
+    if data is None:
+        return None, None, False
+    dtype = np.dtype(numbers.type.to_pandas_dtype())  # a numpy dtype for fixed-width numbers
+    raw = np.frombuffer(data, dtype, count=offset + n)[offset:]
+    wide = dtype.kind in "iu" and dtype.itemsize == 8
+    if not numbers.null_count or validity is None:
+        return raw, None, wide
     bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
-    empty = bits[offset:] == 0
-    values[empty] = np.nan
-    return values, empty, wide and rounds_integers(raw[~empty])
+    return raw, bits[offset:] == 0, wide
 
 
 # Spellings of non-finite numbers that loggers write (Python, JavaScript, R, Java).

@@ -4,6 +4,7 @@ folders Lightning (`version_N/`) and DVCLive (`dvclive/plots/metrics/`) write.""
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from pathlib import Path
 
@@ -41,20 +42,12 @@ def csv_header(path: Path) -> list[str]:
 def sniffed_header(path: Path, head: bytes) -> list[str] | None:
     """The header of a CSV log, or None when the file is not CSV (every CSV flavour sniffs so).
 
-    The CSV flavours sniff the same `head` one after the other: it is parsed once (the last
-    answer is kept with the very bytes object it came from; callers only read the list)."""
-    global _last_sniffed
-    last = _last_sniffed
-    if last is not None and last[1] is head and last[0] == path:
-        return last[2]
-    names = _sniff_header(path, head)
-    _last_sniffed = (path, head, names)
-    return names
+    The CSV flavours sniff the same `head` one after the other: it is parsed once (callers
+    only read the list)."""
+    return _sniff_header(path, head)
 
 
-_last_sniffed: tuple[Path, bytes, list[str] | None] | None = None
-
-
+@functools.lru_cache(maxsize=1)
 def _sniff_header(path: Path, head: bytes) -> list[str] | None:
     if not CsvReader().sniff(path, head):
         return None
