@@ -254,13 +254,24 @@ def recipe(rows) -> dict:
         "adaptive_best": _family_best(rows, adaptive=True),
         "adaptive_ratio_per_lr": _split([(r, f["ratio_per_lr"]) for r, f in low_runs]),
         "adaptive_drop_per_lr": _split([(r, f["drop_per_lr"]) for r, f in low_runs]),
+        # The best LR over lr / (share of the first loss lost), too-low runs (LR003 fall_gain).
+        "fall_gain": float(
+            10
+            ** np.median(
+                [
+                    np.log10(r["lr_best"] * (1 - s.moved) / r["lr"])
+                    for lab, s, r, _ in rows
+                    if lab == "too_low" and s and 0 < 1 - s.moved
+                ]
+            )
+        ),
         # A decade under the least efficient healthy run (LR001 edge_efficiency).
         "edge_efficiency": 0.1
         * min(abs(s.efficiency) for s in healthy if s.efficiency is not None),
     }
 
 
-PRIOR = ("sgd_best", "adaptive_best", "adaptive_ratio_per_lr", "adaptive_drop_per_lr")
+PRIOR = ("sgd_best", "adaptive_best", "adaptive_ratio_per_lr", "adaptive_drop_per_lr", "fall_gain")
 
 
 def as_params(t: dict) -> dict:
@@ -310,7 +321,7 @@ def loto(corpus: Path, runs, scorer) -> dict:
             f"{fold['low_ratio']:.1e} tuned_ratio {fold['tuned_ratio']:.1e} sgd_best "
             f"{fold['sgd_best']:.3g} adaptive_best {fold['adaptive_best']:.3g} splits "
             f"{fold['adaptive_ratio_per_lr']:.2g} / {fold['adaptive_drop_per_lr']:.2g} "
-            f"edge_efficiency {fold['edge_efficiency']:.1e}: "
+            f"edge_efficiency {fold['edge_efficiency']:.1e} fall_gain {fold['fall_gain']:.3g}: "
             f"accuracy on it {sum(mine) / len(mine):.2f}"
         )
     acc_held = sum(p == r["label"] for r, p, _ in held) / len(held)

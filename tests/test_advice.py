@@ -55,9 +55,9 @@ def test_loss_only_logs_use_the_loss_lost_per_unit_of_lr_and_steps():
     assert 1.2 < g_fast.per_lr < 2.2 and 0.012 < g_slow.per_lr < 0.022
 
 
-def test_without_an_update_ratio_the_suggestion_is_the_family_prior():
+def test_without_an_update_ratio_or_a_fall_the_suggestion_is_the_family_prior():
     run = crawl(lr=1e-4, optimizer="sgd")
-    got = adv.raise_toward_best(run, 1e-4, signs_of(run), sgd_best=0.178)
+    got = adv.raise_toward_best(run, 1e-4, signs_of(run), sgd_best=0.178, fall_gain=None)
     assert (got.method, got.confidence, got.lr) == ("family_prior", "low", human_lr(0.178))
     assert got.numbers["family_from"] == "logged" and got.numbers["prior"] == 0.178
     assert got.range == (0.178 / 3, 0.178 * 3)
@@ -65,7 +65,9 @@ def test_without_an_update_ratio_the_suggestion_is_the_family_prior():
 
 def test_with_an_update_ratio_the_point_sits_between_prior_and_scaled_ratio():
     run = crawl(lr=1e-5, ratio=1e-4)  # 10x the LR: Adam-type
-    got = adv.raise_toward_best(run, 1e-5, signs_of(run), tuned=1e-2, adaptive_best=0.005)
+    got = adv.raise_toward_best(
+        run, 1e-5, signs_of(run), tuned=1e-2, adaptive_best=0.005, fall_gain=None
+    )
     scaled = 1e-5 * (1e-2 / signs_of(run).update_ratio) ** (1 / adv.RATIO_EXPONENT)
     assert (got.method, got.confidence, got.numbers["family"]) == (
         "ratio_and_prior",
@@ -80,7 +82,9 @@ def test_with_an_update_ratio_the_point_sits_between_prior_and_scaled_ratio():
 def test_the_scaled_ratio_stops_at_the_top_of_the_family_band():
     # SGD crawling at 1e-5 with a ratio of 1e-8: scaling it to 1e-2 asks for an LR above 1
     run = crawl(lr=1e-5, ratio=1e-8, optimizer="sgd")
-    got = adv.raise_toward_best(run, 1e-5, signs_of(run), tuned=1e-2, sgd_best=0.178)
+    got = adv.raise_toward_best(
+        run, 1e-5, signs_of(run), tuned=1e-2, sgd_best=0.178, fall_gain=None
+    )
     unclipped = 1e-5 * (1e-2 / signs_of(run).update_ratio) ** (1 / adv.RATIO_EXPONENT)
     top = typical_band("sgd")[1]
     assert unclipped > top and got.numbers["scaled"] == top
@@ -89,8 +93,48 @@ def test_the_scaled_ratio_stops_at_the_top_of_the_family_band():
 
 def test_a_prior_at_or_below_the_run_lr_falls_back_to_the_update_ratio():
     run = crawl(lr=0.5, ratio=1e-4, optimizer="sgd")
-    got = adv.raise_toward_best(run, 0.5, signs_of(run), sgd_best=0.178)
+    got = adv.raise_toward_best(run, 0.5, signs_of(run), sgd_best=0.178, fall_gain=None)
     assert got.method == "update_ratio" and got.lr > 0.5
+    with_fall = adv.raise_toward_best(run, 0.5, signs_of(run), sgd_best=0.178)
+    assert with_fall.method == "ratio_and_fall" and with_fall.lr >= adv.raise_floor(0.5)
+
+
+def test_the_runs_own_fall_sizes_the_raise_beside_the_family_prior():
+    # 5% of the loss lost at lr=1e-4: the linear model loses all of it at 2e-3; x30 -> 0.06.
+    run = crawl(lr=1e-4, drift=0.05, optimizer="sgd")
+    s = signs_of(run)
+    got = adv.raise_toward_best(run, 1e-4, s, sgd_best=0.178, fall_gain=30.0)
+    fall = 30.0 * 1e-4 / (1 - s.moved)
+    assert (got.method, got.confidence, got.numbers["gain"]) == ("fall_and_prior", "medium", 30)
+    assert math.isclose(got.numbers["fall"], fall) and 0.04 < fall < 0.08
+    assert got.lr == human_lr(math.sqrt(0.178 * fall))
+    assert got.low == pytest.approx(fall / 1.7) and got.high == pytest.approx(0.178 * 1.7)
+
+
+def test_the_fall_averages_with_the_prior_and_the_scaled_ratio():
+    run = crawl(lr=1e-5, drift=0.05, ratio=1e-4)  # 10x the LR: Adam-type
+    s = signs_of(run)
+    got = adv.raise_toward_best(run, 1e-5, s, tuned=1e-2, adaptive_best=0.005, fall_gain=30.0)
+    parts = [got.numbers[k] for k in ("prior", "scaled", "fall")]
+    assert got.method == "ratio_fall_and_prior" and got.numbers["prior"] == 0.005
+    assert got.lr == human_lr(math.exp(np.mean(np.log(parts))))
+
+
+def test_without_a_family_the_fall_alone_sizes_the_raise():
+    # Adagrad has no measured prior: the fall (here 30 x 1e-4 / 0.05 = 0.06) is the number.
+    run = crawl(lr=1e-4, drift=0.05, optimizer="adagrad")
+    s = signs_of(run)
+    got = adv.raise_toward_best(run, 1e-4, s, fall_gain=30.0)
+    assert got.method == "loss_fall" and "prior" not in got.numbers
+    assert got.lr == human_lr(30.0 * 1e-4 / (1 - s.moved))
+
+
+def test_a_run_that_made_no_progress_is_not_sized_by_its_noise():
+    # LR003 no_progress: the fall is within the noise, so only the prior sizes the raise.
+    run = crawl(lr=1e-5, drift=0.0, optimizer="sgd", n=200)
+    found = [ev for ev in lr_too_low(run) if ev.reason == "no_progress"]
+    for ev in found:
+        assert "fall" not in ev.slots and ev.slots["advice"] == "family_prior"
 
 
 def test_lr003_and_lr004_carry_the_family_advice_in_their_evidence():
@@ -99,7 +143,7 @@ def test_lr003_and_lr004_carry_the_family_advice_in_their_evidence():
     [ratio] = update_ratio_low(run)
     for ev in (low, ratio):
         assert (ev.slots["advice"], ev.slots["family"], ev.slots["family_from"]) == (
-            "ratio_and_prior",
+            "ratio_fall_and_prior",
             "adam",
             "update_ratio",
         )

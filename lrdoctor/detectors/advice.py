@@ -27,6 +27,7 @@ BACKOFF = knowledge.advice("backoff")
 BAND_MARGIN = knowledge.advice("band_margin")
 AT_LEAST = knowledge.advice("at_least")
 MIN_GROWTH = knowledge.advice("min_growth")
+FALL_GAIN = knowledge.advice("fall_gain")
 
 
 @dataclass(frozen=True)
@@ -260,60 +261,96 @@ def raise_toward_best(
     adaptive_best: float = 0.00562,  # LR003/LR004 adaptive_best
     ratio_split: float = 1.0,  # LR003/LR004 adaptive_ratio_per_lr
     drop_split: float = 2.0,  # LR003/LR004 adaptive_drop_per_lr
+    fall_gain: float | None = FALL_GAIN,  # LR003/LR004 fall_gain; None: the fall is noise
 ) -> Suggestion:
     """Raise a crawling LR toward where its optimizer family's best LR usually lies.
 
     A too-low run says little about how far below its best it sits (on ../shared/devcorpus one
-    to five decades), but its family fixes the band, and the update ratio, when logged, says
-    where inside it: the point is the geometric mean of the family's typical best LR and the
-    LR that scales the update ratio to a well-tuned run's. Without a family (Adagrad, Adadelta
-    or no evidence) it falls back to the update ratio alone.
+    to five decades). Up to three estimates, each off by a task-dependent factor, are averaged
+    in log: where the family's best LR usually lies; the LR that scales the update ratio, when
+    logged, to a well-tuned run's; and the LR the run's own fall points to (`from_fall`: the
+    loss fell in proportion to the LR, so the LR that would have lost the whole first loss in
+    the same steps, times `fall_gain`). Without a family (Adagrad, Adadelta or no evidence)
+    the ratio and the fall size it alone.
     """
     ratio = s.update_ratio if s is not None else None
     guess = guess_family(run, lr, s, ratio_split=ratio_split, drop_split=drop_split)
     prior = {"sgd": sgd_best, "adam": adaptive_best}.get(guess.family or "")
+    fall = from_fall(lr, s, fall_gain)
     if lr is None or prior is None or prior <= raise_floor(lr):
-        return raise_from_ratio(run, lr, ratio, tuned)
-    family = dict(family=guess.family, family_from=guess.how)
+        if fall is None:
+            return raise_from_ratio(run, lr, ratio, tuned)
+        return _raise_from(run, lr, {"fall": fall}, ratio, tuned, guess, None, fall_gain, s)
+    return _raise_from(run, lr, {"prior": prior}, ratio, tuned, guess, fall, fall_gain, s)
+
+
+def from_fall(lr: float | None, s: Signs | None, gain: float | None) -> float | None:
+    """The LR a crawling run's fall points to: `gain` × lr / (share of its first loss lost).
+
+    Far below its best LR a run loses a share of its loss in proportion to lr × steps, so
+    lr / share is the LR at which that linear model loses the whole first loss in the run's
+    own budget; the best LR sits `gain` times above it (rules/_advice.toml `fall_gain`). None
+    when the loss did not fall."""
+    if lr is None or s is None or gain is None or not np.isfinite(s.moved):
+        return None
+    share = 1.0 - s.moved
+    return gain * lr / share if share > 0 else None
+
+
+def _raise_from(run, lr, base, ratio, tuned, guess, fall, fall_gain, s) -> Suggestion:
+    """The geometric mean of the estimates there are (`base`, the scaled update ratio, the
+    fall's), inside the family's typical band; the range: the estimates, widened 1.7×."""
+    family = dict(family=guess.family, family_from=guess.how) if guess.family else {}
     if guess.per_lr is not None:
         family.update(per_lr=guess.per_lr, split=guess.split)
-    if not ratio:
-        return _make(
-            run,
-            lr,
-            prior,
-            prior / 3,
-            prior * 3,
-            "family_prior",
-            "low",
-            +1,
-            guess.family,
-            prior=prior,
-            **family,
+    estimates = dict(base)
+    band = typical_band(guess.family)
+    if ratio:
+        # The ratio's extrapolation is not credible beyond where the family's best LR usually
+        # lies (DOMAIN.md): a crawl several decades low, with a ratio near zero, scales past it.
+        estimates["scaled"] = float(
+            np.clip(lr * (tuned / ratio) ** (1 / RATIO_EXPONENT), *band)
         )
-    # The ratio's extrapolation is not credible beyond where the family's best LR usually lies
-    # (DOMAIN.md): a crawl several decades low, with a ratio near zero, scales past it.
-    scaled = float(
-        np.clip(lr * (tuned / ratio) ** (1 / RATIO_EXPONENT), *typical_band(guess.family))
-    )
-    low, high = sorted((prior, scaled))
+    if fall is not None:
+        estimates["fall"] = fall
+    if "fall" in estimates:
+        estimates["fall"] = float(np.clip(estimates["fall"], *band))
+    values = list(estimates.values())
+    point = math.exp(float(np.mean(np.log(values))))
+    method = "+".join(sorted(estimates))
+    numbers = dict(estimates)
+    if ratio:
+        numbers.update(ratio=ratio, target=tuned, exponent=RATIO_EXPONENT)
+    if "fall" in estimates:
+        numbers.update(moved=s.moved, gain=fall_gain)
+    if len(values) == 1 and "prior" in estimates:
+        low, high = point / 3, point * 3
+    else:
+        low, high = min(values) / 1.7, max(values) * 1.7
     return _make(
         run,
         lr,
-        math.sqrt(prior * scaled),
-        low / 1.7,
-        high * 1.7,
-        "ratio_and_prior",
-        "medium",
+        point,
+        low,
+        high,
+        METHODS.get(method, method),
+        "low" if len(values) == 1 else "medium",
         +1,
         guess.family,
-        prior=prior,
-        scaled=scaled,
-        ratio=ratio,
-        target=tuned,
-        exponent=RATIO_EXPONENT,
+        **numbers,
         **family,
     )
+
+
+# The method codes (rules/_phrases.toml) of the estimates a raise averages.
+METHODS = {
+    "prior": "family_prior",
+    "prior+scaled": "ratio_and_prior",
+    "fall+prior": "fall_and_prior",
+    "fall+prior+scaled": "ratio_fall_and_prior",
+    "fall": "loss_fall",
+    "fall+scaled": "ratio_and_fall",
+}
 
 
 def raise_at_least(run: Run, lr: float | None) -> Suggestion:

@@ -392,6 +392,7 @@ def lr_too_low(
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
     adaptive_drop_per_lr: float = 2.0,
+    fall_gain: float = adv.FALL_GAIN,
     flat_moved: float = 0.85,
     calm_catapult: float = 1.5,
     steady_trend: float = -0.9,
@@ -422,6 +423,7 @@ def lr_too_low(
         adaptive_best=adaptive_best,
         ratio_split=adaptive_ratio_per_lr,
         drop_split=adaptive_drop_per_lr,
+        fall_gain=fall_gain,
     )
     if s is not None and s.moved >= stuck_moved:
         flat = flat_moved <= s.moved <= 1.0  # a loss that ended above its start is not crawling
@@ -588,6 +590,10 @@ def _no_progress(
     return _too_low(run, "no_progress", fall, noise, lr, s, slots)
 
 
+# Reasons that say the loss did not fall beyond its noise: its fall is noise, not a size.
+NO_FALL = ("no_progress", "flat_below_best")
+
+
 def _too_low(
     run: Run,
     reason: str,
@@ -599,7 +605,10 @@ def _too_low(
     sh=None,
     prior: dict | None = None,
 ) -> Evidence:
-    advice = adv.raise_toward_best(run, lr, s, **(prior or {}))
+    prior = dict(prior or {})
+    if reason in NO_FALL:
+        prior["fall_gain"] = None  # a fall within the noise sizes nothing
+    advice = adv.raise_toward_best(run, lr, s, **prior)
     loss = sh.loss if sh is not None else run["loss"]
     base = {"first": s.start, "final": s.end, "moved": s.moved} if s is not None else {}
     return Evidence(
@@ -651,6 +660,7 @@ def update_ratio_low(
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
     adaptive_drop_per_lr: float = 2.0,
+    fall_gain: float = adv.FALL_GAIN,
     halved: float = 0.5,
     converged_share: float = 0.15,
     peak_share: float = 0.5,
@@ -690,6 +700,7 @@ def update_ratio_low(
             adaptive_best=adaptive_best,
             ratio_split=adaptive_ratio_per_lr,
             drop_split=adaptive_drop_per_lr,
+            fall_gain=fall_gain,
         ),
         first=s.start,
         final=s.end,
