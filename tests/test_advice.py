@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import signs_of, typical_band
-from lrdoctor.detectors.learning_rate import lr_too_low, update_ratio_low
+from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low, update_ratio_low
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.run import run_from_frame
 
@@ -164,13 +164,19 @@ families = st.sampled_from([None, "sgd", "adamw", "rmsprop", "adagrad", "adadelt
     optimizer=families,
     sgd_best=st.floats(1e-3, 1.0),
     adaptive_best=st.floats(1e-5, 3e-2),
+    fall_gain=st.one_of(st.none(), st.floats(1.0, 1e4)),
 )
 def test_a_raise_is_above_the_run_lr_and_inside_the_family_range(
-    lr, drift, ratio, optimizer, sgd_best, adaptive_best
+    lr, drift, ratio, optimizer, sgd_best, adaptive_best, fall_gain
 ):
     run = crawl(lr=lr, drift=drift, ratio=ratio, optimizer=optimizer, n=60)
     got = adv.raise_toward_best(
-        run, lr, signs_of(run), sgd_best=sgd_best, adaptive_best=adaptive_best
+        run,
+        lr,
+        signs_of(run),
+        sgd_best=sgd_best,
+        adaptive_best=adaptive_best,
+        fall_gain=fall_gain,
     )
     if got.lr is None:
         return
@@ -262,7 +268,35 @@ def test_lowering_an_unnamed_optimizers_lr_guesses_its_family(
     assert (got.numbers.get("family"), got.numbers.get("family_from")) == (family, how)
     assert got.numbers["top"] == pytest.approx(top)
     assert got.lr <= min(lr / 10, top) * 1.5 and got.lr < lr
-    assert got.method == ("backoff_family" if how in ("below_sgd_best", "far_past") else "backoff")
+    methods = {None: "backoff_unnamed", "logged": "backoff"}
+    assert got.method == methods.get(how, "backoff_family")
+
+
+def test_weights_that_exploded_at_an_unnamed_optimizers_lr_lower_it_under_every_familys_top(
+    tmp_path,
+):
+    # `lrdoctor train --optimizer adam --lr 10`, written as a CSV (no optimizer's name): the
+    # weight norm grew 100x and stayed, far past the edge whatever the optimizer.
+    import lrdoctor
+    from lrdoctor.trainer import TrainConfig, train, write_log
+
+    path = tmp_path / "run.csv"
+    write_log(train(TrainConfig(optimizer="adam", lr=10.0, steps=2000)), path)
+    [run] = lrdoctor.check(str(path)).runs
+    [finding] = [f for f in run.findings if f.rule == "LR001"]
+    assert finding.reason == "weights_exploded" and run.optimizer is None
+    assert run.suggested_lr == pytest.approx(0.01)
+    assert run.suggested_lr_range[1] <= adv.profile("adam").high
+    frame = pd.read_csv(path)
+    [ev] = lr_too_high(run_from_frame(frame))
+    assert (ev.slots["advice"], ev.slots["family_from"]) == ("backoff_family", "far_past")
+
+
+def test_lowering_an_unnamed_optimizers_lr_says_the_optimizer_is_unnamed():
+    run = crawl(lr=5.0)
+    got = adv.lower_from(run, 5.0, sgd_best=0.178)
+    assert (got.method, got.numbers["top"]) == ("backoff_unnamed", pytest.approx(0.1))
+
 
 
 @settings(max_examples=60, deadline=None)

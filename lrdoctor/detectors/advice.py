@@ -404,7 +404,7 @@ def lower_from(
         point,
         point / 3.0,
         min(lr / 3.0, top * BAND_MARGIN),
-        "backoff" if guess.how in (None, "logged") else "backoff_family",
+        {None: "backoff_unnamed", "logged": "backoff"}.get(guess.how, "backoff_family"),
         "low",
         -1,
         guess.family,

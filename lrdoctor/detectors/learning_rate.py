@@ -203,9 +203,10 @@ def lr_too_high(
 
 
 # Reasons that say the loss was thrown up by orders of magnitude before the log began (a first
-# gradient norm 1000x its later level, a first window mean 10x the next rows): far past the
-# edge, whatever the optimizer (advice.lower_from; rules/_advice.toml `band_margin`).
-THROWN_FAR_PAST = ("thrown_early", "opened_high")
+# gradient norm 1000x its later level, a first window mean 10x the next rows), or the weights
+# were (their norm grew 100x and stayed): far past the edge, whatever the optimizer
+# (advice.lower_from; rules/_advice.toml `band_margin`).
+THROWN_FAR_PAST = ("thrown_early", "opened_high", "weights_exploded")
 
 
 def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
