@@ -338,6 +338,12 @@ def loto(corpus: Path, runs, scorer) -> dict:
                 for got, given, near in suggested[cls]
             )
         )
+    for cls in ("too_high", "too_low"):
+        per = {t: _within([x for x in held if x[0]["task"] == t], cls) for t in tasks}
+        print(
+            f"  suggested LR, {cls}, held-out task: within 3x / given: "
+            + "  ".join(f"{t} {near}/{given}" for t, (_, given, near) in per.items())
+        )
     return {"accuracy": acc_held, "accuracy_all": acc_in, "suggested": suggested}
 
 
