@@ -292,6 +292,33 @@ def test_weights_that_exploded_at_an_unnamed_optimizers_lr_lower_it_under_every_
     assert (ev.slots["advice"], ev.slots["family_from"]) == ("backoff_family", "far_past")
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad"])
+def test_a_weight_norm_growing_faster_than_bounded_steps_allow_names_sgd(tmp_path, optimizer):
+    # `lrdoctor train --lr 1000` as CSV: SGD-type steps (lr x gradient) blow the weights up
+    # geometrically; Adam-type and Adagrad steps move a weight by ~lr at most, so the norm
+    # grows at most in proportion to the steps. Lowered under the family the growth points to.
+    from lrdoctor.trainer import TrainConfig, train, write_log
+
+    path = tmp_path / "run.csv"
+    write_log(train(TrainConfig(optimizer=optimizer, lr=1000.0, steps=300)), path)
+    run = run_from_frame(pd.read_csv(path))
+    sgd_type = optimizer in ("sgd", "momentum", "nesterov")
+    assert (adv.unbounded_growth(run) is not None) == sgd_type
+    [ev] = lr_too_high(run)
+    family = ("sgd", "weight_growth") if sgd_type else ("adam", "far_past")
+    assert (ev.slots["family"], ev.slots["family_from"]) == family
+    assert adv.profile(family[0]).low <= ev.suggested_lr <= typical_band(family[0])[1] / 3
+
+
+def test_bounded_steps_never_look_unbounded():
+    # |W_t| = |W_0| + c t (the fastest bounded steps allow) against |W_0| g^t.
+    t = np.arange(0, 200)
+    linear = run_from_frame(pd.DataFrame({"step": t, "loss": 1.0, "weight_norm": 5 + 30.0 * t}))
+    geometric = run_from_frame(pd.DataFrame({"step": t, "loss": 1.0, "weight_norm": 5 * 1.1**t}))
+    assert adv.unbounded_growth(linear) is None
+    assert adv.unbounded_growth(geometric) > adv.BEYOND_BOUNDED
+
+
 def test_lowering_an_unnamed_optimizers_lr_says_the_optimizer_is_unnamed():
     run = crawl(lr=5.0)
     got = adv.lower_from(run, 5.0, sgd_best=0.178)

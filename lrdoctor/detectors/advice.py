@@ -28,6 +28,7 @@ BAND_MARGIN = knowledge.advice("band_margin")
 AT_LEAST = knowledge.advice("at_least")
 MIN_GROWTH = knowledge.advice("min_growth")
 FALL_GAIN = knowledge.advice("fall_gain")
+BEYOND_BOUNDED = knowledge.advice("beyond_bounded")
 
 
 @dataclass(frozen=True)
@@ -398,6 +399,8 @@ def lower_from(
         top = min(top, knowledge.used_by_every_family()[1])
     point = min(lr / BACKOFF, top)
     family = {} if guess.how is None else dict(family=guess.family, family_from=guess.how)
+    if guess.per_lr is not None:
+        family.update(per_lr=guess.per_lr, split=guess.split)
     return _make(
         run,
         lr,
@@ -422,6 +425,8 @@ def lower_family(run: Run, lr: float, sgd_best: float, far_past: bool) -> Family
     when the LR or the evidence points to it (`lower_from`), else unknown."""
     if run.optimizer_family:
         return FamilyGuess(run.optimizer_family, "logged")
+    if (growth := unbounded_growth(run)) is not None:
+        return FamilyGuess("sgd", "weight_growth", growth, BEYOND_BOUNDED)
     if lr >= sgd_best * BAND_MARGIN and not far_past:
         return FamilyGuess(None, None)
     lowest = min(
@@ -429,6 +434,26 @@ def lower_family(run: Run, lr: float, sgd_best: float, far_past: bool) -> Family
         key=lambda name: typical_band(name)[1],
     )
     return FamilyGuess(lowest, "far_past" if far_past else "below_sgd_best")
+
+
+def unbounded_growth(run: Run) -> float | None:
+    """How far the weight norm outgrew what bounded steps allow, when beyond `beyond_bounded`.
+
+    Adam-type, Adagrad and Adadelta steps move a weight by at most about lr per step whatever
+    the gradient, so |W_t| <= |W_0| + c·t: between logged steps t1 < t2 the norm grows at most
+    t2/t1 times. SGD-type steps are lr × gradient, and past the edge of stability the weights
+    grow geometrically. The largest (|W_t2| / |W_t1|) / (t2 / t1) over the log, O(n); None
+    without a logged weight norm or when it stays within `beyond_bounded` of the bound."""
+    if not run.has("weight_norm"):
+        return None
+    w = run["weight_norm"].finite()
+    keep = (w.value > 0) & (w.step >= 1)
+    per_step = w.value[keep] / w.step[keep]
+    if len(per_step) < 5:
+        return None
+    lowest = np.minimum.accumulate(per_step)
+    excess = float(np.max(per_step[1:] / lowest[:-1]))
+    return excess if excess > BEYOND_BOUNDED else None
 
 
 def from_blow_up(
