@@ -191,18 +191,22 @@ def test_an_html_report_is_the_size_the_pictures_page_states() -> None:
 
 
 def test_the_advice_for_an_absurd_lr_is_what_lr_numbers_quotes(tmp_path) -> None:
-    """docs/lr-numbers.md: `lrdoctor train --lr 1000` then `check` says 'lower the LR to about
-    P (likely A–B)'; the trainer's CSV names no optimizer, so every family gets that advice."""
+    """docs/lr-numbers.md: `lrdoctor train --lr 1000` then `check` tells SGD-type runs, then
+    Adam-type ones, 'lower the LR to about P (likely A–B)'; the trainer's CSV names no
+    optimizer, so the family is the one the weight norm's growth points to."""
     import re
 
     import lrdoctor
     from lrdoctor.trainer import TrainConfig, train, write_log
 
     page = (ROOT / "docs/lr-numbers.md").read_text()
-    point, low, high = re.search(
-        r"\"lower\s+the\s+LR\s+to\s+about\s+([\d.]+)\s+\(likely\s+([\d.]+)–([\d.]+)\)\"", page
-    ).groups()
-    for optimizer in ("sgd", "adam"):
+    quotes = re.findall(
+        r"(\S+)\s+runs\s+are\s+told\s+\"lower\s+the\s+LR\s+to\s+about\s+([\d.]+)\s+"
+        r"\(likely\s+([\d.]+)–([\d.]+)\)\"",
+        page,
+    )
+    assert [q[0] for q in quotes] == ["SGD-type", "Adam-type"]
+    for optimizer, (_, point, low, high) in zip(("sgd", "adam"), quotes):
         path = tmp_path / f"{optimizer}.csv"
         write_log(train(TrainConfig(optimizer=optimizer, lr=1000.0, steps=300)), path)
         [run] = lrdoctor.check(str(path)).runs
