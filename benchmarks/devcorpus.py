@@ -261,7 +261,7 @@ def recipe(rows) -> dict:
                 [
                     np.log10(r["lr_best"] * (1 - s.moved) / r["lr"])
                     for lab, s, r, _ in rows
-                    if lab == "too_low" and s and 0 < 1 - s.moved
+                    if lab == "too_low" and s and s.moved < 1
                 ]
             )
         ),

@@ -325,7 +325,6 @@ def test_lowering_an_unnamed_optimizers_lr_says_the_optimizer_is_unnamed():
     assert (got.method, got.numbers["top"]) == ("backoff_unnamed", pytest.approx(0.1))
 
 
-
 @settings(max_examples=60, deadline=None)
 @given(
     lr=st.floats(1e-4, 1e4),

@@ -206,7 +206,7 @@ def test_the_advice_for_an_absurd_lr_is_what_lr_numbers_quotes(tmp_path) -> None
         page,
     )
     assert [q[0] for q in quotes] == ["SGD-type", "Adam-type"]
-    for optimizer, (_, point, low, high) in zip(("sgd", "adam"), quotes):
+    for optimizer, (_, point, low, high) in zip(("sgd", "adam"), quotes, strict=True):
         path = tmp_path / f"{optimizer}.csv"
         write_log(train(TrainConfig(optimizer=optimizer, lr=1000.0, steps=300)), path)
         [run] = lrdoctor.check(str(path)).runs

@@ -309,9 +309,7 @@ def _raise_from(run, lr, base, ratio, tuned, guess, fall, fall_gain, s) -> Sugge
     if ratio:
         # The ratio's extrapolation is not credible beyond where the family's best LR usually
         # lies (DOMAIN.md): a crawl several decades low, with a ratio near zero, scales past it.
-        estimates["scaled"] = float(
-            np.clip(lr * (tuned / ratio) ** (1 / RATIO_EXPONENT), *band)
-        )
+        estimates["scaled"] = float(np.clip(lr * (tuned / ratio) ** (1 / RATIO_EXPONENT), *band))
     if fall is not None:
         estimates["fall"] = fall
     if "fall" in estimates:
