@@ -16,6 +16,7 @@ from lrdoctor.detectors.direction import (
     Sign,
     Signs,
     first_row_is_a_mean,
+    opens_late,
     high_signs,
     low_signs,
     signs_of,
@@ -55,6 +56,7 @@ def _sign_slots(prefix: str, sign: Sign) -> dict:
         "above_range",
         "above_range_quiet",
         "thrown_early",
+        "gradient_outfell_loss",
         "ended_above_start",
         "early_blowup",
         "jumped_flat",
@@ -85,6 +87,7 @@ def lr_too_high(
     low_ratio: float = 1e-3,
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
+    thrown_excess: float = 20.0,
     thrown_opening: float = 10.0,
     jump_trend: float = -0.5,
     above_range_opening: float = 3.0,
@@ -110,7 +113,7 @@ def lr_too_high(
     if sh is None:
         return []
     first_bad = int(sh.loss.step[0])
-    found = _by_shape(run, sh, rise_fraction, min_z, blowup_factor, weight_blowup)
+    found = _by_shape(run, sh, rise_fraction, min_z, blowup_factor, weight_blowup, stuck_moved)
     weak = None
     if found is not None and found[0] == "rose_after_best":
         first_bad = int(sh.curve.end[sh.best_at])
@@ -140,6 +143,7 @@ def lr_too_high(
             low_ratio=low_ratio,
             flat_trend=flat_trend,
             thrown_catapult=thrown_catapult,
+            thrown_excess=thrown_excess,
             thrown_opening=thrown_opening,
             jump_trend=jump_trend,
             edge_efficiency=edge_efficiency if sgd_type else None,
@@ -203,13 +207,13 @@ def lr_too_high(
 
 
 # Reasons that say the loss was thrown up by orders of magnitude before the log began (a first
-# gradient norm 1000x its later level, a first window mean 10x the next rows), or the weights
-# were (their norm grew 100x and stayed): far past the edge, whatever the optimizer
-# (advice.lower_from; rules/_advice.toml `band_margin`).
-THROWN_FAR_PAST = ("thrown_early", "opened_high", "weights_exploded")
+# gradient norm 1000x its later level, or one that fell far more than the loss did; a first
+# window mean 10x the next rows), or the weights were (their norm grew 100x and stayed): far
+# past the edge, whatever the optimizer (advice.lower_from; rules/_advice.toml `band_margin`).
+THROWN_FAR_PAST = ("thrown_early", "gradient_outfell_loss", "opened_high", "weights_exploded")
 
 
-def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
+def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup, stuck_moved):
     """(reason, observed, limit, slots) from the loss shape and explosions, or None."""
     rise = sh.end - sh.best_region
     rose = (
@@ -231,7 +235,12 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup):
     if (stuck or rise > min_z * sh.se) and (peak := loss_exploded(run, blowup_factor)):
         return "loss_exploded", peak, blowup_factor, {"recovered": "never" if stuck else "above"}
     outside = lr_outside_profile(run)
-    if stuck and outside and outside[0] == "high":
+    # The smoothed start is the head's median: a loss that fell decades within its first
+    # few logged steps (a convex model on separable data) sits there already, and was not
+    # stuck; the first logged value says it left.
+    s = signs_of(run)
+    left = s is not None and s.moved < stuck_moved
+    if stuck and not left and not opens_late(run) and outside and outside[0] == "high":
         _, lr, low, high = outside
         return "above_range_stuck", lr, high, {"range_low": low, "range_high": high}
     return None
@@ -299,6 +308,7 @@ def _by_signs(
     low_ratio,
     flat_trend,
     thrown_catapult,
+    thrown_excess,
     thrown_opening,
     jump_trend,
     edge_efficiency,
@@ -335,6 +345,11 @@ def _by_signs(
             peak,
             {**base, "trend": s.trend, "jump_trend": jump_trend},
         )
+    if gc is not None and gc * s.moved >= thrown_excess:
+        # A healthy run's gradient shrinks with its loss (a fast first fall takes both down by
+        # the same decades); one that shrank far more than the loss fell was thrown out by the
+        # first updates and came back without learning.
+        return "gradient_outfell_loss", gc * s.moved, thrown_excess, {**base, "catapult": gc}
     if (
         edge_efficiency is not None
         and s.efficiency is not None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detectors.advice import peak_lr, profile
+from lrdoctor.detectors.direction import opens_late
 from lrdoctor.detectors.stats import Curve, binned, head_level, median, median_se, theil_sen
 from lrdoctor.run import Run, Series
 
@@ -73,6 +74,13 @@ def _start(values: np.ndarray) -> float:
     """
     head, first = head_level(values), float(values[0])
     return first if first > 0 and head > 3 * first else head
+
+
+def first_level(run: Run, values: np.ndarray) -> float:
+    """Where the log says training started: its first value, unless that is one batch's value
+    logged after unlogged updates (then the median of the first few, as one batch's luck is
+    no start: a lightning log's first row of a loss near zero swings by a decade)."""
+    return head_level(values) if opens_late(run) else float(values[0])
 
 
 def finite_prefix(run: Run) -> Series:
@@ -143,10 +151,14 @@ def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> float |
     loss = finite_prefix(run).value
     if len(loss) <= 10:
         return None
-    start = min(float(loss[0]), head_level(loss))
+    first = float(loss[0])
+    start = min(first_level(run, loss), head_level(loss))
     if start <= 0:
         return None
-    above = loss > factor * start
+    # Above the first logged loss too: a loss that fell in its first steps to a floor near
+    # zero (a convex model on separable data) swings by decades around it, far below where
+    # training started; an explosion goes above where it started.
+    above = loss > max(factor * start, first)
     # A first value far above the head's level is a fast early fall (1/(1+t) from 1), not an
     # explosion: only what rises above the limit after the loss was once below it counts.
     loss, above = loss[int(np.argmin(above)) :], above[int(np.argmin(above)) :]
