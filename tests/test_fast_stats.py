@@ -75,9 +75,10 @@ def test_loss_exploded_matches_the_convolution_it_replaced(values, factor, min_s
     loss = np.asarray(values)
     run = Run("x", {"loss": Series(np.arange(len(loss), dtype=float), loss)})
     start = min(float(loss[0]), stats.head_level(loss))
+    limit = max(factor * start, float(loss[0]))  # and above where training started
     # The initial fall from a first value above the limit is skipped (1/(1+t) is no explosion).
-    loss = loss[int(np.argmin(loss > factor * start)) :]
-    runs = np.convolve((loss > factor * start).astype(int), np.ones(min_steps, int), "valid")
+    loss = loss[int(np.argmin(loss > limit)) :]
+    runs = np.convolve((loss > limit).astype(int), np.ones(min_steps, int), "valid")
     expected = float(loss.max()) / start if runs.size and runs.max() >= min_steps else None
     assert loss_exploded(run, factor, min_steps) == expected
 

@@ -16,9 +16,9 @@ from lrdoctor.detectors.direction import (
     Sign,
     Signs,
     first_row_is_a_mean,
-    opens_late,
     high_signs,
     low_signs,
+    opens_late,
     signs_of,
     typical_band,
 )
