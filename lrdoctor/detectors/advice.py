@@ -281,8 +281,8 @@ def raise_toward_best(
     if lr is None or prior is None or prior <= raise_floor(lr):
         if fall is None:
             return raise_from_ratio(run, lr, ratio, tuned)
-        return _raise_from(run, lr, {"fall": fall}, ratio, tuned, guess, None, fall_gain, s)
-    return _raise_from(run, lr, {"prior": prior}, ratio, tuned, guess, fall, fall_gain, s)
+        prior = None  # no family band above the run's LR: the ratio and the fall size it
+    return _raise_from(run, lr, prior, fall, ratio, tuned, guess, fall_gain, s)
 
 
 def from_fall(lr: float | None, s: Signs | None, gain: float | None) -> float | None:
@@ -298,22 +298,21 @@ def from_fall(lr: float | None, s: Signs | None, gain: float | None) -> float | 
     return gain * lr / share if share > 0 else None
 
 
-def _raise_from(run, lr, base, ratio, tuned, guess, fall, fall_gain, s) -> Suggestion:
-    """The geometric mean of the estimates there are (`base`, the scaled update ratio, the
-    fall's), inside the family's typical band; the range: the estimates, widened 1.7×."""
+def _raise_from(run, lr, prior, fall, ratio, tuned, guess, fall_gain, s) -> Suggestion:
+    """The geometric mean of the estimates there are (the family's prior, the scaled update
+    ratio, the fall's), inside the family's typical band; the range: the estimates, widened
+    1.7×."""
     family = dict(family=guess.family, family_from=guess.how) if guess.family else {}
     if guess.per_lr is not None:
         family.update(per_lr=guess.per_lr, split=guess.split)
-    estimates = dict(base)
+    estimates = {} if prior is None else {"prior": prior}
     band = typical_band(guess.family)
     if ratio:
         # The ratio's extrapolation is not credible beyond where the family's best LR usually
         # lies (DOMAIN.md): a crawl several decades low, with a ratio near zero, scales past it.
         estimates["scaled"] = float(np.clip(lr * (tuned / ratio) ** (1 / RATIO_EXPONENT), *band))
     if fall is not None:
-        estimates["fall"] = fall
-    if "fall" in estimates:
-        estimates["fall"] = float(np.clip(estimates["fall"], *band))
+        estimates["fall"] = float(np.clip(fall, *band))
     values = list(estimates.values())
     point = math.exp(float(np.mean(np.log(values))))
     method = "+".join(sorted(estimates))

@@ -235,15 +235,19 @@ def _by_shape(run: Run, sh, rise_fraction, min_z, blowup_factor, weight_blowup, 
     if (stuck or rise > min_z * sh.se) and (peak := loss_exploded(run, blowup_factor)):
         return "loss_exploded", peak, blowup_factor, {"recovered": "never" if stuck else "above"}
     outside = lr_outside_profile(run)
-    # The smoothed start is the head's median: a loss that fell decades within its first
-    # few logged steps (a convex model on separable data) sits there already, and was not
-    # stuck; the first logged value says it left.
-    s = signs_of(run)
-    left = s is not None and s.moved < stuck_moved
-    if stuck and not left and not opens_late(run) and outside and outside[0] == "high":
+    if stuck and outside and outside[0] == "high" and _stayed_at_its_start(run, stuck_moved):
         _, lr, low, high = outside
         return "above_range_stuck", lr, high, {"range_low": low, "range_high": high}
     return None
+
+
+def _stayed_at_its_start(run: Run, stuck_moved: float) -> bool:
+    """Whether the log shows the start and the loss never left it. The smoothed start is the
+    head's median: a loss that fell decades within its first few logged steps (a convex model
+    on separable data) sits there already, and the first logged value says it left; a log
+    that opens after unlogged updates does not show where training started."""
+    s = signs_of(run)
+    return not opens_late(run) and not (s is not None and s.moved < stuck_moved)
 
 
 def _loss_slots(s: Signs) -> dict:
