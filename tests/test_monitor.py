@@ -309,3 +309,43 @@ def test_a_finding_that_escalates_is_reported_again():
     with pytest.raises(TrainingHealthError):
         monitor._evaluate(final=False)
     assert [f.severity for f in monitor.findings] == ["warning"]
+
+
+class _Clock:
+    """A fake perf_counter: each reading advances it by `tick`; the test moves it on too."""
+
+    def __init__(self, tick: float):
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def test_budget_holds_the_monitors_share_of_the_loop(monkeypatch):
+    # A 1 ms training step, 5 ms per evaluation, 1 µs per clock reading: with budget=0.01 the
+    # time spent inside update() stays within 1 % of the loop's, where a check every 100 rows
+    # alone would evaluate 200 times (1 s of a 20 s loop).
+    clock = _Clock(1e-6)
+    monkeypatch.setattr("lrdoctor.monitor.perf_counter", clock)
+    monitor = Monitor(optimizer="adamw", check_every=100, budget=0.01)
+    session = type(monitor.session)
+    evaluate, evaluations = session.evaluate, []
+
+    def slow_evaluate(self, run):
+        clock.now += 5e-3
+        evaluations.append(clock.now)
+        return evaluate(self, run)
+
+    monkeypatch.setattr(session, "evaluate", slow_evaluate)
+    start, inside = clock.now, 0.0
+    for step in range(20_000):
+        before = clock.now
+        monitor.update(step=step, loss=2.0 / (1 + step / 500) + 0.1, lr=1e-3, grad_norm=1.0)
+        inside += clock.now - before
+        clock.now += 1e-3
+    elapsed = clock.now - start
+    assert inside <= 0.01 * elapsed
+    # ... and it still spends most of the budget on evaluations, spread over the whole run.
+    assert 5e-3 * len(evaluations) >= 0.5 * 0.01 * elapsed
+    assert evaluations[-1] - start > 0.9 * elapsed
