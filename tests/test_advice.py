@@ -354,3 +354,45 @@ def test_a_lowering_is_below_the_run_lr_and_inside_the_family_it_assumes(
         _, high = knowledge.used_by_every_family()
         lowest = min(f.used[0] for f in knowledge.families().values() if f.used is not None)
         assert lowest <= got.lr <= high
+
+
+def first_jump(lr, jump, every=1, n=60, optimizer=None):
+    """A loss thrown up `jump` times from the first logged row to the next, then settling."""
+    t = np.arange(0, n * every, every)
+    loss = np.where(t == 0, 1.0, jump * 0.97 ** (t / every - 1))
+    return run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr}), optimizer=optimizer)
+
+
+@pytest.mark.parametrize(("every", "jump"), [(1, 400.0), (5, 1e20)])
+def test_a_first_step_that_threw_the_loss_up_reads_the_edge_from_the_jump(every, jump):
+    # the loss grows as g² per step past the edge: a jump J over `every` steps is g = J^(1/2every)
+    run = first_jump(lr=5.0, jump=jump, every=every, optimizer="sgd")
+    got = adv.lower_from(run, 5.0)
+    growth = jump ** (0.5 / every)
+    assert got.method == "first_jump_edge"
+    assert got.numbers["growth"] == pytest.approx(growth)
+    assert got.numbers["edge"] == pytest.approx(2 * 5.0 / (1 + growth))
+    assert got.lr == human_lr(2 * 5.0 / (1 + growth) / 3)
+
+
+def test_a_first_step_jump_a_healthy_run_reaches_keeps_the_backoff():
+    # healthy dev-corpus runs jump at most 9.1x in their first step (rules/_advice.toml)
+    run = first_jump(lr=5.0, jump=9.0, optimizer="sgd")
+    assert adv.lower_from(run, 5.0).method == "backoff"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lr=st.floats(1e-3, 1e3),
+    jump=st.floats(1.0, 1e12),
+    every=st.sampled_from([1, 5, 10]),
+    optimizer=st.sampled_from([None, "sgd", "adam", "adagrad"]),
+)
+def test_the_first_jump_only_ever_lowers_the_backoff(lr, jump, every, optimizer):
+    run = first_jump(lr, jump, every, optimizer=optimizer)
+    backoff = adv.lower_from(first_jump(lr, 1.0, every, optimizer=optimizer), lr)
+    got = adv.lower_from(run, lr)
+    if backoff.lr is None:
+        return
+    assert got.lr <= backoff.lr and got.lr < lr
+    assert got.method == ("first_jump_edge" if got.lr < backoff.lr else backoff.method)

@@ -27,6 +27,7 @@ BACKOFF = knowledge.advice("backoff")
 BAND_MARGIN = knowledge.advice("band_margin")
 AT_LEAST = knowledge.advice("at_least")
 MIN_GROWTH = knowledge.advice("min_growth")
+FIRST_JUMP = knowledge.advice("first_jump")
 FALL_GAIN = knowledge.advice("fall_gain")
 BEYOND_BOUNDED = knowledge.advice("beyond_bounded")
 
@@ -398,7 +399,7 @@ def lower_from(
     family = {} if guess.how is None else dict(family=guess.family, family_from=guess.how)
     if guess.per_lr is not None:
         family.update(per_lr=guess.per_lr, split=guess.split)
-    return _make(
+    backoff = _make(
         run,
         lr,
         point,
@@ -415,6 +416,10 @@ def lower_from(
         margin=BAND_MARGIN,
         **family,
     )
+    # A first step that threw the loss up says how far past its edge the LR was; when that is
+    # further than the backoff assumes, the edge sizes the step (the backoff stays the ceiling).
+    edge = from_first_jump(run, lr, guess.family, **family)
+    return edge if edge is not None and backoff.lr is not None and edge.lr < backoff.lr else backoff
 
 
 def lower_family(run: Run, lr: float, sgd_best: float, far_past: bool) -> FamilyGuess:
@@ -480,18 +485,58 @@ def from_blow_up(
         if growth <= MIN_GROWTH:
             continue
         edge = lr * max(2.0 / (1.0 + growth), 1e-2)
-        return _make(
-            run,
-            lr,
-            edge / safety,
-            edge / (3 * safety),
-            edge / 1.5,
-            "blow_up_edge",
-            "medium",
-            -1,
-            signal=name,
-            growth=growth ** (1 / power),
-            edge=edge,
-            safety=safety,
-        )
+        numbers = dict(signal=name, growth=growth ** (1 / power))
+        return _past_edge(run, lr, edge, safety, "blow_up_edge", **numbers)
     return None
+
+
+def from_first_jump(
+    run: Run, lr: float | None, assumed: str | None = None, safety: float = 3.0, **family: Any
+) -> Suggestion | None:
+    """Size the LR from a first logged step that threw the loss up (`first_jump` or more).
+
+    The loss of the first step past the edge grows by g² = (1 - lr·λ)² (`from_blow_up`), so
+    the jump between the first two logged rows, per optimizer step between them, gives g and
+    the edge 2·lr/(1+g); a good LR sits `safety` below it. A deep net compounds the growth
+    across its layers, which puts the edge too low rather than too high: `lower_from` keeps its
+    backoff as the ceiling and the family's range bounds the number (`assumed`, and `family`:
+    the numbers saying where that family came from). None without such a jump.
+    """
+    if lr is None or not run.has("loss"):
+        return None
+    loss = run["loss"].finite()
+    if len(loss) < 2 or loss.value[0] <= 0:
+        return None
+    jump = float(loss.value[1] / loss.value[0])
+    if not jump >= FIRST_JUMP:
+        return None
+    growth = jump ** (0.5 / max(float(loss.step[1] - loss.step[0]), 1.0))
+    edge = lr * 2.0 / (1.0 + growth)
+    numbers = dict(jump=jump, steps=float(loss.step[1] - loss.step[0]), growth=growth, **family)
+    return _past_edge(run, lr, edge, safety, "first_jump_edge", assumed, **numbers)
+
+
+def _past_edge(
+    run: Run,
+    lr: float,
+    edge: float,
+    safety: float,
+    method: str,
+    assumed: str | None = None,
+    **numbers: Any,
+) -> Suggestion:
+    """`safety` below an edge of stability read off a blow-up; the range: 3× either way."""
+    return _make(
+        run,
+        lr,
+        edge / safety,
+        edge / (3 * safety),
+        edge / 1.5,
+        method,
+        "medium",
+        -1,
+        assumed,
+        edge=edge,
+        safety=safety,
+        **numbers,
+    )
