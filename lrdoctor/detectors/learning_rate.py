@@ -329,7 +329,9 @@ def _by_signs(
         # The first logged step already came after an explosion (loggers without a pre-update
         # row): its gradient dwarfs every later one, whatever the loss did next.
         return "thrown_early", gc, thrown_catapult, base
-    if s.moved >= above_start:
+    if s.moved >= above_start and not low_signs(s, lr, family, ratio=low_ratio):
+        # Not with steps too small to have moved the loss: a flat crawl's end sits above one
+        # logged batch by noise alone when the log begins after unlogged updates.
         return "ended_above_start", s.moved, above_start, base
     if s.moved >= blowup_moved and (s.early_peak >= blowup_peak or (gc or 0) >= blowup_catapult):
         sign = (
@@ -459,7 +461,12 @@ def lr_too_low(
             steady=steady_trend if flat else None,
             steady_val=steady_trend if val_flat else None,
         )
-        if low and not high_signs(s, lr, family, peak=peak, catapult=catapult):
+        # A log that began on a jump (its first loss far above the next rows) shows the
+        # plateau after a blow-up, not a crawl (as for no_progress).
+        thrown = high_signs(s, lr, family, peak=peak, catapult=catapult) or (
+            s.opening >= opening_jump
+        )
+        if low and not thrown:
             return [
                 _too_low(
                     run,
@@ -684,6 +691,7 @@ def update_ratio_low(
     halved: float = 0.5,
     converged_share: float = 0.15,
     peak_share: float = 0.5,
+    opening_jump: float = 1.5,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up, did not
     cut its loss tenfold, and did not converge (more than halve its loss, then stop)."""
@@ -692,7 +700,13 @@ def update_ratio_low(
         return []
     # After a jump of the loss, tiny updates mean dead units, not a small LR; a run that cut
     # its loss tenfold is not crawling, whatever its updates.
-    if s.update_ratio >= limit or s.early_peak >= peak or s.moved < min_left:
+    # The same after a log that began on a jump (its first loss far above the next rows).
+    if (
+        s.update_ratio >= limit
+        or s.early_peak >= peak
+        or s.opening >= opening_jump
+        or s.moved < min_left
+    ):
         return []
     # A run that more than halved its loss and made almost none of that progress in the second
     # half of its peak-LR phase reached its floor: the update ratio of a well-tuned Adam step on
