@@ -339,6 +339,119 @@ def budget_trend(corpus: Path, rows: list[tuple[dict, dict]], loto: list) -> Non
     )
 
 
+# Budgets of the within-sweep measurement, as fractions of each sweep's planned steps: a
+# constant-LR run stopped at step N is the run a budget of N steps would have trained.
+BUDGET_FRACTIONS = (0.1, 0.15, 0.25, 0.4, 0.6, 1.0)
+
+
+def _final_at(loss: np.ndarray, steps: int) -> float:
+    """The corpus' final loss for a budget of `steps`: the mean of the last 10 % of them (+inf
+    when the run went non-finite before, or stopped short of, `steps`)."""
+    seg = loss[:steps]
+    if len(seg) < steps or not np.isfinite(seg).all():
+        return math.inf
+    return float(np.mean(seg[int(round(0.9 * steps)) :]))
+
+
+def _log_optimum(log_lrs: np.ndarray, finals: np.ndarray) -> float:
+    """log10 of the best grid LR, moved to the vertex of the parabola through it and its two
+    neighbours when they are finite and convex (so a half-decade grid does not quantise it)."""
+    i = int(np.argmin(finals))
+    if 0 < i < len(finals) - 1 and np.isfinite(finals[i - 1 : i + 2]).all():
+        a, b, _ = np.polyfit(log_lrs[i - 1 : i + 2], finals[i - 1 : i + 2], 2)
+        if a > 0:
+            return float(np.clip(-b / (2 * a), log_lrs[i - 1], log_lrs[i + 1]))
+    return float(log_lrs[i])
+
+
+def best_by_budget(corpus: Path) -> dict[tuple[str, str], list[tuple[int, float, float]]]:
+    """Per (task, optimizer) sweep: (budget N, log10 grid lr_best(N), log10 interpolated
+    optimum(N)) for each of BUDGET_FRACTIONS of its planned steps, from the raw per-step losses
+    of its constant-LR runs, labelled by the corpus' rule at N instead of the planned steps."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    for key, cells in _sweep_losses(corpus).items():
+        planned = cells[0]["steps_planned"]
+        losses = []
+        for c in cells:
+            table = pq.read_table(corpus / c["raw_path"], columns=["step", "loss"])
+            step = table.column("step").to_numpy()
+            loss = np.full(planned, np.nan)
+            keep = step < planned
+            loss[step[keep]] = table.column("loss").to_numpy().astype(float)[keep]
+            losses.append(loss)
+        log_lrs = np.log10([c["lr"] for c in cells])
+        rows = []
+        for f in BUDGET_FRACTIONS:
+            n = int(round(f * planned))
+            finals = np.array([_final_at(loss, n) for loss in losses])
+            rows.append((n, float(log_lrs[int(np.argmin(finals))]), _log_optimum(log_lrs, finals)))
+        out[key] = rows
+    return out
+
+
+def _within_slope(series: list[list[tuple[int, float, float]]]) -> float:
+    """Least-squares slope of log10 optimum(N) on log10 N with one intercept per sweep."""
+    xs, ys = [], []
+    for rows in series:
+        x = np.log10([n for n, _, _ in rows])
+        y = np.array([opt for _, _, opt in rows])
+        xs.append(x - x.mean())
+        ys.append(y - y.mean())
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    return float(x @ y / (x @ x))
+
+
+def budget_within_sweeps(corpus: Path, rows: list[tuple[dict, dict]], defaults: list) -> None:
+    """How the sweep-best LR moves with the training budget inside one (task, optimizer):
+    each sweep's constant-LR runs stopped at BUDGET_FRACTIONS of their planned steps. Prints
+    the within-sweep slope (decades of best LR per decade of budget) with a bootstrap interval
+    over tasks, per family, and the default's within-3x share against lr_best(N) when it is
+    left alone and when moved by the slope fitted leave-one-task-out (what `--steps` could do)."""
+    from lrdoctor.lrfind import DEFAULT_STEPS
+
+    by = best_by_budget(corpus)
+    tasks = sorted({t for t, _ in by})
+    slope = _within_slope(list(by.values()))
+    rng = np.random.default_rng(13)
+    boot = []
+    for _ in range(2000):
+        pick = rng.choice(tasks, size=len(tasks))
+        boot.append(_within_slope([by[k] for t in pick for k in by if k[0] == t]))
+    lo, hi = np.percentile(boot, [5, 95])
+    per_sweep = [_within_slope([r]) for r in by.values()]
+    fams = {
+        fam: _within_slope([r for k, r in by.items() if canonical_optimizer(k[1]) == fam])
+        for fam in FAMILY_SHIFT
+    }
+    budgets = sorted({n for r in by.values() for n, _, _ in r})
+    print(
+        f"\nbudget within a sweep ({len(by)} sweeps, each stopped at "
+        f"{', '.join(f'{f:g}' for f in BUDGET_FRACTIONS)} of its planned steps: "
+        f"{budgets[0]}-{budgets[-1]} steps): the interpolated sweep-best LR moves {slope:+.2f} "
+        f"decades per decade of budget (90% bootstrap over tasks {lo:+.2f} to {hi:+.2f}; "
+        + ", ".join(f"{fam}-type {v:+.2f}" for fam, v in fams.items())
+        + f"; per sweep: median {statistics.median(per_sweep):+.2f}, "
+        f"{sum(v > 0 for v in per_sweep)} of {len(per_sweep)} positive)"
+    )
+    # the default (which assumes DEFAULT_STEPS) against lr_best(N) of every budget, left alone
+    # and moved by (N / DEFAULT_STEPS)^slope with the slope fitted without the test's task
+    loto = {t: _within_slope([r for k, r in by.items() if k[0] != t]) for t in tasks}
+    still, moved = [], []
+    for (meta, _), s in zip(rows, defaults, strict=True):
+        for n, grid_best, _ in by[meta["task"], meta["optimizer"]]:
+            best = 10**grid_best
+            still.append((s, best))
+            move = (n / DEFAULT_STEPS) ** loto[meta["task"]] if s is not None else 1.0
+            moved.append((s * move if s is not None else None, best))
+    print(
+        f"default vs lr_best(N) over the {len(still)} (test, budget) pairs: left alone "
+        f"{within(still, 3)}, moved by (N / {DEFAULT_STEPS})^slope (slope leave-one-task-out) "
+        f"{within(moved, 3)}"
+    )
+
+
 def fit_shifts(rows: list[tuple[dict, dict]]) -> tuple[dict, dict[str, dict]]:
     """(pooled offsets, offsets per optimizer family), the family from the labelled optimizer."""
     per = {
@@ -494,6 +607,7 @@ def devcorpus_lrfind(corpus: Path) -> None:
     misses_on_the_bottom(corpus, rows, [s for s, _ in results["landmarks"]], others)
     by_length(rows, [s for s, _ in results["landmarks"]], loto_by_row)
     budget_trend(corpus, rows, loto_by_row)
+    budget_within_sweeps(corpus, rows, [s for s, _ in results["landmarks"]])
     print(
         "\nconfidence calibration (default method):\n\n| confidence | tests | within 3x |"
         "\n|---|---|---|"

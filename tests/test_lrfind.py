@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from lrdoctor.cli import app
 from lrdoctor.errors import InputError
 from lrdoctor.lrfind import (
+    BUDGET_MEASURED,
+    DEFAULT_STEPS,
     FAMILY_SHIFT,
     LANDMARK_SHIFT,
     METHODS,
@@ -481,3 +483,62 @@ def test_no_descent_update_ratio_lr_is_bounded_by_the_highest_lr_survived_not_th
     beyond = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / 30.0)
     assert beyond.raw_lr == pytest.approx(lr[-1], rel=0.05)
     assert any("highest LR the test survived" in n for n in beyond.notes)
+
+
+def test_every_note_has_a_code_and_short_fast_flat_are_data():
+    short_fast = analyse(*range_test(x0=-3, blowup_at=-0.5, n=60, noise=0.005))
+    assert len(short_fast.note_codes) == len(short_fast.notes)
+    assert {"short_test", "fast_test"} <= set(short_fast.note_codes)
+    noise = np.random.default_rng(0).normal(0, 0.05, 200)
+    flat = analyse(np.geomspace(1e-6, 1e-2, 200), 0.3 + noise)
+    assert "flat_curve" in flat.note_codes and flat.suggested_lr is None
+    slow = analyse(*range_test(x0=-3, blowup_at=-0.5, n=400))
+    assert not {"short_test", "fast_test", "flat_curve"} & set(slow.note_codes)
+    assert len(slow.note_codes) == len(slow.notes) and slow.budget_steps == DEFAULT_STEPS
+
+
+def test_a_stated_budget_is_recorded_but_does_not_move_the_suggestion():
+    # measured on the development corpus (DEFAULT_STEPS): no rule moves the best LR with budget
+    lr, loss = range_test(x0=-3, blowup_at=-0.5)
+    base = analyse(lr, loss)
+    for steps, inside in ((100, True), (50_000, False)):
+        told = analyse(lr, loss, steps=steps)
+        assert (told.budget_steps, told.budget_source) == (steps, "--steps")
+        assert told.raw_lr == base.raw_lr and told.suggested_lr_range == base.suggested_lr_range
+        assert told.note_codes == [*base.note_codes, "budget"]
+        assert told.confidence == base.confidence
+        assert (BUDGET_MEASURED[0] <= steps <= BUDGET_MEASURED[1]) == inside
+        assert (f"{steps} steps lie outside" in told.notes[-1]) == (not inside)
+    assert (base.budget_steps, base.budget_source) == (DEFAULT_STEPS, "default")
+
+
+def test_cli_states_the_assumed_budget_in_json_and_text(tmp_path):
+    path = str(write_csv(tmp_path / "rt.csv", *range_test(x0=-3, blowup_at=-1.5, noise=0.005)))
+    default = json.loads(runner.invoke(app, ["lr-find", path, "--format", "json"]).stdout)
+    assert (default["budget_steps"], default["budget_source"]) == (DEFAULT_STEPS, "default")
+    assert default["schema"] == SCHEMA and default["note_codes"] == []
+    told = runner.invoke(app, ["lr-find", path, "--format", "json", "--steps", "5000"])
+    data = json.loads(told.stdout)
+    assert (data["budget_steps"], data["budget_source"]) == (5000, "--steps")
+    assert data["note_codes"] == ["budget"] and data["raw_lr"] == default["raw_lr"]
+    text = runner.invoke(app, ["lr-find", path]).stdout
+    assert f"assumes {DEFAULT_STEPS} steps of training (the default" in text
+    assert "assumes 5000 steps" in runner.invoke(app, ["lr-find", path, "--steps", "5000"]).stdout
+    import inspect
+
+    from lrdoctor.commands.sweep import lr_find_command
+
+    option = inspect.signature(lr_find_command).parameters["steps"].default
+    assert f"(default: assumes {DEFAULT_STEPS}," in option.help  # what --help prints
+    bad = runner.invoke(app, ["lr-find", path, "--steps", "0"])
+    assert bad.exit_code == 2
+
+
+def test_cli_short_fast_notes_reach_json_and_text(tmp_path):
+    lr, loss = range_test(x0=-3, blowup_at=-0.5, n=60, noise=0.005)
+    path = str(write_csv(tmp_path / "short.csv", lr, loss))
+    data = json.loads(runner.invoke(app, ["lr-find", path, "--format", "json"]).stdout)
+    assert {"short_test", "fast_test"} <= set(data["note_codes"])
+    text = " ".join(runner.invoke(app, ["lr-find", path], terminal_width=400).stdout.split())
+    for note in data["notes"]:
+        assert " ".join(note.split()) in text

@@ -289,3 +289,18 @@ def test_notebook_repr_without_matplotlib_is_a_table(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     html = report._repr_html_()
     assert html.startswith("<table>") and "LR001" in html and "fail" in html
+
+
+@needs_mpl
+def test_lr_find_plot_carries_every_note_and_the_budget():
+    from lrdoctor.lrfind import analyse
+    from lrdoctor.plots.lrfind import lrfind_figure
+
+    x = np.linspace(-6, 1, 60)  # 60 steps over 7 decades: short and fast
+    loss = 2.3 - 2.0 / (1 + np.exp(-(x + 3) / 0.3)) + 0.5 * np.exp((x + 0.5) / 0.25)
+    found = analyse(10**x, loss, steps=5000)
+    assert {"short_test", "fast_test", "budget"} <= set(found.note_codes)
+    text = " ".join(fig_text(lrfind_figure(found)).split())
+    for note in found.notes:
+        assert " ".join(note.split()) in text
+    assert "assumes 5000 steps of training" in text

@@ -141,6 +141,14 @@ def lr_find_command(
         help="The test's optimizer when the log does not say (sgd, momentum, adam, adamw, "
         "rmsprop, ...): its family's measured landmark offsets are used.",
     ),
+    steps: int | None = typer.Option(
+        None,
+        "--steps",
+        min=1,
+        help="Steps of the planned training the suggestion is for (default: assumes 600, the "
+        "budgets it was measured on; on the development corpus the budget did not move the "
+        "best LR measurably, so a stated budget is recorded and noted, not applied).",
+    ),
 ) -> None:
     """Suggest an LR from an LR range test (fastai lr_find / Smith's range test)."""
     from lrdoctor.errors import InputError
@@ -151,11 +159,23 @@ def lr_find_command(
     if len(runs) != 1:
         raise InputError(run, f"holds {len(runs)} runs", "lr-find reads one range test")
     result = analyse_run(
-        runs[0], method=method, beta=beta, trim_start=trim, diverge_factor=diverge_factor
+        runs[0],
+        method=method,
+        beta=beta,
+        trim_start=trim,
+        diverge_factor=diverge_factor,
+        steps=steps,
     )
     from lrdoctor.plots.lrfind import lrfind_figure
 
     _show(result, plot, lrfind_figure, output_format, lambda r: _lrfind_text(r, plot_width(width)))
+
+
+def _budget_lines(result) -> list[str]:
+    """What planned training the suggestion assumes, and whether that is the default."""
+    default = result.budget_source == "default"
+    how = "the default; state yours with --steps" if default else "--steps"
+    return _notes([f"assumes {result.budget_steps} steps of training ({how})"], label="budget: ")
 
 
 def _lrfind_text(result, width: int) -> str:
@@ -172,6 +192,7 @@ def _lrfind_text(result, width: int) -> str:
     for name, value in result.candidates.items():
         lines.append(f"  {name:<11} {fmt_lr(value)}")
     lines.append(f"test speed: {result.steps_per_decade:.0f} steps per decade of LR")
+    lines += _budget_lines(result)
     if result.suggested_lr is None:
         span = result.suggested_lr_range
         likely = f" (likely {fmt_lr(span[0])} to {fmt_lr(span[1])})" if span else ""

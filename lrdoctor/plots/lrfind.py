@@ -131,6 +131,7 @@ def _reasons(result, shift, fmt_lr) -> list[str]:
         out.append(f"● {name} {where}")
         out.extend(textwrap.wrap(MEANING[name], 50, initial_indent="   ", subsequent_indent="   "))
     out.append(f"test speed: {result.steps_per_decade:.0f} steps per decade of LR")
+    out.append(f"budget: assumes {result.budget_steps} steps of training ({result.budget_source})")
     for note in result.notes:
         out.extend(textwrap.wrap(f"note: {note}", 52, subsequent_indent="  "))
     return out
