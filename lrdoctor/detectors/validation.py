@@ -52,6 +52,29 @@ def validation_rise(
     None when there are fewer than `min_points` evaluations, no such rise, or too little
     training loss on either side of the best evaluation to say what it did meanwhile.
     """
+    # OF001 and LR001 ask with the same limits and a different `best_before`, which only the
+    # fallback to the lowest single evaluation reads: the smoothed pass is made once per run.
+    key = ("validation_rise", min_rise, min_points, min_z)
+    if key not in run.derived:
+        run.derived[key] = _smoothed_rise(run, min_rise, min_points, min_z)
+    found = run.derived[key]
+    if found is None or isinstance(found, ValidationRise):
+        return found
+    val, k, end = found
+    # The lowest single evaluation, early enough that the run had time to move off it.
+    best = int(np.argmin(val.value))
+    low = float(val.value[best])
+    rise = end - low
+    span = float(val.step[-1] - val.step[0])
+    early = span > 0 and float(val.step[best] - val.step[0]) <= best_before * span
+    if not (early and best < len(val) - k and rise > min_rise * abs(low)):
+        return None
+    return _found(run, val, False, best, low, end, rise)
+
+
+def _smoothed_rise(run: Run, min_rise: float, min_points: int, min_z: float):
+    """None (too few evaluations, or a robust rise the training loss cannot judge), the
+    robust ValidationRise, or (evaluations, k, end) for the single-evaluation fallback."""
     if not run.has("val_loss"):
         return None
     val = run["val_loss"].finite()
@@ -74,14 +97,11 @@ def validation_rise(
         and rise > min_z * noise / np.sqrt(k)
     )
     if not robust:
-        # The lowest single evaluation, early enough that the run had time to move off it.
-        best = int(np.argmin(val.value))
-        low = float(val.value[best])
-        rise = end - low
-        span = float(val.step[-1] - val.step[0])
-        early = span > 0 and float(val.step[best] - val.step[0]) <= best_before * span
-        if not (early and best < len(val) - k and rise > min_rise * abs(low)):
-            return None
+        return val, k, end
+    return _found(run, val, True, best, low, end, rise)
+
+
+def _found(run: Run, val, robust: bool, best: int, low: float, end: float, rise: float):
     train = finite_prefix(run)
     falling = _train_kept_falling(train, val.step, best)
     if falling is None:
