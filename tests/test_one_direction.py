@@ -50,3 +50,25 @@ def test_tiny_updates_after_a_log_that_opened_on_a_jump_are_too_high_not_too_low
     loss[0] = 36.0
     found = lr_findings(frame(loss, 1e-6 * np.ones(N), lr=0.5))
     assert {c for _, _, c in found} == {"lr_too_high"}
+
+
+def flat_log(first_step: int, seed=3):
+    # A flat loss (2.5 with batch noise), a calm gradient, SGD at 0.01: below where SGD's best
+    # usually lies. 12 rows, 25 steps apart.
+    rng = np.random.default_rng(seed)
+    step = first_step + 25 * np.arange(12)
+    loss = 2.5 * np.exp(0.01 * rng.standard_normal(12))
+    grad = np.exp(0.05 * rng.standard_normal(12))
+    return pd.DataFrame({"step": step, "loss": loss, "lr": 0.01, "grad_norm": grad})
+
+
+def test_a_flat_log_that_shows_its_start_is_too_low():
+    [run] = lrdoctor.check(flat_log(0), optimizer="sgd").runs
+    assert {f.category for f in run.findings if f.severity == "warning"} >= {"lr_too_low"}
+
+
+def test_a_flat_log_that_begins_after_a_bin_of_unlogged_updates_is_not_judged_too_low():
+    # Its first row comes after 24 of 299 steps (more than 1/20 of the run): the whole fall
+    # may lie before it, and neither a calm first gradient nor "no progress" says crawl.
+    [run] = lrdoctor.check(flat_log(24), optimizer="sgd").runs
+    assert not {f for f in run.findings if f.category == "lr_too_low" and f.severity != "info"}

@@ -28,6 +28,7 @@ from lrdoctor.detectors.shape import (
     high_lr_phase,
     loss_exploded,
     lr_outside_profile,
+    misses_its_start,
     no_progress,
     shape_of,
     weights_exploded,
@@ -457,7 +458,8 @@ def lr_too_low(
             lr,
             family,
             ratio=low_ratio,
-            calm=calm_catapult if flat else None,
+            # The first logged gradient is the start's only where the log shows the start.
+            calm=calm_catapult if flat and not misses_its_start(run) else None,
             steady=steady_trend if flat else None,
             steady_val=steady_trend if val_flat else None,
         )
@@ -500,6 +502,7 @@ def lr_too_low(
             peak,
             catapult,
             min_z,
+            low_ratio,
         )
     ) is not None:
         return [found]
@@ -583,7 +586,18 @@ def lr_too_low(
 
 
 def _no_progress(
-    run, s, lr, family, centre, learned_moved, chance_test, opening_jump, peak, catapult, min_z
+    run,
+    s,
+    lr,
+    family,
+    centre,
+    learned_moved,
+    chance_test,
+    opening_jump,
+    peak,
+    catapult,
+    min_z,
+    low_ratio,
 ):
     """Evidence when the smoothed loss never got clearly below its start (batch noise hides
     any fall), or sat at chance level (`chance_test`: NL001's flat share, ln K tolerance and
@@ -608,6 +622,11 @@ def _no_progress(
     if sh.end - sh.start > min_z * sh.late_se:
         return None
     if high_signs(s, lr, family, peak=peak, catapult=catapult):
+        return None
+    # A log that may have missed the whole fall (its first row after more than one bin of
+    # unlogged updates), flat from its first row on, needs a sign of a crawl besides the LR's
+    # place below the usual best.
+    if misses_its_start(run) and not low_signs(s, lr, family, ratio=low_ratio):
         return None
     slots = {"start_level": sh.start, "best_level": sh.best_region, "centre": centre}
     if not stalled:  # a fall a hair beyond the noise, at chance level: nothing learned

@@ -76,6 +76,13 @@ def _start(values: np.ndarray) -> float:
     return first if first > 0 and head > 3 * first else head
 
 
+def misses_its_start(run: Run) -> bool:
+    """Whether the log's first loss comes after more than one bin (1/BINS of the run) of
+    unlogged updates: a fast first fall, or a catapult, may lie wholly before it."""
+    step = run["loss"].step
+    return bool(step[0] * BINS > step[-1])
+
+
 def first_level(run: Run, values: np.ndarray) -> float:
     """Where the log says training started: its first value, unless that is one batch's value
     logged after unlogged updates (then the median of the first few, as one batch's luck is
