@@ -510,9 +510,10 @@ def from_first_jump(
     jump = float(loss.value[1] / loss.value[0])
     if not jump >= FIRST_JUMP:
         return None
-    growth = jump ** (0.5 / max(float(loss.step[1] - loss.step[0]), 1.0))
+    gap = float(loss.step[1] - loss.step[0])  # optimizer steps between the two rows
+    growth = jump ** (0.5 / max(gap, 1.0))
     edge = lr * 2.0 / (1.0 + growth)
-    numbers = dict(jump=jump, steps=float(loss.step[1] - loss.step[0]), growth=growth, **family)
+    numbers = dict(jump=jump, steps=gap, growth=growth, **family)
     return _past_edge(run, lr, edge, safety, "first_jump_edge", assumed, **numbers)
 
 

@@ -207,12 +207,22 @@ class Sign:
 
 
 def high_signs(
-    s: Signs, lr: float | None, family: str | None, *, peak: float, catapult: float
+    s: Signs,
+    lr: float | None,
+    family: str | None,
+    *,
+    peak: float,
+    catapult: float,
+    opening: float | None = None,
 ) -> list[Sign]:
-    """Signs of an LR past the edge of stability in a run that did not learn."""
+    """Signs of an LR past the edge of stability in a run that did not learn; with `opening`
+    also a log that began on a jump (its first loss that many times the next rows: the
+    plateau after a blow-up before the first row)."""
     out = []
     if s.early_peak >= peak:
         out.append(Sign("early_peak", s.early_peak, peak))
+    if opening is not None and s.opening >= opening:
+        out.append(Sign("opened_on_jump", s.opening, opening))
     if s.grad_catapult is not None and s.grad_catapult >= catapult:
         out.append(Sign("grad_catapult", s.grad_catapult, catapult))
     high = typical_band(family)[1]

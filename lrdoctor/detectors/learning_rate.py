@@ -326,11 +326,12 @@ def _by_signs(
     SGD-type."""
     base = _loss_slots(s)
     gc = s.grad_catapult
+    crawl = low_signs(s, lr, family, ratio=low_ratio)
     if gc is not None and gc >= thrown_catapult:
         # The first logged step already came after an explosion (loggers without a pre-update
         # row): its gradient dwarfs every later one, whatever the loss did next.
         return "thrown_early", gc, thrown_catapult, base
-    if s.moved >= above_start and not low_signs(s, lr, family, ratio=low_ratio):
+    if s.moved >= above_start and not crawl:
         # Not with steps too small to have moved the loss: a flat crawl's end sits above one
         # logged batch by noise alone when the log begins after unlogged updates.
         return "ended_above_start", s.moved, above_start, base
@@ -373,7 +374,7 @@ def _by_signs(
     high = high_signs(s, lr, family, peak=peak, catapult=catapult)
     if s.trend < flat_trend:  # still descending: a jump or a catapult it is recovering from
         high = [h for h in high if h.name == "lr_above_band"]
-    if low_signs(s, lr, family, ratio=low_ratio):
+    if crawl:
         return None
     if high:
         return "stuck_high", s.moved, stuck_moved, {**base, **_sign_slots("sign", high[0])}
@@ -463,11 +464,7 @@ def lr_too_low(
             steady=steady_trend if flat else None,
             steady_val=steady_trend if val_flat else None,
         )
-        # A log that began on a jump (its first loss far above the next rows) shows the
-        # plateau after a blow-up, not a crawl (as for no_progress).
-        thrown = high_signs(s, lr, family, peak=peak, catapult=catapult) or (
-            s.opening >= opening_jump
-        )
+        thrown = high_signs(s, lr, family, peak=peak, catapult=catapult, opening=opening_jump)
         if low and not thrown:
             return [
                 _too_low(
@@ -617,11 +614,11 @@ def _no_progress(
         return None
     # A run that halved its loss learned; one that ended above its start (its first value, or
     # its smoothed start by more than noise: LR001's never_fell) is LR001's.
-    if not learned_moved <= s.moved <= 1.0 or s.opening >= opening_jump:
+    if not learned_moved <= s.moved <= 1.0:
         return None
     if sh.end - sh.start > min_z * sh.late_se:
         return None
-    if high_signs(s, lr, family, peak=peak, catapult=catapult):
+    if high_signs(s, lr, family, peak=peak, catapult=catapult, opening=opening_jump):
         return None
     # A log that may have missed the whole fall (its first row after more than one bin of
     # unlogged updates), flat from its first row on, needs a sign of a crawl besides the LR's
