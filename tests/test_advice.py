@@ -325,6 +325,33 @@ def test_lowering_an_unnamed_optimizers_lr_says_the_optimizer_is_unnamed():
     assert (got.method, got.numbers["top"]) == ("backoff_unnamed", pytest.approx(0.1))
 
 
+def blown_up(lr, first_ratio, start=0, n=60):
+    """An unnamed run past its edge: a first logged update ratio of `first_ratio`, then the
+    ratio of blown-up weights, the same for every family (`first_step_ratio`)."""
+    t = np.arange(start, start + n)
+    ratio = np.where(t == start, first_ratio, 1e-2)
+    return run_from_frame(pd.DataFrame({"step": t, "loss": 1.0, "lr": lr, "update_ratio": ratio}))
+
+
+@pytest.mark.parametrize(
+    ("first_per_lr", "start", "family", "how"),
+    [
+        (5.0, 0, "adam", "first_step"),  # every weight moved by ~lr: lr / rms(weights)
+        (5.0, 1, "adam", "first_step"),  # a log counted from 1
+        (0.05, 0, None, None),  # lr x gradient: no sign of the family either way
+        (5.0, 9, None, None),  # the first row is after nine steps: the weights may have blown up
+    ],
+)
+def test_the_first_steps_update_ratio_tells_an_adam_type_run_past_its_edge(
+    first_per_lr, start, family, how
+):
+    run = blown_up(5.0, first_per_lr * 5.0, start)
+    got = adv.lower_from(run, 5.0, sgd_best=0.178, ratio_split=1.0)
+    assert (got.numbers.get("family"), got.numbers.get("family_from")) == (family, how)
+    top = typical_band("adam")[1] / adv.BAND_MARGIN if family else 0.1
+    assert got.numbers["top"] == pytest.approx(top) and got.lr <= top
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     lr=st.floats(1e-4, 1e4),

@@ -379,6 +379,7 @@ def lower_from(
     *,
     sgd_best: float = 0.178,  # LR001 sgd_best
     far_past: bool = False,
+    ratio_split: float = 1.0,  # LR001 adaptive_ratio_per_lr
 ) -> Suggestion:
     """Below an LR that was too high: ÷10, and no higher than a margin under the family's band
     (an unknown optimizer's: nor above what every family is used with).
@@ -387,11 +388,12 @@ def lower_from(
     if the LR is under the safety margin above where SGD-type runs are usually best
     (`sgd_best` × `band_margin`: an SGD-type run there is rarely past its edge), or if the
     evidence says the run was thrown far past its edge (`far_past`: whatever the optimizer,
-    its best then lies under every family's top).
+    its best then lies under every family's top), or if the update ratio of its first
+    optimizer step says the steps were Adam-type (`first_step_ratio`).
     """
     if lr is None:
         return NONE
-    guess = lower_family(run, lr, sgd_best, far_past)
+    guess = lower_family(run, lr, sgd_best, far_past, ratio_split)
     top = typical_band(guess.family)[1] / BAND_MARGIN
     if guess.family is None:
         top = min(top, knowledge.used_by_every_family()[1])
@@ -422,20 +424,47 @@ def lower_from(
     return edge if edge is not None and backoff.lr is not None and edge.lr < backoff.lr else backoff
 
 
-def lower_family(run: Run, lr: float, sgd_best: float, far_past: bool) -> FamilyGuess:
+def lower_family(
+    run: Run, lr: float, sgd_best: float, far_past: bool, ratio_split: float = 1.0
+) -> FamilyGuess:
     """The family a too-high LR is sized for: the logged one, else the lowest-topped family
     when the LR or the evidence points to it (`lower_from`), else unknown."""
     if run.optimizer_family:
         return FamilyGuess(run.optimizer_family, "logged")
     if (growth := unbounded_growth(run)) is not None:
         return FamilyGuess("sgd", "weight_growth", growth, BEYOND_BOUNDED)
-    if lr >= sgd_best * BAND_MARGIN and not far_past:
-        return FamilyGuess(None, None)
     lowest = min(
         (name for name in knowledge.families() if name is not None),
         key=lambda name: typical_band(name)[1],
     )
-    return FamilyGuess(lowest, "far_past" if far_past else "below_sgd_best")
+    if lr < sgd_best * BAND_MARGIN or far_past:
+        return FamilyGuess(lowest, "far_past" if far_past else "below_sgd_best")
+    first = first_step_ratio(run, lr)
+    if first is not None and first > ratio_split:
+        return FamilyGuess(lowest, "first_step", first, ratio_split)
+    return FamilyGuess(None, None)
+
+
+def first_step_ratio(run: Run, lr: float) -> float | None:
+    """The update/weight ratio per unit of LR of the run's first optimizer step, when the log's
+    first row is that step (step 0, or 1 in a log counted from 1), else None.
+
+    At the first step the weights are still the initial ones, however far past its edge the
+    LR is: an Adam-type step moves every weight by about lr (m/sqrt(v) = sign(g)), a ratio of
+    lr / rms(weights), above the LR for any initialisation with weights under 1; an SGD-type
+    step moves them by lr x gradient. Later rows mix the two once the weights have blown up.
+    """
+    if lr <= 0 or not run.has("update_ratio"):
+        return None
+    ratio = run["update_ratio"]
+    if (
+        not len(ratio)
+        or ratio.step[0] > 1
+        or (run.has("loss") and run["loss"].step[0] < ratio.step[0])
+    ):
+        return None
+    first = float(ratio.value[0])
+    return first / lr if np.isfinite(first) and first > 0 else None
 
 
 def unbounded_growth(run: Run) -> float | None:

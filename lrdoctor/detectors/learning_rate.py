@@ -184,7 +184,13 @@ def lr_too_high(
     reason, observed, limit, slots = found
     slots = {"blowup_moved": blowup_moved, **slots}
     unstable = adv.peak_lr(run, until=first_bad) or adv.peak_lr(run)
-    advice = adv.lower_from(run, unstable, sgd_best=sgd_best, far_past=reason in THROWN_FAR_PAST)
+    advice = adv.lower_from(
+        run,
+        unstable,
+        sgd_best=sgd_best,
+        far_past=reason in THROWN_FAR_PAST,
+        ratio_split=adaptive_ratio_per_lr,
+    )
     return [
         Evidence(
             reason=reason,
