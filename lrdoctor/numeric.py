@@ -10,6 +10,7 @@ hypothesis data with signed zeros, NaNs and infinities) and hands any other inpu
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -99,17 +100,55 @@ def quartiles(block: np.ndarray) -> np.ndarray:
     if m == 0 or block.shape[0] == 0:
         return np.percentile(block, [25, 50, 75], axis=1)
     prev, nxt, gamma, rest, upper, kth = _quartile_positions(m)
-    part = block.copy(order="K")
-    part.partition(kth, axis=1)
-    a, b = part[:, prev].T, part[:, nxt].T
+    nested = _nested_quartiles(block, prev) if block.size >= NESTED_FROM and m >= 16 else None
+    if nested is None:
+        part = block.copy(order="K")
+        part.partition(kth, axis=1)
+        a, b = part[:, prev].T, part[:, nxt].T
+    else:
+        a, b = nested
     diff = b - a
     out = np.add(a, diff * gamma)
     np.subtract(b, diff * rest, out=out, where=upper)
-    last = part[:, -1]
-    nans = last != last
-    if nans.any():  # that row's NaN itself, as numpy copies it
-        out[:, nans] = last[nans]
+    if nested is None:
+        last = part[:, -1]
+        nans = last != last
+        if nans.any():  # that row's NaN itself, as numpy copies it
+            out[:, nans] = last[nans]
     return out
+
+
+# From this many values (rows of 16 or more) the quartiles' order statistics come from three
+# single-position partitions (the middle, then each half) and a minimum past each: numpy's
+# partition at eight positions at once costs several times as much (100 rows of 5,000: 13.9 ms
+# vs 3.7 ms; 100 x 100: 0.30 vs 0.21 ms); below it the extra calls cost more than they save.
+NESTED_FROM = 8192
+
+
+def _nested_quartiles(block: np.ndarray, prev: np.ndarray):
+    """The order statistics at `prev` and `prev + 1` of each row, as two (3, rows) arrays, or
+    None when the block holds a NaN, or a zero lands on one of them (which of -0.0 and 0.0
+    lands where depends on how the row was partitioned: numpy's way decides)."""
+    if np.isnan(block).any():
+        return None
+    p0, p1, p2 = prev.tolist()
+    part = block.copy(order="K")
+    part.partition(p1, axis=1)
+    # Left of p1 all values are <= part[p1], right of it >= part[p1]: each half is selected on
+    # its own, and the next order statistic after a position is the minimum past it.
+    part[:, :p1].partition(p0, axis=1)
+    part[:, p1 + 1 :].partition(p2 - p1 - 1, axis=1)
+    a = part[:, [p0, p1, p2]].T
+    b = np.stack(
+        (
+            part[:, p0 + 1 : p1 + 1].min(axis=1),
+            part[:, p1 + 1 : p2 + 1].min(axis=1),
+            part[:, p2 + 1 :].min(axis=1),
+        )
+    )
+    if not (a.all() and b.all()):  # a zero among them
+        return None
+    return a, b
 
 
 @functools.lru_cache(maxsize=64)
@@ -156,3 +195,33 @@ def windows(x: np.ndarray, width: int) -> np.ndarray:
     view = np.ndarray((n, width), x.dtype, buffer=x, strides=(step, step))
     view.flags.writeable = False
     return view
+
+
+def finite_values(x: np.ndarray) -> np.ndarray:
+    """`x[np.isfinite(x)]` of a 1-D float64 array: `x` itself when every value is finite.
+
+    A finite sum proves every value finite (a NaN or an infinity makes it NaN or infinite), in
+    one reduction and no temporary; a sum that overflows falls back to the mask, so the values
+    are the same either way, and callers never write into the result.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = x.sum()
+    if math.isfinite(total):
+        return x
+    return x[np.isfinite(x)]
+
+
+def where_true(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`x[mask]` of a 1-D array, as a view when the True values form one unbroken run (the
+    usual case: a phase of a schedule, everything past a skip); callers never write into it.
+
+    Counting the Trues and checking the run they should form reads a byte per value; the
+    compress it saves reads and writes eight (1M values: ~0.2 vs ~1.4 ms).
+    """
+    n = int(np.count_nonzero(mask))
+    if n == len(mask):
+        return x[:]
+    first = int(mask.argmax()) if n else 0
+    if mask[first : first + n].all():
+        return x[first : first + n]
+    return x[mask]

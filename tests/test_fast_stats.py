@@ -168,6 +168,45 @@ def test_quartiles_are_numpys_percentiles_bit_for_bit(rows, cols, data):
         assert _same(numeric.quartiles(strided), np.percentile(strided, [25, 50, 75], axis=1))
 
 
+@settings(max_examples=120, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.integers(16, 3000),
+    st.integers(0, 2**32 - 1),
+    st.lists(st.tuples(st.integers(0, 10**6), cells), max_size=6),
+)
+def test_large_quartiles_are_numpys_percentiles_bit_for_bit(rows, cols, seed, specials):
+    """The nested path (from NESTED_FROM values), in noise or in repeated values, with a few
+    special values (NaNs, signed zeros, infinities) planted; and on a strided view."""
+    rows = max(rows, -(-numeric.NESTED_FROM // cols))
+    rng = np.random.default_rng(seed)
+    shape = (rows, cols)
+    block = rng.standard_normal(shape) if seed % 2 else rng.integers(-2, 3, shape).astype(float)
+    for at, value in specials:
+        block.flat[at % block.size] = value
+    with np.errstate(all="ignore"):
+        expected = np.percentile(block, [25, 50, 75], axis=1)
+        assert _same(numeric.quartiles(block), expected)
+        strided = block[:, ::2]
+        assert _same(numeric.quartiles(strided), np.percentile(strided, [25, 50, 75], axis=1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(cells, max_size=40), st.lists(st.booleans(), max_size=40), st.integers(0, 40))
+def test_finite_values_and_where_true_are_the_masks_they_replace(values, flags, run_from):
+    """The same values as boolean indexing, whether the mask is one run of Trues (a view) or
+    not; a sum that overflows (finite values) still gives every value."""
+    x = np.asarray(values, dtype=float)
+    assert _same(numeric.finite_values(x), x[np.isfinite(x)])
+    big = np.full(3, 1e308)
+    assert _same(numeric.finite_values(big), big)
+    mask = np.resize(np.asarray(flags, dtype=bool), len(x)) if flags else np.zeros(len(x), bool)
+    assert _same(numeric.where_true(x, mask), x[mask])
+    run = np.arange(len(x)) >= run_from
+    assert _same(numeric.where_true(x, run), x[run])
+    assert _same(numeric.where_true(x, ~run), x[~run])
+
+
 def test_median_and_quartiles_leave_other_inputs_to_numpy():
     ints = np.array([3, 1, 2, 8], dtype=np.int64)
     assert _same(numeric.median(ints), np.median(ints))

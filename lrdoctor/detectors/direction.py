@@ -14,7 +14,7 @@ import numpy as np
 
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.stats import median
-from lrdoctor.numeric import corrcoef, windows
+from lrdoctor.numeric import corrcoef, finite_values, where_true, windows
 from lrdoctor.run import Run, Series
 
 
@@ -82,8 +82,7 @@ def _signs(run: Run) -> Signs | None:
 def _val_trend(run: Run) -> float | None:
     if not run.has("val_loss"):
         return None
-    v = run["val_loss"].value
-    v = v[np.isfinite(v)]
+    v = finite_values(run["val_loss"].value)
     return _rank_trend(v) if len(v) >= 8 else None
 
 
@@ -115,8 +114,7 @@ def _chunk_medians(x: np.ndarray, k: int) -> np.ndarray:
 def _grad_catapult(run: Run) -> float | None:
     if not run.has("grad_norm"):
         return None
-    g = run["grad_norm"].value
-    g = g[np.isfinite(g)]
+    g = finite_values(run["grad_norm"].value)
     if len(g) < 8 or g[0] <= 0:
         return None
     later = float(median(g[len(g) // 10 :]))
@@ -141,10 +139,9 @@ def first_order_efficiency(run: Run) -> float | None:
     v = loss.value[: len(half)]
     k = max(2, len(v) // 4)
     span = float(np.mean(half[-k:]) - np.mean(half[:k]))
-    g = _between(grad, half[0], half[-1])
-    g = g[np.isfinite(g)]
+    g = finite_values(_between(grad, half[0], half[-1]))
     rates = _between(lr, half[0], half[-1])
-    rates = rates[np.isfinite(rates) & (rates > 0)]
+    rates = where_true(rates, np.isfinite(rates) & (rates > 0))
     if span <= 0 or len(g) < 2 or not len(rates):
         return None
     predicted = float(median(rates)) * float(median(g)) ** 2
@@ -170,11 +167,14 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
     ratio = run["update_ratio"]
     keep = np.isfinite(ratio.value) & (ratio.value > 0)
     if run.has("lr"):
-        lr = run["lr"].at(ratio.step)
+        lr = run["lr"]
+        # Logged on the same rows (one shared step array): the LR at each row is its value.
+        same_rows = lr.step is ratio.step and lr.value.dtype == np.float64
+        lr = lr.value if same_rows else lr.at(ratio.step)
         peak = np.nanmax(lr) if np.isfinite(lr).any() else np.nan
         if np.isfinite(peak) and peak > 0:
             keep &= lr >= share * peak
-    v = ratio.value[keep]
+    v = where_true(ratio.value, keep)
     v = v[int(len(v) * skip) :]
     return float(median(v)) if len(v) >= 4 else None
 

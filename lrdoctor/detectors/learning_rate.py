@@ -35,6 +35,7 @@ from lrdoctor.detectors.shape import (
 )
 from lrdoctor.detectors.stats import median
 from lrdoctor.detectors.validation import validation_rise
+from lrdoctor.numeric import where_true
 from lrdoctor.run import Run
 
 
@@ -680,7 +681,7 @@ def _still_falling(sh, min_z: float) -> bool:
 def _ratio_window(run: Run, skip: float = 0.1) -> np.ndarray:
     s = run["update_ratio"].finite()
     v = s.value[int(len(s) * skip) :]
-    return v[v > 0]
+    return where_true(v, v > 0)
 
 
 @detector("update_ratio_high")

@@ -212,12 +212,15 @@ def high_lr_phase(run: Run, share: float, least: float, points: int) -> tuple[Ru
     top = lr.value.max() if len(lr) else 0.0
     if top <= 0 or lr.value.min() >= share * top:
         return run, 1.0
-    high = lr.step[lr.value >= share * top]
+    high = lr.value >= share * top
+    first, last = int(high.argmax()), len(high) - 1 - int(high[::-1].argmax())
     loss = run["loss"]
-    keep = (loss.step >= high[0]) & (loss.step <= high[-1])
-    kept = int(keep.sum())
+    # Steps increase: the loss rows between the first and last high-LR step are one slice.
+    a = int(np.searchsorted(loss.step, lr.step[first], "left"))
+    b = int(np.searchsorted(loss.step, lr.step[last], "right"))
+    kept = b - a
     held = kept / max(len(loss), 1)
     if held < least or kept < points:
         return None, held
-    signals = {**run.signals, "loss": Series(loss.step[keep], loss.value[keep])}
+    signals = {**run.signals, "loss": Series(loss.step[a:b], loss.value[a:b])}
     return Run(run.source, signals, run.columns, run.notes, run.optimizer, run.meta), held
