@@ -41,6 +41,11 @@ class Signs:
         """Final over first loss: ~1 when the run barely moved, < 1 when it learned."""
         return self.end / self.start if self.start > 0 else float("nan")
 
+    def validation_rose(self, limit: float) -> bool:
+        """Whether the validation loss's rank trend over the run is above `limit` (it rose
+        rather than fell); False when the log has no usable validation loss."""
+        return self.val_trend is not None and self.val_trend > limit
+
 
 def signs_of(run: Run) -> Signs | None:
     """The run's signs, or None when its loss is too short, not finite, or negative."""

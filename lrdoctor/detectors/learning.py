@@ -61,6 +61,7 @@ def nothing_learned(
     sgd_best: float = 0.178,
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
+    val_rose: float = 0.0,
 ) -> list[Evidence]:
     """The training loss (and the validation loss, where logged) ended within a tenth of where
     it started; when that level is ln K, the model predicts uniformly over K classes."""
@@ -76,7 +77,10 @@ def nothing_learned(
         causes.append("lr_high")
     # A steady, unbroken descent, or a calm start, is learning, only too slowly (unless the
     # LR's high signs show): LR003 barely_moved's signs of a crawling flat run.
-    if low_signs(
+    # A validation loss that rose while nothing was learned is the data's sign (LR003 steps
+    # aside for it): labels disconnected from the inputs fit nothing that generalises.
+    rose = s.validation_rose(val_rose)
+    if not rose and low_signs(
         s,
         lr,
         run.optimizer_family,
@@ -86,7 +90,7 @@ def nothing_learned(
     ):
         causes.append("lr_low")
     k = chance_classes(s.end, tolerance, most_classes)
-    if not causes and lr is not None and k is not None:
+    if not causes and not rose and lr is not None and k is not None:
         # At chance level with no sign of either side: where the LR sits against its family's
         # usual best decides (LR001 flat_above_best, LR003 flat_below_best), when the family
         # is known.
@@ -95,7 +99,10 @@ def nothing_learned(
             causes.append("lr_high" if lr > best else "lr_low")
     if s.update_ratio == 0 or (run.has("grad_norm") and not np.any(run["grad_norm"].value > 0)):
         causes.append("frozen")
-    causes += ["data", "lr_either"] if not causes else ["data"]
+    if rose:
+        causes.insert(0, "data_rose")
+    else:
+        causes += ["data", "lr_either"] if not causes else ["data"]
     slots = {
         "first": s.start,
         "final": s.end,

@@ -434,6 +434,7 @@ def lr_too_low(
     peak_share: float = 0.5,
     peak_least: float = 0.25,
     peak_points: int = 40,
+    val_rose: float = 0.0,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR, made no progress beyond its noise
     with no sign of an LR past its edge, or ran below its optimizer's range (warnings); or its
@@ -447,6 +448,10 @@ def lr_too_low(
         return []
     lr = adv.peak_lr(run)
     s = signs_of(run)
+    if s is not None and s.validation_rose(val_rose):
+        # A crawling LR slows the held-out loss with the training loss; one that rose points to
+        # the data or to memorising (NL001, OF001), which a higher LR would not fix.
+        return []
     family = run.optimizer_family
     prior = dict(
         tuned=tuned_ratio,
@@ -715,6 +720,7 @@ def update_ratio_low(
     converged_share: float = 0.15,
     peak_share: float = 0.5,
     opening_jump: float = 1.5,
+    val_rose: float = 0.0,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up, did not
     cut its loss tenfold, and did not converge (more than halve its loss, then stop)."""
@@ -729,6 +735,7 @@ def update_ratio_low(
         or s.early_peak >= peak
         or s.opening >= opening_jump
         or s.moved < min_left
+        or s.validation_rose(val_rose)  # as LR003: not the LR's doing
     ):
         return []
     # A run that more than halved its loss and made almost none of that progress in the second
