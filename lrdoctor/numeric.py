@@ -197,18 +197,19 @@ def windows(x: np.ndarray, width: int) -> np.ndarray:
     return view
 
 
-def finite_values(x: np.ndarray) -> np.ndarray:
-    """`x[np.isfinite(x)]` of a 1-D float64 array: `x` itself when every value is finite.
-
-    A finite sum proves every value finite (a NaN or an infinity makes it NaN or infinite), in
-    one reduction and no temporary; a sum that overflows falls back to the mask, so the values
-    are the same either way, and callers never write into the result.
-    """
+def all_finite(x: np.ndarray) -> bool:
+    """`np.isfinite(x).all()`: a finite sum proves every value finite (a NaN or an infinity
+    makes it NaN or infinite) in one reduction and no temporary; only a sum that is not finite
+    (or overflows) pays for the elementwise check."""
     with np.errstate(over="ignore", invalid="ignore"):
         total = x.sum()
-    if math.isfinite(total):
-        return x
-    return x[np.isfinite(x)]
+    return math.isfinite(total) or bool(np.isfinite(x).all())
+
+
+def finite_values(x: np.ndarray) -> np.ndarray:
+    """`x[np.isfinite(x)]` of a 1-D float64 array: `x` itself when every value is finite
+    (`all_finite`), so the values are the same either way; callers never write into it."""
+    return x if all_finite(x) else x[np.isfinite(x)]
 
 
 def where_true(x: np.ndarray, mask: np.ndarray) -> np.ndarray:

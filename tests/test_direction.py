@@ -334,3 +334,30 @@ def test_a_train_loss_that_rose_past_the_flat_band_gets_no_val_sign():
     run = run_from_frame(pd.DataFrame({"step": range(40), "loss": train, "val_loss": val}))
     assert signs_of(run).moved > 1 / 0.85 and signs_of(run).val_trend <= -0.9
     assert all(ev.slots.get("sign") != "steady_val_descent" for ev in lr_too_low(run))
+
+
+def test_signs_read_later_are_the_signs_and_keep_no_run_alive():
+    """The column-long signs are computed when first read, from the run's own signals, and
+    the signs (kept in the run's `derived`) hold no reference back to it: the run is freed as
+    soon as it is dropped, without waiting for the cycle collector."""
+    import gc
+    import weakref
+
+    from lrdoctor.detectors.direction import (
+        _grad_catapult,
+        _rank_trend,
+        first_order_efficiency,
+    )
+
+    run = flat_run(first_grad=8.0)
+    s = signs_of(run)
+    assert s.grad_catapult == _grad_catapult(run)
+    assert s.efficiency == first_order_efficiency(run)
+    assert s.trend == _rank_trend(run["loss"].value)
+    alive = weakref.ref(run)
+    gc.disable()
+    try:
+        del run
+        assert alive() is None
+    finally:
+        gc.enable()

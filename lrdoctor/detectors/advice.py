@@ -17,6 +17,7 @@ import numpy as np
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.direction import Signs, typical_band
 from lrdoctor.detectors.stats import human_lr
+from lrdoctor.numeric import where_true
 from lrdoctor.run import Run
 
 # How a suggestion is sized: numbers with their provenance in rules/_advice.toml.
@@ -99,7 +100,7 @@ def _peak_lr(run: Run, until: float | None) -> float | None:
     if not run.has("lr"):
         return None
     s = run["lr"] if until is None else run["lr"].until(until + 1)
-    v = s.value[np.isfinite(s.value) & (s.value > 0)]
+    v = where_true(s.value, np.isfinite(s.value) & (s.value > 0))
     return float(v.max()) if len(v) else None
 
 

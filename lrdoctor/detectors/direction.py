@@ -8,7 +8,8 @@ them; the thresholds live in the rule files, with where each value came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,21 +21,49 @@ from lrdoctor.run import Run, Series
 
 @dataclass(frozen=True)
 class Signs:
-    """The loss and step statistics the LR rules weigh, for one finite run."""
+    """The loss and step statistics the LR rules weigh, for one finite run.
+
+    The statistics that need a pass over a whole column (the trends, the gradient catapult,
+    the update ratio, the efficiency) are computed when a rule first reads them: which ones
+    a run needs depends on the path its rules take.
+    """
 
     n: int
     start: float  # the first logged loss (the smaller of it and the median of the first three)
     end: float  # median of the last 10% of the logged losses
     early_peak: float  # highest 3-point median in the first third, over `start`
     opening: float  # the first logged loss over the median of the next three
-    trend: float  # rank correlation of 20 binned levels with time (-1: steady descent)
-    grad_catapult: float | None  # first gradient norm over its median after the first 10%
-    update_ratio: float | None  # median update/weight ratio in the peak-LR phase
-    efficiency: float | None  # loss fall per step over lr·|g|², first half of the run
-    # The validation loss's rank trend (8+ finite values): the held-out loss carries no batch
-    # noise, so a per-epoch log's crawl shows in it when the train loss wiggles (fastai's
-    # history.csv logs an EMA of the last batches, whose noise is a too-low run's whole fall).
-    val_trend: float | None = None
+    # The run's signals (a Run of its own: the run's `derived` holds these signs, and no cycle
+    # should keep a run alive).
+    _run: Run = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def trend(self) -> float:
+        """Rank correlation of 20 binned levels with time (-1: steady descent)."""
+        return _rank_trend(self._run["loss"].value)
+
+    @functools.cached_property
+    def grad_catapult(self) -> float | None:
+        """The first gradient norm over its median after the first 10%."""
+        return _grad_catapult(self._run)
+
+    @functools.cached_property
+    def update_ratio(self) -> float | None:
+        """The median update/weight ratio in the peak-LR phase."""
+        return peak_phase_update_ratio(self._run)
+
+    @functools.cached_property
+    def efficiency(self) -> float | None:
+        """The loss fall per step over lr·|g|², first half of the run."""
+        return first_order_efficiency(self._run)
+
+    @functools.cached_property
+    def val_trend(self) -> float | None:
+        """The validation loss's rank trend (8+ finite values): the held-out loss carries no
+        batch noise, so a per-epoch log's crawl shows in it when the train loss wiggles
+        (fastai's history.csv logs an EMA of the last batches, whose noise is a too-low run's
+        whole fall)."""
+        return _val_trend(self._run)
 
     @property
     def moved(self) -> float:
@@ -76,11 +105,7 @@ def _signs(run: Run) -> Signs | None:
         end=end,
         early_peak=early_peak,
         opening=opening,
-        trend=_rank_trend(loss),
-        grad_catapult=_grad_catapult(run),
-        update_ratio=peak_phase_update_ratio(run),
-        efficiency=first_order_efficiency(run),
-        val_trend=_val_trend(run),
+        _run=Run(run.source, run.signals, run.columns, run.notes, run.optimizer, run.meta),
     )
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.stats import binned, median
+from lrdoctor.numeric import all_finite
 from lrdoctor.run import Run, Series
 
 WATCHED = ("loss", "grad_norm", "update_ratio")
@@ -18,6 +19,8 @@ def first_non_finite(run: Run) -> tuple[float, str, float] | None:
     for name in WATCHED:
         if run.has(name):
             s = run[name]
+            if all_finite(s.value):
+                continue
             bad = np.flatnonzero(~np.isfinite(s.value))
             if len(bad):
                 hits.append((float(s.step[bad[0]]), name, float(s.value[bad[0]])))

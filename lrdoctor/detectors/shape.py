@@ -154,7 +154,14 @@ def weights_exploded(run: Run, factor: float) -> float | None:
 
 def loss_exploded(run: Run, factor: float = 10.0, min_steps: int = 3) -> float | None:
     """How many times its start a positive loss reached, when it stayed above `factor` times
-    its start for `min_steps` steps."""
+    its start for `min_steps` steps (several rules ask: each answer is kept with the run)."""
+    key = ("loss_exploded", factor, min_steps)
+    if key not in run.derived:
+        run.derived[key] = _loss_exploded(run, factor, min_steps)
+    return run.derived[key]
+
+
+def _loss_exploded(run: Run, factor: float, min_steps: int) -> float | None:
     loss = finite_prefix(run).value
     if len(loss) <= 10:
         return None

@@ -128,10 +128,12 @@ def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
     """
     lo = val_steps[best - 1] if best > 0 else -np.inf
     hi = val_steps[best + 1] if best + 1 < len(val_steps) else np.inf
-    around = train.value[(train.step > lo) & (train.step < hi)]
+    # Steps increase: the rows strictly between two steps, or after one, are a slice.
+    a, b = np.searchsorted(train.step, lo, "right"), np.searchsorted(train.step, hi, "left")
+    around = train.value[a:b]
     if len(around) < 3:  # sparse training rows (per-epoch logs): the three nearest to it
         around = train.value[np.argsort(np.abs(train.step - val_steps[best]))[:3]]
-    later = train.value[train.step > val_steps[best]]
+    later = train.value[np.searchsorted(train.step, val_steps[best], "right") :]
     if len(around) < 3 or len(later) < 3:
         return None
     tail = later[-max(3, len(later) // 4) :]
