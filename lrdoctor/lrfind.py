@@ -344,6 +344,7 @@ def analyse(
     ur_target: float = UR_TARGET,
     min_below_ur: float = MIN_BELOW_UR_DECADES,
     steps: int | None = None,
+    steps_source: str = "--steps",
 ) -> LrFindResult:
     """Analyse one range test (lr and loss per step, lr increasing).
 
@@ -353,7 +354,7 @@ def analyse(
     LR that reaches `ur_target` as a candidate and into the default; `min_below_ur` is
     MIN_BELOW_UR_DECADES (the measurement scans it). `steps` is the planned training's length
     (`--steps`; None: DEFAULT_STEPS): recorded and noted, it does not move the suggestion
-    (DEFAULT_STEPS says why).
+    (DEFAULT_STEPS says why); `steps_source` names where it came from (`budget_source`).
     """
     lr = np.asarray(lr, dtype=float)
     loss = np.asarray(loss, dtype=float)
@@ -494,8 +495,8 @@ def analyse(
         )
         note(
             "budget",
-            f"budget: {steps} steps of training (--steps); the suggestion is the one for the "
-            f"default budget ({DEFAULT_STEPS} steps): on the development corpus the budget did "
+            f"budget: {steps} steps of training ({steps_source}); the suggestion is the one for "
+            f"the default budget ({DEFAULT_STEPS} steps): on the development corpus the budget did "
             f"not move the sweep-best LR measurably, {where}",
         )
 
@@ -580,7 +581,7 @@ def analyse(
         notes=notes,
         note_codes=codes,
         budget_steps=DEFAULT_STEPS if steps is None else int(steps),
-        budget_source="default" if steps is None else "--steps",
+        budget_source="default" if steps is None else steps_source,
         offsets=offsets,
         shift=dict(shift),
         lr=10**x,

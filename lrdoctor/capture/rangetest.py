@@ -22,6 +22,7 @@ def lr_range_test(
     path: str | Path | None = None,
     diverge_factor: float = 4.0,
     method: str = "landmarks",
+    budget_steps: int | None = None,
 ):
     """Grow the LR exponentially from `start_lr` to `end_lr` over `steps` batches, then put the
     model and optimizer back as they were; returns the `lrdoctor lr-find` analysis
@@ -37,6 +38,8 @@ def lr_range_test(
     to `path` (CSV or Parquet, via TorchCapture) when given, so `lrdoctor lr-find path` prints
     the same result. The weights, buffers, gradients, optimizer state and train/eval mode are
     restored from deep copies afterwards, also when `loss_fn` or the model raises.
+    `budget_steps` is the length of the training the LR is for (`lrdoctor lr-find --steps`):
+    recorded in the result and noted; None states lr-find's default.
     """
     device = next(model.parameters()).device
 
@@ -45,7 +48,17 @@ def lr_range_test(
         return loss_fn(model(_to(inputs, device)), _to(targets, device))
 
     return _range_test(
-        model, optimizer, step_loss, batches, start_lr, end_lr, steps, path, diverge_factor, method
+        model,
+        optimizer,
+        step_loss,
+        batches,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        steps=steps,
+        path=path,
+        diverge_factor=diverge_factor,
+        method=method,
+        budget_steps=budget_steps,
     )
 
 
@@ -59,6 +72,7 @@ def lightning_range_test(
     path: str | Path | None = None,
     diverge_factor: float = 4.0,
     method: str = "landmarks",
+    budget_steps: int | None = None,
 ):
     """The range test on a LightningModule, as Lightning users write `Tuner(trainer).lr_find`:
 
@@ -71,6 +85,7 @@ def lightning_range_test(
     nothing is logged by `self.log` (Lightning ignores it without one); batches are moved to
     the module's device. The module's weights, buffers, gradients and mode are restored as by
     `lr_range_test`; the optimizer is a fresh one, so nothing of it outlives the test.
+    `budget_steps` is as in `lr_range_test`.
     """
     import warnings
 
@@ -93,12 +108,13 @@ def lightning_range_test(
             optimizer,
             step_loss,
             data,
-            start_lr,
-            end_lr,
-            steps,
-            path,
-            diverge_factor,
-            method,
+            start_lr=start_lr,
+            end_lr=end_lr,
+            steps=steps,
+            path=path,
+            diverge_factor=diverge_factor,
+            method=method,
+            budget_steps=budget_steps,
         )
 
 
@@ -111,6 +127,7 @@ def hf_range_test(
     path: str | Path | None = None,
     diverge_factor: float = 4.0,
     method: str = "landmarks",
+    budget_steps: int | None = None,
 ):
     """The range test on a transformers `Trainer`, before `trainer.train()`:
 
@@ -121,7 +138,8 @@ def hf_range_test(
     `compute_loss`, one batch per step without gradient accumulation. The model is restored as
     by `lr_range_test`, and so is the optimizer: one the Trainer already had is put back as it
     was, one made for the test is dropped (`trainer.optimizer` is None again, so `train()`
-    makes its own with `args.learning_rate`).
+    makes its own with `args.learning_rate`). `budget_steps` defaults to the Trainer's own
+    `args.max_steps` when that is set.
     """
     had = trainer.optimizer
     optimizer = trainer.create_optimizer()
@@ -131,18 +149,24 @@ def hf_range_test(
     def step_loss(batch, _index):
         return trainer.compute_loss(model, trainer._prepare_inputs(batch))
 
+    source = "budget_steps"
+    if budget_steps is None and getattr(trainer.args, "max_steps", 0) > 0:
+        budget_steps, source = trainer.args.max_steps, "max_steps"
+
     try:
         return _range_test(
             model,
             optimizer,
             step_loss,
             trainer.get_train_dataloader(),
-            start_lr,
-            end_lr,
-            steps,
-            path,
-            diverge_factor,
-            method,
+            start_lr=start_lr,
+            end_lr=end_lr,
+            steps=steps,
+            path=path,
+            diverge_factor=diverge_factor,
+            method=method,
+            budget_steps=budget_steps,
+            budget_source=source,
         )
     finally:
         trainer.optimizer = had
@@ -165,7 +189,19 @@ def _first_optimizer(configured):
 
 
 def _range_test(
-    model, optimizer, step_loss, batches, start_lr, end_lr, steps, path, diverge_factor, method
+    model,
+    optimizer,
+    step_loss,
+    batches,
+    *,
+    start_lr,
+    end_lr,
+    steps,
+    path,
+    diverge_factor,
+    method,
+    budget_steps,
+    budget_source="budget_steps",
 ):
     """The test itself: `step_loss(batch, index)` is the loss of one batch, with a graph."""
     import torch
@@ -229,6 +265,8 @@ def _range_test(
         method=method,
         family=family,
         update_ratio=np.asarray(ratios, dtype=float),
+        steps=budget_steps,
+        steps_source=budget_source,
     )
 
 

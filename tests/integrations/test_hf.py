@@ -113,11 +113,18 @@ def test_range_test_on_the_trainer_restores_it_and_lands_near_the_sweep_best(tmp
     from lrdoctor.capture import hf_range_test
 
     args = transformers.TrainingArguments(
-        str(tmp_path), per_device_train_batch_size=64, report_to=[], use_cpu=True, seed=5
+        str(tmp_path),
+        per_device_train_batch_size=64,
+        report_to=[],
+        use_cpu=True,
+        seed=5,
+        max_steps=800,
     )
     trainer = transformers.Trainer(model=Net(), args=args, train_dataset=Data())
     before = copy.deepcopy(trainer.model.state_dict())
     result = hf_range_test(trainer, path=tmp_path / "rt.csv")
+    # the LR is for the Trainer's own planned training
+    assert (result.budget_steps, result.budget_source) == (800, "max_steps")
     assert same_state(before, trainer.model.state_dict())
     assert trainer.optimizer is None
     best = sweep_best()

@@ -10,7 +10,7 @@ from tiny import GRID, batches, final_loss, mlp
 from typer.testing import CliRunner
 
 from lrdoctor.cli import app
-from lrdoctor.lrfind import blew_up
+from lrdoctor.lrfind import DEFAULT_STEPS, blew_up
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -105,6 +105,20 @@ def test_suggestion_is_within_3x_of_the_sweep_best():
     ratio = result.suggested_lr / best
     assert 1 / 3 <= ratio <= 3, (result.suggested_lr, best, final)
     assert result.suggested_lr_range[0] <= best <= result.suggested_lr_range[1]
+
+
+def test_the_planned_budget_is_recorded_and_does_not_move_the_suggestion():
+    from lrdoctor.capture import lr_range_test
+
+    def run(**budget):
+        model = mlp()
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        return lr_range_test(model, opt, F.cross_entropy, batches(100, seed=5), **budget)
+
+    base, told = run(), run(budget_steps=3000)
+    assert (base.budget_steps, base.budget_source) == (DEFAULT_STEPS, "default")
+    assert (told.budget_steps, told.budget_source) == (3000, "budget_steps")
+    assert "budget" in told.note_codes and told.suggested_lr == base.suggested_lr
 
 
 def test_lr_find_reads_the_log_and_gives_the_same_answer(tmp_path):
