@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,8 @@ from lrdoctor.detectors.direction import signs_of, typical_band
 from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low, update_ratio_low
 from lrdoctor.detectors.stats import human_lr
 from lrdoctor.run import run_from_frame
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def crawl(lr=1e-4, drift=0.05, n=300, ratio=None, optimizer=None, seed=0):
@@ -423,3 +426,17 @@ def test_the_first_jump_only_ever_lowers_the_backoff(lr, jump, every, optimizer)
         return
     assert got.lr <= backoff.lr and got.lr < lr
     assert got.method == ("first_jump_edge" if got.lr < backoff.lr else backoff.method)
+
+
+def test_only_a_loud_finding_puts_its_number_on_the_report():
+    # Adam at 0.3 on blobs: LR001 says (info) that the LR is above Adam's range and gives a
+    # number; a report that passes does not ask its reader to change the LR.
+    import lrdoctor
+
+    [run] = lrdoctor.check(ROOT / "fixtures" / "blobs_adam_too_high.parquet").runs
+    quiet = [f for f in run.findings if f.suggested_lr is not None]
+    assert quiet and all(f.severity == "info" for f in quiet)
+    assert (run.suggested_lr, run.suggested_lr_range) == (None, None)
+    [loud] = lrdoctor.check(ROOT / "fixtures" / "spirals_adam_too_high.csv.gz").runs
+    numbered = [f for f in loud.findings if f.suggested_lr is not None and f.severity != "info"]
+    assert numbered and loud.suggested_lr == numbered[0].suggested_lr
