@@ -207,6 +207,16 @@ def test_finite_values_and_where_true_are_the_masks_they_replace(values, flags, 
     assert _same(numeric.where_true(x, ~run), x[~run])
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(cells, max_size=30))
+def test_finite_rows_are_the_series_finite_rows(values):
+    x = np.asarray(values, dtype=float)
+    s = Series(np.arange(len(x), dtype=float), x)
+    ours, theirs = stats.finite_rows(s), s.finite()
+    assert _same(ours.step, theirs.step) and _same(ours.value, theirs.value)
+    assert numeric.all_finite(x) == bool(np.isfinite(x).all())
+
+
 def test_median_and_quartiles_leave_other_inputs_to_numpy():
     ints = np.array([3, 1, 2, 8], dtype=np.int64)
     assert _same(numeric.median(ints), np.median(ints))

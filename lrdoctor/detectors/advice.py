@@ -16,8 +16,8 @@ import numpy as np
 
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.direction import Signs, typical_band
-from lrdoctor.detectors.stats import human_lr
-from lrdoctor.numeric import where_true
+from lrdoctor.detectors.stats import finite_rows, human_lr
+from lrdoctor.numeric import all_finite, where_true
 from lrdoctor.run import Run
 
 # How a suggestion is sized: numbers with their provenance in rules/_advice.toml.
@@ -100,7 +100,9 @@ def _peak_lr(run: Run, until: float | None) -> float | None:
     if not run.has("lr"):
         return None
     s = run["lr"] if until is None else run["lr"].until(until + 1)
-    v = where_true(s.value, np.isfinite(s.value) & (s.value > 0))
+    v = s.value
+    if not (len(v) and all_finite(v) and v.min() > 0):  # the usual column: no mask to build
+        v = where_true(v, np.isfinite(v) & (v > 0))
     return float(v.max()) if len(v) else None
 
 
@@ -478,7 +480,7 @@ def unbounded_growth(run: Run) -> float | None:
     without a logged weight norm or when it stays within `beyond_bounded` of the bound."""
     if not run.has("weight_norm"):
         return None
-    w = run["weight_norm"].finite()
+    w = finite_rows(run["weight_norm"])
     keep = (w.value > 0) & (w.step >= 1)
     per_step = w.value[keep] / w.step[keep]
     if len(per_step) < 5:
@@ -502,7 +504,7 @@ def from_blow_up(
     for name, power in (("grad_norm", 1.0), ("loss", 0.5)):
         if not run.has(name):
             continue
-        part = run[name].until(until).finite()
+        part = finite_rows(run[name].until(until))
         v, steps = part.value[-(last + 1) :], part.step[-(last + 1) :]
         if len(v) < 4 or np.any(v <= 0):
             continue
@@ -534,7 +536,7 @@ def from_first_jump(
     """
     if lr is None or not run.has("loss"):
         return None
-    loss = run["loss"].finite()
+    loss = finite_rows(run["loss"])
     if len(loss) < 2 or loss.value[0] <= 0:
         return None
     jump = float(loss.value[1] / loss.value[0])

@@ -15,7 +15,7 @@ import numpy as np
 
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.stats import median
-from lrdoctor.numeric import corrcoef, finite_values, where_true, windows
+from lrdoctor.numeric import all_finite, corrcoef, finite_values, where_true, windows
 from lrdoctor.run import Run, Series
 
 
@@ -195,15 +195,21 @@ def peak_phase_update_ratio(run: Run, share: float = 0.5, skip: float = 0.1) -> 
     if not run.has("update_ratio"):
         return None
     ratio = run["update_ratio"]
-    keep = np.isfinite(ratio.value) & (ratio.value > 0)
+    # Every value finite and positive (the usual column): no mask to build.
+    clean = all_finite(ratio.value) and len(ratio) and ratio.value.min() > 0
+    keep = None if clean else np.isfinite(ratio.value) & (ratio.value > 0)
     if run.has("lr"):
         lr = run["lr"]
         # Logged on the same rows (one shared step array): the LR at each row is its value.
         same_rows = lr.step is ratio.step and lr.value.dtype == np.float64
         lr = lr.value if same_rows else lr.at(ratio.step)
-        peak = np.nanmax(lr) if np.isfinite(lr).any() else np.nan
+        # Without a NaN, nanmax is max.
+        peak = lr.max() if all_finite(lr) else np.nanmax(lr) if np.isfinite(lr).any() else np.nan
         if np.isfinite(peak) and peak > 0:
-            keep &= lr >= share * peak
+            high = lr >= share * peak
+            keep = high if keep is None else keep & high
+    if keep is None:
+        keep = np.ones(len(ratio), bool)
     v = where_true(ratio.value, keep)
     v = v[int(len(v) * skip) :]
     return float(median(v)) if len(v) >= 4 else None

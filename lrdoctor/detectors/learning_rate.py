@@ -33,14 +33,14 @@ from lrdoctor.detectors.shape import (
     shape_of,
     weights_exploded,
 )
-from lrdoctor.detectors.stats import median
+from lrdoctor.detectors.stats import finite_rows, median
 from lrdoctor.detectors.validation import validation_rise
-from lrdoctor.numeric import where_true
+from lrdoctor.numeric import all_finite, where_true
 from lrdoctor.run import Run
 
 
 def _finite_loss(run: Run) -> bool:
-    return run.has("loss") and bool(np.isfinite(run["loss"].value).all())
+    return run.has("loss") and all_finite(run["loss"].value)
 
 
 def _sign_slots(prefix: str, sign: Sign) -> dict:
@@ -684,7 +684,7 @@ def _still_falling(sh, min_z: float) -> bool:
 
 
 def _ratio_window(run: Run, skip: float = 0.1) -> np.ndarray:
-    s = run["update_ratio"].finite()
+    s = finite_rows(run["update_ratio"])
     v = s.value[int(len(s) * skip) :]
     return where_true(v, v > 0)
 

@@ -8,7 +8,16 @@ import numpy as np
 
 from lrdoctor.detectors.advice import peak_lr, profile
 from lrdoctor.detectors.direction import opens_late
-from lrdoctor.detectors.stats import Curve, binned, head_level, median, median_se, theil_sen
+from lrdoctor.detectors.stats import (
+    Curve,
+    binned,
+    finite_rows,
+    head_level,
+    median,
+    median_se,
+    theil_sen,
+)
+from lrdoctor.numeric import all_finite
 from lrdoctor.run import Run, Series
 
 BINS = 20
@@ -94,11 +103,10 @@ def finite_prefix(run: Run) -> Series:
     """The loss up to (excluding) its first non-finite value (computed once per run)."""
     if "finite_prefix" not in run.derived:
         s = run["loss"]
-        finite = np.isfinite(s.value)
-        if finite.all():
+        if all_finite(s.value):
             run.derived["finite_prefix"] = s
         else:
-            end = int(np.argmin(finite))
+            end = int(np.argmin(np.isfinite(s.value)))
             run.derived["finite_prefix"] = Series(s.step[:end], s.value[:end])
     return run.derived["finite_prefix"]
 
@@ -215,7 +223,7 @@ def high_lr_phase(run: Run, share: float, least: float, points: int) -> tuple[Ru
     """
     if not run.has("lr"):
         return run, 1.0
-    lr = run["lr"].finite()
+    lr = finite_rows(run["lr"])
     top = lr.value.max() if len(lr) else 0.0
     if top <= 0 or lr.value.min() >= share * top:
         return run, 1.0
