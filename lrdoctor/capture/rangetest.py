@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,7 @@ def lr_range_test(
         optimizer,
         step_loss,
         batches,
-        start_lr=start_lr,
-        end_lr=end_lr,
-        steps=steps,
-        path=path,
-        diverge_factor=diverge_factor,
-        method=method,
-        budget_steps=budget_steps,
+        Options(start_lr, end_lr, steps, path, diverge_factor, method, budget_steps),
     )
 
 
@@ -108,13 +103,7 @@ def lightning_range_test(
             optimizer,
             step_loss,
             data,
-            start_lr=start_lr,
-            end_lr=end_lr,
-            steps=steps,
-            path=path,
-            diverge_factor=diverge_factor,
-            method=method,
-            budget_steps=budget_steps,
+            Options(start_lr, end_lr, steps, path, diverge_factor, method, budget_steps),
         )
 
 
@@ -159,14 +148,7 @@ def hf_range_test(
             optimizer,
             step_loss,
             trainer.get_train_dataloader(),
-            start_lr=start_lr,
-            end_lr=end_lr,
-            steps=steps,
-            path=path,
-            diverge_factor=diverge_factor,
-            method=method,
-            budget_steps=budget_steps,
-            budget_source=source,
+            Options(start_lr, end_lr, steps, path, diverge_factor, method, budget_steps, source),
         )
     finally:
         trainer.optimizer = had
@@ -188,22 +170,23 @@ def _first_optimizer(configured):
     return configured
 
 
-def _range_test(
-    model,
-    optimizer,
-    step_loss,
-    batches,
-    *,
-    start_lr,
-    end_lr,
-    steps,
-    path,
-    diverge_factor,
-    method,
-    budget_steps,
-    budget_source="budget_steps",
-):
+@dataclass(frozen=True)
+class Options:
+    """What every range test is told (the public functions' keywords)."""
+
+    start_lr: float
+    end_lr: float
+    steps: int
+    path: str | Path | None
+    diverge_factor: float
+    method: str
+    budget_steps: int | None
+    budget_source: str = "budget_steps"
+
+
+def _range_test(model, optimizer, step_loss, batches, options: Options):
     """The test itself: `step_loss(batch, index)` is the loss of one batch, with a graph."""
+    start_lr, end_lr, steps, path = options.start_lr, options.end_lr, options.steps, options.path
     import torch
 
     from lrdoctor.capture.torch import TorchCapture
@@ -244,7 +227,7 @@ def _range_test(
             cap.log(loss=value)
             optimizer.step()
             ratios.append((cap.last or {}).get("update_ratio", math.nan))
-            if step + 1 >= wait and blew_up(losses, diverge_factor=diverge_factor):
+            if step + 1 >= wait and blew_up(losses, diverge_factor=options.diverge_factor):
                 break
     finally:
         cap.close()
@@ -261,12 +244,12 @@ def _range_test(
         lrs,
         losses,
         source=source,
-        diverge_factor=diverge_factor,
-        method=method,
+        diverge_factor=options.diverge_factor,
+        method=options.method,
         family=family,
         update_ratio=np.asarray(ratios, dtype=float),
-        steps=budget_steps,
-        steps_source=budget_source,
+        steps=options.budget_steps,
+        steps_source=options.budget_source,
     )
 
 
