@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
@@ -234,7 +235,21 @@ def detect_columns(
 
     An override naming a column that is not there is an error, so a typo never passes silently.
     """
-    overrides = dict(overrides or {})
+    # A folder of logs repeats one header (and each log's header is matched by the sniffer,
+    # the column selection and build_run): a header of ordinary width is matched once per
+    # process. The caller gets its own dict (build_run adds to it).
+    names, items = tuple(names), tuple((overrides or {}).items())
+    if len(names) > CACHED_HEADER:
+        return _detect(names, items)
+    return dict(_cached_detect(names, items))
+
+
+# Headers up to this many names are remembered by `detect_columns` (a few hundred at most).
+CACHED_HEADER = 1000
+
+
+def _detect(names: tuple[str, ...], override_items: tuple[tuple[str, str], ...]) -> dict:
+    overrides = dict(override_items)
     chosen: dict[str, str] = {}
     for signal, column in overrides.items():
         if signal not in ALIASES:
@@ -274,6 +289,9 @@ def detect_columns(
             chosen[signal] = match
             used.add(match)
     return chosen
+
+
+_cached_detect = functools.lru_cache(maxsize=256)(_detect)
 
 
 def optimizer_from_columns(columns: Mapping[str, str]) -> str | None:

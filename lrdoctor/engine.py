@@ -35,6 +35,9 @@ class Options:
     # Keep each plotted signal binned in the report (lrdoctor/curves.py) for pictures.
     curves: bool = False
     limits: Limits = DEFAULT_LIMITS
+    # Keep the loss preview (`RunReport.preview`) for the text report's sparkline and the
+    # plots; the other output formats never show it, so their checks skip computing it.
+    preview: bool = True
 
 
 def plan(
@@ -63,17 +66,20 @@ def needed_signals(planned: Sequence[PlannedRule]) -> set[str]:
     return out
 
 
-def check_run(run, planned: Sequence[PlannedRule], curves: bool = False) -> RunReport:
+def check_run(
+    run, planned: Sequence[PlannedRule], curves: bool = False, preview: bool = True
+) -> RunReport:
     """Apply every planned rule to one normalised run; a detector that raises is an outcome.
 
-    `curves`: also keep the run's plotted signals, binned, for a picture of it.
+    `curves`: also keep the run's plotted signals, binned, for a picture of it; `preview`:
+    keep the sampled loss curve (`RunReport.preview`), left empty without it.
     """
     report = RunReport(
         source=run.source,
         columns=dict(run.columns),
         optimizer=run.optimizer,
         n_steps=run.n_steps,
-        preview=_preview(run),
+        preview=_preview(run) if preview else ((), ()),
     )
     if curves:
         from lrdoctor.curves import run_curves
@@ -193,7 +199,7 @@ def check_path(path, planned: Sequence[PlannedRule], options: Options) -> list[R
                 if not run.has("loss"):
                     raise _no_loss(table, options.columns)
                 where = "the engine"
-                reports.append(check_run(run, planned, options.curves))
+                reports.append(check_run(run, planned, options.curves, options.preview))
         return reports
     except LrdoctorError as exc:  # a column override this log lacks names the log, too
         text = str(exc) if getattr(exc, "source", "") else error_text(path, str(exc))

@@ -12,6 +12,7 @@ Template format specs, beyond Python's own (`{x:.0%}`, `{x:,}`):
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 from collections.abc import Mapping, Sequence
@@ -92,7 +93,7 @@ def fill(
     """
     phrases = phrases or {}
     out = []
-    for literal, name, spec, _conversion in string.Formatter().parse(template):
+    for literal, name, spec in _parsed(template):
         out.append(literal)
         if name is None:
             continue
@@ -102,12 +103,19 @@ def fill(
         if name in phrases:
             codes = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
             texts = []
+            inner = {k: v for k, v in phrases.items() if k != name}
             for code in codes:
                 if code not in phrases[name]:
                     raise SlotError(f"slot {name!r}: no phrase for {code!r}")
-                inner = {k: v for k, v in phrases.items() if k != name}
                 texts.append(fill(phrases[name][code], slots, inner))
             out.append(("; " if spec == "clauses" else ", ").join(texts))
             continue
         out.append(format_value(value, spec or ""))
     return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(template: str) -> tuple[tuple[str, str | None, str | None], ...]:
+    """A template's (literal, slot name, spec) parts: the templates are the rule files' few
+    hundred, filled for every finding of every run, so each is parsed once per process."""
+    return tuple((lit, name, spec) for lit, name, spec, _ in string.Formatter().parse(template))

@@ -73,7 +73,7 @@ class Session:
         """Every planned rule on one run (watch and Monitor call this after each refresh)."""
         from lrdoctor.engine import check_run
 
-        return check_run(run, self.planned, self.options.curves)
+        return check_run(run, self.planned, self.options.curves, self.options.preview)
 
     def check(
         self,

@@ -143,11 +143,16 @@ def _fail_level(fail_on: str | None, session) -> str:
     return check_severity(fail_on, "--fail-on") if fail_on else session.fail_on
 
 
+# The output formats that show `RunReport.preview`; the others' checks skip computing it.
+PREVIEW_FORMATS = ("text", "html")
+
+
 def _read_options(session, format: str, limits):
-    """The session with the command line's read limits, and binned curves for --format html."""
+    """The session with the command line's read limits, binned curves for --format html, and
+    the loss preview only for the formats that draw it (text's sparkline, html's fallback)."""
     import dataclasses
 
-    options = dataclasses.replace(session.options, limits=limits)
+    options = dataclasses.replace(session.options, limits=limits, preview=format in PREVIEW_FORMATS)
     if format == "html":  # say a missing extra before reading anything; keep curves to draw
         from lrdoctor.plots import require
 
