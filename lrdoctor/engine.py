@@ -347,11 +347,19 @@ def _pool_round(paths, indices, planned, options, jobs, done) -> list[list[int]]
 
 
 def _before_fork(paths: Sequence[Path]) -> None:
-    """Import here what every worker would otherwise import for itself after the fork (numpy,
-    pyarrow, the run model, the detectors: ≈ 0.1-0.2 s of CPU each), and move what exists to
-    the GC's permanent generation (until the workers are forked) so that their collections
-    do not copy its pages."""
+    """Import here what every worker would otherwise import for itself after the fork
+    (`preload`: ≈ 0.1-0.2 s of CPU each), and move what exists to the GC's permanent
+    generation (until the workers are forked) so that their collections do not copy its
+    pages."""
     import gc
+
+    preload(paths)
+    gc.freeze()
+
+
+def preload(paths: Sequence) -> None:
+    """Import what checking these inputs will need: numpy, pyarrow (and its CSV or Parquet
+    module, by the local inputs' suffixes), the run model, the detectors and the renderer."""
     import importlib
 
     import pyarrow  # noqa: F401
@@ -359,11 +367,10 @@ def _before_fork(paths: Sequence[Path]) -> None:
     import lrdoctor.detectors  # noqa: F401  (imports lrdoctor.run and numpy)
     import lrdoctor.render  # noqa: F401
 
-    suffixes = {p.name.lower().rsplit(".", 1)[-1] for p in paths}
+    suffixes = {p.name.lower().rsplit(".", 1)[-1] for p in paths if isinstance(p, Path)}
     for suffix, module in (("csv", "pyarrow.csv"), ("parquet", "pyarrow.parquet")):
         if suffix in suffixes:
             importlib.import_module(module)
-    gc.freeze()
 
 
 # A worker's rules and options, sent once when it starts rather than with every input.

@@ -4,6 +4,7 @@ skips when the output format does not show it: the same results either way."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,21 @@ def test_a_finding_s_record_is_asdict_s() -> None:
     for f in findings:
         assert f.to_dict() == dataclasses.asdict(f)
         assert list(f.to_dict()) == list(dataclasses.asdict(f))
+
+
+def test_the_command_line_s_check_collects_once_its_imports_are_done(monkeypatch) -> None:
+    import gc
+
+    from lrdoctor.commands.check import settle_start_up
+
+    was = gc.get_freeze_count()
+    settle_start_up(LOGS)  # collector on (an API caller, typer): nothing happens
+    assert gc.isenabled() and gc.get_freeze_count() == was
+    gc.disable()  # as lrdoctor.cli.main starts a check
+    try:
+        settle_start_up(LOGS)
+        assert gc.isenabled() and gc.get_freeze_count() > was
+        assert {"pyarrow.csv", "pyarrow.parquet", "lrdoctor.detectors"} <= set(sys.modules)
+    finally:
+        gc.unfreeze()
+        gc.enable()

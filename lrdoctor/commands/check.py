@@ -258,9 +258,26 @@ def _run(session, inputs, executor: str, scheduler, jobs, show: bool):
 
     if executor == "local" and scheduler:
         raise ConfigError("--scheduler needs --executor dask or --executor ray")
+    settle_start_up(inputs if executor == "local" else [])
     if executor != "local":
         return _run_elsewhere(session, inputs, executor, scheduler, jobs, show)
     return _run_all(session, inputs, jobs, show)
+
+
+def settle_start_up(inputs) -> None:
+    """When the entry point started the check with the collector off (lrdoctor.cli.main):
+    import what checking `inputs` here will need, move every object made so far to the
+    collector's permanent generation (it lives until the process ends; collections never
+    visit it again) and collect as usual from here. Otherwise (an API call, typer) nothing."""
+    import gc
+
+    if gc.isenabled():
+        return
+    from lrdoctor.engine import preload
+
+    preload(inputs)
+    gc.freeze()
+    gc.enable()
 
 
 def _run_all(session, inputs, jobs, show: bool):
