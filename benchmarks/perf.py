@@ -28,7 +28,8 @@ from pathlib import Path
 PY = sys.executable
 LRDOCTOR = [PY, "-m", "lrdoctor"]
 ROOT = Path(__file__).resolve().parent.parent
-# Set per run by `run()`: the children's environment (bytecode cache in the temporary folder).
+# Set per run by `run()`: the children's environment (bytecode cache and rule-file cache in
+# the temporary folder).
 CHILD_ENV: dict[str, str] | None = None
 
 
@@ -445,6 +446,10 @@ def run(
         tmp = Path(tmp)
         CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        # The rule files' parsed cache, as an installed user has it after the first check
+        # (each case's discarded warm-up fills it): private, so that other lrdoctor processes
+        # on the machine (a test suite) cannot evict its entries between repetitions.
+        CHILD_ENV["LRDOCTOR_CACHE_DIR"] = str(tmp / "cache")
         print(table([]), flush=True)
 
         def add(rows_: list[Row]) -> None:  # each row as soon as it is measured
