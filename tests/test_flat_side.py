@@ -136,3 +136,17 @@ def test_a_calm_start_puts_the_too_low_cause_first_as_lr003_does():
     [ev] = nothing_learned(run)
     assert ev.slots["causes"][0] == "lr_low"
     assert [e.slots.get("sign") for e in lr_too_low(run)] == ["calm_start"]
+
+
+def test_a_side_read_off_the_familys_usual_best_alone_is_a_warning_either_way():
+    # The prior is weak evidence: a model whose labels are shuffled sits at chance level too.
+    import lrdoctor
+
+    for lr, category in ((0.0178, "lr_too_high"), (1e-4, "lr_too_low")):
+        [rr] = lrdoctor.check(at_chance(lr, fall=0.01), optimizer="rmsprop").runs
+        [finding] = [f for f in rr.findings if f.category == category]
+        assert (finding.reason, finding.severity) in {
+            ("flat_above_best", "warning"),
+            ("flat_below_best", "warning"),
+            ("no_progress", "warning"),
+        }
