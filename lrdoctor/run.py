@@ -9,6 +9,7 @@ import numpy as np
 
 from lrdoctor.columns import canonical_optimizer, detect_columns, optimizer_from_columns
 from lrdoctor.errors import InputError
+from lrdoctor.numeric import all_finite
 from lrdoctor.readers.base import Table
 
 # Where int64 ends: a step at or past it came from a float (a CSV cell beyond int64).
@@ -26,8 +27,12 @@ class Series:
         return len(self.step)
 
     def finite(self) -> Series:
+        """The rows with a finite value: the series itself when its sum proves every value
+        finite (`numeric.all_finite`: one reduction, no series-long mask)."""
+        if all_finite(self.value):
+            return self
         keep = np.isfinite(self.value)
-        return self if keep.all() else Series(self.step[keep], self.value[keep])
+        return Series(self.step[keep], self.value[keep])
 
     def until(self, step: float) -> Series:
         """The part logged before `step` (exclusive)."""

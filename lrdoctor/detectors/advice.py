@@ -16,7 +16,7 @@ import numpy as np
 
 from lrdoctor.detectors import knowledge
 from lrdoctor.detectors.direction import Signs, typical_band
-from lrdoctor.detectors.stats import finite_rows, human_lr
+from lrdoctor.detectors.stats import human_lr
 from lrdoctor.numeric import all_finite, where_true
 from lrdoctor.run import Run
 
@@ -480,7 +480,7 @@ def unbounded_growth(run: Run) -> float | None:
     without a logged weight norm or when it stays within `beyond_bounded` of the bound."""
     if not run.has("weight_norm"):
         return None
-    w = finite_rows(run["weight_norm"])
+    w = run["weight_norm"].finite()
     keep = (w.value > 0) & (w.step >= 1)
     per_step = w.value[keep] / w.step[keep]
     if len(per_step) < 5:
@@ -504,7 +504,7 @@ def from_blow_up(
     for name, power in (("grad_norm", 1.0), ("loss", 0.5)):
         if not run.has(name):
             continue
-        part = finite_rows(run[name].until(until))
+        part = run[name].until(until).finite()
         v, steps = part.value[-(last + 1) :], part.step[-(last + 1) :]
         if len(v) < 4 or np.any(v <= 0):
             continue
@@ -536,7 +536,7 @@ def from_first_jump(
     """
     if lr is None or not run.has("loss"):
         return None
-    loss = finite_rows(run["loss"])
+    loss = run["loss"].finite()
     if len(loss) < 2 or loss.value[0] <= 0:
         return None
     jump = float(loss.value[1] / loss.value[0])

@@ -6,7 +6,7 @@ import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
-from lrdoctor.detectors.stats import binned, finite_rows, median
+from lrdoctor.detectors.stats import binned, median
 from lrdoctor.numeric import all_finite
 from lrdoctor.run import Run, Series
 
@@ -75,7 +75,7 @@ def non_finite(
         return []
     step, signal, value = first
     empty = Series(np.empty(0), np.empty(0))
-    prefix = finite_rows(run["loss"].until(step)) if run.has("loss") else empty
+    prefix = run["loss"].until(step).finite() if run.has("loss") else empty
     slots: dict = {"signal": signal, "value": value, "prefix_n": len(prefix)}
     climbed: list[str] = []
     # Fewer values than a climb test needs can still be read when each one fell: a run that
@@ -93,7 +93,7 @@ def non_finite(
                 # A ratio of medians of a few noisy samples (a logger that records one step's
                 # gradient norm per logging window) doubles by chance: the rise must also clear
                 # the spread of the level before it, as the loss's does.
-                z_norm, ratio = climb(finite_rows(run[name].until(step)), window)
+                z_norm, ratio = climb(run[name].until(step).finite(), window)
                 if ratio > norm_factor and z_norm > loss_z:
                     climbed.append(name)
                     slots[f"{name}_rise"] = ratio

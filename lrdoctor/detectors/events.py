@@ -9,7 +9,6 @@ from lrdoctor.detectors import advice as suggest
 from lrdoctor.detectors.shape import finite_prefix, shape_of
 from lrdoctor.detectors.stats import (
     above_reference,
-    finite_rows,
     human_lr,
     local_reference_bins,
     median,
@@ -125,7 +124,7 @@ def _grad_norm_lead(
     """
     if not run.has("grad_norm"):
         return "not_logged", None
-    g = finite_rows(run["grad_norm"])
+    g = run["grad_norm"].finite()
     if len(g) < 50:
         return "short", None
     spike_step = steps[first]
@@ -261,7 +260,7 @@ def overfitting(
 def _warmup_end(run: Run, start_below: float, reached: float) -> float | None:
     """The step where a rising LR first reaches `reached` of its peak, when the run starts with
     a warm-up (an LR below `start_below` of its peak)."""
-    lr = finite_rows(run["lr"])
+    lr = run["lr"].finite()
     # A non-positive peak is not a learning rate (a sign flip or a junk column): no warm-up.
     if len(lr) < 10 or lr.value.max() <= 0 or lr.value[0] >= start_below * lr.value.max():
         return None
@@ -320,7 +319,7 @@ def decay_too_early(
     before_cut: float = 0.2,
 ) -> list[Evidence]:
     """The LR reached ~0 while the loss was still falling fast, and the loss stopped with it."""
-    lr = finite_rows(run["lr"])
+    lr = run["lr"].finite()
     sh = shape_of(run)
     if sh is None or len(lr) < 10:
         return []

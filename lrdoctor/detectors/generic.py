@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrdoctor.detectors import Evidence, detector
-from lrdoctor.detectors.stats import binned, finite_rows, pairs
+from lrdoctor.detectors.stats import binned, pairs
 from lrdoctor.run import Run
 
 OPS = ("below", "above")
@@ -27,7 +27,7 @@ def threshold(
     run: Run, signal: str, op: str = "below", value: float = 0.0, after_step: float = 0
 ) -> list[Evidence]:
     """The signal must stay `op` (below/above) `value` from `after_step` on."""
-    s = finite_rows(run[signal])
+    s = run[signal].finite()
     keep = s.step >= after_step
     steps, values = s.step[keep], s.value[keep]
     bad = values > value if op == "below" else values < value
@@ -61,7 +61,7 @@ def reach_by(
 
     A run that ends before `by_step` without reaching the target is not judged yet.
     """
-    s = finite_rows(run[signal])
+    s = run[signal].finite()
     upto = s.step <= by_step
     values = s.value[upto]
     reached = values >= target if direction == "above" else values <= target
@@ -97,7 +97,7 @@ def trend(
     """The signal must not `direction` (rise/fall) by more than `tolerance` (relative to its
     level) over the last `window` of the run: Theil-Sen slope of the binned medians.
     """
-    s = finite_rows(run[signal])
+    s = run[signal].finite()
     if len(s) < 4:
         return []
     start = s.step[0] + (1 - window) * (s.step[-1] - s.step[0])

@@ -9,7 +9,6 @@ import numpy as np
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import Signs, high_signs, low_signs, opens_late, signs_of
-from lrdoctor.detectors.stats import finite_rows
 from lrdoctor.run import Run
 
 
@@ -30,7 +29,7 @@ def learned_nothing(run: Run, s: Signs, min_moved: float) -> tuple[bool, float |
         return False, None
     if not run.has("val_loss"):
         return True, None
-    v = finite_rows(run["val_loss"]).value
+    v = run["val_loss"].finite().value
     if len(v) < 2 or v[0] <= 0:
         return True, None
     val_moved = float(np.median(v[-max(1, len(v) // 4) :]) / v[0])

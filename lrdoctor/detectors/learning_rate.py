@@ -33,7 +33,7 @@ from lrdoctor.detectors.shape import (
     shape_of,
     weights_exploded,
 )
-from lrdoctor.detectors.stats import finite_rows, median
+from lrdoctor.detectors.stats import median
 from lrdoctor.detectors.validation import validation_rise
 from lrdoctor.numeric import all_finite, where_true
 from lrdoctor.run import Run
@@ -684,7 +684,7 @@ def _still_falling(sh, min_z: float) -> bool:
 
 
 def _ratio_window(run: Run, skip: float = 0.1) -> np.ndarray:
-    s = finite_rows(run["update_ratio"])
+    s = run["update_ratio"].finite()
     v = s.value[int(len(s) * skip) :]
     return where_true(v, v > 0)
 

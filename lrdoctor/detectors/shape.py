@@ -11,7 +11,6 @@ from lrdoctor.detectors.direction import opens_late
 from lrdoctor.detectors.stats import (
     Curve,
     binned,
-    finite_rows,
     head_level,
     median,
     median_se,
@@ -223,7 +222,7 @@ def high_lr_phase(run: Run, share: float, least: float, points: int) -> tuple[Ru
     """
     if not run.has("lr"):
         return run, 1.0
-    lr = finite_rows(run["lr"])
+    lr = run["lr"].finite()
     top = lr.value.max() if len(lr) else 0.0
     if top <= 0 or lr.value.min() >= share * top:
         return run, 1.0

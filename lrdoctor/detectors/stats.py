@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.numeric import all_finite, median, quartiles, windows
+from lrdoctor.numeric import median, quartiles, windows
 from lrdoctor.present import fmt_lr, fmt_num  # noqa: F401  (re-export until callers move)
 from lrdoctor.run import Series
 
@@ -56,12 +56,6 @@ def _strided(block: np.ndarray, cap: int = SAMPLE) -> np.ndarray:
     return block if stride == 1 else block[:, ::stride]
 
 
-def finite_rows(series: Series) -> Series:
-    """`series.finite()`: the series itself when its sum proves every value finite
-    (`numeric.all_finite`, one reduction and no series-long mask)."""
-    return series if all_finite(series.value) else series.finite()
-
-
 def bin_size(n: int, bins: int) -> int:
     return max(1, -(-n // bins))
 
@@ -71,7 +65,7 @@ def binned(series: Series, bins: int = 100, min_per_bin: int = 1) -> Curve:
 
     O(n) for the finite check, O(bins × SAMPLE) for the quantiles whatever the length.
     """
-    s = finite_rows(series)
+    s = series.finite()
     n = len(s)
     size = max(min_per_bin, bin_size(n, bins))
     full = (n // size) * size

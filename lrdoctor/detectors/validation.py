@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrdoctor.detectors.shape import finite_prefix
-from lrdoctor.detectors.stats import edge_pad, finite_rows, median
+from lrdoctor.detectors.stats import edge_pad, median
 from lrdoctor.numeric import windows
 from lrdoctor.run import Run
 
@@ -77,7 +77,7 @@ def _smoothed_rise(run: Run, min_rise: float, min_points: int, min_z: float):
     robust ValidationRise, or (evaluations, k, end) for the single-evaluation fallback."""
     if not run.has("val_loss"):
         return None
-    val = finite_rows(run["val_loss"])
+    val = run["val_loss"].finite()
     if len(val) < min_points:
         return None
     smooth = median(windows(edge_pad(val.value, 1), 3), axis=1)
