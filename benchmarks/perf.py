@@ -499,7 +499,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
         "--write-doc",
         type=Path,
         metavar="MD",
-        help="also write the table into the 'perf' block of MD (<!-- measured: perf -->)",
+        help="also write the table into MD: its 'perf' block with --quick, its 'perf-full' "
+        "block at full sizes (<!-- measured: perf -->, <!-- measured: perf-full -->)",
     )
     a = ap.parse_args(argv)
     only = tuple(a.only.split(",")) if a.only else CASES
@@ -527,12 +528,20 @@ def main(argv: list[str] | None = None) -> list[Row]:
         command = " ".join(
             ["python benchmarks/perf.py", *(argv if argv is not None else sys.argv[1:])]
         )
-        write_block(a.write_doc, result, command, load_start, load_end)
+        block = "perf" if a.quick else "perf-full"
+        write_block(a.write_doc, result, command, load_start, load_end, block)
     return result
 
 
-def write_block(doc: Path, rows: list[Row], command: str, load_start: float, load_end: float):
-    """Put the table into the 'perf' block of `doc` (benchmarks/measured.py: written by this
+def write_block(
+    doc: Path,
+    rows: list[Row],
+    command: str,
+    load_start: float,
+    load_end: float,
+    block: str = "perf",
+):
+    """Put the table into block `block` of `doc` (benchmarks/measured.py: written by this
     script only, with the command, commit, date, machine and load)."""
     import pandas
     import pyarrow
@@ -546,7 +555,7 @@ def write_block(doc: Path, rows: list[Row], command: str, load_start: float, loa
         f"start, {load_end:.1f} at the end** (2 cores: above ~1 the wall times are inflated)"
     )
     body = f"{table(rows)}\n\n```text\n{BASELINES.rstrip()}\n```"
-    measured.write(doc, "perf", body, command, markdown=True, note=note)
+    measured.write(doc, block, body, command, markdown=True, note=note)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,17 @@ def test_the_table_goes_between_the_markers_with_the_command_and_the_load(tmp_pa
     assert "| Monitor.update | µs | 6.50 µs | 650.00 µs | 1.00 % | <= 1% | PASS |  |" in text
 
 
+def test_full_sizes_have_a_block_of_their_own(tmp_path):
+    perf = _perf()
+    doc = tmp_path / "performance.md"
+    quick = "<!-- measured: perf -->\nquick\n<!-- end measured -->\n"
+    doc.write_text(quick + "<!-- measured: perf-full -->\nold\n<!-- end measured -->\n")
+    row = perf.Row("10,000,000-row parquet", "time", 1.0, 1.0, "s", 1.0, "<= 1.3x", True)
+    perf.write_block(doc, [row], "python benchmarks/perf.py", 0.2, 0.4, "perf-full")
+    text = doc.read_text()
+    assert text.startswith(quick) and "old" not in text and "10,000,000-row parquet" in text
+
+
 def test_only_runs_the_named_cases():
     perf = _perf()
     rows = perf.main(["--only", "startup", "--reps", "1"])
