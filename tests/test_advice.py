@@ -140,6 +140,18 @@ def test_a_run_that_made_no_progress_is_not_sized_by_its_noise():
         assert "fall" not in ev.slots and ev.slots["advice"] == "family_prior"
 
 
+def test_a_fall_within_the_noise_does_not_name_the_family_either():
+    # Loss-only and unnamed: 5% lost at lr=1e-4 would say Adam-type by the loss lost per unit
+    # of lr x steps (test above); when that fall is noise (fall_gain None) it says nothing of
+    # the family, so no family prior sizes the raise: at least 10x, toward the unknown band.
+    run = crawl(lr=1e-4)
+    noise = adv.raise_toward_best(run, 1e-4, signs_of(run), drop_split=1.0, fall_gain=None)
+    assert noise.method == "at_least" and "family" not in noise.numbers
+    assert noise.numbers["center"] == math.sqrt(math.prod(typical_band(None)))
+    fell = adv.raise_toward_best(run, 1e-4, signs_of(run), drop_split=1.0, fall_gain=30.0)
+    assert (fell.numbers["family"], fell.numbers["family_from"]) == ("adam", "loss_per_lr")
+
+
 def test_lr003_and_lr004_carry_the_family_advice_in_their_evidence():
     run = crawl(lr=1e-5, drift=0.03, ratio=5e-5)
     [low] = lr_too_low(run)

@@ -279,7 +279,10 @@ def raise_toward_best(
     the ratio and the fall size it alone.
     """
     ratio = s.update_ratio if s is not None else None
-    guess = guess_family(run, lr, s, ratio_split=ratio_split, drop_split=drop_split)
+    # A fall within the loss's noise (fall_gain None) says nothing of the loss lost per unit
+    # of LR either: only a logged optimizer or the update ratio name the family then.
+    told = s if fall_gain is not None or ratio else None
+    guess = guess_family(run, lr, told, ratio_split=ratio_split, drop_split=drop_split)
     prior = {"sgd": sgd_best, "adam": adaptive_best}.get(guess.family or "")
     fall = from_fall(lr, s, fall_gain)
     if lr is None or prior is None or prior <= raise_floor(lr):
