@@ -31,6 +31,8 @@ def median(x: np.ndarray, axis: int | None = None):
         out = _median3(x)
     elif n >= SELECT_FROM:
         out = _selected(x)
+    elif n <= SORT_UP_TO:
+        out = _sorted(x)
     else:
         out = None
     return _partitioned(x) if out is None else out
@@ -57,6 +59,30 @@ def _selected(x: np.ndarray):
     if n % 2 == 0:
         return (0.0 + part[..., :k].max(axis=-1) + middle) / 2
     return 0.0 + middle
+
+
+# Up to this row length a sort beats numpy's partition at two or three positions (each call
+# converts its positions and selects once per position): 20 values 0.7 vs 3.7 µs, 20 rows of
+# 100 15 vs 19 µs; at 1,000 values the partition is ahead.
+SORT_UP_TO = 512
+
+
+def _sorted(x: np.ndarray):
+    """The median from sorted rows, or None when a NaN is present (numpy returns the NaN its
+    partition put last, which `_partitioned` finds). Sorted or partitioned, the middle holds
+    the same order statistics; only a zero's sign could differ, and 0.0 + drops it."""
+    part = x.copy(order="K")
+    part.sort(axis=-1)
+    n = x.shape[-1]
+    k = n // 2
+    if x.ndim == 1:
+        if part[-1] != part[-1]:  # NaN sorts last
+            return None
+        return (0.0 + part[k - 1] + part[k]) / 2 if n % 2 == 0 else 0.0 + part[k]
+    last = part[:, -1]
+    if (last != last).any():
+        return None
+    return (0.0 + part[:, k - 1] + part[:, k]) / 2 if n % 2 == 0 else 0.0 + part[:, k]
 
 
 def _median3(x: np.ndarray):
@@ -101,6 +127,8 @@ def quartiles(block: np.ndarray) -> np.ndarray:
         return np.percentile(block, [25, 50, 75], axis=1)
     prev, nxt, gamma, rest, upper, kth = _quartile_positions(m)
     nested = _nested_quartiles(block, prev) if block.size >= NESTED_FROM and m >= 16 else None
+    if nested is None and m <= QUARTILE_SORT_UP_TO:
+        nested = _sorted_quartiles(block, prev, nxt)
     if nested is None:
         part = block.copy(order="K")
         part.partition(kth, axis=1)
@@ -151,6 +179,24 @@ def _nested_quartiles(block: np.ndarray, prev: np.ndarray):
     return a, b
 
 
+# Up to this row length sorting each row beats numpy's partition at the eight positions the
+# quartiles need (100 rows of 20: 13 vs 38 µs; 20 of 100: 11 vs 38 µs; 1 of 2,000: even).
+QUARTILE_SORT_UP_TO = 1024
+
+
+def _sorted_quartiles(block: np.ndarray, prev: np.ndarray, nxt: np.ndarray):
+    """The order statistics at `prev` and `nxt` of each row from sorted rows, as two (3, rows)
+    arrays, or None when the block holds a NaN or a zero: which of -0.0 and 0.0 a position
+    holds depends on how the row was ordered (numpy's partition decides), and the NaN numpy
+    copies is the one its partition put last."""
+    part = block.copy(order="K")
+    part.sort(axis=1)
+    last = part[:, -1]
+    if (last != last).any() or not part.all():  # NaN sorts last; all() is False at a zero
+        return None
+    return part[:, prev].T, part[:, nxt].T
+
+
 @functools.lru_cache(maxsize=64)
 def _quartile_positions(m: int) -> tuple:
     """What `quartiles` needs of a row length `m`, computed once per length (a run's bins
@@ -170,19 +216,12 @@ def _quartile_positions(m: int) -> tuple:
     return (*arrays, kth)
 
 
-def corrcoef(x: np.ndarray, y: np.ndarray) -> float:
-    """`np.corrcoef(x, y)[0, 1]` of two equal-length 1-D float64 arrays, bit for bit: numpy's
-    own steps (cov's centring and dot, then corrcoef's scaling and clip) without the generic
-    argument handling, which costs more than the arithmetic on 20 values."""
-    c = np.array([x, y], dtype=np.float64)
-    c -= c.mean(axis=1)[:, None]
-    c = np.dot(c, c.T.conj())
-    c *= np.true_divide(1, len(x) - 1)
-    stddev = np.sqrt(np.diag(c).real)
-    c /= stddev[:, None]
-    c /= stddev[None, :]
-    np.clip(c.real, -1, 1, out=c.real)
-    return c[0, 1]
+def mean(x: np.ndarray):
+    """`np.mean(x)` of a 1-D float64 array, bit for bit: numpy's own sum over the length,
+    without the ~5 µs of dispatch; any other input goes to np.mean."""
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.ndim == 1 and x.size):
+        return np.mean(x)
+    return x.sum() / len(x)
 
 
 def windows(x: np.ndarray, width: int) -> np.ndarray:
@@ -201,9 +240,16 @@ def all_finite(x: np.ndarray) -> bool:
     """`np.isfinite(x).all()`: a finite sum proves every value finite (a NaN or an infinity
     makes it NaN or infinite) in one reduction and no temporary; only a sum that is not finite
     (or overflows) pays for the elementwise check."""
+    if x.size <= CHECK_UP_TO:
+        return bool(np.isfinite(x).all())
     with np.errstate(over="ignore", invalid="ignore"):
         total = x.sum()
     return math.isfinite(total) or bool(np.isfinite(x).all())
+
+
+# Up to this many values the elementwise check costs less than entering and leaving the
+# errstate the sum needs (2,000 values: 4.6 vs 6.6 µs); past it the sum's single read wins.
+CHECK_UP_TO = 4096
 
 
 def finite_values(x: np.ndarray) -> np.ndarray:

@@ -225,3 +225,33 @@ def test_median_and_quartiles_leave_other_inputs_to_numpy():
     assert _same(numeric.median(f32), np.median(f32))
     cube = np.arange(24, dtype=float).reshape(2, 3, 4)
     assert _same(numeric.median(cube, axis=1), np.median(cube, axis=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(-1e6, 1e6), st.sampled_from((0.0, 1.0, 2.0))), min_size=3, max_size=40
+    )
+)
+def test_order_correlation_is_numpys_corrcoef_bit_for_bit(levels):
+    """The rank trend's exact shortcut against np.corrcoef of order and ranks (ties included)."""
+    from lrdoctor.detectors.direction import _order_correlation
+
+    ranks = np.argsort(np.argsort(np.asarray(levels)))
+    order = np.arange(len(ranks), dtype=float)
+    expected = float(np.corrcoef(order, ranks.astype(float))[0, 1])
+    assert _same(_order_correlation(ranks), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(cells, min_size=1, max_size=300), st.integers(1, 6))
+def test_mean_and_pair_means_are_numpys_bit_for_bit(values, cols):
+    x = np.asarray(values, dtype=float)
+    with np.errstate(all="ignore"):
+        assert _same(numeric.mean(x), np.mean(x))
+        rows = len(x) // (2 * cols)
+        if rows:
+            block = x[: rows * 2 * cols].reshape(rows, 2 * cols)
+            mid = cols
+            expected = np.mean(block[:, mid - 1 : mid + 1], axis=1)
+            assert _same(stats._middle_pair_mean(block, mid), expected)

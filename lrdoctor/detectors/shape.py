@@ -220,21 +220,35 @@ def high_lr_phase(run: Run, share: float, least: float, points: int) -> tuple[Ru
     The whole run when no LR is logged or it never decays below that; None when the high-LR
     phase holds less than `least` of the run or under `points` values (too little to judge).
     """
-    if not run.has("lr"):
+    # LR003 and LR004 cut at the same share: one cut per run, so its shape is computed once.
+    key = ("high_lr_phase", share)
+    if key not in run.derived:
+        run.derived[key] = _high_lr_phase(run, share)
+    phase, held, kept = run.derived[key]
+    if phase is None:
         return run, 1.0
+    if held < least or kept < points:
+        return None, held
+    return phase, held
+
+
+def _high_lr_phase(run: Run, share: float) -> tuple[Run | None, float, int]:
+    """(the cut run, its share of the loss values, how many) or (None, 1.0, 0): the whole run
+    (the run itself is not kept in its own `derived`: no cycle should keep a run alive)."""
+    if not run.has("lr"):
+        return None, 1.0, 0
     lr = run["lr"].finite()
     top = lr.value.max() if len(lr) else 0.0
     if top <= 0 or lr.value.min() >= share * top:
-        return run, 1.0
+        return None, 1.0, 0
     high = lr.value >= share * top
     first, last = int(high.argmax()), len(high) - 1 - int(high[::-1].argmax())
     loss = run["loss"]
     # Steps increase: the loss rows between the first and last high-LR step are one slice.
-    a = int(np.searchsorted(loss.step, lr.step[first], "left"))
-    b = int(np.searchsorted(loss.step, lr.step[last], "right"))
+    a = int(loss.step.searchsorted(lr.step[first], "left"))
+    b = int(loss.step.searchsorted(lr.step[last], "right"))
     kept = b - a
     held = kept / max(len(loss), 1)
-    if held < least or kept < points:
-        return None, held
     signals = {**run.signals, "loss": Series(loss.step[a:b], loss.value[a:b])}
-    return Run(run.source, signals, run.columns, run.notes, run.optimizer, run.meta), held
+    phase = Run(run.source, signals, run.columns, run.notes, run.optimizer, run.meta)
+    return phase, held, kept

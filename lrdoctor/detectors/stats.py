@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrdoctor.numeric import median, quartiles, windows
+from lrdoctor.numeric import finite_values, median, quartiles, windows
 from lrdoctor.present import fmt_lr, fmt_num  # noqa: F401  (re-export until callers move)
 from lrdoctor.run import Series
 
@@ -37,9 +37,10 @@ class Curve:
     @property
     def noise(self) -> float:
         """Typical within-bin noise (robust sigma); never zero, so ratios stay finite."""
-        finite = self.spread[np.isfinite(self.spread)]
+        finite = finite_values(self.spread)
         scale = float(median(finite)) if len(finite) else 0.0
-        span = float(np.ptp(self.level)) if len(self.level) else 0.0
+        # np.ptp's own arithmetic (max - min), without its dispatch.
+        span = float(self.level.max() - self.level.min()) if len(self.level) else 0.0
         return max(scale, 1e-12 * max(1.0, span), 1e-300)
 
 
@@ -79,7 +80,7 @@ def binned(series: Series, bins: int = 100, min_per_bin: int = 1) -> Curve:
         q25, q50, q75 = quartiles(_strided(va))
         # Steps increase, so a bin's median step is its middle one (no partition needed).
         mid = st.shape[1] // 2
-        steps.append(st[:, mid] if st.shape[1] % 2 else np.mean(st[:, mid - 1 : mid + 1], axis=1))
+        steps.append(st[:, mid] if st.shape[1] % 2 else _middle_pair_mean(st, mid))
         starts.append(st[:, 0])
         ends.append(st[:, -1])
         levels.append(q50)
@@ -89,7 +90,17 @@ def binned(series: Series, bins: int = 100, min_per_bin: int = 1) -> Curve:
         return Curve(empty, empty, empty, empty, empty)
     stride = -(-size // SAMPLE)
     per_bin = -(-size // stride) if stride > 1 else 0
-    return Curve(*(np.concatenate(x) for x in (steps, starts, ends, levels, spreads)), per_bin)
+    # One part (the length a multiple of the bin size): its arrays as they are, copied.
+    fields = (steps, starts, ends, levels, spreads)
+    return Curve(*(x[0].copy() if len(x) == 1 else np.concatenate(x) for x in fields), per_bin)
+
+
+def _middle_pair_mean(st: np.ndarray, mid: int) -> np.ndarray:
+    """`np.mean(st[:, mid - 1 : mid + 1], axis=1)`, bit for bit, without its dispatch: for
+    float64, numpy's sum starts from 0.0 (which turns two -0.0 into 0.0), then divides by 2."""
+    if st.dtype != np.float64:
+        return np.mean(st[:, mid - 1 : mid + 1], axis=1)
+    return (0.0 + st[:, mid - 1] + st[:, mid]) / 2
 
 
 def head_level(values: np.ndarray, fraction: float = 0.02, least: int = 5) -> float:
