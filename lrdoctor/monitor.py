@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from math import isfinite
 from pathlib import Path
@@ -35,6 +36,12 @@ DEFER = ("lr_too_low", "plateau", "schedule", "data")
 # (tests/test_watch.py::test_no_fixture_that_check_passes_is_stopped_while_it_grows).
 CONFIRM = 1.0
 POLLS = 3
+# Rows kept as dicts before they are written into the columns: the next evaluation writes them,
+# or reaching this many does (a row's dict costs some 40 times its 8 bytes a cell in a column).
+PENDING = 4096
+# With a budget, one update in SAMPLE is timed (two clock readings cost about what the rest of
+# an update does); each timed update stands for the untimed ones before it.
+SAMPLE = 16
 
 
 class HoldBack:
@@ -173,79 +180,141 @@ class Monitor:
         self.log_path = Path(log_path) if log_path is not None else None
         self._writer = None
         # The running state: one growing column per signal (O(1) amortised per update, memory
-        # within twice the run); an evaluation reads views of it, no copy and no cache.
+        # within twice the run); an evaluation reads views of it, no copy and no cache. The
+        # rows since the last evaluation wait as dicts (at most PENDING of them).
         self._rows = Columns()
         self._pending: list[dict[str, float]] = []  # rows not yet in the columns
-        self._last_step = 0.0
+        self._last_step = 0.0  # the step of the columns' last row
         self._broken: set[str] = set()  # signals that have held a non-finite value
         self._checked_at = 0
+        # The schedule as one number: the rows at which the next evaluation is due ...
+        self._next_at = self._next_evaluation(0)
+        # ... and with a budget, the rows at the last timed update and what it took.
+        self._timed_at, self._per_update = 0, 0.0
+        # update() takes its full path once this many rows are pending (_plan).
+        self._due = 0
         self._seen: dict[tuple[str, str | None], Finding] = {}
         self.last_report: RunReport | None = None
 
     # -- feeding ---------------------------------------------------------------------------
     def update(self, step: int | float | None = None, **values: float | None) -> list[Finding]:
         """Append one row (None / omitted = not logged this step); return the new findings."""
-        # The hot path of a training loop: one function layer, locals over attribute lookups
-        # (in a loop that runs the Monitor's code cold, each bytecode costs).
-        if self.budget is None:
-            return self._update(step, values)
-        start, checked = perf_counter(), self._checked_at
-        if self._t0 is None:
-            self._t0 = start
-        try:
-            return self._update(step, values)
-        finally:
-            # Bookkeeping counts, not only checks. The clock in here misses what the caller pays
-            # for each call (argument packing, dispatch, caches the training step left cold):
-            # half again the time it sees for an update that does not evaluate
-            # (benchmarks/monitor_overhead.py), so such an update counts twice.
-            took = perf_counter() - start
-            self._spent += took if self._checked_at != checked else 2 * took
-
-    def _update(self, step, values: Mapping[str, float | None]) -> list[Finding]:
-        # A row is a dict kept in a list until the next evaluation writes the pending rows
-        # into the columns at once (Columns.add_records): per update a few dict and list
-        # operations, not a numpy write per cell.
+        # The hot path of a training loop, run with the caches the training step left cold:
+        # one comparison decides whether anything but appending the row is due (an
+        # evaluation, a timed update under a budget, the live log, a step to number); the
+        # rest is a dict and an append. Each bytecode here costs.
         pending = self._pending
-        if step is None:
-            step = np.float64(self._last_step) + 1 if pending or self._rows.n else 0
-        self._last_step = last = float(step)
-        row = {"step": last}
-        total = last
+        if step is None or len(pending) >= self._due:
+            return self._update(step, values)
+        row = {"step": float(step)}
+        total = row["step"]
         for name, value in values.items():
             if value is not None:
                 row[name] = value = float(value)
                 total += value
         pending.append(row)
-        # Evaluate at once on a signal's first non-finite value only: a run that goes on
-        # logging NaN must not cost a full evaluation per row. (A finite sum means every
-        # value is finite; an overflowing one only costs the look at each.)
-        non_finite = False
-        if not isfinite(total):
-            for name, v in row.items():
-                if not isfinite(v) and name not in self._broken:
-                    self._broken.add(name)
-                    non_finite = True
+        # A finite sum means every value is finite; an overflowing one only costs a look at
+        # each. A signal's first non-finite value is evaluated at once, later ones are not.
+        if isfinite(total) or not self._breaks(row):
+            return []
+        return self._at_once()
+
+    def _update(self, step, values: Mapping[str, float | None]) -> list[Finding]:
+        """update() when more than the row is due: the step numbered, the live log, the row
+        appended by update()'s own hot path, then a scheduled evaluation (or, under a budget,
+        its wait) or the pending rows written into the columns; timed under a budget."""
+        budget = self.budget
+        start = perf_counter() if budget is not None else 0.0
+        if self._t0 is None:
+            self._t0 = start
+        pending = self._pending
+        if step is None:
+            step = (
+                np.float64(pending[-1]["step"] if pending else self._last_step) + 1
+                if (pending or self._rows.n)
+                else 0
+            )
         if self.log_path is not None:
             self._log(step, values)
-        if not non_finite:
-            n = self._rows.n + len(pending)
-            if n < self.warmup or n - self._checked_at < (
-                self.check_every or max(1, n // ADAPTIVE)
-            ):
-                return []
-            # With a budget: wait while the next evaluation (assumed to cost what the last one
-            # did) would take the Monitor's time past that share of the time since the first
-            # update.
-            if self.budget is not None and self._spent + self._last_cost > self.budget * (
-                perf_counter() - self._t0
-            ):
-                return []
-        return self._evaluate(final=non_finite)
+        spent, checked, heavy = self._spent, self._checked_at, False
+        self._due = math.inf  # the call below takes the hot path: it appends the row
+        try:
+            new = self.update(step, **values)
+            heavy = self._checked_at != checked  # a first non-finite value evaluated at once
+            n = self._rows.n + len(self._pending)
+            if not heavy and n >= self._next_at:
+                # With a budget: wait while the next evaluation (assumed to cost what the last
+                # one did) would take the Monitor's time past that share of the time since the
+                # first update; the wait is looked at again at the next timed update.
+                if budget is None or spent + self._last_cost <= budget * (start - self._t0):
+                    heavy = True
+                    return self._evaluate(final=False)
+                self._next_at = n + SAMPLE
+            if len(self._pending) >= PENDING:
+                heavy = True
+                self._flush()
+            return new
+        finally:
+            if budget is not None:
+                # Bookkeeping counts, not only checks. The clock in here misses what the caller
+                # pays for each call (argument packing, dispatch, caches the training step left
+                # cold), so an update that only appends its row counts twice what it took (one
+                # that evaluates or writes the columns, once); the untimed updates since the
+                # last timed one count as much as the last such update did.
+                took = perf_counter() - start
+                if not heavy:
+                    self._per_update = took
+                n = self._rows.n + len(self._pending)
+                untimed = 2 * self._per_update * (n - self._timed_at - 1)
+                self._spent = spent + untimed + (took if heavy else 2 * took)
+                self._timed_at = n
+            self._plan()
+
+    def _breaks(self, row: Mapping[str, float]) -> bool:
+        """Whether a value of this row is the first non-finite one of its signal."""
+        new = False
+        for name, v in row.items():
+            if not isfinite(v) and name not in self._broken:
+                self._broken.add(name)
+                new = True
+        return new
+
+    def _at_once(self) -> list[Finding]:
+        """The evaluation a signal's first non-finite value triggers (never waits)."""
+        start = perf_counter()
+        try:
+            return self._evaluate(final=True)
+        finally:
+            if self.budget is not None:
+                self._spent += perf_counter() - start
+
+    def _next_evaluation(self, checked_at: int) -> int:
+        """The rows at which the schedule next evaluates, the last evaluation at `checked_at`:
+        not before `warmup`, then `check_every` rows later or once n - checked_at reaches
+        max(1, n // ADAPTIVE)."""
+        if self.check_every:
+            return max(self.warmup, checked_at + self.check_every)
+        # From a lower bound of the answer (n // ADAPTIVE <= n / ADAPTIVE), a step or two up.
+        n = max(self.warmup, checked_at + 1, checked_at * ADAPTIVE // (ADAPTIVE - 1) - 1)
+        while n - checked_at < max(1, n // ADAPTIVE):
+            n += 1
+        return n
+
+    def _plan(self) -> None:
+        """Set how many pending rows send update() down its full path: the next scheduled
+        evaluation, PENDING rows, under a budget the next timed update, every row with a log."""
+        at = self._next_at
+        if self.budget is not None:
+            at = min(at, self._timed_at + SAMPLE)
+        due = min(at - 1 - self._rows.n, PENDING - 1)
+        self._due = 0 if self.log_path is not None else due
 
     def _flush(self) -> None:
+        if self._pending:
+            self._last_step = self._pending[-1]["step"]
         self._rows.add_records(self._pending)
         self._pending = []
+        self._plan()
 
     def _log(self, step, values: Mapping[str, float | None]) -> None:
         if self._writer is None:
@@ -269,6 +338,8 @@ class Monitor:
         start = perf_counter()
         self._flush()
         self._checked_at = self._rows.n
+        self._next_at = self._next_evaluation(self._checked_at)
+        self._plan()
         self.last_report = self.session.evaluate(self.run())
         self._last_cost = perf_counter() - start
         return self.last_report

@@ -349,3 +349,49 @@ def test_budget_holds_the_monitors_share_of_the_loop(monkeypatch):
     # ... and it still spends most of the budget on evaluations, spread over the whole run.
     assert 5e-3 * len(evaluations) >= 0.5 * 0.01 * elapsed
     assert evaluations[-1] - start > 0.9 * elapsed
+
+
+@pytest.mark.parametrize("check_every", [None, 1, 7])
+@pytest.mark.parametrize("warmup", [0, 1, WARMUP])
+def test_the_schedule_kept_as_one_number_is_the_rule_it_stands_for(check_every, warmup):
+    # update() compares one number (the rows at which the next evaluation is due) instead of
+    # testing the schedule on every row: that number is the first row count the rule allows.
+    monitor = Monitor(rules=["NF001"], check_every=check_every, warmup=warmup)
+    for checked_at in [*range(0, 400), 4_321, 99_999, 1_000_003]:
+        n = checked_at + 1
+        while n < warmup or n - checked_at < (check_every or max(1, n // ADAPTIVE)):
+            n += 1
+        assert monitor._next_evaluation(checked_at) == n, checked_at
+
+
+def test_rows_wait_as_dicts_only_up_to_a_bound(monkeypatch):
+    # Without an evaluation for a long while (a large check_every, or a budget that holds them
+    # back) the rows still go into the columns PENDING at a time, and none is lost.
+    from lrdoctor import monitor as module
+
+    monkeypatch.setattr(module, "PENDING", 64)
+    monitor = Monitor(rules=["NF001"], check_every=10**9)
+    longest = 0
+    for step in range(1_000):
+        monitor.update(step=step, loss=1.0 + step, lr=None if step % 3 else 0.1)
+        longest = max(longest, len(monitor._pending))
+    assert longest <= 64 and monitor.n_rows == 1_000
+    run = monitor.run()
+    assert run["loss"].value.tolist() == [1.0 + s for s in range(1_000)]
+    assert run["lr"].step.tolist() == [float(s) for s in range(0, 1_000, 3)]
+
+
+def test_a_budget_reads_the_clock_on_a_sample_of_the_updates(monkeypatch):
+    # Under a budget most updates are not timed: one in SAMPLE is, and stands for the others.
+    from lrdoctor.monitor import SAMPLE
+
+    clock = _Clock(1e-6)
+    readings = []
+    monkeypatch.setattr("lrdoctor.monitor.perf_counter", lambda: readings.append(1) or clock())
+    monitor = Monitor(rules=["NF001"], check_every=10**9, budget=0.01)
+    for step in range(SAMPLE * 100):
+        monitor.update(step=step, loss=1.0)
+        clock.now += 1e-3
+    assert len(readings) <= 2 * 100 + 2
+    # ... each counted twice, with the untimed ones: 2 µs per update (a 1 µs clock tick).
+    assert monitor._spent == pytest.approx(2e-6 * SAMPLE * 100, rel=0.05)
