@@ -39,8 +39,8 @@ POLLS = 3
 # Rows kept as dicts before they are written into the columns: the next evaluation writes them,
 # or reaching this many does (a row's dict costs some 40 times its 8 bytes a cell in a column).
 PENDING = 4096
-# With a budget, one update in SAMPLE is timed (two clock readings cost about what the rest of
-# an update does); each timed update stands for the untimed ones before it.
+# With a budget, one update in SAMPLE is timed (the clock read twice on every update made the
+# bookkeeping a third again as costly); each timed update stands for the untimed ones before it.
 SAMPLE = 16
 
 
