@@ -129,7 +129,7 @@ def _rank_trend(loss: np.ndarray, bins: int = 20) -> float:
     # np.ptp(levels) == 0, as its arithmetic (max - min) without its dispatch.
     if len(levels) < 3 or levels.max() - levels.min() == 0:
         return 0.0
-    return _order_correlation(np.argsort(np.argsort(levels)))
+    return _order_correlation(levels.argsort().argsort())
 
 
 def _order_correlation(ranks: np.ndarray) -> float:

@@ -323,7 +323,7 @@ def decay_too_early(
     sh = shape_of(run)
     if sh is None or len(lr) < 10:
         return []
-    peak_at = int(np.argmax(lr.value))
+    peak_at = int(lr.value.argmax())
     peak = float(lr.value[peak_at])
     low = np.flatnonzero(lr.value[peak_at:] <= near_zero * peak)
     if not len(low) or peak <= 0:

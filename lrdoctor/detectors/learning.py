@@ -9,6 +9,7 @@ import numpy as np
 from lrdoctor.detectors import Evidence, detector
 from lrdoctor.detectors import advice as adv
 from lrdoctor.detectors.direction import Signs, high_signs, low_signs, opens_late, signs_of
+from lrdoctor.numeric import median
 from lrdoctor.run import Run
 
 
@@ -32,7 +33,7 @@ def learned_nothing(run: Run, s: Signs, min_moved: float) -> tuple[bool, float |
     v = run["val_loss"].finite().value
     if len(v) < 2 or v[0] <= 0:
         return True, None
-    val_moved = float(np.median(v[-max(1, len(v) // 4) :]) / v[0])
+    val_moved = float(median(v[-max(1, len(v) // 4) :]) / v[0])
     return min_moved <= val_moved <= 1 / min_moved, val_moved
 
 

@@ -105,7 +105,7 @@ def finite_prefix(run: Run) -> Series:
         if all_finite(s.value):
             run.derived["finite_prefix"] = s
         else:
-            end = int(np.argmin(np.isfinite(s.value)))
+            end = int(np.isfinite(s.value).argmin())
             run.derived["finite_prefix"] = Series(s.step[:end], s.value[:end])
     return run.derived["finite_prefix"]
 
@@ -133,7 +133,7 @@ def _compute(run: Run, bins: int) -> Shape | None:
     # The late slope, as the fall it would make over a quarter of the run.
     quarter = float(curve.step[-1] - curve.step[0]) / 4.0
     late_se = se * np.sqrt(2.0)  # difference of two roughly independent window levels
-    best_at = int(np.argmin(curve.level))
+    best_at = int(curve.level.argmin())
     return Shape(
         loss=loss,
         curve=curve,
@@ -182,7 +182,8 @@ def _loss_exploded(run: Run, factor: float, min_steps: int) -> float | None:
     above = loss > max(factor * start, first)
     # A first value far above the head's level is a fast early fall (1/(1+t) from 1), not an
     # explosion: only what rises above the limit after the loss was once below it counts.
-    loss, above = loss[int(np.argmin(above)) :], above[int(np.argmin(above)) :]
+    below = int(above.argmin())
+    loss, above = loss[below:], above[below:]
     peak = float(loss.max()) if len(loss) else 0.0
     if not peak > factor * start or len(loss) < min_steps:
         return None  # the usual run: never above the limit, no window to scan

@@ -144,7 +144,7 @@ def pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def edge_pad(x: np.ndarray, width: int) -> np.ndarray:
     """`np.pad(x, width, mode="edge")` of a non-empty 1-D array, without np.pad's dispatch."""
-    return np.concatenate((np.repeat(x[:1], width), x, np.repeat(x[-1:], width)))
+    return np.concatenate((x[:1].repeat(width), x, x[-1:].repeat(width)))
 
 
 def theil_sen(x: np.ndarray, y: np.ndarray) -> float:

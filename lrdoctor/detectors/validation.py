@@ -62,7 +62,7 @@ def validation_rise(
         return found
     val, k, end = found
     # The lowest single evaluation, early enough that the run had time to move off it.
-    best = int(np.argmin(val.value))
+    best = int(val.value.argmin())
     low = float(val.value[best])
     rise = end - low
     span = float(val.step[-1] - val.step[0])
@@ -87,7 +87,7 @@ def _smoothed_rise(run: Run, min_rise: float, min_points: int, min_z: float):
     # The evaluations' own noise (what the 3-point median removed), for the mean of k of them.
     residual = val.value - smooth
     noise = float(median(np.abs(residual - median(residual)))) * 1.4826
-    best = int(np.argmin(smooth))
+    best = int(smooth.argmin())
     low = float(smooth[best])
     rise = end - low
     robust = (
@@ -129,11 +129,11 @@ def _train_kept_falling(train, val_steps: np.ndarray, best: int) -> bool | None:
     lo = val_steps[best - 1] if best > 0 else -np.inf
     hi = val_steps[best + 1] if best + 1 < len(val_steps) else np.inf
     # Steps increase: the rows strictly between two steps, or after one, are a slice.
-    a, b = np.searchsorted(train.step, lo, "right"), np.searchsorted(train.step, hi, "left")
+    a, b = train.step.searchsorted(lo, "right"), train.step.searchsorted(hi, "left")
     around = train.value[a:b]
     if len(around) < 3:  # sparse training rows (per-epoch logs): the three nearest to it
         around = train.value[np.argsort(np.abs(train.step - val_steps[best]))[:3]]
-    later = train.value[np.searchsorted(train.step, val_steps[best], "right") :]
+    later = train.value[train.step.searchsorted(val_steps[best], "right") :]
     if len(around) < 3 or len(later) < 3:
         return None
     tail = later[-max(3, len(later) // 4) :]
