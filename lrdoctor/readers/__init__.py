@@ -8,6 +8,7 @@ input reads it.
 from __future__ import annotations
 
 import glob
+import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,32 +16,44 @@ from pathlib import Path
 from lrdoctor.errors import InputError, InternalError, LrdoctorError
 from lrdoctor.readers.base import DirectoryReader, Reader, Select, Table, select_all
 from lrdoctor.readers.files import iglob_safe, require_regular, special_kind, unreadable
-from lrdoctor.readers.frameworks import DvcLiveReader, FrameworkCsvReader, LightningVersionReader
-from lrdoctor.readers.hf import HfOutputDirReader, TrainerStateReader
-from lrdoctor.readers.jsonlog import JsonLinesReader, JsonReader, loads
-from lrdoctor.readers.mlflow import MlflowSqliteReader, MlflowStoreReader
 from lrdoctor.readers.tabular import CsvReader, ParquetReader
-from lrdoctor.readers.tensorboard import EventDirReader, EventFileReader
-from lrdoctor.readers.wandb import WandbExportReader, WandbRunReader
+
+
+class Deferred:
+    """A reader whose module is imported the first time an input reaches it, so a Parquet
+    check (claimed by the first reader) never imports the TensorBoard, MLflow or HF code.
+    Its `name` is known without the import: error messages list every format."""
+
+    def __init__(self, module: str, cls: str, name: str):
+        self.module, self.cls, self.name = module, cls, name
+        self._reader = None
+
+    def __getattr__(self, attr: str):
+        # Only called for what the instance does not hold: the reader's own methods.
+        if self._reader is None:
+            module = importlib.import_module(f"lrdoctor.readers.{self.module}")
+            self._reader = getattr(module, self.cls)()
+        return getattr(self._reader, attr)
+
 
 READERS: list[Reader] = [
     ParquetReader(),
-    MlflowSqliteReader(),
-    EventFileReader(),
-    TrainerStateReader(),
-    JsonLinesReader(),
-    JsonReader(),
-    WandbExportReader(),
-    FrameworkCsvReader(),
+    Deferred("mlflow", "MlflowSqliteReader", "mlflow-sqlite"),
+    Deferred("tensorboard", "EventFileReader", "tensorboard-file"),
+    Deferred("hf", "TrainerStateReader", "hf-trainer-state"),
+    Deferred("jsonlog", "JsonLinesReader", "jsonl"),
+    Deferred("jsonlog", "JsonReader", "json"),
+    Deferred("wandb", "WandbExportReader", "wandb-export"),
+    Deferred("frameworks", "FrameworkCsvReader", "csv-frameworks"),
     CsvReader(),
 ]
 DIRECTORY_READERS: list[DirectoryReader] = [
-    HfOutputDirReader(),
-    LightningVersionReader(),
-    DvcLiveReader(),
-    EventDirReader(),
-    MlflowStoreReader(),
-    WandbRunReader(),
+    Deferred("hf", "HfOutputDirReader", "hf-output-dir"),
+    Deferred("frameworks", "LightningVersionReader", "lightning"),
+    Deferred("frameworks", "DvcLiveReader", "dvclive"),
+    Deferred("tensorboard", "EventDirReader", "tensorboard"),
+    Deferred("mlflow", "MlflowStoreReader", "mlflow"),
+    Deferred("wandb", "WandbRunReader", "wandb-run"),
 ]
 # File endings worth opening when a folder is walked; everything else is ignored there.
 LOG_SUFFIXES = (
@@ -244,8 +257,12 @@ def with_side_meta(path: Path, tables: list[Table]) -> list[Table]:
     import json
 
     side = path.with_name(path.name + ".lrdoctor")
+    if not side.is_file():
+        return tables
+    from lrdoctor.readers.jsonlog import loads
+
     try:
-        meta = loads(side.read_text(encoding="utf-8")) if side.is_file() else {}
+        meta = loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):  # ValueError: bad JSON, or not UTF-8
         meta = {}
         for t in tables:
