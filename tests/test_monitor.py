@@ -14,7 +14,7 @@ import lrdoctor
 from lrdoctor.catalogue import load_builtin
 from lrdoctor.engine import Options, check_path, plan
 from lrdoctor.errors import ConfigError
-from lrdoctor.monitor import ADAPTIVE, WARMUP, Monitor, TrainingHealthError
+from lrdoctor.monitor import ADAPTIVE, HEADROOM, WARMUP, Monitor, TrainingHealthError
 from lrdoctor.readers import read_path
 from lrdoctor.run import build_run
 
@@ -320,6 +320,38 @@ class _Clock:
     def __call__(self) -> float:
         self.now += self.tick
         return self.now
+
+
+def _budgeted_share(monkeypatch, steps=5_000) -> float:
+    """The share of a simulated loop (1 ms steps, 5 ms evaluations) spent in update()."""
+    clock = _Clock(1e-6)
+    monkeypatch.setattr("lrdoctor.monitor.perf_counter", clock)
+    monitor = Monitor(optimizer="adamw", check_every=100, budget=0.01)
+    session = type(monitor.session)
+    evaluate = session.evaluate
+
+    def slow_evaluate(self, run):
+        clock.now += 5e-3
+        return evaluate(self, run)
+
+    monkeypatch.setattr(session, "evaluate", slow_evaluate)
+    start, inside = clock.now, 0.0
+    for step in range(steps):
+        before = clock.now
+        monitor.update(step=step, loss=2.0 / (1 + step / 500) + 0.1, lr=1e-3, grad_norm=1.0)
+        inside += clock.now - before
+        clock.now += 1e-3
+    return inside / (clock.now - start)
+
+
+def test_the_budget_is_aimed_under_its_ceiling(monkeypatch):
+    # The clock inside update() misses what each call costs the caller, so the schedule aims
+    # at HEADROOM of the budget: a lower headroom spends proportionally less.
+    full = _budgeted_share(monkeypatch)
+    monkeypatch.setattr("lrdoctor.monitor.HEADROOM", 0.5)
+    half = _budgeted_share(monkeypatch)
+    assert HEADROOM < 1
+    assert half < 0.7 * full
 
 
 def test_budget_holds_the_monitors_share_of_the_loop(monkeypatch):
