@@ -29,7 +29,11 @@ class Deferred:
         self._reader = None
 
     def __getattr__(self, attr: str):
-        # Only called for what the instance does not hold: the reader's own methods.
+        # Only called for what the instance does not hold: the reader's own methods. Private
+        # and special names are never the reader's (copy and pickle probe for them on a bare
+        # instance, before `_reader` exists).
+        if attr.startswith("_"):
+            raise AttributeError(attr)
         if self._reader is None:
             module = importlib.import_module(f"lrdoctor.readers.{self.module}")
             self._reader = getattr(module, self.cls)()

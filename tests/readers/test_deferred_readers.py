@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,10 @@ def test_a_csv_still_reaches_every_sniffer_in_order(tmp_path):
     state = tmp_path / "trainer_state.json"
     state.write_text('{"log_history": [{"step": 1, "loss": 1.0}]}')
     assert reader_for(state).name == "hf-trainer-state"
+
+
+def test_a_deferred_reader_survives_copy_and_pickle():
+    entry = next(e for e in DEFERRED if e.name == "jsonl")
+    for clone in (copy.copy(entry), pickle.loads(pickle.dumps(entry))):
+        assert clone.name == "jsonl"
+        assert clone.sniff(Path("x.jsonl"), b'{"step": 0, "loss": 1.0}\n') is True
