@@ -361,3 +361,21 @@ def test_signs_read_later_are_the_signs_and_keep_no_run_alive():
         assert alive() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.0005])
+def test_a_thrown_run_that_learned_nothing_is_stuck_high_however_smooth_its_log(noise):
+    """Window or epoch means average the batch noise away: a drift of half a percent then ranks
+    as a steady descent, and must not pass for a recovery from the catapult."""
+    run = flat_run(first_grad=8.0, drift=0.005, noise=noise)
+    s = signs_of(run)
+    assert s.moved >= 0.85
+    [ev] = lr_too_high(run)
+    assert (ev.reason, ev.slots["sign"]) == ("stuck_high", "grad_catapult")
+
+
+def test_a_thrown_run_still_descending_beyond_the_flat_band_is_recovering():
+    run = flat_run(first_grad=8.0, drift=0.17, noise=0.0005)
+    s = signs_of(run)
+    assert 0.8 <= s.moved < 0.85 and s.trend < -0.5
+    assert all(ev.reason != "stuck_high" for ev in lr_too_high(run))

@@ -151,6 +151,7 @@ def lr_too_high(
             edge_efficiency=edge_efficiency if sgd_type else None,
             calm_catapult=calm_catapult,
             steady_trend=steady_trend,
+            flat_moved=flat_moved,
         )
         if found is not None and found[0] == "overshooting_steps" and guess.how != "logged":
             weak = "overshooting_unnamed", *found[1:]  # info, unless a later sign speaks
@@ -326,6 +327,7 @@ def _by_signs(
     edge_efficiency,
     calm_catapult,
     steady_trend,
+    flat_moved,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR; `best`
     is where its family's best LR usually lies (None when the family is not known), `chance`
@@ -379,7 +381,12 @@ def _by_signs(
     if s.moved < stuck_moved:
         return None
     high = high_signs(s, lr, family, peak=peak, catapult=catapult)
-    if s.trend < flat_trend:  # still descending: a jump or a catapult it is recovering from
+    # Still descending: a jump or a catapult it is recovering from. The rank trend counts how
+    # steadily the binned loss fell, not how far: window or epoch means average the batch noise
+    # away, and a drift of a few per mille then ranks as steady as a real descent (a moons run
+    # at chance level: -0.37 logged per step, -0.93 as HF's 5-step means). A run that ended
+    # within NL001's flat band of its start learned nothing, whatever its rank trend.
+    if s.trend < flat_trend and s.moved < flat_moved:
         high = [h for h in high if h.name == "lr_above_band"]
     if crawl:
         return None
