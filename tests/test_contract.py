@@ -300,7 +300,6 @@ def test_warmup_rise_limit_is_the_rule_parameter() -> None:
 # only shrinks: a new number is a rule parameter, or data in rules/_optimizers.toml or
 # rules/_advice.toml.
 THRESHOLDS_IN_CODE = {
-    "learning.py: 2 <= k <= most",
     "shape.py: BINS = 20",
     "shape.py: MIN_POINTS = 8",
     "shape.py: n < 2 * bins",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lrdoctor.detectors.learning import nothing_learned
+from lrdoctor.detectors.learning import chance_classes, nothing_learned
 from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low
 from lrdoctor.run import run_from_frame
 
@@ -56,10 +56,44 @@ def test_a_run_at_chance_level_sits_on_the_side_of_its_familys_usual_best(lr, op
 
 def test_a_flat_run_off_chance_level_gets_no_side_from_the_family_alone():
     frame = at_chance(0.0178)
-    frame["loss"] = frame["loss"] + 1.0  # 1.69: no ln K for K <= 10 within the tolerance
+    frame["loss"] = frame["loss"] + 0.3  # 0.99: between ln 2 and ln 3, off both windows
     run = run_from_frame(frame, optimizer="rmsprop")
     assert all(ev.reason != "flat_above_best" for ev in lr_too_high(run))
     assert all(ev.reason != "flat_below_best" for ev in lr_too_low(run))
+
+
+@pytest.mark.parametrize(
+    ("over_ln10", "k"),
+    [
+        (0.0, 10),
+        (0.021, 10),  # a dead CNN's constant, not quite uniform prediction: over ln K
+        (0.045, 10),  # past ln 11, but K stops at 10
+        (-0.019, 10),  # batch noise under ln K
+        (0.06, None),
+    ],
+)
+def test_the_chance_window_leans_over_ln_k(over_ln10, k):
+    assert chance_classes(math.log(10) * (1 + over_ln10), 0.02, 0.05, 10) == k
+
+
+def test_a_level_under_ln_k_by_more_than_noise_is_not_chance():
+    # 3% under ln 3 (and 46% over ln 2): something was learned
+    assert chance_classes(math.log(3) * 0.97, 0.02, 0.05, 10) is None
+
+
+def test_the_first_step_names_an_adam_type_run_whose_weights_blew_up():
+    # An unnamed run at chance level whose later update ratio per unit of LR is SGD-like
+    # (1e-2: the weights blew up) but whose first optimizer step moved the weights by ~lr /
+    # rms(weights) (17 per unit of LR): Adam-type steps, so 0.1 is above its family's usual
+    # best. Without the first step in the log nothing tells it from an SGD run below its own.
+    lr = 0.1
+    frame = at_chance(lr)
+    frame["update_ratio"] = 1e-2 * lr
+    frame.loc[0, "update_ratio"] = 17 * lr
+    run = run_from_frame(frame)
+    assert [ev.reason for ev in lr_too_high(run)] == ["flat_above_best"]
+    late = run_from_frame(frame.iloc[1:].reset_index(drop=True))
+    assert all(ev.reason != "flat_above_best" for ev in lr_too_high(late))
 
 
 def test_a_calm_start_keeps_a_chance_level_run_out_of_flat_above_best():

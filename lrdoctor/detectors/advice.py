@@ -221,13 +221,19 @@ def usual_best(
     a run that learned nothing sits on.
 
     Only a logged optimizer or the update ratio name the family here: a flat run lost nothing
-    per unit of LR, so the loss-only guess would always say SGD. Without either, the lowest
-    family's value (an LR above it may be past the edge of an Adam-type run); for a family
-    with no measured value, the middle of its best band.
+    per unit of LR, so the loss-only guess would always say SGD. Past its edge an Adam-type
+    run's weights blow up and its median ratio per unit of LR falls to SGD's; the first
+    optimizer step, when logged, still shows its ~lr-sized steps (`first_step_ratio`).
+    Without either, the lowest family's value (an LR above it may be past the edge of an
+    Adam-type run); for a family with no measured value, the middle of its best band.
     """
     guess = guess_family(
         run, lr, s if s is not None and s.update_ratio else None, ratio_split=ratio_split
     )
+    if guess.how == "update_ratio" and lr:
+        first = first_step_ratio(run, lr)
+        if first is not None and first > ratio_split:
+            guess = FamilyGuess("adam", "first_step", first, ratio_split)
     measured = {"sgd": sgd_best, "adam": adaptive_best}
     if guess.family in measured:
         return measured[guess.family]

@@ -13,14 +13,16 @@ from lrdoctor.numeric import median
 from lrdoctor.run import Run
 
 
-def chance_classes(level: float, tolerance: float, most: int) -> int | None:
-    """K when `level` is within `tolerance` (relative) of ln K for some 2 <= K <= `most`."""
-    if not 0 < level <= math.log(most) * (1 + tolerance):
+def chance_classes(level: float, below: float, above: float, most: int) -> int | None:
+    """K when `level` sits within `below` under ln K or `above` over it (relative), for some
+    2 <= K <= `most`. The window leans up: a model that predicts one constant distribution q
+    scores ln K + KL(uniform || q) >= ln K on balanced labels, so a dead or saturated classifier
+    sits at or over ln K, and under it only by batch noise."""
+    if not 0 < level <= math.log(most) * (1 + above):
         return None
-    k = round(math.exp(level))
-    if 2 <= k <= most and abs(level - math.log(k)) <= tolerance * math.log(k):
-        return k
-    return None
+    off = {k: level / math.log(k) - 1 for k in range(2, most + 1)}
+    inside = [k for k, d in off.items() if -below <= d <= above]
+    return min(inside, key=lambda k: abs(off[k])) if inside else None  # the nearest ln K
 
 
 def learned_nothing(run: Run, s: Signs, min_moved: float) -> tuple[bool, float | None]:
@@ -38,13 +40,13 @@ def learned_nothing(run: Run, s: Signs, min_moved: float) -> tuple[bool, float |
 
 
 def at_chance_level(
-    run: Run, s: Signs | None, min_moved: float, tolerance: float, most: int
+    run: Run, s: Signs | None, min_moved: float, below: float, above: float, most: int
 ) -> int | None:
     """K when nothing was learned and the loss sat at ln K (uniform predictions over K
     classes): a dead or untrained model, whenever the log began."""
     if s is None or not learned_nothing(run, s, min_moved)[0]:
         return None
-    return chance_classes(s.end, tolerance, most)
+    return chance_classes(s.end, below, above, most)
 
 
 @detector("nothing_learned", reasons=("at_chance", "flat", "flat_late"))
@@ -53,6 +55,7 @@ def nothing_learned(
     *,
     min_moved: float = 0.85,
     tolerance: float = 0.02,
+    tolerance_above: float = 0.05,
     most_classes: int = 10,
     peak: float = 1.5,
     catapult: float = 3.0,
@@ -90,7 +93,7 @@ def nothing_learned(
         steady=None if causes else steady_trend,
     ):
         causes.append("lr_low")
-    k = chance_classes(s.end, tolerance, most_classes)
+    k = chance_classes(s.end, tolerance, tolerance_above, most_classes)
     if not causes and not rose and lr is not None and k is not None:
         # At chance level with no sign of either side: where the LR sits against its family's
         # usual best decides (LR001 flat_above_best, LR003 flat_below_best), when the family

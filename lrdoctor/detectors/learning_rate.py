@@ -100,6 +100,7 @@ def lr_too_high(
     edge_efficiency: float = 1e-4,
     flat_moved: float = 0.85,
     chance_tolerance: float = 0.02,
+    chance_above: float = 0.05,
     most_classes: int = 10,
     calm_catapult: float = 1.5,
     steady_trend: float = -0.9,
@@ -121,7 +122,7 @@ def lr_too_high(
         first_bad = int(sh.curve.end[sh.best_at])
     if found is None and (s := signs_of(run)) is not None:
         lr = adv.peak_lr(run)
-        chance = at_chance_level(run, s, flat_moved, chance_tolerance, most_classes)
+        chance = at_chance_level(run, s, flat_moved, chance_tolerance, chance_above, most_classes)
         # lr·|g|² is an SGD step's first-order fall; Adam-type and Adagrad steps are not lr·g.
         # The update ratio per unit of LR tells Adam-type steps apart, not Adagrad's, whose
         # shrinking steps look as small as SGD's: only a logged SGD-type name makes it evidence.
@@ -437,6 +438,7 @@ def lr_too_low(
     learned_moved: float = 0.5,
     opening_jump: float = 1.5,
     chance_tolerance: float = 0.02,
+    chance_above: float = 0.05,
     most_classes: int = 10,
     peak_share: float = 0.5,
     peak_least: float = 0.25,
@@ -513,7 +515,7 @@ def lr_too_low(
             family,
             centre,
             learned_moved,
-            (flat_moved, chance_tolerance, most_classes),
+            (flat_moved, chance_tolerance, chance_above, most_classes),
             opening_jump,
             peak,
             catapult,
@@ -616,7 +618,7 @@ def _no_progress(
     low_ratio,
 ):
     """Evidence when the smoothed loss never got clearly below its start (batch noise hides
-    any fall), or sat at chance level (`chance_test`: NL001's flat share, ln K tolerance and
+    any fall), or sat at chance level (`chance_test`: NL001's flat share, ln K tolerances and
     largest K), at an LR below where its family's best usually lies (`centre`), and nothing
     says the LR was past its edge: no early jump, no gradient catapult, no LR above its
     family's band, and the first logged loss no jump above the next ones."""
