@@ -248,12 +248,7 @@ def _signs(corpus: Path, r: dict):
     # The two statistics that tell an Adam-type run from an SGD-type one (advice.guess_family).
     ratio = s.update_ratio / lr if s and s.update_ratio and lr else None
     drop = adv.loss_per_lr(run, lr, s) if s and lr else None
-    # The LR the fall is read at (advice.from_fall): the mean over the steps, not the peak.
-    return s, {
-        "ratio_per_lr": ratio,
-        "drop_per_lr": drop,
-        "mean_lr": adv.mean_lr(run, lr) if lr else None,
-    }
+    return s, {"ratio_per_lr": ratio, "drop_per_lr": drop}
 
 
 ADAPTIVE = {"adamw", "rmsprop", "adam"}  # the corpus' Adam-type optimizers (columns.py: "adam")
@@ -313,8 +308,8 @@ def recipe(rows) -> dict:
             10
             ** np.median(
                 [
-                    np.log10(r["lr_best"] * (1 - s.moved) / (f["mean_lr"] or r["lr"]))
-                    for lab, s, r, f in rows
+                    np.log10(r["lr_best"] * (1 - s.moved) / r["lr"])
+                    for lab, s, r, _ in rows
                     if lab == "too_low" and s and s.moved < 1
                 ]
             )

@@ -114,24 +114,6 @@ def test_the_runs_own_fall_sizes_the_raise_beside_the_family_prior():
     assert got.low == pytest.approx(fall / 1.7) and got.high == pytest.approx(0.178 * 1.7)
 
 
-def test_under_a_schedule_the_fall_is_read_at_the_mean_lr_not_the_peak():
-    # Warm-up then cosine to zero: the LR summed over the steps is about half the peak's.
-    n, peak = 300, 1e-4
-    t = np.arange(n)
-    lr = np.where(t < 30, peak * (t + 1) / 30, peak * 0.5 * (1 + np.cos(np.pi * (t - 30) / 270)))
-    frame = pd.DataFrame({"step": t, "loss": 1.0 - 0.05 * np.cumsum(lr) / lr.sum(), "lr": lr})
-    run = run_from_frame(frame, optimizer="adagrad")
-    s = signs_of(run)
-    mean = adv.mean_lr(run, peak)
-    assert mean == pytest.approx(np.trapezoid(lr, t) / (n - 1)) and 0.4 * peak < mean < 0.6 * peak
-    got = adv.raise_toward_best(run, peak, s, fall_gain=30.0)
-    assert got.numbers["fall"] == pytest.approx(30.0 * mean / (1 - s.moved))
-    assert adv.loss_per_lr(run, peak, s) == pytest.approx((1 - s.moved) / (mean * n))
-    # A constant LR is its own mean, exactly.
-    flat = crawl(lr=peak)
-    assert adv.mean_lr(flat, peak) == peak
-
-
 def test_the_fall_averages_with_the_prior_and_the_scaled_ratio():
     run = crawl(lr=1e-5, drift=0.05, ratio=1e-4)  # 10x the LR: Adam-type
     s = signs_of(run)

@@ -254,42 +254,12 @@ def known_best(run: Run, lr, s: Signs, sgd_best, adaptive_best, ratio_split) -> 
 
 
 def loss_per_lr(run: Run, lr: float, s: Signs) -> float | None:
-    """The share of its first loss a run lost per unit of lr × steps (0 if it rose); the LR
-    is the one in force over those steps on average (`mean_lr`), not the peak."""
+    """The share of its first loss a run lost per unit of lr × steps (0 if it rose)."""
     steps = run["loss"].step
     span = float(steps[-1] - steps[0]) + 1.0
     if not np.isfinite(s.moved) or span <= 1 or lr <= 0:
         return None
-    return max(1.0 - s.moved, 0.0) / (mean_lr(run, lr) * span)
-
-
-def mean_lr(run: Run, lr: float) -> float:
-    """The LR in force over the loss's logged steps, averaged over the steps (trapezoids, so a
-    log at an irregular cadence weighs each stretch by its length); `lr` when the log has no
-    LR column or it is constant.
-
-    Far below its best LR a run loses a share of its loss in proportion to the LR summed
-    over its steps: under a warm-up or a decay that sum is the mean LR's, not the peak's
-    (about half the peak under warm-up and cosine), so the peak would put the fall's LR,
-    and the loss lost per unit of LR, a factor off."""
-    key = ("mean_lr", lr)
-    if key not in run.derived:
-        run.derived[key] = _mean_lr(run, lr)
-    return run.derived[key]
-
-
-def _mean_lr(run: Run, lr: float) -> float:
-    if not run.has("lr") or not run.has("loss"):
-        return lr
-    steps = run["loss"].step.astype(float)
-    values = run["lr"].at(steps)
-    keep = np.isfinite(values) & (values > 0)
-    steps, values = steps[keep], values[keep]
-    if len(values) < 2 or values.min() == values.max() or steps[-1] <= steps[0]:
-        return lr
-    widths = np.diff(steps)
-    mean = float(np.sum(widths * (values[1:] + values[:-1]) / 2) / (steps[-1] - steps[0]))
-    return min(mean, lr) if mean > 0 else lr
+    return max(1.0 - s.moved, 0.0) / (lr * span)
 
 
 def raise_toward_best(
@@ -320,7 +290,7 @@ def raise_toward_best(
     told = s if fall_gain is not None or ratio else None
     guess = guess_family(run, lr, told, ratio_split=ratio_split, drop_split=drop_split)
     prior = {"sgd": sgd_best, "adam": adaptive_best}.get(guess.family or "")
-    fall = from_fall(None if lr is None else mean_lr(run, lr), s, fall_gain)
+    fall = from_fall(lr, s, fall_gain)
     if lr is None or prior is None or prior <= raise_floor(lr):
         if fall is None:
             return raise_from_ratio(run, lr, ratio, tuned)
@@ -329,8 +299,7 @@ def raise_toward_best(
 
 
 def from_fall(lr: float | None, s: Signs | None, gain: float | None) -> float | None:
-    """The LR a crawling run's fall points to: `gain` × lr / (share of its first loss lost),
-    `lr` the one in force over the run's steps on average (`mean_lr`).
+    """The LR a crawling run's fall points to: `gain` × lr / (share of its first loss lost).
 
     Far below its best LR a run loses a share of its loss in proportion to lr × steps, so
     lr / share is the LR at which that linear model loses the whole first loss in the run's
