@@ -406,17 +406,19 @@ def _worker_check(paths: list) -> list[list[RunReport]]:
 
 # Inputs go to the workers in batches: one task per input cost the parent ~0.8 ms of CPU
 # each (pickling, queue threads), on the cores the workers need. A batch holds at most a
-# quarter of a worker's share of the inputs (the last batches still balance the load) and
-# at most this many bytes of local files (a big log goes alone).
+# quarter of a worker's share of the inputs still to hand out (so the batches shrink towards
+# the end, down to one input: the workers finish together rather than one waiting on the
+# other's last big batch) and at most this many bytes of local files (a big log goes alone).
 BATCH_BYTES = 4 << 20
 
 
 def _batches(paths: Sequence, indices: list[int], jobs: int) -> list[list[int]]:
     """`indices` in order, cut into batches (see BATCH_BYTES); a remote input goes alone."""
-    most = max(1, -(-len(indices) // (4 * jobs)))
     out: list[list[int]] = []
     batch: list[int] = []
     size = 0
+    left = len(indices)
+    most = max(1, -(-left // (4 * jobs)))
     for i in indices:
         try:
             nbytes = os.stat(paths[i]).st_size if isinstance(paths[i], Path) else BATCH_BYTES
@@ -424,6 +426,8 @@ def _batches(paths: Sequence, indices: list[int], jobs: int) -> list[list[int]]:
             nbytes = 0  # the worker says what is wrong with it
         if batch and (len(batch) >= most or size + nbytes > BATCH_BYTES):
             out.append(batch)
+            left -= len(batch)
+            most = max(1, -(-left // (4 * jobs)))
             batch, size = [], 0
         batch.append(i)
         size += nbytes
