@@ -452,3 +452,24 @@ def test_only_a_loud_finding_puts_its_number_on_the_report():
     [loud] = lrdoctor.check(ROOT / "fixtures" / "spirals_adam_too_high.csv.gz").runs
     numbered = [f for f in loud.findings if f.suggested_lr is not None and f.severity != "info"]
     assert numbered and loud.suggested_lr == numbered[0].suggested_lr
+
+
+def test_a_loss_that_kept_climbing_geometrically_names_sgd():
+    # An unnamed run at lr=1.78 past its edge, loss only: SGD-type steps multiply the error
+    # each step, so the loss climbs row after row until it overflows; an Adam-type run jumps
+    # once (every weight moved by ~lr) and then grows with the weights, in proportion to steps.
+    t = np.arange(0, 200, 10.0)
+    sgd_like = np.r_[1.3, 1.3 * 3.0 ** np.arange(1, 14), [np.nan] * 6]
+    adam_like = np.r_[1.3, 800.0, 650.0, 700.0, 900.0, [np.nan] * 15]
+    sgd_run = run_from_frame(pd.DataFrame({"step": t, "loss": sgd_like, "lr": 1.78}))
+    adam_run = run_from_frame(pd.DataFrame({"step": t, "loss": adam_like, "lr": 1.78}))
+    assert adv.loss_climb(sgd_run) == pytest.approx(3.0**12)
+    assert adv.loss_climb(adam_run) is None
+    got = adv.lower_from(sgd_run, 1.78, sgd_best=0.178)
+    assert (got.method, got.numbers["family"], got.numbers["family_from"]) == (
+        "backoff_family",
+        "sgd",
+        "loss_climb",
+    )
+    assert got.lr == pytest.approx(0.2) and got.lr <= typical_band("sgd")[1] / adv.BAND_MARGIN
+    assert adv.lower_from(adam_run, 1.78, sgd_best=0.178).method == "backoff_unnamed"

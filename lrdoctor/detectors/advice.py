@@ -31,6 +31,7 @@ MIN_GROWTH = knowledge.advice("min_growth")
 FIRST_JUMP = knowledge.advice("first_jump")
 FALL_GAIN = knowledge.advice("fall_gain")
 BEYOND_BOUNDED = knowledge.advice("beyond_bounded")
+GEOMETRIC_CLIMB = knowledge.advice("geometric_climb")
 
 
 @dataclass(frozen=True)
@@ -445,6 +446,8 @@ def lower_family(
         return FamilyGuess(run.optimizer_family, "logged")
     if (growth := unbounded_growth(run)) is not None:
         return FamilyGuess("sgd", "weight_growth", growth, BEYOND_BOUNDED)
+    if (climb := loss_climb(run)) is not None:
+        return FamilyGuess("sgd", "loss_climb", climb, GEOMETRIC_CLIMB)
     lowest = min(
         (name for name in knowledge.families() if name is not None),
         key=lambda name: typical_band(name)[1],
@@ -497,6 +500,25 @@ def unbounded_growth(run: Run) -> float | None:
     lowest = np.minimum.accumulate(per_step)
     excess = float(np.max(per_step[1:] / lowest[:-1]))
     return excess if excess > BEYOND_BOUNDED else None
+
+
+def loss_climb(run: Run) -> float | None:
+    """How far the loss climbed after its first logged row, when beyond `geometric_climb`.
+
+    Past the edge an SGD-type step multiplies the error by |1 - lr·λ|, so the loss keeps
+    growing geometrically, row after row, until it overflows; Adam-type steps move a weight by
+    about lr at most, so after the first jump the loss grows no faster than the weights do, in
+    proportion to the steps. The largest finite loss before the first non-finite one over the
+    second logged loss; None with fewer than three finite rows or a climb within the limit."""
+    if not run.has("loss"):
+        return None
+    v = run["loss"].value
+    bad = ~np.isfinite(v)
+    head = v[: int(np.argmax(bad))] if bad.any() else v
+    if len(head) < 3 or head[1] <= 0:
+        return None
+    climb = float(head[1:].max() / head[1])
+    return climb if climb > GEOMETRIC_CLIMB else None
 
 
 def from_blow_up(
