@@ -47,6 +47,42 @@ def test_the_update_ratio_per_unit_of_lr_tells_adam_from_sgd():
     assert math.isclose(g_sgd.per_lr, 0.05, rel_tol=0.01)
 
 
+def stepped(lr, follows_gradient, n=200, seed=0):
+    """A crawl whose update/weight ratio is Adam-sized per unit of LR (small weights); with
+    `follows_gradient` it is lr x |g| / |w| row by row (plain SGD), else ~lr / rms(w) whatever the
+    gradient (Adam-type)."""
+    rng = np.random.default_rng(seed)
+    grad = np.exp(0.3 * rng.standard_normal(n))
+    if follows_gradient:
+        ratio = lr * grad / 0.05
+    else:
+        ratio = lr * 20.0 * np.exp(0.1 * rng.standard_normal(n))
+    t = np.arange(n)
+    frame = {
+        "step": t,
+        "loss": 1.0 - 0.05 * t / n,
+        "lr": lr,
+        "grad_norm": grad,
+        "update_ratio": ratio,
+    }
+    return run_from_frame(pd.DataFrame(frame))
+
+
+def test_an_update_ratio_that_follows_lr_times_gradient_names_plain_sgd():
+    # Both ratios are ~20x the LR, Adam-sized; only the plain SGD one moves with |g| row by row.
+    sgd, adam = stepped(1e-4, True), stepped(1e-4, False)
+    g_sgd = adv.guess_family(sgd, 1e-4, signs_of(sgd), ratio_split=1.0)
+    g_adam = adv.guess_family(adam, 1e-4, signs_of(adam), ratio_split=1.0)
+    assert (g_sgd.family, g_sgd.how, g_sgd.split) == (
+        "sgd",
+        "update_follows_gradient",
+        adv.PLAIN_SGD_JITTER,
+    )
+    assert g_sgd.per_lr < 1e-6
+    assert (g_adam.family, g_adam.how) == ("adam", "update_ratio")
+    assert adv.step_jitter(adam) > 1.0
+
+
 def test_loss_only_logs_use_the_loss_lost_per_unit_of_lr_and_steps():
     # 5% of the loss in 300 steps: 0.05 / (lr * 300) = 1.67 at lr=1e-4, 0.017 at lr=1e-2.
     fast, slow = crawl(lr=1e-4), crawl(lr=1e-2)

@@ -32,6 +32,7 @@ FIRST_JUMP = knowledge.advice("first_jump")
 FALL_GAIN = knowledge.advice("fall_gain")
 BEYOND_BOUNDED = knowledge.advice("beyond_bounded")
 GEOMETRIC_CLIMB = knowledge.advice("geometric_climb")
+PLAIN_SGD_JITTER = knowledge.advice("plain_sgd_jitter")
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,9 @@ def guess_family(
         return FamilyGuess(None, None)
     if s.update_ratio:
         per_lr = s.update_ratio / lr
+        jitter = step_jitter(run) if per_lr > ratio_split else None
+        if jitter is not None and jitter < PLAIN_SGD_JITTER:
+            return FamilyGuess("sgd", "update_follows_gradient", jitter, PLAIN_SGD_JITTER)
         return FamilyGuess(
             "adam" if per_lr > ratio_split else "sgd", "update_ratio", per_lr, ratio_split
         )
@@ -458,6 +462,38 @@ def lower_family(
     if first is not None and first > ratio_split:
         return FamilyGuess(lowest, "first_step", first, ratio_split)
     return FamilyGuess(None, None)
+
+
+def step_jitter(run: Run) -> float | None:
+    """How far the update/weight ratio strays from lr × gradient norm, row to row: the spread of
+    the changes of log(ratio / (lr × grad norm)) over the spread of the changes of log(ratio).
+
+    A plain SGD step is lr × gradient, so over a few steps (the weights' norm barely moves) the
+    ratio follows lr × |g| exactly and the quotient does not jitter (near 0). Momentum, Adam,
+    RMSprop and Adagrad steps smooth or normalise the gradient, so the quotient jitters as much
+    as the ratio itself. A scale-free test, whatever the weights' size: a logistic regression
+    started near zero has large SGD ratios per unit of LR, as Adam-type runs do. None without
+    both columns on at least 30 shared finite rows.
+    """
+    if not run.has("update_ratio", "grad_norm", "lr"):
+        return None
+    ratio, grad, lr = run["update_ratio"], run["grad_norm"], run["lr"]
+    steps, at_ratio, at_grad = np.intersect1d(
+        ratio.step, grad.step, assume_unique=True, return_indices=True
+    )
+    at_lr = np.searchsorted(lr.step, steps)
+    if not len(steps) or at_lr[-1] >= len(lr.step):
+        return None
+    same = lr.step[at_lr] == steps
+    u, g, rate = ratio.value[at_ratio], grad.value[at_grad], lr.value[at_lr]
+    ok = same & np.isfinite(u) & np.isfinite(g) & np.isfinite(rate) & (u > 0) & (g > 0) & (rate > 0)
+    if ok.sum() < 30:
+        return None
+    log_ratio = np.log(u[ok])
+    spread = float(np.std(np.diff(log_ratio)))
+    if spread <= 0:
+        return None
+    return float(np.std(np.diff(log_ratio - np.log(g[ok] * rate[ok])))) / spread
 
 
 def first_step_ratio(run: Run, lr: float) -> float | None:
