@@ -1,8 +1,6 @@
 """lrdoctor: a diagnostic linter for neural-network training runs."""
 
-from lrdoctor.api import check
 from lrdoctor.errors import ConfigError, InputError, LrdoctorError
-from lrdoctor.findings import Finding, Report, RunReport
 
 __version__ = "0.1.0"
 __all__ = [
@@ -18,10 +16,21 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """`lrdoctor.Monitor` is imported on first use, so `import lrdoctor` stays light."""
-    if name == "Monitor":
-        from lrdoctor.monitor import Monitor
+# Imported on first use, so that `import lrdoctor` stays light and the command line can set up
+# what its records are made with (lrdoctor/codecache.py) before the first one is defined.
+_LAZY = {
+    "Monitor": "lrdoctor.monitor",
+    "check": "lrdoctor.api",
+    "Finding": "lrdoctor.findings",
+    "Report": "lrdoctor.findings",
+    "RunReport": "lrdoctor.findings",
+}
 
-        return Monitor
+
+def __getattr__(name: str):
+    """`lrdoctor.check`, `lrdoctor.Monitor`, the report types: imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'lrdoctor' has no attribute {name!r}")

@@ -91,6 +91,10 @@ def main() -> None:
     # its imports are done (lrdoctor.commands.check.settle_start_up), as the collector's
     # ~50 passes over the growing heap cost ~3 % of a small check's instructions.
     gc.disable()
+    # Before the first record is defined: their methods come compiled from the cache.
+    from lrdoctor.codecache import install
+
+    install()
 
     from lrdoctor.commands import (
         EXIT_SIGINT,
