@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 import lrdoctor
-from lrdoctor.detectors.learning import nothing_learned
-from lrdoctor.detectors.learning_rate import lr_too_low, update_ratio_low
+from lrdoctor.detectors.direction import signs_of
+from lrdoctor.detectors.learning import memorised, nothing_learned
+from lrdoctor.detectors.learning_rate import lr_too_high, lr_too_low, update_ratio_low
 from lrdoctor.run import run_from_frame
 
 N, VAL_EVERY = 400, 20
@@ -69,3 +70,50 @@ def test_val_rose_is_a_rule_parameter_that_can_turn_the_step_aside_off():
     run = run_of(crawl(val_end=2.34))
     # A limit above every rank trend (+1 is the most a rank correlation reaches) never steps aside.
     assert [e.reason for e in lr_too_low(run, val_rose=1.0)] == ["barely_moved"]
+
+
+def catapult_at_chance(end: float, val_end: float, seed: int = 0) -> pd.DataFrame:
+    """A 3-class run thrown 5x up in its first steps (its first gradient 8x the later ones),
+    back at ln 3 by step 30, then drifting to `end`; a validation loss every 20 steps that
+    ends at `val_end`."""
+    rng = np.random.default_rng(seed)
+    step = np.arange(N)
+    ln3 = np.log(3)
+    loss = np.interp(step, [0, 3, 30, N - 1], [ln3, 5 * ln3, ln3, end])
+    loss = loss * np.exp(0.002 * rng.standard_normal(N))
+    val = np.full(N, np.nan)
+    at = step % VAL_EVERY == VAL_EVERY - 1
+    val[at] = np.interp(step[at], [0, 30, N - 1], [ln3, ln3, val_end])
+    grad = np.where(step == 0, 8.0, 1.0) * np.exp(0.05 * rng.standard_normal(N))
+    return pd.DataFrame(
+        {"step": step, "loss": loss, "lr": 0.178, "grad_norm": grad, "val_loss": val}
+    )
+
+
+def lr_high_reasons(run, **params) -> list[tuple[str, float, float]]:
+    return [(e.reason, e.observed, e.limit) for e in lr_too_high(run, **params)]
+
+
+def test_a_dead_run_at_chance_level_is_stuck_high():
+    # At ln 3 on both losses: uniform predictions, the network past its edge.
+    run = run_of(catapult_at_chance(end=np.log(3), val_end=np.log(3)))
+    [(reason, moved, limit)] = lr_high_reasons(run)
+    assert reason == "stuck_high" and moved == pytest.approx(1.0, abs=0.01) and limit == 0.8
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_run_that_memorised_its_labels_at_chance_level_is_not_blamed_on_the_lr(seed):
+    # The training loss 1.2% under ln 3 (no constant prediction scores that), the validation
+    # loss 4% over it: the training labels were fitted and nothing else (shuffled labels).
+    run = run_of(catapult_at_chance(end=0.988 * np.log(3), val_end=1.03 * np.log(3), seed=seed))
+    assert memorised(run, signs_of(run), 3, below=0.005, gap=0.015)
+    assert lr_high_reasons(run) == []
+    # Either limit out of reach gives the flat reason back.
+    assert [r[0] for r in lr_high_reasons(run, memorised_gap=0.2)] == ["stuck_high"]
+    assert [r[0] for r in lr_high_reasons(run, memorised_below=0.2)] == ["stuck_high"]
+
+
+def test_a_dead_run_whose_validation_loss_sits_with_its_training_loss_is_not_memorising():
+    run = run_of(catapult_at_chance(end=0.988 * np.log(3), val_end=0.99 * np.log(3)))
+    assert not memorised(run, signs_of(run), 3, below=0.005, gap=0.015)
+    assert [r[0] for r in lr_high_reasons(run)] == ["stuck_high"]

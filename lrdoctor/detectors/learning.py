@@ -49,6 +49,20 @@ def at_chance_level(
     return chance_classes(s.end, below, above, most)
 
 
+def memorised(run: Run, s: Signs, k: int | None, below: float, gap: float) -> bool:
+    """Whether a run at chance level (ln K) fitted its training labels and nothing else: its
+    training loss ended at least `below` (relative) under ln K, which no constant prediction
+    scores on balanced labels, while its validation loss ended at least `gap` over the training
+    loss. A dead or saturated network sits at or over ln K on both; labels disconnected from the
+    inputs (shuffled) let a network memorise its training batches a little, and no further."""
+    if k is None or not run.has("val_loss") or not s.end <= (1 - below) * math.log(k):
+        return False
+    v = run["val_loss"].finite().value
+    if len(v) < 2:
+        return False
+    return float(median(v[-max(1, len(v) // 4) :])) >= (1 + gap) * s.end
+
+
 @detector("nothing_learned", reasons=("at_chance", "flat", "flat_late"))
 def nothing_learned(
     run: Run,

@@ -22,7 +22,7 @@ from lrdoctor.detectors.direction import (
     signs_of,
     typical_band,
 )
-from lrdoctor.detectors.learning import at_chance_level
+from lrdoctor.detectors.learning import at_chance_level, memorised
 from lrdoctor.detectors.shape import (
     blowup,
     high_lr_phase,
@@ -106,6 +106,8 @@ def lr_too_high(
     steady_trend: float = -0.9,
     val_rise: float = 0.15,
     val_points: int = 6,
+    memorised_below: float = 0.005,
+    memorised_gap: float = 0.015,
 ) -> list[Evidence]:
     """Loss that rose back after its best, parameters that exploded, a run that blew up early
     and never learned, one that barely moved with the signs of an LR past its edge, or one
@@ -153,6 +155,7 @@ def lr_too_high(
             calm_catapult=calm_catapult,
             steady_trend=steady_trend,
             flat_moved=flat_moved,
+            memorising=memorised(run, s, chance, memorised_below, memorised_gap),
         )
         if found is not None and found[0] == "overshooting_steps" and guess.how != "logged":
             weak = "overshooting_unnamed", *found[1:]  # info, unless a later sign speaks
@@ -329,11 +332,13 @@ def _by_signs(
     calm_catapult,
     steady_trend,
     flat_moved,
+    memorising,
 ):
     """(reason, observed, limit, slots) when the run's signs put it above its best LR; `best`
     is where its family's best LR usually lies (None when the family is not known), `chance`
     the K of a run that sat at ln K (else None), `edge_efficiency` None when the steps are not
-    SGD-type."""
+    SGD-type, `memorising` whether that run fitted its training labels and nothing else
+    (learning.memorised: the labels' sign, not the LR's, for the flat reasons)."""
     base = _loss_slots(s)
     gc = s.grad_catapult
     crawl = low_signs(s, lr, family, ratio=low_ratio)
@@ -352,7 +357,7 @@ def _by_signs(
             else Sign("grad_catapult", gc, blowup_catapult)
         )
         return "early_blowup", sign.observed, sign.limit, {**base, **_sign_slots("sign", sign)}
-    if s.early_peak >= peak and s.trend > jump_trend and s.moved >= blowup_moved:
+    if s.early_peak >= peak and s.trend > jump_trend and s.moved >= blowup_moved and not memorising:
         # Thrown up early, then a plateau that never descends again: an LR that healthy runs
         # recover from leaves a steady descent behind the jump. A weak rank trend alone is no
         # plateau: a noisy loss near zero has one too, however far it fell (the same limit as
@@ -379,7 +384,11 @@ def _by_signs(
         # ratio couples the loss's units to the gradient's, so a sign that needs neither (an
         # early jump, a catapult, a log that opened on a jump) must back it.
         return "overshooting_steps", s.efficiency, edge_efficiency, base
-    if s.moved < stuck_moved:
+    if s.moved < stuck_moved or memorising:
+        # A run at chance level whose training loss went under ln K while its validation loss
+        # stayed over it learned its training labels and nothing that generalises: shuffled or
+        # disconnected labels, at any LR (benchmarks/data_bugs.py), which NL001 names; a dead
+        # network past its edge sits at or over ln K on both.
         return None
     high = high_signs(s, lr, family, peak=peak, catapult=catapult)
     # Still descending: a jump or a catapult it is recovering from. The rank trend counts how
