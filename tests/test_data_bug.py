@@ -117,3 +117,21 @@ def test_a_dead_run_whose_validation_loss_sits_with_its_training_loss_is_not_mem
     run = run_of(catapult_at_chance(end=0.988 * np.log(3), val_end=0.99 * np.log(3)))
     assert not memorised(run, signs_of(run), 3, below=0.005, gap=0.015)
     assert [r[0] for r in lr_high_reasons(run)] == ["stuck_high"]
+
+
+def test_nl001_names_the_data_first_for_a_run_that_memorised_its_labels():
+    # The early jump is a high sign, but the labels' sign outranks it (LR001 steps aside too).
+    # The validation loss drifted down to 3% over ln 3: it did not rise.
+    frame = catapult_at_chance(end=0.988 * np.log(3), val_end=1.03 * np.log(3))
+    at = frame["val_loss"].notna().to_numpy()
+    frame.loc[at, "val_loss"] = np.interp(
+        frame["step"][at], [0, 30, N - 1], [1.05 * np.log(3), 1.04 * np.log(3), 1.03 * np.log(3)]
+    )
+    run = run_of(frame)
+    [evidence] = nothing_learned(run)
+    assert (evidence.reason, evidence.slots["causes"][0]) == ("at_chance", "data_memorised")
+    [evidence] = nothing_learned(run, memorised_gap=0.2)
+    assert evidence.slots["causes"][0] != "data_memorised"
+    dead = run_of(catapult_at_chance(end=np.log(3), val_end=np.log(3)))
+    [evidence] = nothing_learned(dead)
+    assert "data_memorised" not in evidence.slots["causes"]

@@ -80,6 +80,8 @@ def nothing_learned(
     adaptive_best: float = 0.00562,
     adaptive_ratio_per_lr: float = 1.0,
     val_rose: float = 0.0,
+    memorised_below: float = 0.005,
+    memorised_gap: float = 0.015,
 ) -> list[Evidence]:
     """The training loss (and the validation loss, where logged) ended within a tenth of where
     it started; when that level is ln K, the model predicts uniformly over K classes."""
@@ -119,6 +121,10 @@ def nothing_learned(
         causes.append("frozen")
     if rose:
         causes.insert(0, "data_rose")
+    elif memorised(run, s, k, memorised_below, memorised_gap):
+        # Under ln K in training, over it in validation: the labels' sign outranks an early
+        # jump's (LR001 steps aside for it too).
+        causes.insert(0, "data_memorised")
     else:
         causes += ["data", "lr_either"] if not causes else ["data"]
     slots = {
