@@ -475,6 +475,13 @@ def step_jitter(run: Run) -> float | None:
     started near zero has large SGD ratios per unit of LR, as Adam-type runs do. None without
     both columns on at least 30 shared finite rows.
     """
+    # Every rule that guesses the family asks; the columns are the run's, so once is enough.
+    if "step_jitter" not in run.derived:
+        run.derived["step_jitter"] = _step_jitter(run)
+    return run.derived["step_jitter"]
+
+
+def _step_jitter(run: Run) -> float | None:
     if not run.has("update_ratio", "grad_norm", "lr"):
         return None
     ratio, grad, lr = run["update_ratio"], run["grad_norm"], run["lr"]
