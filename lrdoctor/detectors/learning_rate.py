@@ -720,7 +720,7 @@ def update_ratio_high(run: Run, *, limit: float = 0.1) -> list[Evidence]:
     return _ratio_evidence(run, None, ratio, limit, lr, adv.lower_from(run, lr))
 
 
-@detector("update_ratio_low", reasons=("barely_moved", "fell_little"))
+@detector("update_ratio_low", reasons=("barely_moved", "fell_little", "crawling"))
 def update_ratio_low(
     run: Run,
     *,
@@ -739,17 +739,27 @@ def update_ratio_low(
     peak_share: float = 0.5,
     opening_jump: float = 1.5,
     val_rose: float = 0.0,
+    crawl_limit: float = 3e-3,
+    crawl_moved: float = 0.3,
+    crawl_trend: float = -0.75,
+    catapult: float = 3.0,
 ) -> list[Evidence]:
     """A small update/weight ratio over the peak-LR phase of a run that never blew up, did not
-    cut its loss tenfold, and did not converge (more than halve its loss, then stop)."""
+    cut its loss tenfold, and did not converge (more than halve its loss, then stop); or a
+    ratio only a few times that floor in a run that kept most of its loss while descending
+    steadily, with no sign of an LR past its edge."""
     s = signs_of(run)
     if s is None or s.update_ratio is None or blowup(run):
+        return []
+    lr = adv.peak_lr(run)
+    crawling = limit <= s.update_ratio < crawl_limit
+    if crawling and not _crawls(run, s, lr, crawl_moved, crawl_trend, peak, catapult, opening_jump):
         return []
     # After a jump of the loss, tiny updates mean dead units, not a small LR; a run that cut
     # its loss tenfold is not crawling, whatever its updates.
     # The same after a log that began on a jump (its first loss far above the next rows).
     if (
-        s.update_ratio >= limit
+        (s.update_ratio >= limit and not crawling)
         or s.early_peak >= peak
         or s.opening >= opening_jump
         or s.moved < min_left
@@ -765,13 +775,13 @@ def update_ratio_low(
         sh = shape_of(phase) if phase is not None else None
         if sh is not None and sh.second_half_share < converged_share:
             return []
-    lr = adv.peak_lr(run)
     reason = "barely_moved" if s.moved >= stuck_moved else "fell_little"
+    reason = "crawling" if crawling else reason
     return _ratio_evidence(
         run,
         reason,
         s.update_ratio,
-        limit,
+        crawl_limit if crawling else limit,
         lr,
         adv.raise_toward_best(
             run,
@@ -788,6 +798,18 @@ def update_ratio_low(
         final=s.end,
         moved=s.moved,
     )
+
+
+def _crawls(run: Run, s: Signs, lr, moved: float, trend: float, peak, catapult, opening) -> bool:
+    """A ratio only a few times the floor is a crawl where the run kept most of its loss, still
+    descends steadily in its second half, and shows no sign of an LR past its edge (dead or
+    saturated units also take small steps, but their loss stops falling)."""
+    if not moved <= s.moved <= 1.0 or s.trend > trend:
+        return False
+    if high_signs(s, lr, run.optimizer_family, peak=peak, catapult=catapult, opening=opening):
+        return False
+    sh = shape_of(run)
+    return sh is not None and _still_falling(sh, 0.0) and sh.second_half_share > 0
 
 
 def _ratio_evidence(
