@@ -64,3 +64,30 @@ def test_an_explosion_above_the_first_loss_still_counts():
     loss = np.r_[1.0, 0.8, 0.7, np.full(30, 40.0), np.linspace(5, 4, 200)]
     run = run_from_frame(pd.DataFrame({"step": np.arange(len(loss)), "loss": loss, "lr": 1.0}))
     assert loss_exploded(run, 10.0) >= 40.0
+
+
+def interpolating(grad_fall: float, opening: float, n=400, seed=0):
+    """A log from the pre-update row on: the loss falls from ~1.8 toward ~1e-6 (a deep net
+    fitting a small training set) and its gradient norm falls by `grad_fall`; the first row
+    is `opening` times the next three (1 for a fresh start)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    loss = 1.8 * np.exp(-t / 25.0) * np.exp(0.1 * rng.standard_normal(n)) + 1e-7
+    loss[0] = opening * np.median(loss[1:4])
+    grad = 8.0 * np.exp(-t * np.log(grad_fall) / 100.0).clip(1.0 / grad_fall)
+    return run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": 0.01, "grad_norm": grad}))
+
+
+def test_a_gradient_that_fell_with_a_loss_going_to_zero_is_not_thrown_early():
+    # The gradient's catapult is far past thrown_catapult, but the loss fell further still.
+    run = interpolating(grad_fall=2e4, opening=1.0)
+    s = signs_of(run)
+    assert s.grad_catapult >= 1000 and s.grad_catapult * s.moved < 1.0
+    assert "thrown_early" not in [e.reason for e in lr_too_high(run)]
+
+
+def test_a_catapult_from_a_first_row_that_stands_out_is_thrown_early():
+    run = interpolating(grad_fall=2e4, opening=50.0)
+    [ev] = lr_too_high(run)
+    assert (ev.reason, ev.limit) == ("thrown_early", 1000.0)
+    assert ev.observed >= 1000

@@ -90,6 +90,7 @@ def lr_too_high(
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
     thrown_excess: float = 20.0,
+    thrown_outfell: float = 1.0,
     thrown_opening: float = 10.0,
     jump_trend: float = -0.5,
     above_range_opening: float = 3.0,
@@ -149,6 +150,7 @@ def lr_too_high(
             flat_trend=flat_trend,
             thrown_catapult=thrown_catapult,
             thrown_excess=thrown_excess,
+            thrown_outfell=thrown_outfell,
             thrown_opening=thrown_opening,
             jump_trend=jump_trend,
             edge_efficiency=edge_efficiency if sgd_type else None,
@@ -326,6 +328,7 @@ def _by_signs(
     flat_trend,
     thrown_catapult,
     thrown_excess,
+    thrown_outfell,
     thrown_opening,
     jump_trend,
     edge_efficiency,
@@ -342,9 +345,15 @@ def _by_signs(
     base = _loss_slots(s)
     gc = s.grad_catapult
     crawl = low_signs(s, lr, family, ratio=low_ratio)
-    if gc is not None and gc >= thrown_catapult:
+    if (
+        gc is not None
+        and gc >= thrown_catapult
+        and (s.opening >= thrown_opening or gc * s.moved >= thrown_outfell)
+    ):
         # The first logged step already came after an explosion (loggers without a pre-update
-        # row): its gradient dwarfs every later one, whatever the loss did next.
+        # row): its gradient dwarfs every later one. Unless the loss fell as far: a run that fits
+        # its training set to ~0 loss takes its gradient down by the same decades, from a first
+        # row that does not stand out from the next ones.
         return "thrown_early", gc, thrown_catapult, base
     if s.moved >= above_start and not crawl:
         # Not with steps too small to have moved the loss: a flat crawl's end sits above one
