@@ -459,6 +459,16 @@ def test_a_first_step_jump_a_healthy_run_reaches_keeps_the_backoff():
     assert adv.lower_from(run, 5.0).method == "backoff"
 
 
+@pytest.mark.parametrize("optimizer", [None, "adam", "adagrad"])
+def test_a_jump_that_puts_the_best_under_the_familys_band_keeps_the_backoff(optimizer):
+    # 1e13x in one step reads as an edge ~2e-6: a deep net compounding its growth across its
+    # layers, not a curvature of 1e6 (held-out build: an 11-layer MLP at lr 3.16, best 0.1)
+    run = first_jump(lr=3.16, jump=1e13, optimizer=optimizer)
+    got = adv.lower_from(run, 3.16)
+    assert got.method.startswith("backoff")
+    assert got.lr >= typical_band(run.optimizer_family)[0]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     lr=st.floats(1e-3, 1e3),

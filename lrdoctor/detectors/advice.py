@@ -437,8 +437,14 @@ def lower_from(
     )
     # A first step that threw the loss up says how far past its edge the LR was; when that is
     # further than the backoff assumes, the edge sizes the step (the backoff stays the ceiling).
+    # An edge that puts the best LR under the family's best band has left the linear model the
+    # estimate rests on (a deep net compounds one step's growth across its layers): the jump
+    # then says only "far past", which the backoff already assumes.
     edge = from_first_jump(run, lr, guess.family, **family)
-    return edge if edge is not None and backoff.lr is not None and edge.lr < backoff.lr else backoff
+    floor = typical_band(guess.family)[0]
+    if edge is not None and backoff.lr is not None and floor <= edge.lr < backoff.lr:
+        return edge
+    return backoff
 
 
 def lower_family(
@@ -605,8 +611,8 @@ def from_first_jump(
     the jump between the first two logged rows, per optimizer step between them, gives g and
     the edge 2·lr/(1+g); a good LR sits `safety` below it. A deep net compounds the growth
     across its layers, which puts the edge too low rather than too high: `lower_from` keeps its
-    backoff as the ceiling and the family's range bounds the number (`assumed`, and `family`:
-    the numbers saying where that family came from). None without such a jump.
+    backoff as the ceiling and drops an edge under the family's best band (`assumed`, and
+    `family`: the numbers saying where that family came from). None without such a jump.
     """
     if lr is None or not run.has("loss"):
         return None
