@@ -110,3 +110,11 @@ def test_the_command_line_s_check_collects_once_its_imports_are_done(monkeypatch
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_rules_needs_and_detector_arguments_are_worked_out_once_per_process() -> None:
+    for p in open_session().planned:
+        assert p.detector_params is p.detector_params  # one dict, shared by every run
+        expected = {**p.params, "signal": p.rule.signal} if p.rule.signal else dict(p.params)
+        assert p.detector_params == expected
+        assert p.needs == (*p.rule.requires, *([p.rule.signal] if p.rule.signal else []))
