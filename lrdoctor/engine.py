@@ -330,11 +330,16 @@ def _pool_round(paths, indices, planned, options, jobs, done) -> list[list[int]]
         # print a traceback, so the signals wait (blocked) until it has, and here until every
         # worker is recorded in the pool and can be stopped.
         before = _mask_stop_signals(block=True)
+        futures, unsent = {}, []
         try:
-            futures = {
-                tuple(batch): pool.submit(_worker_check, [paths[i] for i in batch])
-                for batch in _batches(paths, indices, jobs)
-            }
+            for batch in _batches(paths, indices, jobs):
+                if unsent:
+                    unsent.append(batch)
+                    continue
+                try:
+                    futures[tuple(batch)] = pool.submit(_worker_check, [paths[i] for i in batch])
+                except BrokenProcessPool:  # a worker died while the rest were handed out
+                    unsent.append(batch)
         finally:
             gc.unfreeze()  # the workers are forked (all at the first submit): collect as before
             if before is not None:
@@ -345,6 +350,7 @@ def _pool_round(paths, indices, planned, options, jobs, done) -> list[list[int]]
                 done.update(zip(batch, future.result(), strict=True))
             except BrokenProcessPool:
                 lost.append(list(batch))
+        lost.extend(unsent)  # after those in flight, which were the ones a dying worker held
         pool.shutdown(wait=True)
         return lost
     except BaseException:  # Ctrl-C, SIGTERM: stop the workers now, not after the queue

@@ -52,3 +52,26 @@ def test_workers_report_what_one_process_reports(tmp_path: Path) -> None:
     pooled = check_paths(inputs, planned, open_session().options, jobs=2)
     assert [r.to_dict() for r in pooled.runs] == alone
     assert pooled.runs[-1].error is not None
+
+
+def test_a_pool_that_breaks_while_inputs_are_handed_out_loses_none(monkeypatch) -> None:
+    """A worker that dies before the last batch is submitted breaks the pool under `submit`
+    itself (under load the full suite saw it): the batches not yet sent are checked again."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    inputs = sorted(p for p in FIXTURES.iterdir() if p.suffix == ".csv")[:12]
+    planned = open_session().planned
+    alone = [r.to_dict() for p in inputs for r in check_path(p, planned, open_session().options)]
+    real, calls = ProcessPoolExecutor.submit, []
+
+    def submit(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise BrokenProcessPool("a worker died")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    pooled = check_paths(inputs, planned, open_session().options, jobs=2)
+    assert len(calls) > 2  # the unsent batches went out again
+    assert [r.to_dict() for r in pooled.runs] == alone
