@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -20,10 +21,10 @@ from lrdoctor.run import run_from_frame
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def crawl(lr=1e-4, drift=0.05, n=300, ratio=None, optimizer=None, seed=0):
+def crawl(lr=1e-4, drift=0.05, n=300, ratio=None, optimizer=None, seed=0, start=0):
     """A loss that lost `drift` of its start in a straight line: a run crawling at `lr`."""
     rng = np.random.default_rng(seed)
-    t = np.arange(n)
+    t = np.arange(start, start + n)
     frame = {"step": t, "loss": 1.0 - drift * t / n + 0.002 * rng.standard_normal(n), "lr": lr}
     if ratio is not None:
         frame["update_ratio"] = ratio * (1 + 0.01 * rng.standard_normal(n))
@@ -292,7 +293,7 @@ def test_lowering_an_unknown_optimizers_lr_stays_inside_every_familys_range():
     low, high = knowledge.used_by_every_family()
     assert (low, high) == (0.01, 0.1)  # Adadelta's floor, Adam-type's top (_optimizers.toml)
     assert knowledge.family(None).best[1] > high
-    t = np.arange(200)
+    t = np.arange(10, 210)  # opens after the first step: its calm loss names no family
     run = run_from_frame(pd.DataFrame({"step": t, "loss": 1.0 + 0 * t, "lr": 50.0}))
     assert run.optimizer_family is None
     assert adv.lower_from(run, 50.0).lr == pytest.approx(high)
@@ -303,8 +304,11 @@ def test_lowering_an_unknown_optimizers_lr_stays_inside_every_familys_range():
     [
         # Unnamed, under 3x SGD's usual best: an SGD-type run there is rarely past its edge.
         (0.2, None, False, "adam", "below_sgd_best", 0.01),
-        # Unnamed and above it: the union's cap (what every family is used with).
+        # Unnamed and above it, logged from step 10: the union's cap (what every family is
+        # used with).
         (5.0, None, False, None, None, 0.1),
+        # The same from step 0: a loss never thrown up at lr >= `calm_lr` took SGD-type steps.
+        (5.0, None, False, "sgd", "loss_calm", 1.0 / 3),
         # Thrown far past the edge: under every family's top, whatever the optimizer.
         (5.0, None, True, "adam", "far_past", 0.01),
         # A named optimizer decides, whatever the LR or the evidence.
@@ -314,7 +318,7 @@ def test_lowering_an_unknown_optimizers_lr_stays_inside_every_familys_range():
 def test_lowering_an_unnamed_optimizers_lr_guesses_its_family(
     lr, optimizer, far_past, family, how, top
 ):
-    run = crawl(lr=lr, optimizer=optimizer)
+    run = crawl(lr=lr, optimizer=optimizer, start=0 if how else 10)
     got = adv.lower_from(run, lr, sgd_best=0.178, far_past=far_past)
     assert (got.numbers.get("family"), got.numbers.get("family_from")) == (family, how)
     assert got.numbers["top"] == pytest.approx(top)
@@ -371,17 +375,19 @@ def test_bounded_steps_never_look_unbounded():
 
 
 def test_lowering_an_unnamed_optimizers_lr_says_the_optimizer_is_unnamed():
-    run = crawl(lr=5.0)
+    run = crawl(lr=5.0, start=10)  # a later first row may already be thrown: no family
     got = adv.lower_from(run, 5.0, sgd_best=0.178)
     assert (got.method, got.numbers["top"]) == ("backoff_unnamed", pytest.approx(0.1))
 
 
 def blown_up(lr, first_ratio, start=0, n=60):
     """An unnamed run past its edge: a first logged update ratio of `first_ratio`, then the
-    ratio of blown-up weights, the same for every family (`first_step_ratio`)."""
+    ratio of blown-up weights, the same for every family (`first_step_ratio`); the loss thrown
+    up 30x over its first rows (no first jump, climb or calm to name a family)."""
     t = np.arange(start, start + n)
     ratio = np.where(t == start, first_ratio, 1e-2)
-    return run_from_frame(pd.DataFrame({"step": t, "loss": 1.0, "lr": lr, "update_ratio": ratio}))
+    loss = np.where(t == start, 1.0, np.where(t == start + 1, 3.0, 30.0))
+    return run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr, "update_ratio": ratio}))
 
 
 @pytest.mark.parametrize(
@@ -478,7 +484,8 @@ def test_a_jump_that_puts_the_best_under_the_familys_band_keeps_the_backoff(opti
 )
 def test_the_first_jump_only_ever_lowers_the_backoff(lr, jump, every, optimizer):
     run = first_jump(lr, jump, every, optimizer=optimizer)
-    backoff = adv.lower_from(first_jump(lr, 1.0, every, optimizer=optimizer), lr)
+    with patch.object(adv, "from_first_jump", lambda *a, **k: None):
+        backoff = adv.lower_from(run, lr)  # the same run's backoff, its family guess included
     got = adv.lower_from(run, lr)
     if backoff.lr is None:
         return
@@ -519,3 +526,30 @@ def test_a_loss_that_kept_climbing_geometrically_names_sgd():
     )
     assert got.lr == pytest.approx(0.2) and got.lr <= typical_band("sgd")[1] / adv.BAND_MARGIN
     assert adv.lower_from(adam_run, 1.78, sgd_best=0.178).method == "backoff_unnamed"
+
+
+def test_a_loss_never_thrown_up_at_a_high_lr_names_sgd():
+    # Held-out build: digits CNN, plain SGD at lr=10, loss only, logged from step 0: the net
+    # saturated at chance (2.3 -> 2.5, never 10x its start). An Adam-type step of ~lr per weight
+    # at lr >= `calm_lr` throws the loss up at once; only lr x a small gradient stays calm.
+    t = np.arange(0, 600.0)
+    calm = 2.3 + 0.2 * np.sin(t / 7.0) ** 2
+    run = run_from_frame(pd.DataFrame({"step": t, "loss": calm, "lr": 10.0}))
+    assert adv.loss_calm(run) == pytest.approx(calm.max() / calm[0])
+    got = adv.lower_from(run, 10.0, sgd_best=0.178)
+    assert (got.method, got.numbers["family"], got.numbers["family_from"]) == (
+        "backoff_family",
+        "sgd",
+        "loss_calm",
+    )
+    assert got.lr == pytest.approx(0.3)  # SGD's cap (a third of its band's top), not 0.1
+    # under `calm_lr`, or a log that opens after the first step, or a thrown loss: unnamed
+    assert adv.lower_from(run, 1.0, sgd_best=0.178).method == "backoff_unnamed"
+    late = run_from_frame(pd.DataFrame({"step": t[9:], "loss": calm[9:], "lr": 10.0}))
+    assert adv.loss_calm(late) is None
+    assert adv.lower_from(late, 10.0, sgd_best=0.178).method == "backoff_unnamed"
+    thrown = run_from_frame(
+        pd.DataFrame({"step": t, "loss": np.r_[2.3, calm[1:] * 30], "lr": 10.0})
+    )
+    assert adv.loss_calm(thrown) is None
+    assert adv.lower_from(thrown, 10.0, sgd_best=0.178).lr == pytest.approx(0.1)

@@ -33,6 +33,7 @@ FALL_GAIN = knowledge.advice("fall_gain")
 BEYOND_BOUNDED = knowledge.advice("beyond_bounded")
 GEOMETRIC_CLIMB = knowledge.advice("geometric_climb")
 PLAIN_SGD_JITTER = knowledge.advice("plain_sgd_jitter")
+CALM_LR = knowledge.advice("calm_lr")
 
 
 @dataclass(frozen=True)
@@ -406,7 +407,8 @@ def lower_from(
     (`sgd_best` × `band_margin`: an SGD-type run there is rarely past its edge), or if the
     evidence says the run was thrown far past its edge (`far_past`: whatever the optimizer,
     its best then lies under every family's top), or if the update ratio of its first
-    optimizer step says the steps were Adam-type (`first_step_ratio`).
+    optimizer step says the steps were Adam-type (`first_step_ratio`). A run at `calm_lr` or
+    more whose loss was never thrown up took SGD-type steps (`loss_calm`).
     """
     if lr is None:
         return NONE
@@ -467,6 +469,8 @@ def lower_family(
     first = first_step_ratio(run, lr)
     if first is not None and first > ratio_split:
         return FamilyGuess(lowest, "first_step", first, ratio_split)
+    if lr >= CALM_LR and (rise := loss_calm(run)) is not None:
+        return FamilyGuess("sgd", "loss_calm", rise, FIRST_JUMP)
     return FamilyGuess(None, None)
 
 
@@ -568,6 +572,24 @@ def loss_climb(run: Run) -> float | None:
         return None
     climb = float(head[1:].max() / head[1])
     return climb if climb > GEOMETRIC_CLIMB else None
+
+
+def loss_calm(run: Run) -> float | None:
+    """How far the finite loss ever rose above its first logged value, when under `first_jump`.
+
+    An Adam-type or Adagrad step moves every weight by about lr whatever the gradient: at an LR
+    of `calm_lr` or more that is far over an initialisation's weights, and the loss is thrown up
+    at once. An SGD-type step is lr × gradient, which a small gradient keeps small. None unless
+    the log opens on the first optimizer step (a later first row may already be thrown), with
+    fewer than three finite rows, or with a rise of `first_jump` or more."""
+    if not run.has("loss"):
+        return None
+    loss = run["loss"].finite()
+    v = loss.value
+    if len(v) < 3 or v[0] <= 0 or loss.step[0] > 1:
+        return None
+    rise = float(v.max() / v[0])
+    return rise if rise < FIRST_JUMP else None
 
 
 def from_blow_up(
