@@ -90,7 +90,7 @@ def lr_too_high(
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
     thrown_excess: float = 20.0,
-    thrown_outfell: float = 1.0,
+    thrown_outfell: float = 0.4,
     thrown_opening: float = 10.0,
     jump_trend: float = -0.5,
     above_range_opening: float = 3.0,
