@@ -290,6 +290,20 @@ def raise_toward_best(
     the same steps, times `fall_gain`). Without a family (Adagrad, Adadelta or no evidence)
     the ratio and the fall size it alone.
     """
+    # LR003 and LR004 both ask on a crawling run: one answer per run and arguments. The Signs
+    # are the run's own (kept in its `derived`); the kept answer holds them, so an id is not reused.
+    key = ("raise_toward_best", lr, id(s), tuned, sgd_best, adaptive_best)
+    key += (ratio_split, drop_split, fall_gain)
+    kept = run.derived.get(key)
+    if kept is None or kept[0] is not s:
+        args = (tuned, sgd_best, adaptive_best, ratio_split, drop_split, fall_gain)
+        kept = run.derived[key] = (s, _raise_toward_best(run, lr, s, *args))
+    return kept[1]
+
+
+def _raise_toward_best(
+    run, lr, s, tuned, sgd_best, adaptive_best, ratio_split, drop_split, fall_gain
+):
     ratio = s.update_ratio if s is not None else None
     # A fall within the loss's noise (fall_gain None) says nothing of the loss lost per unit
     # of LR either: only a logged optimizer or the update ratio name the family then.
