@@ -538,7 +538,10 @@ def analyse(
                 # lies above that edge and near the update-ratio LR).
                 ceiling, ceiling_name = float(10 ** x[-1]), "the highest LR the test survived"
             note("no_descent", f"no descent to read: the suggestion is {how}")
-        elif chosen is not None and ur_lr is not None:
+        elif chosen is not None and ur_lr is not None and turned_up:
+            # Only a curve that turned up: otherwise its minimum and edge are lower bounds at the
+            # range's top, and the steps' size cannot say how far above them the best lies
+            # (docs/lr-numbers.md, lr-find step 5: the held-out logistic regression).
             below = math.log10(ur_lr / candidates["minimum"])
             if below > min_below_ur:
                 # The minimum came where the steps were far smaller than a tuned run's

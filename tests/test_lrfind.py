@@ -542,3 +542,22 @@ def test_cli_short_fast_notes_reach_json_and_text(tmp_path):
     text = " ".join(runner.invoke(app, ["lr-find", path], terminal_width=400).stdout.split())
     for note in data["notes"]:
         assert " ".join(note.split()) in text
+
+
+def test_a_curve_that_never_turned_up_keeps_its_landmarks_without_the_update_ratio():
+    """Its minimum and edge are lower bounds at the range's top: an update-ratio LR far under
+    them is not averaged in, while the same curve cut after it turned up averages both."""
+    lr, loss = range_test(x0=-1.5, blowup_at=5.0, noise=0.005)
+    plain = analyse(lr, loss)
+    assert "never_turned_up" in plain.note_codes
+    ur_lr = plain.candidates["minimum"] / 100
+    r = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / ur_lr)
+    assert r.candidates["update_ratio"] == pytest.approx(ur_lr)
+    assert r.raw_lr == pytest.approx(plain.raw_lr)
+    lr, loss = range_test(x0=-1.5, blowup_at=0.5, noise=0.005)
+    landmarks = analyse(lr, loss)
+    ur_lr = landmarks.candidates["minimum"] / 3
+    turned = analyse(lr, loss, update_ratio=lr * 10**UR_TARGET / ur_lr)
+    assert "never_turned_up" not in turned.note_codes
+    expected = (math.log10(landmarks.raw_lr) + math.log10(ur_lr)) / 2
+    assert math.log10(turned.raw_lr) == pytest.approx(expected)
