@@ -256,7 +256,8 @@ def not_clearly_worse(cells: list[dict], lr: float) -> bool:
     corpus' own labelling rule: its final loss within 0.2 x (initial - best) of the best."""
     near = min(cells, key=lambda c: abs(math.log10(c["lr"] / lr)))
     best, start = near["best_final_loss"], near["initial_loss"]
-    final = near["final_loss"] if near["final_loss"] is not None else math.inf
+    # labels.json writes a diverged run's final loss as the string "inf"
+    final = float(near["final_loss"]) if near["final_loss"] is not None else math.inf
     return final - best < 0.2 * (start - best)
 
 
