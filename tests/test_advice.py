@@ -100,7 +100,9 @@ def test_without_an_update_ratio_or_a_fall_the_suggestion_is_the_family_prior():
     got = adv.raise_toward_best(run, 1e-4, signs_of(run), sgd_best=0.178, fall_gain=None)
     assert (got.method, got.confidence, got.lr) == ("family_prior", "low", human_lr(0.178))
     assert got.numbers["family_from"] == "logged" and got.numbers["prior"] == 0.178
-    assert got.range == (0.178 / 3, 0.178 * 3)
+    # within rounding: the point is a geometric mean through np.log and exp, whose last bit
+    # differs between numpy versions (numpy 1.26 in .ci/lowest)
+    assert got.range == pytest.approx((0.178 / 3, 0.178 * 3), rel=1e-12)
 
 
 def test_with_an_update_ratio_the_point_sits_between_prior_and_scaled_ratio():
