@@ -84,47 +84,28 @@ G.keras_ok = lambda task, family: False  # no Keras in the hold-out
 G.HERE = HERE  # README_notes.md of THIS folder (if any) is appended to the corpus README
 G.LM_T = 48
 
+
+def _task(kind, steps, batch, val_every, init_seed, bugs):
+    """One task as generate.py's TASKS holds it: every held-out file logs every step, unclipped."""
+    return dict(
+        kind=kind,
+        steps=steps,
+        batch=batch,
+        log_every=1,
+        val_every=val_every,
+        init_seed=init_seed,
+        clip=None,
+        bugs=bugs,
+    )
+
+
 G.TASKS = {
-    "cancer_logreg": dict(
-        kind="clf",
-        steps=500,
-        batch=32,
-        log_every=1,
-        val_every=25,
-        init_seed=41,
-        clip=None,
-        bugs=[("unsafe_log_bce", 32), ("div0_group_mean", 12)],
+    "cancer_logreg": _task(
+        "clf", 500, 32, 25, 41, [("unsafe_log_bce", 32), ("div0_group_mean", 12)]
     ),
-    "deep_plain": dict(
-        kind="clf",
-        steps=800,
-        batch=16,
-        log_every=1,
-        val_every=20,
-        init_seed=42,
-        clip=None,
-        bugs=[("div0_group_mean", 18)],
-    ),
-    "digits_cnn": dict(
-        kind="clf",
-        steps=600,
-        batch=32,
-        log_every=1,
-        val_every=30,
-        init_seed=43,
-        clip=None,
-        bugs=[("div0_group_mean", 72)],
-    ),
-    "gru_lm": dict(
-        kind="lm",
-        steps=700,
-        batch=16,
-        log_every=1,
-        val_every=50,
-        init_seed=44,
-        clip=None,
-        bugs=[("div0_seq_mask", 4)],
-    ),
+    "deep_plain": _task("clf", 800, 16, 20, 42, [("div0_group_mean", 18)]),
+    "digits_cnn": _task("clf", 600, 32, 30, 43, [("div0_group_mean", 72)]),
+    "gru_lm": _task("lm", 700, 16, 50, 44, [("div0_seq_mask", 4)]),
 }
 _COST = {"cancer_logreg": 0.6, "deep_plain": 2.0, "digits_cnn": 3.0, "gru_lm": 12.0}
 G.job_cost = lambda s: _COST[s["task"]] * s["steps"] * (2 if s["family"] == "numerical_bug" else 1)
