@@ -442,11 +442,15 @@ def test_a_lowering_is_below_the_run_lr_and_inside_the_family_it_assumes(
         assert lowest <= got.lr <= high
 
 
-def first_jump(lr, jump, every=1, n=60, optimizer=None):
-    """A loss thrown up `jump` times from the first logged row to the next, then settling."""
+def first_jump(lr, jump, every=1, n=60, optimizer=None, grad_jump=None):
+    """A loss thrown up `jump` times from the first logged row to the next, then settling;
+    with `grad_jump`, a gradient norm thrown up that many times beside it."""
     t = np.arange(0, n * every, every)
     loss = np.where(t == 0, 1.0, jump * 0.97 ** (t / every - 1))
-    return run_from_frame(pd.DataFrame({"step": t, "loss": loss, "lr": lr}), optimizer=optimizer)
+    frame = pd.DataFrame({"step": t, "loss": loss, "lr": lr})
+    if grad_jump is not None:
+        frame["grad_norm"] = np.where(t == 0, 1.0, grad_jump)
+    return run_from_frame(frame, optimizer=optimizer)
 
 
 @pytest.mark.parametrize(("every", "jump"), [(1, 400.0), (5, 1e20)])
@@ -475,6 +479,24 @@ def test_a_jump_that_puts_the_best_under_the_familys_band_keeps_the_backoff(opti
     got = adv.lower_from(run, 3.16)
     assert got.method.startswith("backoff")
     assert got.lr >= typical_band(run.optimizer_family)[0]
+
+
+@pytest.mark.parametrize(
+    ("grad_jump", "method"),
+    [
+        (20.0, "first_jump_edge"),  # loss 400x = gradient 20x squared: the quadratic regime
+        (0.5, "first_jump_edge"),  # a gradient that did not grow says nothing against it
+        (400.0, "backoff"),  # the gradient grew as fast as the loss: compounded through layers
+    ],
+)
+def test_the_first_jump_sizes_the_step_only_where_the_loss_grew_as_the_gradient_squared(
+    grad_jump, method
+):
+    run = first_jump(lr=5.0, jump=400.0, optimizer="sgd", grad_jump=grad_jump)
+    assert adv.lower_from(run, 5.0).method == method
+    power = np.log(400.0) / np.log(grad_jump)
+    if grad_jump > 1:
+        assert (power >= adv.FIRST_JUMP_POWER) == (method == "first_jump_edge")
 
 
 @settings(max_examples=40, deadline=None)

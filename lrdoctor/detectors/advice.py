@@ -29,6 +29,7 @@ BAND_MARGIN = knowledge.advice("band_margin")
 AT_LEAST = knowledge.advice("at_least")
 MIN_GROWTH = knowledge.advice("min_growth")
 FIRST_JUMP = knowledge.advice("first_jump")
+FIRST_JUMP_POWER = knowledge.advice("first_jump_power")
 FALL_GAIN = knowledge.advice("fall_gain")
 BEYOND_BOUNDED = knowledge.advice("beyond_bounded")
 GEOMETRIC_CLIMB = knowledge.advice("geometric_climb")
@@ -656,13 +657,27 @@ def from_first_jump(
     if len(loss) < 2 or loss.value[0] <= 0:
         return None
     jump = float(loss.value[1] / loss.value[0])
-    if not jump >= FIRST_JUMP:
+    if not jump >= FIRST_JUMP or _compounded(run, loss, jump):
         return None
     gap = float(loss.step[1] - loss.step[0])  # optimizer steps between the two rows
     growth = jump ** (0.5 / max(gap, 1.0))
     edge = lr * 2.0 / (1.0 + growth)
     numbers = dict(jump=jump, steps=gap, growth=growth, **family)
     return _past_edge(run, lr, edge, safety, "first_jump_edge", assumed, **numbers)
+
+
+def _compounded(run: Run, loss, jump: float) -> bool:
+    """Whether the gradient norm grew too fast beside the loss's first jump for the quadratic
+    regime `from_first_jump` rests on (loss ~ gradient^2; `first_jump_power`)."""
+    if not run.has("grad_norm"):
+        return False
+    grad = run["grad_norm"].finite()
+    if len(grad) < 2 or grad.step[0] != loss.step[0] or grad.step[1] != loss.step[1]:
+        return False
+    if not grad.value[0] > 0:
+        return False
+    grew = float(grad.value[1] / grad.value[0])
+    return grew > 1.0 and np.log(jump) < FIRST_JUMP_POWER * np.log(grew)
 
 
 def _past_edge(
