@@ -89,7 +89,7 @@ def lr_too_high(
     low_ratio: float = 1e-3,
     flat_trend: float = -0.5,
     thrown_catapult: float = 1000.0,
-    thrown_excess: float = 20.0,
+    thrown_excess: float = 10.0,
     thrown_outfell: float = 0.4,
     thrown_opening: float = 10.0,
     jump_trend: float = -0.5,
