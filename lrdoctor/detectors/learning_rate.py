@@ -431,6 +431,7 @@ def _by_signs(
         "below_range",
         "unfinished",
         "unfinished_low",
+        "unfinished_straight",
         "short_peak_phase",
     ),
 )
@@ -462,6 +463,7 @@ def lr_too_low(
     peak_least: float = 0.25,
     peak_points: int = 40,
     val_rose: float = 0.0,
+    straight: float = 0.6,
 ) -> list[Evidence]:
     """The run barely moved with the signs of a crawling LR, made no progress beyond its noise
     with no sign of an LR past its edge, or ran below its optimizer's range (warnings); or its
@@ -618,6 +620,11 @@ def lr_too_low(
                 prior,
             )
         ]
+    if sh.loss.step[-1] == run["loss"].step[-1] and (line := _straightness(sh)) >= straight:
+        # At its peak LR to the end (no decay to slow it) and still near a straight line: the
+        # budget-best LR bends into its slow tail within the budget, a crawl never gets there.
+        slots.update(second_half=sh.second_half_share, late_rate=sh.late_rate)
+        return [_too_low(run, "unfinished_straight", line, straight, lr, s, slots, sh, prior)]
     return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, prior)]
 
 
@@ -703,6 +710,13 @@ def _too_low(
         suggested_lr_range=advice.range,
         slots={**adv.lr_slots(lr), **base, **slots, **advice.slots()},
     )
+
+
+def _straightness(sh) -> float:
+    """How near the descent is to a straight line (1), by its less straight half: the second
+    half's share of the fall over a line's 0.5, and the last quarter's pace over the run's
+    average (`late_rate`). A curve that bent into its tail is low on both."""
+    return min(sh.second_half_share / 0.5, sh.late_rate)
 
 
 def _still_falling(sh, min_z: float) -> bool:
