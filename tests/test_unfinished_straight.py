@@ -47,3 +47,17 @@ def test_a_straight_peak_phase_of_a_decaying_schedule_is_only_unfinished() -> No
     lr = 0.05 * (1 - T / len(T))
     [f] = _lr003(_run(STRAIGHT, lr))
     assert (f.rule, f.reason, f.severity) == ("LR003", "unfinished", "info")
+
+
+def test_a_late_sudden_drop_is_no_crawl() -> None:
+    # A plateau escaped late (the adding problem at its best LR): the last quarter falls several
+    # times the average pace, as far from a straight line as a curve bent into its tail.
+    late = np.where(T < 300, 1.0 - 0.1 * T / 300, 0.9 - 0.5 * (T - 300) / 100)
+    [f] = _lr003(_run(late, 0.05))
+    assert (f.rule, f.reason, f.severity) == ("LR003", "unfinished", "info")
+
+
+def test_a_short_log_is_not_read_for_straightness() -> None:
+    # Under 40 values (two a bin of the shape's 20) the last quarter's slope is a few wide bins.
+    [f] = _lr003(_run(STRAIGHT[::12], 0.05))
+    assert f.reason == "unfinished"

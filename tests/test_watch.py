@@ -213,8 +213,8 @@ def test_watch_and_the_monitor_do_not_stop_a_run_that_check_passes(tmp_path):
         ("spike_recovers.parquet", True),
         # Its prefixes were called stuck_high while the unknown optimizer's best band ended at
         # 0.3 (Adadelta at lr=1); with the union's top (1.0) none is. Its first quarter still
-        # descends in a near-straight line (LR003 unfinished_straight at rows 230-500, gone by
-        # 1,000): a prefix is a smaller budget, which is why lr_too_low waits for the end.
+        # descends in a near-straight line (LR003 unfinished_straight near row 500, gone by
+        # 700): a prefix is a smaller budget, which is why lr_too_low waits for the end.
         ("spirals_adadelta_healthy.csv.gz", True),
     ],
 )

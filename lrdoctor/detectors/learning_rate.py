@@ -620,9 +620,15 @@ def lr_too_low(
                 prior,
             )
         ]
-    if sh.loss.step[-1] == run["loss"].step[-1] and (line := _straightness(sh)) >= straight:
+    if (
+        sh.loss.step[-1] == run["loss"].step[-1]
+        and len(sh.loss) >= peak_points
+        and (line := _straightness(sh)) >= straight
+    ):
         # At its peak LR to the end (no decay to slow it) and still near a straight line: the
         # budget-best LR bends into its slow tail within the budget, a crawl never gets there.
+        # Only on the full 20-bin shape: with fewer values the last quarter's slope is a few
+        # wide bins' noise.
         slots.update(second_half=sh.second_half_share, late_rate=sh.late_rate)
         return [_too_low(run, "unfinished_straight", line, straight, lr, s, slots, sh, prior)]
     return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, prior)]
@@ -713,10 +719,11 @@ def _too_low(
 
 
 def _straightness(sh) -> float:
-    """How near the descent is to a straight line (1), by its less straight half: the second
-    half's share of the fall over a line's 0.5, and the last quarter's pace over the run's
-    average (`late_rate`). A curve that bent into its tail is low on both."""
-    return min(sh.second_half_share / 0.5, sh.late_rate)
+    """How near the descent is to a straight line (1), by the less straight of two measures:
+    the second half's share of the fall over a line's 0.5, and the last quarter's pace over
+    the run's average (`late_rate`), each as min(x, 1/x). A curve that bent into its tail is
+    low on both; so is a late sudden drop (a plateau escaped late, at any LR)."""
+    return min(min(v, 1 / v) if v > 0 else v for v in (sh.second_half_share / 0.5, sh.late_rate))
 
 
 def _still_falling(sh, min_z: float) -> bool:
