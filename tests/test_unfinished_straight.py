@@ -61,3 +61,13 @@ def test_a_short_log_is_not_read_for_straightness() -> None:
     # Under 40 values (two a bin of the shape's 20) the last quarter's slope is a few wide bins.
     [f] = _lr003(_run(STRAIGHT[::12], 0.05))
     assert f.reason == "unfinished"
+
+
+def test_a_log_that_opens_after_the_first_updates_is_not_read_for_straightness() -> None:
+    # Logged every 5 steps from step 4: a good LR's steep first steps are cut off, and what is
+    # left of a bent curve reads straighter than the run was (a healthy ../shared/devcorpus
+    # shapes_bn run at its best LR did, rewritten so).
+    frame = _run(STRAIGHT, 0.05)
+    frame["step"] = 4 + 5 * frame["step"]
+    [f] = _lr003(frame)
+    assert (f.reason, f.severity) == ("unfinished", "info")

@@ -623,12 +623,14 @@ def lr_too_low(
     if (
         sh.loss.step[-1] == run["loss"].step[-1]
         and len(sh.loss) >= peak_points
+        and run["loss"].step[0] <= 1
         and (line := _straightness(sh)) >= straight
     ):
         # At its peak LR to the end (no decay to slow it) and still near a straight line: the
         # budget-best LR bends into its slow tail within the budget, a crawl never gets there.
         # Only on the full 20-bin shape: with fewer values the last quarter's slope is a few
-        # wide bins' noise.
+        # wide bins' noise; and only from the first update on: a log that opens after a good
+        # LR's steep first steps has cut off the bend and reads straighter than the run was.
         slots.update(second_half=sh.second_half_share, late_rate=sh.late_rate)
         return [_too_low(run, "unfinished_straight", line, straight, lr, s, slots, sh, prior)]
     return [_too_low(run, "unfinished", sh.second_half_share, min_share, lr, s, slots, sh, prior)]
