@@ -261,16 +261,11 @@ def _read_csv(path, source, names, unique, delimiter, include, skip_rows, size, 
         skipped_rows += 1
         return "skip"
 
-    options = read_options(unique, skip_rows, size)
-    # Text of one block is parsed by the streaming reader: the serial `read_csv` starts a
-    # read-ahead thread on every call (~0.1 ms of a 2,000-row log's ~1 ms) and this does not;
-    # over one block both infer each column's type from the same whole text.
-    read = pacsv.read_csv if options.use_threads else _read_streaming
     try:
         with _no_unraisable_report():
-            table = read(
+            table = pacsv.read_csv(
                 source,
-                read_options=options,
+                read_options=read_options(unique, skip_rows, size),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter, invalid_row_handler=skip_row, newlines_in_values=False
                 ),
@@ -289,12 +284,6 @@ def _read_csv(path, source, names, unique, delimiter, include, skip_rows, size, 
             ) from exc
         raise InputError(path, f"could not parse the CSV ({_first_sentence(exc)})") from exc
     return table.rename_columns([names[unique.index(c)] for c in table.column_names]), skipped_rows
-
-
-def _read_streaming(source, **options):
-    import pyarrow.csv as pacsv
-
-    return pacsv.open_csv(source, **options).read_all()
 
 
 # A cell that only a float64 holds: digits with a decimal point or an exponent. A column whose

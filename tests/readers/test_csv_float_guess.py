@@ -84,19 +84,3 @@ def test_a_wrong_guess_is_parsed_again_with_inference(tmp_path: Path, monkeypatc
     assert [None if t is None else sorted(t) for t in calls] == [["loss", "note"], None]
     assert table.values["loss"].tolist() == [2.5, 2.0]
     assert table.values["note"][0] == 1.5 and np.isnan(table.values["note"][1])
-
-
-@pytest.mark.parametrize("guess", [True, False], ids=["guess", "inference"])
-@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
-def test_the_streaming_reader_reads_what_read_csv_reads(
-    tmp_path: Path, monkeypatch, text: str, guess: bool
-) -> None:
-    """Text of one block goes to Arrow's streaming reader (no read-ahead thread per call);
-    the table is the serial `read_csv`'s, errors and skipped rows included."""
-    import pyarrow.csv as pacsv
-
-    path = tmp_path / "log.csv"
-    path.write_bytes(text.encode())
-    streamed = _read(path, guess, monkeypatch)
-    monkeypatch.setattr(tabular, "_read_streaming", pacsv.read_csv)
-    _same(streamed, _read(path, guess, monkeypatch))
